@@ -1,0 +1,3 @@
+"""scaleguard: responsible scaling policies as code."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,141 @@
+"""The one error hierarchy of scaleguard.
+
+Every error a user can cause carries its own message and a hint on how to fix
+it. The CLI catches :class:`ScaleguardError` once and exits 2 with that text;
+web routes map it to a 4xx body. Nothing below this base class should ever
+reach a user as a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, located as precisely as we can.
+
+    ``location`` is ``file:line:column`` for files and a JSON path such as
+    ``$.thresholds[2].domain`` for structured input; either may be absent when
+    the problem concerns the input as a whole.
+    """
+
+    message: str
+    hint: str = ""
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    path: str | None = None
+
+    @property
+    def location(self) -> str:
+        if self.file is not None and self.line is not None:
+            return f"{self.file}:{self.line}:{self.column or 1}"
+        if self.file is not None:
+            return self.file
+        return self.path or ""
+
+    def render(self) -> str:
+        where = self.location
+        text = f"{where}: {self.message}" if where else self.message
+        if self.path and self.file is not None:
+            text += f" (at {self.path})"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "message": self.message,
+            "hint": self.hint,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "path": self.path,
+        }
+
+
+@dataclass
+class ScaleguardError(Exception):
+    """Base class: an error the user can understand and act on."""
+
+    message: str
+    hint: str = ""
+    problems: list[Problem] = field(default_factory=list)
+
+    #: HTTP status for the web layer; CLI always exits 2.
+    status: int = 400
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def render(self) -> str:
+        lines = [self.message]
+        lines.extend(p.render() for p in self.problems)
+        if self.hint:
+            lines.append(f"hint: {self.hint}")
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "ok": False,
+            "error": self.message,
+            "hint": self.hint,
+            "errors": [p.as_dict() for p in self.problems],
+            "status": self.status,
+        }
+
+
+class InputError(ScaleguardError):
+    """Malformed, truncated, oversized or wrong-typed input."""
+
+
+class FrameworkError(InputError):
+    """A framework document failed to load or validate."""
+
+
+class ConditionError(FrameworkError):
+    """A commitment's condition does not parse or type-check."""
+
+
+class NotFoundError(ScaleguardError):
+    """A named thing (framework, model, record) does not exist."""
+
+    def __post_init__(self) -> None:
+        self.status = 404
+        super().__post_init__()
+
+
+class ConflictError(ScaleguardError):
+    """The request contradicts what is already recorded (e.g. a second submission)."""
+
+    def __post_init__(self) -> None:
+        self.status = 409
+        super().__post_init__()
+
+
+class EvidenceError(InputError):
+    """An evidence artifact is corrupt, truncated or unrecognised."""
+
+
+class StoreError(ScaleguardError):
+    """The workspace or its database cannot be opened or written."""
+
+    def __post_init__(self) -> None:
+        self.status = 500
+        super().__post_init__()
+
+
+class WorkspaceError(StoreError):
+    """No workspace here, or a broken scaleguard.toml."""
+
+
+class LedgerError(ScaleguardError):
+    """The ledger or a proof/receipt did not verify."""
+
+
+class DecisionError(ScaleguardError):
+    """A decision could not be evaluated (unknown model, framework or action)."""
