@@ -161,7 +161,7 @@ def _parse_fact(
     issues: list[ConditionIssue],
 ) -> FactTest | None:
     name = raw["fact"]
-    comparators = [k for k in raw if k in COMPARATORS]
+    comparators = [c for c in COMPARATORS if c in raw]
     unknown_keys = [k for k in raw if k != "fact" and k not in COMPARATORS]
     for key in unknown_keys:
         issues.append(
@@ -172,9 +172,7 @@ def _parse_fact(
             )
         )
     if not isinstance(name, str):
-        issues.append(
-            ConditionIssue((*path, "fact"), "'fact' must be a fact name (a string)", "")
-        )
+        issues.append(ConditionIssue((*path, "fact"), "'fact' must be a fact name (a string)", ""))
         return None
     spec = facts.get(name)
     if spec is None:
@@ -191,9 +189,7 @@ def _parse_fact(
         return None
     if len(comparators) > 1:
         issues.append(
-            ConditionIssue(
-                path, "a fact test takes at most one comparator", "split it with 'all'"
-            )
+            ConditionIssue(path, "a fact test takes at most one comparator", "split it with 'all'")
         )
         return None
     if spec.type == "boolean":
@@ -201,8 +197,7 @@ def _parse_fact(
             issues.append(
                 ConditionIssue(
                     (*path, comparators[0]),
-                    f"fact {name!r} is boolean and cannot be compared with "
-                    f"{comparators[0]!r}",
+                    f"fact {name!r} is boolean and cannot be compared with {comparators[0]!r}",
                     "test a boolean fact as {fact: NAME}, or wrap it in 'not'",
                 )
             )
@@ -217,7 +212,7 @@ def _parse_fact(
             )
         )
         return None
-    comp: Comparator = comparators[0]  # type: ignore[assignment]
+    comp: Comparator = comparators[0]
     value = raw[comp]
     if isinstance(value, bool) or not isinstance(value, int | float):
         issues.append(

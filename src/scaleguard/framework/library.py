@@ -45,6 +45,11 @@ def builtin_frameworks() -> tuple[LoadedFramework, ...]:
     return tuple(out)
 
 
+def _entry_key(entry: LibraryEntry) -> tuple[str, tuple[tuple[int, object], ...]]:
+    meta = entry.framework.doc.framework
+    return (meta.id, _version_key(meta.version))
+
+
 class Library:
     """Built-in frameworks plus any loaded from extra folders (e.g. a workspace's)."""
 
@@ -64,9 +69,7 @@ class Library:
                     hint="give the workspace copy another id or version",
                 )
             seen[entry.ref] = entry
-        self.entries = sorted(
-            entries, key=lambda e: (e.framework.doc.framework.id, _version_key(e.framework.doc.framework.version))
-        )
+        self.entries = sorted(entries, key=_entry_key)
 
     def get(self, name: str) -> LoadedFramework:
         """Resolve ``ID@VERSION``, ``ID`` (latest) or a path to a YAML file."""
@@ -88,6 +91,4 @@ class Library:
             if entry.framework.doc.framework.version == version:
                 return entry.framework
         versions = ", ".join(e.framework.doc.framework.version for e in matches)
-        raise NotFoundError(
-            f"{fid} has no version {version!r}", hint=f"known versions: {versions}"
-        )
+        raise NotFoundError(f"{fid} has no version {version!r}", hint=f"known versions: {versions}")

@@ -81,24 +81,36 @@ def load_bytes(data: bytes | str, origin: str) -> LoadedFramework:
             hint="a framework document starts with 'schema_version: 1' and 'framework:'",
             problems=[source.problem((), "expected a mapping of sections")],
         )
+    problems: list[Problem] = []
+    doc: FrameworkDocument | None = None
     try:
         doc = FrameworkDocument.model_validate(raw)
     except ValidationError as exc:
-        problems = [_problem_from_pydantic(err, source) for err in exc.errors()]
+        problems.extend(_problem_from_pydantic(err, source) for err in exc.errors())
+    checker = _CrossChecker(raw, source)
+    checker.run()
+    problems.extend(checker.problems)
+    if problems or doc is None:
+        problems = _sorted(_dedupe(problems))
         raise FrameworkError(
             f"{origin}: {len(problems)} problem(s) in the framework document",
-            problems=_sorted(problems),
-        ) from None
-    checker = _CrossChecker(doc, source)
-    checker.run()
-    if checker.problems:
-        raise FrameworkError(
-            f"{origin}: {len(checker.problems)} problem(s) in the framework document",
-            problems=_sorted(checker.problems),
+            hint="fix them all and run 'scaleguard frameworks validate' again",
+            problems=problems,
         )
     return LoadedFramework(
         doc=doc, origin=origin, conditions=checker.conditions, facts=checker.facts
     )
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set[tuple[object, ...]] = set()
+    out = []
+    for p in problems:
+        key = (p.line, p.column, p.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:
@@ -177,11 +189,42 @@ def _unwrap(tp: Any) -> Any:
 
 
 # --- cross-reference checks -------------------------------------------------------
+#
+# These run over the raw data rather than the validated model, so that a document
+# with a wrong type in one place and a dangling reference in another gets both
+# problems in one report. Every access is defensive: shapes were not checked yet.
+
+
+def _items(value: Any) -> list[tuple[int, dict[str, Any]]]:
+    if not isinstance(value, list):
+        return []
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _strs(value: Any) -> list[tuple[int, str]]:
+    if not isinstance(value, list):
+        return []
+    return [(i, v) for i, v in enumerate(value) if isinstance(v, str)]
+
+
+_SECTIONS = (
+    "risk_domains",
+    "safeguard_standards",
+    "thresholds",
+    "commitments",
+    "cadences",
+    "governance_roles",
+    "red_lines",
+)
 
 
 class _CrossChecker:
-    def __init__(self, doc: FrameworkDocument, source: SourceMap) -> None:
-        self.doc = doc
+    def __init__(self, raw: dict[str, Any], source: SourceMap) -> None:
+        self.raw = raw
         self.source = source
         self.problems: list[Problem] = []
         self.conditions: dict[str, Condition] = {}
@@ -190,44 +233,50 @@ class _CrossChecker:
     def add(self, path: Sequence[PathPart], message: str, hint: str = "") -> None:
         self.problems.append(self.source.problem(path, message, hint))
 
+    def section(self, name: str) -> list[tuple[int, dict[str, Any]]]:
+        return _items(self.raw.get(name))
+
     def run(self) -> None:
-        d = self.doc
-        meta = d.framework
-        if meta.supersedes is not None and meta.supersedes == meta.version:
+        meta = self.raw.get("framework")
+        meta = meta if isinstance(meta, dict) else {}
+        version, supersedes = meta.get("version"), meta.get("supersedes")
+        if supersedes is not None and supersedes == version:
             self.add(("framework", "supersedes"), "a version cannot supersede itself")
-        source_ids = self.unique_ids((s.id for s in meta.sources), ("framework", "sources"), "id")
-        self.unique_ids((f.name for f in d.facts), ("facts",), "name")
-        domains = self.unique_ids((x.id for x in d.risk_domains), ("risk_domains",), "id")
-        standards = self.unique_ids(
-            (x.id for x in d.safeguard_standards), ("safeguard_standards",), "id"
-        )
-        thresholds = self.unique_ids((x.id for x in d.thresholds), ("thresholds",), "id")
-        commitments = self.unique_ids((x.id for x in d.commitments), ("commitments",), "id")
-        self.unique_ids((x.id for x in d.cadences), ("cadences",), "id")
-        self.unique_ids((x.id for x in d.governance_roles), ("governance_roles",), "id")
-        self.unique_ids((x.id for x in d.red_lines), ("red_lines",), "id")
-
+        source_ids = self.unique_ids(_items(meta.get("sources")), ("framework", "sources"), "id")
+        self.unique_ids(self.section("facts"), ("facts",), "name")
+        known = {name: self.unique_ids(self.section(name), (name,), "id") for name in _SECTIONS}
         self.check_facts()
-        self.check_aliases(thresholds)
+        self.check_aliases(known["thresholds"])
         self.check_sources(source_ids)
-        for i, t in enumerate(d.thresholds):
-            base = ("thresholds", i)
-            self.ref(t.domain, domains, (*base, "domain"), "risk domain", "risk_domains")
-            self.unique_ids((ind.id for ind in t.indicators), (*base, "indicators"), "id")
-            for j, req in enumerate(t.required_safeguards):
+        for i, t in self.section("thresholds"):
+            base: tuple[PathPart, ...] = ("thresholds", i)
+            domain = _str(t.get("domain"))
+            if domain is not None:
                 self.ref(
-                    req.standard,
-                    standards,
-                    (*base, "required_safeguards", j, "standard"),
-                    "safeguard standard",
-                    "safeguard_standards",
+                    domain, known["risk_domains"], (*base, "domain"), "risk domain", "risk_domains"
                 )
-        for i, c in enumerate(d.commitments):
-            self.check_commitment(i, c, thresholds, domains, commitments)
+            self.unique_ids(_items(t.get("indicators")), (*base, "indicators"), "id")
+            for j, req in _items(t.get("required_safeguards")):
+                standard = _str(req.get("standard"))
+                if standard is not None:
+                    self.ref(
+                        standard,
+                        known["safeguard_standards"],
+                        (*base, "required_safeguards", j, "standard"),
+                        "safeguard standard",
+                        "safeguard_standards",
+                    )
+        for i, c in self.section("commitments"):
+            self.check_commitment(i, c, known)
 
-    def unique_ids(self, ids: Iterable[str], path: tuple[PathPart, ...], key: str) -> set[str]:
+    def unique_ids(
+        self, items: list[tuple[int, dict[str, Any]]], path: tuple[PathPart, ...], key: str
+    ) -> set[str]:
         seen: dict[str, int] = {}
-        for i, ident in enumerate(ids):
+        for i, item in items:
+            ident = _str(item.get(key))
+            if ident is None:
+                continue
             if ident in seen:
                 self.add(
                     (*path, i, key),
@@ -251,94 +300,108 @@ class _CrossChecker:
         self.add(path, f"unknown {what} {value!r}", hint)
 
     def check_facts(self) -> None:
-        for i, decl in enumerate(self.doc.facts):
-            builtin = BUILTIN_FACTS.get(decl.name)
-            if builtin is not None and builtin.type != decl.type:
+        for i, decl in self.section("facts"):
+            name, kind = _str(decl.get("name")), decl.get("type")
+            if name is None or kind not in ("boolean", "number"):
+                continue
+            builtin = BUILTIN_FACTS.get(name)
+            if builtin is not None and builtin.type != kind:
                 self.add(
                     ("facts", i, "type"),
-                    f"fact {decl.name!r} is built in as a {builtin.type}; "
-                    f"it cannot be redeclared as a {decl.type}",
+                    f"fact {name!r} is built in as a {builtin.type}; "
+                    f"it cannot be redeclared as a {kind}",
                     "pick another name for your fact",
                 )
                 continue
-            self.facts[decl.name] = FactSpec(
-                decl.name, decl.type, decl.description, "workspace facts asserted with a source"
+            self.facts[name] = FactSpec(
+                name,
+                kind,
+                _str(decl.get("description")) or "",
+                "workspace facts asserted with a source",
             )
 
     def check_aliases(self, thresholds: set[str]) -> None:
         owner: dict[str, str] = {}
-        for i, t in enumerate(self.doc.thresholds):
-            for j, alias in enumerate(t.legacy_aliases):
+        for i, t in self.section("thresholds"):
+            tid = _str(t.get("id")) or f"#{i}"
+            for j, alias in _strs(t.get("legacy_aliases")):
                 key = alias.casefold()
                 path = ("thresholds", i, "legacy_aliases", j)
-                if alias in thresholds and alias != t.id:
+                if alias in thresholds and alias != tid:
                     self.add(path, f"alias {alias!r} is the id of another threshold")
-                elif key in owner and owner[key] != t.id:
+                elif key in owner and owner[key] != tid:
                     self.add(
                         path,
                         f"alias {alias!r} is also claimed by threshold {owner[key]!r}",
                         "an old name can map to one threshold only",
                     )
-                owner.setdefault(key, t.id)
+                owner.setdefault(key, tid)
 
     def check_sources(self, source_ids: set[str]) -> None:
-        for path, ref in _source_refs(self.doc):
-            if ref.doc is not None:
-                self.ref(ref.doc, source_ids, (*path, "doc"), "source", "framework.sources")
+        for path, ref in _raw_source_refs(self.raw):
+            doc = _str(ref.get("doc"))
+            if doc is not None:
+                self.ref(doc, source_ids, (*path, "doc"), "source", "framework.sources")
 
-    def check_commitment(
-        self,
-        i: int,
-        c: Any,
-        thresholds: set[str],
-        domains: set[str],
-        commitments: set[str],
-    ) -> None:
+    def check_commitment(self, i: int, c: dict[str, Any], known: dict[str, set[str]]) -> None:
         base: tuple[PathPart, ...] = ("commitments", i)
-        for j, tid in enumerate(c.trigger.thresholds):
-            self.ref(tid, thresholds, (*base, "trigger", "thresholds", j), "threshold", "thresholds")
-        for j, did in enumerate(c.trigger.domains):
-            self.ref(did, domains, (*base, "trigger", "domains", j), "risk domain", "risk_domains")
-        for j, cid in enumerate(c.relaxes):
-            self.ref(cid, commitments, (*base, "relaxes", j), "commitment", "commitments")
-            if cid == c.id:
+        trigger = c.get("trigger") if isinstance(c.get("trigger"), dict) else {}
+        assert isinstance(trigger, dict)
+        for j, tid in _strs(trigger.get("thresholds")):
+            self.ref(
+                tid,
+                known["thresholds"],
+                (*base, "trigger", "thresholds", j),
+                "threshold",
+                "thresholds",
+            )
+        for j, did in _strs(trigger.get("domains")):
+            self.ref(
+                did,
+                known["risk_domains"],
+                (*base, "trigger", "domains", j),
+                "risk domain",
+                "risk_domains",
+            )
+        for j, cid in _strs(c.get("relaxes")):
+            self.ref(cid, known["commitments"], (*base, "relaxes", j), "commitment", "commitments")
+            if cid == c.get("id"):
                 self.add((*base, "relaxes", j), "a commitment cannot relax itself")
-        if c.condition is not None and c.force not in ("conditional", "discretionary"):
+        force, condition = c.get("force"), c.get("condition")
+        if condition is not None and force in ("binding", "goal", "recommendation"):
             self.add(
                 (*base, "condition"),
-                f"a {c.force} commitment cannot carry a condition",
+                f"a {force} commitment cannot carry a condition",
                 "set 'force: conditional' (or 'discretionary'), or remove the condition",
             )
-        if c.scope == "competitor_contingent" and c.condition is None:
+        if c.get("scope") == "competitor_contingent" and condition is None:
             self.add(
                 (*base, "scope"),
                 "a competitor-contingent commitment needs a condition over competitor facts",
                 "add e.g. condition: {fact: developer_leads}",
             )
-        if c.condition is not None:
-            cond, issues = parse_condition(c.condition, self.facts)
+        if condition is not None:
+            cond, issues = parse_condition(condition, self.facts)
             for issue in issues:
                 self.add((*base, "condition", *issue.path), issue.message, issue.hint)
-            if cond is not None:
-                self.conditions[c.id] = cond
+            own_id = _str(c.get("id"))
+            if cond is not None and own_id is not None:
+                self.conditions[own_id] = cond
 
 
-def _source_refs(doc: FrameworkDocument) -> Iterable[tuple[tuple[PathPart, ...], SourceRef]]:
-    for section in (
-        "risk_domains",
-        "safeguard_standards",
-        "thresholds",
-        "commitments",
-        "cadences",
-        "governance_roles",
-        "red_lines",
-    ):
-        for i, element in enumerate(getattr(doc, section)):
-            yield (section, i, "source"), element.source
-    if doc.framework.ambiguity_source is not None:
-        yield ("framework", "ambiguity_source"), doc.framework.ambiguity_source
-    if doc.external_review is not None:
-        yield ("external_review", "source"), doc.external_review.source
-    for i, entry in enumerate(doc.changelog):
-        if entry.source is not None:
-            yield ("changelog", i, "source"), entry.source
+def _raw_source_refs(
+    raw: dict[str, Any],
+) -> Iterable[tuple[tuple[PathPart, ...], dict[str, Any]]]:
+    for section in _SECTIONS:
+        for i, element in _items(raw.get(section)):
+            if isinstance(element.get("source"), dict):
+                yield (section, i, "source"), element["source"]
+    meta = raw.get("framework")
+    if isinstance(meta, dict) and isinstance(meta.get("ambiguity_source"), dict):
+        yield ("framework", "ambiguity_source"), meta["ambiguity_source"]
+    review = raw.get("external_review")
+    if isinstance(review, dict) and isinstance(review.get("source"), dict):
+        yield ("external_review", "source"), review["source"]
+    for i, entry in _items(raw.get("changelog")):
+        if isinstance(entry.get("source"), dict):
+            yield ("changelog", i, "source"), entry["source"]

@@ -27,7 +27,7 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
 Version = Annotated[
     str,
     StringConstraints(pattern=r"^[0-9A-Za-z][0-9A-Za-z.+-]*$", max_length=40),
-    Field(description="Version label, quoted in YAML (\"3.0\", not 3.0)."),
+    Field(description='Version label, quoted in YAML ("3.0", not 3.0).'),
 ]
 
 Force = Literal["binding", "conditional", "goal", "recommendation", "discretionary"]
@@ -172,7 +172,7 @@ class Indicator(_Strict):
     """How evidence maps to a threshold: metric, comparator, value, early-warning band."""
 
     id: Id
-    metric: Text = Field(description="Metric name as evidence records it, e.g. 'wmdp_bio/accuracy'.")
+    metric: Text = Field(description="Metric name as evidence records it, e.g. 'wmdp/accuracy'.")
     comparator: Comparator = ">="
     threshold: float
     early_warning: float | None = Field(
@@ -236,7 +236,6 @@ class Commitment(Element):
         None,
         description="For conditional commitments: {fact: NAME} / {all: [...]} / {any: [...]} "
         "/ {not: {...}} over declared or built-in facts.",
-        json_schema_extra={"$ref": "#/$defs/Condition"},
     )
     outcome: Outcome | None = Field(
         None, description="For gates: what happens to the action when the commitment applies."
@@ -371,7 +370,11 @@ CONDITION_JSON_SCHEMA: dict[str, Any] = {
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of a framework document, for editors and other tools."""
     schema = FrameworkDocument.model_json_schema()
-    schema.setdefault("$defs", {})["Condition"] = CONDITION_JSON_SCHEMA
+    defs = schema.setdefault("$defs", {})
+    defs["Condition"] = CONDITION_JSON_SCHEMA
+    condition = defs["Commitment"]["properties"]["condition"]
+    condition.pop("anyOf", None)
+    condition["anyOf"] = [{"$ref": "#/$defs/Condition"}, {"type": "null"}]
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://scaleguard.dev/schema/framework-1.json"
     schema["title"] = "scaleguard framework document"

@@ -170,7 +170,7 @@ class _Converter:
                     self.source.file,
                     node,
                     path,
-                    f"unsupported YAML type {tag.rsplit(':', 1)[-1]!r}",
+                    f"unsupported YAML type {tag.removeprefix('tag:yaml.org,2002:')!r}",
                     "use plain strings, numbers, booleans, lists and mappings",
                 )
             )

@@ -1,0 +1,172 @@
+"""``scaleguard frameworks ...``: list, show, validate, diff, schema, facts."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from scaleguard.cli import render
+from scaleguard.errors import FrameworkError, Problem
+from scaleguard.framework.facts import BUILTIN_FACTS
+from scaleguard.framework.library import Library
+from scaleguard.framework.loader import load_file
+from scaleguard.framework.model import json_schema
+
+app = typer.Typer(
+    help="Frameworks as code: browse, validate and compare safety frameworks.",
+    no_args_is_help=True,
+)
+
+JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
+DIR_OPTION = typer.Option(
+    None,
+    "--dir",
+    help="Also load every *.yaml framework in this folder (repeatable).",
+    exists=True,
+    file_okay=False,
+)
+
+
+class DiffFormat(StrEnum):
+    rich = "rich"
+    markdown = "markdown"
+    json = "json"
+
+
+class FailOn(StrEnum):
+    weakening = "weakening"
+    unclear = "unclear"
+    any = "any"
+
+
+def _library(dirs: list[Path] | None) -> Library:
+    return Library(extra_dirs=dirs or [])
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+@app.command("list")
+def list_frameworks(as_json: bool = JSON_OPTION, dirs: list[Path] = DIR_OPTION) -> None:
+    """List the built-in frameworks (and any in --dir) with versions and dates."""
+    lib = _library(dirs)
+    if as_json:
+        _print_json([render.framework_summary(e.framework, e.builtin) for e in lib.entries])
+        return
+    render.framework_table(Console(), lib.entries)
+
+
+@app.command("show")
+def show(
+    ref: str = typer.Argument(..., help="ID@VERSION (e.g. anthropic-rsp@3.0), ID, or a file."),
+    as_json: bool = JSON_OPTION,
+    dirs: list[Path] = DIR_OPTION,
+) -> None:
+    """Show thresholds, safeguards and commitments, grouped by force and scope."""
+    fw = _library(dirs).get(ref)
+    if as_json:
+        data = fw.doc.model_dump(mode="json", exclude_none=True)
+        data["digest"] = fw.digest
+        _print_json(data)
+        return
+    render.framework_detail(Console(), fw)
+
+
+@app.command("validate")
+def validate(
+    files: list[Path] = typer.Argument(..., help="Framework YAML files to check."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Check framework files; report every problem at once with file:line:column.
+
+    Exits 2 when any file has a problem.
+    """
+    results: list[dict[str, Any]] = []
+    failures: list[FrameworkError] = []
+    for path in files:
+        try:
+            fw = load_file(path)
+        except FrameworkError as exc:
+            failures.append(exc)
+            results.append({"file": str(path), "ok": False, **exc.as_dict()})
+            continue
+        results.append({"file": str(path), "ok": True, "ref": fw.ref, "digest": fw.digest})
+    if as_json:
+        _print_json({"ok": not failures, "files": results})
+        if failures:
+            raise typer.Exit(2)
+        return
+    console = Console()
+    for result in results:
+        if result["ok"]:
+            console.print(f"[green]ok[/]  {result['file']}  ({result['ref']})")
+    if failures:
+        problems = [p for f in failures for p in (f.problems or [Problem(f.message, hint=f.hint)])]
+        raise FrameworkError(
+            f"{len(failures)} of {len(files)} file(s) invalid, {len(problems)} problem(s)",
+            problems=problems,
+            hint="each line gives file:line:column and a hint; fix them all and run again",
+        )
+
+
+@app.command("diff")
+def diff(
+    old: str = typer.Argument(..., help="The earlier framework (ID@VERSION or file)."),
+    new: str = typer.Argument(..., help="The later framework (ID@VERSION or file)."),
+    fmt: DiffFormat = typer.Option(DiffFormat.rich, "--format", help="Output format."),
+    fail_on: FailOn | None = typer.Option(
+        None,
+        "--fail-on",
+        help="Exit 1 if any change of this class is found "
+        "(weakening, unclear, or any change at all). For CI of a policy repository.",
+    ),
+    dirs: list[Path] = DIR_OPTION,
+) -> int:
+    """Semantic diff: what was added, removed, renamed or changed, and whether it weakens."""
+    from scaleguard.diff import diff_frameworks, render_json, render_markdown, render_rich
+
+    lib = _library(dirs)
+    result = diff_frameworks(lib.get(old), lib.get(new))
+    if fmt is DiffFormat.json:
+        _print_json(render_json(result))
+    elif fmt is DiffFormat.markdown:
+        typer.echo(render_markdown(result), nl=False)
+    else:
+        render_rich(result, Console())
+    if fail_on is not None:
+        found = bool(result.changes) if fail_on is FailOn.any else result.has(fail_on.value)
+        if found:
+            typer.echo(f"--fail-on {fail_on.value}: found, exiting 1", err=True)
+            return 1
+    return 0
+
+
+@app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of framework documents (for editors and other tools)."""
+    _print_json(json_schema())
+
+
+@app.command("facts")
+def facts(as_json: bool = JSON_OPTION) -> None:
+    """List the built-in facts that commitment conditions may name."""
+    if as_json:
+        _print_json(
+            [
+                {
+                    "name": f.name,
+                    "type": f.type,
+                    "description": f.description,
+                    "derived_from": f.derived_from,
+                }
+                for f in BUILTIN_FACTS.values()
+            ]
+        )
+        return
+    render.facts_table(Console(), list(BUILTIN_FACTS.values()))

@@ -1,0 +1,174 @@
+"""Rich renderings of frameworks for the terminal. Pure presentation: no logic decides here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from scaleguard.framework.conditions import describe
+from scaleguard.framework.facts import FactSpec
+from scaleguard.framework.loader import LoadedFramework
+
+if TYPE_CHECKING:
+    from scaleguard.framework.library import LibraryEntry
+
+FORCE_ORDER = ("binding", "conditional", "goal", "recommendation", "discretionary")
+FORCE_STYLE = {
+    "binding": "bold green",
+    "conditional": "yellow",
+    "goal": "cyan",
+    "recommendation": "magenta",
+    "discretionary": "dim",
+}
+
+
+def framework_summary(fw: LoadedFramework, builtin: bool) -> dict[str, Any]:
+    meta = fw.doc.framework
+    return {
+        "ref": fw.ref,
+        "id": meta.id,
+        "version": meta.version,
+        "developer": meta.developer,
+        "title": meta.title,
+        "effective_date": meta.effective_date.isoformat(),
+        "supersedes": meta.supersedes,
+        "builtin": builtin,
+        "origin": fw.origin,
+        "digest": fw.digest,
+        "counts": {
+            "risk_domains": len(fw.doc.risk_domains),
+            "thresholds": len(fw.doc.thresholds),
+            "safeguard_standards": len(fw.doc.safeguard_standards),
+            "commitments": len(fw.doc.commitments),
+        },
+    }
+
+
+def framework_table(console: Console, entries: Sequence[LibraryEntry]) -> None:
+    table = Table(title="Frameworks", title_justify="left")
+    for col in ("ref", "developer", "title", "effective", "thresholds", "commitments", "origin"):
+        table.add_column(col, overflow="fold")
+    for entry in entries:
+        s = framework_summary(entry.framework, entry.builtin)
+        table.add_row(
+            s["ref"],
+            s["developer"],
+            s["title"],
+            s["effective_date"],
+            str(s["counts"]["thresholds"]),
+            str(s["counts"]["commitments"]),
+            "built-in" if entry.builtin else entry.framework.origin,
+        )
+    console.print(table)
+
+
+def framework_detail(console: Console, fw: LoadedFramework) -> None:
+    doc, meta = fw.doc, fw.doc.framework
+    console.print(
+        Text.assemble(
+            (f"{meta.title} ", "bold"),
+            (f"{meta.version}", "bold cyan"),
+            f"  ({meta.developer}, effective {meta.effective_date.isoformat()}",
+            f", supersedes {meta.supersedes})" if meta.supersedes else ")",
+        )
+    )
+    console.print(f"ref {fw.ref}   digest sha256:{fw.digest[:16]}…")
+    console.print(f"ambiguous determinations: {meta.ambiguity_policy.replace('_', ' ')}")
+    if meta.summary:
+        console.print(meta.summary, style="dim")
+
+    domains = Table(title="Risk domains", title_justify="left")
+    for col in ("id", "name", "status", "source"):
+        domains.add_column(col, overflow="fold")
+    for d in doc.risk_domains:
+        domains.add_row(d.id, d.name, d.status, d.source.section)
+    console.print(domains)
+
+    standards = {s.id: s for s in doc.safeguard_standards}
+    thresholds = Table(title="Capability thresholds", title_justify="left")
+    for col in ("id", "domain", "level", "kind", "required safeguards", "aliases", "source"):
+        thresholds.add_column(col, overflow="fold")
+    for t in doc.thresholds:
+        reqs = Text()
+        for r in t.required_safeguards:
+            std = standards.get(r.standard)
+            label = std.name if std else r.standard
+            reqs.append(f"{label} ", style=FORCE_STYLE.get(r.force, ""))
+            reqs.append(f"[{r.force}, {r.scope.replace('_', '-')}]\n", style="dim")
+        level = f"{t.level}" + (f" ({t.level_label})" if t.level_label else "")
+        thresholds.add_row(
+            f"{t.id}\n{t.name}",
+            t.domain,
+            level,
+            t.kind,
+            reqs,
+            ", ".join(t.legacy_aliases),
+            t.source.section,
+        )
+    console.print(thresholds)
+
+    for force in FORCE_ORDER:
+        items = [c for c in doc.commitments if c.force == force]
+        if not items:
+            continue
+        table = Table(
+            title=f"Commitments: {force}", title_justify="left", title_style=FORCE_STYLE[force]
+        )
+        for col in ("id", "kind", "scope", "applies to", "outcome / condition", "source"):
+            table.add_column(col, overflow="fold")
+        for c in items:
+            extra = c.outcome or ""
+            cond = fw.conditions.get(c.id)
+            if cond is not None:
+                extra += f"\nif {describe(cond)}"
+            table.add_row(
+                f"{c.id}\n{c.name}",
+                c.kind,
+                c.scope.replace("_", "-"),
+                ", ".join(c.applies_to),
+                extra.strip(),
+                c.source.section,
+            )
+        console.print(table)
+
+    if doc.cadences:
+        cad = Table(title="Cadences", title_justify="left")
+        for col in ("id", "artifact", "interval", "compute multiple", "deadline", "force"):
+            cad.add_column(col, overflow="fold")
+        for k in doc.cadences:
+            interval = str(k.interval) if k.interval else ""
+            if k.min_interval:
+                interval = f"{k.min_interval}–{interval}"
+            cad.add_row(
+                k.id,
+                k.artifact,
+                interval,
+                f"{k.compute_multiple:g}×" if k.compute_multiple else "",
+                str(k.deadline) if k.deadline else "",
+                k.force,
+            )
+        console.print(cad)
+    uncertain = [
+        e
+        for section in (doc.thresholds, doc.commitments, doc.safeguard_standards, doc.risk_domains)
+        for e in section
+        if e.confidence != "primary"
+    ]
+    if uncertain:
+        console.print("[bold]Not from the framework text itself[/]")
+        for e in uncertain:
+            note = f": {e.uncertainty}" if e.uncertainty else ""
+            console.print(f"  {e.id} ({e.confidence}){note}", style="dim")
+
+
+def facts_table(console: Console, facts: Sequence[FactSpec]) -> None:
+    table = Table(title="Built-in facts for conditions", title_justify="left")
+    for col in ("name", "type", "meaning", "established from"):
+        table.add_column(col, overflow="fold")
+    for f in facts:
+        table.add_row(f.name, f.type, f.description, f.derived_from)
+    console.print(table)
