@@ -121,7 +121,7 @@ def framework_detail(console: Console, fw: LoadedFramework) -> None:
         for col in ("id", "kind", "scope", "applies to", "outcome / condition", "source"):
             table.add_column(col, overflow="fold")
         for c in items:
-            extra = c.outcome or ""
+            extra: str = c.outcome or ""
             cond = fw.conditions.get(c.id)
             if cond is not None:
                 extra += f"\nif {describe(cond)}"

@@ -172,7 +172,10 @@ class Indicator(_Strict):
     """How evidence maps to a threshold: metric, comparator, value, early-warning band."""
 
     id: Id
-    metric: Text = Field(description="Metric name as evidence records it, e.g. 'wmdp/accuracy'.")
+    task: Text | None = Field(None, description="Evaluation task name; omit to match any task.")
+    metric: Text = Field(
+        description="Metric as evidence records it: 'accuracy', or 'scorer/accuracy' for Inspect."
+    )
     comparator: Comparator = ">="
     threshold: float
     early_warning: float | None = Field(
