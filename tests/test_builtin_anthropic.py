@@ -1,0 +1,553 @@
+"""Pin the facts of the built-in Anthropic RSP documents.
+
+The encodings are the reference case for the semantic diff and for
+counterfactual decisions ("under RSP 2.2 this would have been a pause"), so the
+load-bearing facts are asserted here one by one: a silent edit to a built-in
+YAML file that weakens or strengthens a commitment must fail a test.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import pytest
+
+from scaleguard.framework.conditions import FactTest
+from scaleguard.framework.durations import Duration
+from scaleguard.framework.library import Library
+from scaleguard.framework.loader import LoadedFramework
+from scaleguard.framework.model import (
+    ACTIONS,
+    Commitment,
+    Element,
+    FrameworkDocument,
+    SafeguardStandard,
+    SourceRef,
+    Threshold,
+)
+
+ALL_ACTIONS = set(ACTIONS)
+DEPLOY_ACTIONS = {"deploy_internal", "deploy_external", "release_weights"}
+
+
+def _load(version: str) -> LoadedFramework:
+    return Library().get(f"anthropic-rsp@{version}")
+
+
+@pytest.fixture(scope="module")
+def v22() -> LoadedFramework:
+    return _load("2.2")
+
+
+@pytest.fixture(scope="module")
+def v30() -> LoadedFramework:
+    return _load("3.0")
+
+
+def _all_versions() -> list[LoadedFramework]:
+    return [
+        e.framework for e in Library().entries if e.framework.doc.framework.id == "anthropic-rsp"
+    ]
+
+
+def _commitment(f: LoadedFramework, cid: str) -> Commitment:
+    matches = [c for c in f.doc.commitments if c.id == cid]
+    assert matches, f"{f.ref} has no commitment {cid!r}"
+    return matches[0]
+
+
+def _threshold(f: LoadedFramework, tid: str) -> Threshold:
+    matches = [t for t in f.doc.thresholds if t.id == tid]
+    assert matches, f"{f.ref} has no threshold {tid!r}"
+    return matches[0]
+
+
+def _standard(f: LoadedFramework, sid: str) -> SafeguardStandard:
+    matches = [s for s in f.doc.safeguard_standards if s.id == sid]
+    assert matches, f"{f.ref} has no safeguard standard {sid!r}"
+    return matches[0]
+
+
+def _elements(doc: FrameworkDocument) -> Iterator[Element]:
+    yield from doc.risk_domains
+    yield from doc.safeguard_standards
+    yield from doc.thresholds
+    yield from doc.commitments
+    yield from doc.cadences
+    yield from doc.governance_roles
+    yield from doc.red_lines
+
+
+def _fact_names(f: LoadedFramework, cid: str) -> set[str]:
+    cond = f.conditions[cid]
+    assert isinstance(cond, FactTest), f"{cid}: expected a single fact test"
+    return {cond.fact}
+
+
+# --- versions and provenance ---------------------------------------------------------
+
+
+def test_versions_and_lineage(v22: LoadedFramework, v30: LoadedFramework) -> None:
+    assert v22.doc.framework.version == "2.2"
+    assert str(v22.doc.framework.effective_date) == "2025-05-14"
+    assert v22.doc.framework.supersedes == "2.1"
+    assert v30.doc.framework.version == "3.0"
+    assert str(v30.doc.framework.effective_date) == "2026-02-24"
+    assert v30.doc.framework.supersedes == "2.2"
+
+
+def test_every_version_supersedes_the_one_before() -> None:
+    versions = _all_versions()
+    assert len(versions) >= 2
+    for earlier, later in itertools.pairwise(versions):
+        assert later.doc.framework.supersedes == earlier.doc.framework.version
+        assert later.doc.framework.effective_date > earlier.doc.framework.effective_date
+
+
+ALL_VERSIONS = ["2.2", "3.0", "3.1", "3.2", "3.3", "3.4"]
+LATER_3X = ["3.1", "3.2", "3.3", "3.4"]
+
+
+@pytest.mark.parametrize("version", ALL_VERSIONS)
+def test_every_element_resolves_to_an_https_source(version: str) -> None:
+    f = _load(version)
+    refs: list[tuple[str, SourceRef]] = [(e.id, e.source) for e in _elements(f.doc)]
+    if f.doc.external_review is not None:
+        refs.append(("external_review", f.doc.external_review.source))
+    if f.doc.framework.ambiguity_source is not None:
+        refs.append(("ambiguity_source", f.doc.framework.ambiguity_source))
+    refs.extend((f"changelog {c.version}", c.source) for c in f.doc.changelog if c.source)
+    assert len(refs) > 30
+    for ident, ref in refs:
+        assert f.source_url(ref).startswith("https://"), ident
+        assert ref.section.strip(), ident
+    assert f.doc.thresholds and f.doc.commitments
+
+
+@pytest.mark.parametrize("version", ALL_VERSIONS)
+def test_secondary_facts_cite_a_secondary_or_marked_source(version: str) -> None:
+    """An element marked secondary must not pretend its source is the policy text."""
+    f = _load(version)
+    kinds = {s.id: s.kind for s in f.doc.framework.sources}
+    for element in _elements(f.doc):
+        if element.confidence == "secondary":
+            ref = element.source
+            assert ref.url is not None or kinds[ref.doc or ""] == "secondary", element.id
+
+
+# --- RSP 2.2 ---------------------------------------------------------------------------
+
+
+def test_22_ambiguity_is_treated_as_crossed(v22: LoadedFramework) -> None:
+    meta = v22.doc.framework
+    assert meta.ambiguity_policy == "treat_as_crossed"
+    assert meta.ambiguity_source is not None
+    assert "3.3" in meta.ambiguity_source.section
+
+
+def test_22_pauses_training_until_security_is_in_place(v22: LoadedFramework) -> None:
+    pauses = [
+        c
+        for c in v22.doc.commitments
+        if c.kind == "development_gate"
+        and c.force == "binding"
+        and c.scope == "unilateral"
+        and c.outcome == "pause"
+    ]
+    assert [c.id for c in pauses] == ["pause-training-until-security"]
+    gate = pauses[0]
+    assert gate.applies_to == ["train"]
+    assert gate.trigger.on == "required_safeguards_unmet"
+    assert gate.trigger.safeguard_kinds == ["security"]
+    assert "fn 13" in gate.source.section
+
+
+def test_22_deployment_gate_is_binding(v22: LoadedFramework) -> None:
+    gate = _commitment(v22, "deploy-only-with-required-safeguards")
+    assert (gate.kind, gate.force, gate.scope) == ("deployment_gate", "binding", "unilateral")
+    assert set(gate.applies_to) == DEPLOY_ACTIONS
+    assert gate.trigger.on == "required_safeguards_unmet"
+    assert gate.outcome == "not_permitted"
+    assert gate.condition is None
+
+
+def test_22_competitor_clause_is_discretionary(v22: LoadedFramework) -> None:
+    clause = _commitment(v22, "competitor-escape-clause")
+    assert clause.force == "discretionary"
+    assert clause.scope == "competitor_contingent"
+    assert clause.outcome == "relax_safeguards"
+    assert set(clause.relaxes) == {
+        "deploy-only-with-required-safeguards",
+        "pause-training-until-security",
+    }
+    assert set(clause.applies_to) == ALL_ACTIONS
+    assert _fact_names(v22, clause.id) == {"competitor_without_comparable_safeguards"}
+    assert "fn 17" in clause.source.section
+
+
+def test_22_only_the_footnote_clause_can_relax_safeguards(v22: LoadedFramework) -> None:
+    relaxing = [c.id for c in v22.doc.commitments if c.outcome == "relax_safeguards"]
+    assert relaxing == ["competitor-escape-clause"]
+    assert not any(c.force == "conditional" for c in v22.doc.commitments)
+
+
+def test_22_domains(v22: LoadedFramework) -> None:
+    status = {d.id: d.status for d in v22.doc.risk_domains}
+    assert status["cbrn"] == "in_scope"
+    assert status["autonomous-ai-rd"] == "in_scope"
+    assert status["cyber"] == "monitored"
+    assert status["persuasion"] == "excluded"
+    persuasion = next(d for d in v22.doc.risk_domains if d.id == "persuasion")
+    assert "fn 2" in persuasion.source.section
+    cbrn = next(d for d in v22.doc.risk_domains if d.id == "cbrn")
+    assert "radiological" in (cbrn.description or "").lower()
+
+
+def test_22_thresholds_and_their_safeguards(v22: LoadedFramework) -> None:
+    kinds = {t.id: t.kind for t in v22.doc.thresholds}
+    assert kinds == {
+        "cbrn-3": "threshold",
+        "cbrn-4": "threshold",
+        "ai-rd-4": "threshold",
+        "ai-rd-5": "threshold",
+        "autonomy-checkpoint": "checkpoint",
+        "cyber-operations": "monitored",
+    }
+    required = {t.id: {r.standard for r in t.required_safeguards} for t in v22.doc.thresholds}
+    assert required["cbrn-3"] == {"asl-3-deployment", "asl-3-security"}
+    assert required["cbrn-4"] == {"asl-4-deployment", "asl-4-security"}
+    assert required["ai-rd-4"] == {"asl-3-security", "ai-rd-4-affirmative-case"}
+    assert "asl-4-security" in required["ai-rd-5"]
+    assert "asl-4-deployment" not in required["ai-rd-5"]
+    assert _threshold(v22, "cbrn-4").level > _threshold(v22, "cbrn-3").level
+    assert _threshold(v22, "ai-rd-5").level > _threshold(v22, "ai-rd-4").level
+    assert _standard(v22, "ai-rd-4-affirmative-case").kind == "alignment"
+
+
+def test_22_checkpoint_sets_a_goal_not_a_requirement(v22: LoadedFramework) -> None:
+    checkpoint = _threshold(v22, "autonomy-checkpoint")
+    assert checkpoint.required_safeguards
+    assert {r.force for r in checkpoint.required_safeguards} == {"goal"}
+
+
+def test_22_asl4_is_named_but_unspecified(v22: LoadedFramework) -> None:
+    for sid in ("asl-4-deployment", "asl-4-security"):
+        assert _standard(v22, sid).specified is False
+    for sid in ("asl-2-deployment", "asl-2-security", "asl-3-deployment", "asl-3-security"):
+        standard = _standard(v22, sid)
+        assert standard.specified and standard.measures, sid
+
+
+def test_22_names_no_rand_security_level(v22: LoadedFramework) -> None:
+    refs = [r for s in v22.doc.safeguard_standards for r in s.external_references]
+    assert not any(r.scheme.upper().startswith("RAND") for r in refs)
+    dumped = v22.doc.model_dump_json()
+    assert "SL4" not in dumped and "SL3" not in dumped
+
+
+def test_22_assessment_cadence(v22: LoadedFramework) -> None:
+    cadence = next(c for c in v22.doc.cadences if c.artifact == "capability_assessment")
+    assert cadence.interval == Duration.parse("P6M")
+    assert cadence.compute_multiple == 4
+    assert cadence.deadline == Duration.parse("P1M")
+    reapproval = next(c for c in v22.doc.cadences if c.id == "safeguards-reapproval")
+    assert reapproval.interval == Duration.parse("P1Y")
+
+
+def test_22_procedural_commitments_present(v22: LoadedFramework) -> None:
+    ids = {c.id for c in v22.doc.commitments}
+    assert {
+        "annual-safeguards-reapproval",
+        "us-government-notice",
+        "readiness-procedures",
+        "noncompliance-reporting",
+        "internal-transparency",
+        "procedural-compliance-review",
+        "public-disclosures",
+        "expert-input",
+        "employee-agreements",
+        "policy-change-governance",
+    } <= ids
+
+
+def test_22_changelog(v22: LoadedFramework) -> None:
+    entries = {c.version: c for c in v22.doc.changelog}
+    assert {"2.0", "2.1", "2.2"} <= set(entries)
+    assert str(entries["2.2"].date) == "2025-05-14"
+    assert any("insider" in change for change in entries["2.2"].changes)
+    assert entries["2.1"].silent_changes
+
+
+# --- RSP 3.0 ---------------------------------------------------------------------------
+
+
+def test_30_has_no_unilateral_pause(v30: LoadedFramework) -> None:
+    assert not any(c.outcome == "pause" for c in v30.doc.commitments)
+    binding_dev_gates = [
+        c
+        for c in v30.doc.commitments
+        if c.kind == "development_gate" and c.force == "binding" and c.outcome is not None
+    ]
+    assert binding_dev_gates == []
+    assert not any("train" in c.applies_to and c.force == "binding" for c in v30.doc.commitments)
+
+
+def test_30_keeps_a_binding_asl3_deployment_gate(v30: LoadedFramework) -> None:
+    gate = _commitment(v30, "maintain-asl3-protections")
+    assert (gate.kind, gate.force, gate.scope) == ("deployment_gate", "binding", "unilateral")
+    assert set(gate.applies_to) == DEPLOY_ACTIONS
+    assert gate.trigger.on == "required_safeguards_unmet"
+    assert gate.outcome == "not_permitted"
+
+
+@pytest.mark.parametrize(
+    ("cid", "fact"),
+    [
+        ("delay-while-in-lead", "developer_leads"),
+        ("delay-unless-matching-competitors", "all_competitors_strong_safeguards"),
+    ],
+)
+def test_30_delays_are_competitor_contingent(v30: LoadedFramework, cid: str, fact: str) -> None:
+    c = _commitment(v30, cid)
+    assert (c.force, c.scope, c.kind) == (
+        "conditional",
+        "competitor_contingent",
+        "development_gate",
+    )
+    assert c.outcome == "delay"
+    assert set(c.applies_to) == ALL_ACTIONS
+    assert c.trigger.on == "recommended_safeguards_unmet"
+    assert _fact_names(v30, cid) == {fact}
+    assert "Appendix A" in c.source.section
+
+
+def test_30_every_delay_is_conditional(v30: LoadedFramework) -> None:
+    delays = [c for c in v30.doc.commitments if c.outcome == "delay"]
+    assert len(delays) == 2
+    assert all(c.force == "conditional" for c in delays)
+
+
+def test_30_lead_clause_records_its_reading(v30: LoadedFramework) -> None:
+    c = _commitment(v30, "delay-while-in-lead")
+    assert c.confidence == "uncertain"
+    assert c.uncertainty is not None
+    assert "highly capable" in c.uncertainty
+    assert "highly_capable" in c.uncertainty
+
+
+def test_30_upleveling_does_not_delay(v30: LoadedFramework) -> None:
+    c = _commitment(v30, "general-upleveling")
+    assert c.kind == "competitor_response"
+    assert (c.force, c.scope) == ("conditional", "competitor_contingent")
+    assert c.outcome is None
+    assert _fact_names(v30, c.id) == {"competitor_superior_mitigation"}
+
+
+def test_30_rand_sl4_is_only_an_industry_recommendation(v30: LoadedFramework) -> None:
+    sl4 = {
+        s.id
+        for s in v30.doc.safeguard_standards
+        if any(r.scheme == "RAND-SL" and r.level == "SL4" for r in s.external_references)
+    }
+    assert sl4 == {"rand-sl4-industry"}
+    ref = _standard(v30, "rand-sl4-industry").external_references[0]
+    assert ref.relation == "recommended"
+    uses = [r for t in v30.doc.thresholds for r in t.required_safeguards if r.standard in sl4]
+    users = {
+        t.id for t in v30.doc.thresholds if any(r.standard in sl4 for r in t.required_safeguards)
+    }
+    assert users == {"novel-cb", "automated-rd"}
+    assert uses and all((r.force, r.scope) == ("recommendation", "industry_wide") for r in uses)
+
+
+def test_30_recommendation_and_industry_scope_go_together(v30: LoadedFramework) -> None:
+    for t in v30.doc.thresholds:
+        for r in t.required_safeguards:
+            assert (r.force == "recommendation") == (r.scope == "industry_wide"), (t.id, r.standard)
+        assert any(r.force == "binding" for r in t.required_safeguards), t.id
+        assert any(r.force == "recommendation" for r in t.required_safeguards), t.id
+
+
+def test_30_chem_bio_rows_bind_asl3(v30: LoadedFramework) -> None:
+    for tid in ("non-novel-cb", "novel-cb"):
+        binding = {
+            r.standard for r in _threshold(v30, tid).required_safeguards if r.force == "binding"
+        }
+        assert {"asl-3-deployment", "asl-3-security"} <= binding, tid
+    notes = " ".join(r.note or "" for r in _threshold(v30, "novel-cb").required_safeguards)
+    assert "expanded" in notes
+
+
+def test_30_asl4_and_affirmative_case_are_gone(v30: LoadedFramework) -> None:
+    ids = {s.id for s in v30.doc.safeguard_standards}
+    assert not ids & {"asl-4-deployment", "asl-4-security", "ai-rd-4-affirmative-case"}
+
+
+def test_30_domains(v30: LoadedFramework) -> None:
+    status = {d.id: d.status for d in v30.doc.risk_domains}
+    in_scope = {d for d, s in status.items() if s == "in_scope"}
+    assert in_scope == {"chem-bio", "misalignment", "automated-rd"}
+    assert "cbrn" not in status
+    assert status.get("cyber", "excluded") == "excluded"
+    for d in v30.doc.risk_domains:
+        label = f"{d.id} {d.name}".lower()
+        assert "nuclear" not in label and "radiological" not in label and "cbrn" not in label
+
+
+def test_30_thresholds(v30: LoadedFramework) -> None:
+    assert {t.id: t.domain for t in v30.doc.thresholds} == {
+        "non-novel-cb": "chem-bio",
+        "novel-cb": "chem-bio",
+        "high-stakes-sabotage": "misalignment",
+        "automated-rd": "automated-rd",
+    }
+    assert _threshold(v30, "high-stakes-sabotage").name == "High-stakes sabotage opportunities"
+    assert _threshold(v30, "novel-cb").level > _threshold(v30, "non-novel-cb").level
+
+
+def test_30_legacy_aliases_match_22_ids(v22: LoadedFramework, v30: LoadedFramework) -> None:
+    owner = {a: t.id for t in v30.doc.thresholds for a in t.legacy_aliases}
+    assert owner["cbrn-3"] == "non-novel-cb"
+    assert owner["cbrn-4"] == "novel-cb"
+    assert owner["ai-rd-4"] == "automated-rd"
+    assert owner["ai-rd-5"] == "automated-rd"
+    assert owner["CBRN-4"] == "novel-cb"
+    assert owner["CB-2"] == "novel-cb"
+    # Every real 2.2 threshold has a successor; only the checkpoint and cyber do not.
+    carried = {t.id for t in v22.doc.thresholds if t.id in owner}
+    assert carried == {t.id for t in v22.doc.thresholds if t.kind == "threshold"}
+
+
+def test_30_risk_report_cadence(v30: LoadedFramework) -> None:
+    cadence = next(c for c in v30.doc.cadences if c.artifact == "risk_report")
+    assert cadence.min_interval == Duration.parse("P3M")
+    assert cadence.interval == Duration.parse("P6M")
+    assert cadence.deadline == Duration.parse("P30D")
+    assert cadence.force == "binding"
+    assert _commitment(v30, "risk-reports").force == "binding"
+    assert _commitment(v30, "risk-reports").kind == "reporting"
+
+
+def test_30_external_review(v30: LoadedFramework) -> None:
+    review = v30.doc.external_review
+    assert review is not None
+    assert review.share_within is not None and review.share_within.approx_days == 7
+    assert review.commentary_within is not None and review.commentary_within.approx_days == 30
+    assert "highly capable" in review.trigger
+    assert len(review.reviewer_criteria) >= 2 and len(review.conflict_criteria) >= 2
+    assert _commitment(v30, "external-review").kind == "external_review"
+
+
+def test_30_roadmap_goals_are_not_binding(v30: LoadedFramework) -> None:
+    roadmap = {c.id: c.force for c in v30.doc.commitments if c.kind == "roadmap"}
+    assert roadmap == {"frontier-safety-roadmap": "binding", "roadmap-goals": "goal"}
+
+
+def test_30_governance(v30: LoadedFramework) -> None:
+    assert _commitment(v30, "marginal-risk-approval").force == "binding"
+    quarterly = next(c for c in v30.doc.cadences if c.id == "noncompliance-board-updates")
+    assert quarterly.interval == Duration.parse("P3M")
+    review = next(c for c in v30.doc.cadences if c.id == "procedural-compliance-review")
+    assert review.interval == Duration.parse("P1Y")
+
+
+def test_30_drops_22_commitments(v30: LoadedFramework) -> None:
+    ids = {c.id for c in v30.doc.commitments}
+    assert not ids & {
+        "pause-training-until-security",
+        "us-government-notice",
+        "readiness-procedures",
+        "annual-safeguards-reapproval",
+        "competitor-escape-clause",
+    }
+
+
+def test_ids_stay_stable_across_versions(v22: LoadedFramework, v30: LoadedFramework) -> None:
+    persistent = {
+        "noncompliance-reporting",
+        "procedural-compliance-review",
+        "policy-change-governance",
+        "internal-transparency",
+        "internal-review",
+        "employee-agreements",
+    }
+    for f in (v22, v30):
+        assert persistent <= {c.id for c in f.doc.commitments}, f.ref
+        assert {"rso", "ceo", "board", "ltbt"} == {r.id for r in f.doc.governance_roles}, f.ref
+
+
+def test_ambiguity_policies_differ(v22: LoadedFramework, v30: LoadedFramework) -> None:
+    assert v22.doc.framework.ambiguity_policy == "treat_as_crossed"
+    assert v30.doc.framework.ambiguity_policy == "needs_review"
+
+
+# --- later 3.x versions ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", LATER_3X)
+def test_later_3x_keep_the_30_structure(v30: LoadedFramework, version: str) -> None:
+    f = _load(version)
+    for section in ("commitments", "thresholds", "safeguard_standards", "risk_domains"):
+        before = {e.id for e in getattr(v30.doc, section)}
+        after = {e.id for e in getattr(f.doc, section)}
+        assert before <= after, (section, sorted(before - after))
+    assert not any(c.force == "binding" and c.outcome == "pause" for c in f.doc.commitments)
+    for cid in ("delay-while-in-lead", "delay-unless-matching-competitors"):
+        c = _commitment(f, cid)
+        assert (c.force, c.scope) == ("conditional", "competitor_contingent")
+    owner = {a: t.id for t in f.doc.thresholds for a in t.legacy_aliases}
+    assert owner["cbrn-4"] == "novel-cb" and owner["ai-rd-5"] == "automated-rd"
+    sl4 = [
+        r
+        for t in f.doc.thresholds
+        for r in t.required_safeguards
+        if r.standard == "rand-sl4-industry"
+    ]
+    assert sl4 and all((r.force, r.scope) == ("recommendation", "industry_wide") for r in sl4)
+    assert f.doc.framework.ambiguity_policy == "needs_review"
+
+
+def test_31_automated_rd_and_may_pause() -> None:
+    f = _load("3.1")
+    automated = _threshold(f, "automated-rd")
+    assert automated.confidence == "uncertain"
+    assert "5x" in (automated.description or "")
+    may_pause = _commitment(f, "may-pause-beyond-appendix-a")
+    assert may_pause.force == "discretionary"
+    assert may_pause.outcome == "pause"
+    entry = next(c for c in f.doc.changelog if c.version == "3.1")
+    assert any("highly capable" in change for change in entry.silent_changes)
+    assert "may-pause-beyond-appendix-a" not in {c.id for c in _load("3.0").doc.commitments}
+
+
+def test_32_ltbt_powers() -> None:
+    f = _load("3.2")
+    ltbt = next(r for r in f.doc.governance_roles if r.id == "ltbt")
+    assert any(
+        "approve the selection of external reviewers" in x.lower() for x in ltbt.responsibilities
+    )
+    assert _commitment(f, "ltbt-briefings").force == "binding"
+    assert f.doc.external_review is not None
+    assert "LTBT may also request" in f.doc.external_review.trigger
+    assert any("approval of the LTBT" in c for c in f.doc.external_review.reviewer_criteria)
+
+
+def test_33_rename_and_revised_novel_cb() -> None:
+    f = _load("3.3")
+    sabotage = _threshold(f, "high-stakes-sabotage")
+    assert sabotage.name == "Misaligned AI systems in high-stakes settings"
+    assert "High-stakes sabotage opportunities" in sabotage.legacy_aliases
+    novel = _threshold(f, "novel-cb")
+    assert "specialists" in (novel.description or "")
+    assert novel.description != _threshold(_load("3.2"), "novel-cb").description
+    assert _threshold(f, "automated-rd").confidence == "primary"
+
+
+def test_34_narrows_internal_transparency() -> None:
+    f = _load("3.4")
+    assert "200" in (_commitment(f, "internal-transparency").description or "")
+    assert "coverage date" in (_commitment(f, "risk-reports").description or "")
+    assert "split" in (_commitment(f, "external-review").description or "")
+    assert "constant or" in (_threshold(f, "automated-rd").description or "")
+    assert {s.id for s in f.doc.framework.sources} >= {"rsp-3.4", "rsp-3.4-text"}
