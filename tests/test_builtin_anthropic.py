@@ -158,7 +158,7 @@ def test_22_pauses_training_until_security_is_in_place(v22: LoadedFramework) -> 
     assert [c.id for c in pauses] == ["pause-training-until-security"]
     gate = pauses[0]
     assert gate.applies_to == ["train"]
-    assert gate.trigger.on == "required_safeguards_unmet"
+    assert gate.trigger.when == "required_safeguards_unmet"
     assert gate.trigger.safeguard_kinds == ["security"]
     assert "fn 13" in gate.source.section
 
@@ -167,7 +167,7 @@ def test_22_deployment_gate_is_binding(v22: LoadedFramework) -> None:
     gate = _commitment(v22, "deploy-only-with-required-safeguards")
     assert (gate.kind, gate.force, gate.scope) == ("deployment_gate", "binding", "unilateral")
     assert set(gate.applies_to) == DEPLOY_ACTIONS
-    assert gate.trigger.on == "required_safeguards_unmet"
+    assert gate.trigger.when == "required_safeguards_unmet"
     assert gate.outcome == "not_permitted"
     assert gate.condition is None
 
@@ -297,7 +297,7 @@ def test_30_keeps_a_binding_asl3_deployment_gate(v30: LoadedFramework) -> None:
     gate = _commitment(v30, "maintain-asl3-protections")
     assert (gate.kind, gate.force, gate.scope) == ("deployment_gate", "binding", "unilateral")
     assert set(gate.applies_to) == DEPLOY_ACTIONS
-    assert gate.trigger.on == "required_safeguards_unmet"
+    assert gate.trigger.when == "required_safeguards_unmet"
     assert gate.outcome == "not_permitted"
 
 
@@ -317,7 +317,7 @@ def test_30_delays_are_competitor_contingent(v30: LoadedFramework, cid: str, fac
     )
     assert c.outcome == "delay"
     assert set(c.applies_to) == ALL_ACTIONS
-    assert c.trigger.on == "recommended_safeguards_unmet"
+    assert c.trigger.when == "recommended_safeguards_unmet"
     assert _fact_names(v30, cid) == {fact}
     assert "Appendix A" in c.source.section
 

@@ -113,7 +113,7 @@ def test_pf2_critical_triggers_binding_halt_of_development(pf2: LoadedFramework)
     assert len(halts) == 1
     halt = halts[0]
     assert halt.force == "binding"
-    assert halt.trigger.on == "required_safeguards_unmet"
+    assert halt.trigger.when == "required_safeguards_unmet"
     assert set(halt.trigger.thresholds) == critical
     assert len(critical) == 3
 
@@ -121,7 +121,7 @@ def test_pf2_critical_triggers_binding_halt_of_development(pf2: LoadedFramework)
 def test_pf2_high_deployment_gate(pf2: LoadedFramework) -> None:
     gate = _commitment(pf2, "no-deploy-high-without-safeguards")
     assert (gate.kind, gate.force, gate.outcome) == ("deployment_gate", "binding", "not_permitted")
-    assert gate.trigger.on == "required_safeguards_unmet"
+    assert gate.trigger.when == "required_safeguards_unmet"
     assert {"deploy_external", "release_weights"} <= set(gate.applies_to)
     internal = _commitment(pf2, "no-internal-deploy-without-misalignment-safeguards")
     assert internal.applies_to == ["deploy_internal"]
@@ -248,7 +248,7 @@ def test_fsf30_deployment_gates_cover_the_right_actions(fsf: LoadedFramework) ->
     assert misuse.applies_to == ["deploy_external"]
     assert set(ml_rd.applies_to) == {"deploy_external", "deploy_internal"}
     for gate in (misuse, ml_rd):
-        assert (gate.kind, gate.outcome, gate.trigger.on) == (
+        assert (gate.kind, gate.outcome, gate.trigger.when) == (
             "deployment_gate",
             "not_permitted",
             "required_safeguards_unmet",

@@ -286,7 +286,7 @@ def _trigger(
     standards: dict[str, SafeguardStandard],
     attested: dict[str, Attestation],
 ) -> tuple[str, str]:
-    when = c.trigger.on
+    when = c.trigger.when
     if when == "always":
         return "fired", "applies whenever this action is taken"
     crossed = [t for t in triggered if _in_scope(c, t)]
@@ -373,7 +373,7 @@ def _rule(
         force=c.force,
         scope=c.scope,
         source=source,
-        trigger=fired if c.outcome is not None or c.trigger.on != "always" else "n/a",
+        trigger=fired if c.outcome is not None or c.trigger.when != "always" else "n/a",
         trigger_detail=detail,
         condition=cond_text,
         condition_value=truth.value if truth is not None else None,

@@ -221,7 +221,7 @@ class Threshold(Element):
 
 
 class Trigger(_Strict):
-    on: TriggerOn = "always"
+    when: TriggerOn = "always"
     thresholds: list[Id] = Field(default_factory=list)
     domains: list[Id] = Field(default_factory=list)
     safeguard_kinds: list[SafeguardKind] = Field(default_factory=list)
