@@ -22,6 +22,9 @@ from scaleguard.errors import FrameworkError, Problem
 PathPart = str | int
 Path = tuple[PathPart, ...]
 
+# libyaml composes ~14x faster and keeps the same marks; pure Python is the fallback.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 MAX_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_NODES = 200_000
@@ -261,7 +264,7 @@ def read_yaml(data: bytes | str, file: str) -> tuple[Any, SourceMap]:
             f"{file} contains a NUL character", hint="this looks like a binary file, not YAML"
         )
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        nodes = list(yaml.compose_all(text, Loader=_LOADER))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = Problem(
