@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from scaleguard import __version__
-from scaleguard.cli import frameworks
+from scaleguard.cli import decisions, frameworks, workspace
 from scaleguard.errors import ScaleguardError
 
 EXIT_OK = 0
@@ -41,6 +41,15 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(frameworks.app, name="frameworks")
+app.command("init")(workspace.init)
+app.add_typer(workspace.models_app, name="models")
+app.add_typer(workspace.safeguards_app, name="safeguards")
+app.add_typer(workspace.facts_app, name="facts")
+app.add_typer(workspace.evidence_app, name="evidence")
+app.command("determine")(decisions.determine)
+app.command("override")(decisions.override)
+app.command("decide")(decisions.decide)
+app.add_typer(decisions.decisions_app, name="decisions")
 
 
 def _version(value: bool) -> None:

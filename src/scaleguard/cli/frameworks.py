@@ -126,6 +126,9 @@ def diff(
         help="Exit 1 if any change of this class is found "
         "(weakening, unclear, or any change at all). For CI of a policy repository.",
     ),
+    top: int | None = typer.Option(
+        None, "--top", min=1, help="Terminal format: only the N most important changes."
+    ),
     dirs: list[Path] = DIR_OPTION,
 ) -> int:
     """Semantic diff: what was added, removed, renamed or changed, and whether it weakens."""
@@ -138,7 +141,7 @@ def diff(
     elif fmt is DiffFormat.markdown:
         typer.echo(render_markdown(result), nl=False)
     else:
-        render_rich(result, Console())
+        render_rich(result, Console(), top=top)
     if fail_on is not None:
         found = bool(result.changes) if fail_on is FailOn.any else result.has(fail_on.value)
         if found:

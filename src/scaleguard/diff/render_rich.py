@@ -17,11 +17,20 @@ STYLES: dict[Classification, str] = {
 }
 
 
-def render_rich(d: FrameworkDiff, console: Console) -> None:
-    """Print the diff to ``console`` (colour and width are the console's business)."""
+def render_rich(d: FrameworkDiff, console: Console, *, top: int | None = None) -> None:
+    """Print the diff to ``console`` (colour and width are the console's business).
+
+    With ``top``, print only the headline, coverage and the ``top`` most
+    important changes: the short form for a first look.
+    """
     title = Text(f"{d.a.ref} → {d.b.ref}", style="bold")
     console.print(title)
     console.print(Text(d.headline))
+    if top is not None:
+        _coverage(d, console)
+        _summary(d, console, top)
+        console.print(Text("(the full list: scaleguard frameworks diff A B)", style="dim"))
+        return
     if d.cross_framework:
         console.print(
             Text(
@@ -74,7 +83,7 @@ def _coverage(d: FrameworkDiff, console: Console) -> None:
     console.print(table)
 
 
-def _summary(d: FrameworkDiff, console: Console) -> None:
+def _summary(d: FrameworkDiff, console: Console, top: int = 10) -> None:
     counts = d.counts
     table = Table(title="Summary", title_justify="left")
     table.add_column("classification")
@@ -85,7 +94,7 @@ def _summary(d: FrameworkDiff, console: Console) -> None:
     console.print(table)
     kinds = d.change_counts
     console.print(Text(", ".join(f"{kinds[k]} {k}" for k in CHANGE_KINDS)))
-    for i, c in enumerate(d.most_important(), 1):
+    for i, c in enumerate(d.most_important(top), 1):
         line = Text(f"{i}. ")
         line.append(c.classification, style=STYLES[c.classification])
         line.append(f" {element_label(c)}: {c.reason}")

@@ -1,0 +1,145 @@
+"""Terminal rendering of determinations and decisions. Presentation only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from scaleguard.decisions.model import Decision
+from scaleguard.decisions.service import ThresholdStatus
+
+OUTCOME_STYLE = {
+    "proceed": "bold green",
+    "proceed_with_conditions": "bold yellow",
+    "delay": "bold dark_orange",
+    "pause": "bold red",
+    "not_permitted": "bold red",
+}
+STATE_STYLE = {
+    "below": "green",
+    "alert": "yellow",
+    "ambiguous": "dark_orange",
+    "crossed": "red",
+    "missing": "magenta",
+}
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"
+
+
+def determinations(console: Console, ref: str, model: str, rows: Sequence[ThresholdStatus]) -> None:
+    table = Table(title=f"Determinations for {model} under {ref}", title_justify="left")
+    for col in ("threshold", "state", "estimate", "interval", "indicator", "evidence", "note"):
+        table.add_column(col, overflow="fold")
+    for st in rows:
+        f = st.finding
+        interval = f"[{_num(f.low)}, {_num(f.high)}]" if f.low is not None else ""
+        note = ""
+        if st.kind != "threshold":
+            note = f"{st.kind}: reported only"
+        if f.override_by:
+            note = f"override by {f.override_by}: {f.override_reason}"
+        elif len(st.determinations) > 1:
+            note = f"worst of {len(st.determinations)} indicators"
+        table.add_row(
+            f"{st.threshold_id}\n{st.name}",
+            Text(f.state, style=STATE_STYLE.get(f.state, "")),
+            _num(f.estimate),
+            interval,
+            f.indicator or "",
+            ", ".join(str(i) for i in f.evidence_ids),
+            note,
+        )
+    console.print(table)
+
+
+def decision(console: Console, d: Decision, decision_id: int | None = None) -> None:
+    title = d.outcome.replace("_", " ").upper()
+    head = Text.assemble(
+        (title, OUTCOME_STYLE.get(d.outcome, "bold")),
+        f"  {d.action.replace('_', ' ')} of {d.model} under {d.framework}",
+        (f"  (decision #{decision_id})" if decision_id is not None else "", "dim"),
+    )
+    console.print(Panel(Text(d.summary), title=head, title_align="left", expand=True))
+
+    table = Table(title="Thresholds", title_justify="left")
+    for col in ("threshold", "state", "treated as", "why", "required safeguards"):
+        table.add_column(col, overflow="fold")
+    for t in d.thresholds:
+        reqs = Text()
+        for req in t.required:
+            mark = "✓" if req.attested else "✗"
+            style = "green" if req.attested else ("red" if req.force == "binding" else "yellow")
+            reqs.append(f"{mark} {req.standard} [{req.force}]\n", style=style)
+        table.add_row(
+            t.id,
+            Text(t.state, style=STATE_STYLE.get(t.state, "")),
+            t.treated_as,
+            t.reason,
+            reqs,
+        )
+    console.print(table)
+
+    rules = Table(title="Rules (commitments governing this action)", title_justify="left")
+    for col in ("rule", "force / scope", "trigger", "condition", "applied", "why"):
+        rules.add_column(col, overflow="fold")
+    for r in d.rules:
+        cond = f"{r.condition} = {r.condition_value}" if r.condition else ""
+        decisive = r.commitment in d.deciding_rules
+        applied = Text(
+            (r.effect or "yes") if r.applied else "no",
+            style="bold red" if r.applied and r.effect else "",
+        )
+        rules.add_row(
+            Text(r.commitment, style="bold" if decisive else ""),
+            f"{r.force} / {r.scope.replace('_', '-')}",
+            r.trigger,
+            cond,
+            applied,
+            r.reason,
+        )
+    console.print(rules)
+
+    facts = Table(title="Facts", title_justify="left")
+    for col in ("fact", "value", "basis"):
+        facts.add_column(col, overflow="fold")
+    for f in d.facts:
+        value = "unknown" if f.value is None else str(f.value).lower()
+        facts.add_row(f.name, value, f.basis + ("\n" + " ".join(f.sources) if f.sources else ""))
+    console.print(facts)
+
+    if d.conditions:
+        console.print("[bold]Conditions[/]")
+        for item in d.conditions:
+            console.print(f"  • {item}", markup=False)
+    if d.missing:
+        console.print("[bold magenta]Missing evidence[/]")
+        for m in d.missing:
+            console.print(f"  • {m}", markup=False)
+    if d.what_would_change:
+        console.print("[bold]What would change the outcome[/]")
+        for c in d.what_would_change:
+            console.print(
+                Text.assemble(
+                    f"  • if {c.change}: ",
+                    (c.outcome.replace("_", " "), OUTCOME_STYLE.get(c.outcome, "")),
+                )
+            )
+
+
+def comparison(console: Console, a: Decision, b: Decision) -> None:
+    table = Table(title="Same facts, two frameworks", title_justify="left")
+    for col in ("framework", "outcome", "deciding rules"):
+        table.add_column(col, overflow="fold")
+    for d in (a, b):
+        table.add_row(
+            d.framework,
+            Text(d.outcome.replace("_", " "), style=OUTCOME_STYLE.get(d.outcome, "")),
+            ", ".join(d.deciding_rules) or "—",
+        )
+    console.print(table)

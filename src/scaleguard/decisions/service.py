@@ -1,0 +1,390 @@
+"""Determinations and decisions against a workspace: gather, compute, record.
+
+This is the adapter around the pure core: it reads evidence, attestations and
+the registry from the store, calls :mod:`scaleguard.determinations.assess` and
+:mod:`scaleguard.decisions.engine`, and appends what it computed as records
+(each with its ledger entry). The CLI and any other edge call these functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from scaleguard.decisions.engine import decide as evaluate_decision
+from scaleguard.decisions.model import (
+    AssertedFact,
+    Attestation,
+    Decision,
+    DecisionInput,
+    Finding,
+    RegistryModel,
+)
+from scaleguard.determinations.assess import Assessment, EvidencePoint, IndicatorSpec, assess
+from scaleguard.errors import InputError, NotFoundError
+from scaleguard.framework.loader import LoadedFramework
+from scaleguard.framework.model import ACTIONS, Action
+from scaleguard.store import repo
+from scaleguard.store.records import Determination, Override
+from scaleguard.workspace.workspace import Workspace
+
+STATES: tuple[str, ...] = ("below", "alert", "ambiguous", "crossed")
+
+
+def default_actor(by: str | None) -> str:
+    if by:
+        return by
+    try:
+        return os.environ.get("SCALEGUARD_USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class ThresholdStatus:
+    """Where one threshold stands for a model: determinations, and any override in force."""
+
+    threshold_id: str
+    name: str
+    kind: str
+    determinations: tuple[Determination, ...]
+    override: Override | None
+
+    @property
+    def finding(self) -> Finding:
+        current = _worst_determination(self.determinations)
+        if self.override is not None:
+            return Finding(
+                self.threshold_id,
+                self.override.state,  # type: ignore[arg-type]
+                estimate=current.estimate if current else None,
+                low=current.low if current else None,
+                high=current.high if current else None,
+                indicator=current.indicator_id if current else None,
+                evidence_ids=current.evidence_ids if current else (),
+                determination_id=current.id if current else None,
+                override_by=self.override.author,
+                override_reason=self.override.justification,
+            )
+        if current is None or current.state == "missing":
+            return Finding(self.threshold_id, "missing")
+        return Finding(
+            self.threshold_id,
+            current.state,  # type: ignore[arg-type]
+            estimate=current.estimate,
+            low=current.low,
+            high=current.high,
+            indicator=current.indicator_id,
+            evidence_ids=current.evidence_ids,
+            determination_id=current.id,
+        )
+
+
+_RANK = {"missing": -1, "below": 0, "alert": 1, "ambiguous": 2, "crossed": 3}
+
+
+def _worst_determination(items: Sequence[Determination]) -> Determination | None:
+    if not items:
+        return None
+    return max(items, key=lambda d: _RANK.get(d.state, -1))
+
+
+def _indicator_specs(ws: Workspace) -> list[IndicatorSpec]:
+    return [
+        IndicatorSpec(
+            id=ind.id,
+            thresholds=tuple(ind.thresholds),
+            metric=ind.metric,
+            comparator=ind.comparator,
+            threshold=ind.threshold,
+            early_warning=ind.early_warning,
+            task=ind.task,
+            framework=ind.framework,
+            origin="workspace",
+        )
+        for ind in ws.config.indicators
+    ]
+
+
+def _same(d: Determination, a: Assessment) -> bool:
+    return (
+        d.state == a.state
+        and d.indicator_id == a.indicator_id
+        and d.evidence_ids == (a.evidence_id,)
+        and d.estimate == a.interval.estimate
+        and d.low == a.interval.low
+        and d.high == a.interval.high
+    )
+
+
+def determine(
+    ws: Workspace, model: str, framework: str | None = None, *, by: str | None = None
+) -> tuple[LoadedFramework, list[ThresholdStatus]]:
+    """Assess every threshold of ``framework`` for ``model`` and record what changed.
+
+    Idempotent: a determination identical to the latest on record for the same
+    threshold and indicator is not recorded again. A threshold without evidence
+    is recorded as ``missing`` (once), so the record shows it was looked for.
+    """
+    fw, _ = ws.use_framework(framework)
+    cfg = ws.config.determinations
+    actor = default_actor(by)
+    with ws.store.read() as s:
+        repo.model(s, model)
+        points = [
+            EvidencePoint(
+                id=e.id,
+                task=e.task,
+                metric=e.metric,
+                value=e.value,
+                sample_scores=e.sample_scores,
+                stderr=e.stderr,
+                ingested_at=e.ingested_at,
+            )
+            for e in repo.evidence_for_model(s, model)
+        ]
+        history = [d for d in repo.determinations(s, model) if d.framework_ref == fw.ref]
+    results = assess(
+        fw,
+        points,
+        _indicator_specs(ws),
+        resamples=cfg.resamples,
+        confidence=cfg.confidence,
+        seed=cfg.seed,
+    )
+    params = {"resamples": cfg.resamples, "confidence": cfg.confidence, "seed": cfg.seed}
+    with ws.store.write() as tx:
+        for t in fw.doc.thresholds:
+            found = results.get(t.id, [])
+            mine = [d for d in history if d.threshold_id == t.id]
+            if not found:
+                latest = mine[-1] if mine else None
+                if latest is None or latest.state != "missing":
+                    repo.add_determination(
+                        tx,
+                        model=model,
+                        framework_ref=fw.ref,
+                        threshold_id=t.id,
+                        state="missing",
+                        method="none",
+                        created_by=actor,
+                        params={"reason": "no evidence matches any indicator of this threshold"},
+                    )
+                continue
+            for a in found:
+                previous = [d for d in mine if d.indicator_id == a.indicator_id]
+                if previous and _same(previous[-1], a):
+                    continue
+                repo.add_determination(
+                    tx,
+                    model=model,
+                    framework_ref=fw.ref,
+                    threshold_id=t.id,
+                    indicator_id=a.indicator_id,
+                    state=a.state,
+                    method=a.interval.method,
+                    estimate=a.interval.estimate,
+                    low=a.interval.low,
+                    high=a.interval.high,
+                    evidence_ids=(a.evidence_id,),
+                    created_by=actor,
+                    params={
+                        **params,
+                        "n": a.interval.n,
+                        "comparator": a.indicator.comparator,
+                        "threshold": a.indicator.threshold,
+                        "early_warning": a.indicator.early_warning,
+                        "indicator_origin": a.indicator.origin,
+                    },
+                )
+    return fw, status(ws, model, fw)
+
+
+def status(ws: Workspace, model: str, fw: LoadedFramework) -> list[ThresholdStatus]:
+    """The current determinations (latest per indicator) and overrides, per threshold."""
+    with ws.store.read() as s:
+        dets = [d for d in repo.determinations(s, model) if d.framework_ref == fw.ref]
+        overs = [o for o in repo.overrides(s, model) if o.framework_ref == fw.ref]
+    out = []
+    for t in fw.doc.thresholds:
+        latest: dict[str | None, Determination] = {}
+        for d in dets:
+            if d.threshold_id == t.id:
+                latest[d.indicator_id] = d
+        current = tuple(latest.values())
+        # 'missing' is only current when no indicator has produced anything since
+        if any(d.state != "missing" for d in current):
+            current = tuple(d for d in current if d.state != "missing")
+        head = _worst_determination(current)
+        override = None
+        for o in overs:
+            if o.threshold_id != t.id:
+                continue
+            # an override answers the determination it saw; newer evidence retires it
+            if o.supersedes_determination_id == (head.id if head else None):
+                override = o
+        out.append(ThresholdStatus(t.id, t.name, t.kind, current, override))
+    return out
+
+
+def override(
+    ws: Workspace,
+    model: str,
+    threshold: str,
+    state: str,
+    *,
+    by: str,
+    justification: str,
+    framework: str | None = None,
+) -> Override:
+    """Record a human override of the current determination: a new record, never an edit."""
+    if state not in STATES:
+        raise InputError(f"unknown state {state!r}", hint=f"use one of: {', '.join(STATES)}")
+    if not justification.strip():
+        raise InputError("an override needs a justification", hint='add --why "..."')
+    fw, _ = ws.use_framework(framework)
+    ids = {t.id for t in fw.doc.thresholds}
+    if threshold not in ids:
+        raise NotFoundError(
+            f"{fw.ref} has no threshold {threshold!r}", hint=f"known: {', '.join(sorted(ids))}"
+        )
+    with ws.store.read() as s:
+        repo.model(s, model)
+    current = next(st for st in status(ws, model, fw) if st.threshold_id == threshold)
+    head = _worst_determination(current.determinations)
+    with ws.store.write() as tx:
+        return repo.add_override(
+            tx,
+            model=model,
+            framework_ref=fw.ref,
+            threshold_id=threshold,
+            state=state,
+            author=by,
+            justification=justification,
+            supersedes_determination_id=head.id if head else None,
+        )
+
+
+def parse_action(text: str) -> Action:
+    action = text.replace("-", "_")
+    if action not in ACTIONS:
+        raise InputError(
+            f"unknown action {text!r}",
+            hint="use train, deploy-internal, deploy-external or release-weights",
+        )
+    return action
+
+
+def gather(
+    s: Session, ws: Workspace, model: str, action: Action, fw: LoadedFramework, as_of: dt.date
+) -> DecisionInput:
+    """Everything a decision needs, read in one snapshot."""
+    subject_row = repo.model(s, model)
+    scores = repo.latest_scores(s)
+    registry: list[RegistryModel] = []
+    subject: RegistryModel | None = None
+    for m in repo.models(s):
+        entry = RegistryModel(
+            name=m.name,
+            developer=m.developer or "",
+            own=m.own,
+            released=m.status == "released" or m.released_on is not None,
+            released_on=m.released_on,
+            scores={dom: sc.score for (name, dom), sc in scores.items() if name == m.name},
+            safeguards_level=m.safeguards_level or "unknown",
+            sources=tuple(m.sources)
+            + tuple(sc.source for (name, _), sc in scores.items() if name == m.name and sc.source),
+        )
+        if m.name == subject_row.name:
+            subject = entry
+        else:
+            registry.append(entry)
+    assert subject is not None
+    attested = {
+        std: Attestation(std, a.attested_by, a.evidence_url, a.ledger_index)
+        for std, a in repo.attested_standards(s, model).items()
+    }
+    asserted = {
+        name: AssertedFact(name, f.value, f.source, f.asserted_by, f.ledger_index)
+        for name, f in repo.current_facts(s, model).items()
+        if isinstance(f.value, bool | int | float)
+    }
+    findings = {st.threshold_id: st.finding for st in status(ws, model, fw)}
+    return DecisionInput(
+        model=subject,
+        action=action,
+        findings=findings,
+        attested=attested,
+        others=tuple(registry),
+        asserted=asserted,
+        as_of=as_of,
+    )
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    decision: Decision
+    decision_id: int
+    ledger_index: int
+    comparison: Decision | None = None
+    comparison_id: int | None = None
+
+
+def decide(
+    ws: Workspace,
+    model: str,
+    action: str,
+    *,
+    framework: str | None = None,
+    compare: str | None = None,
+    as_of: dt.date | None = None,
+    by: str | None = None,
+) -> DecisionResult:
+    """Determine, decide and record; with ``compare``, the same facts under another framework."""
+    act = parse_action(action)
+    day = as_of or dt.datetime.now(dt.UTC).date()
+    actor = default_actor(by)
+    fw, _ = determine(ws, model, framework, by=actor)
+    with ws.store.read() as s:
+        decision = evaluate_decision(fw, gather(s, ws, model, act, fw, day))
+    other: Decision | None = None
+    other_fw: LoadedFramework | None = None
+    if compare is not None:
+        other_fw, _ = determine(ws, model, compare, by=actor)
+        with ws.store.read() as s:
+            other = evaluate_decision(other_fw, gather(s, ws, model, act, other_fw, day))
+    with ws.store.write() as tx:
+        row = repo.add_decision(
+            tx,
+            model=model,
+            action=act,
+            framework_ref=fw.ref,
+            compare_ref=other_fw.ref if other_fw else None,
+            outcome=decision.outcome,
+            record=decision.model_dump(mode="json"),
+            created_by=actor,
+        )
+        other_row = None
+        if other is not None and other_fw is not None:
+            other_row = repo.add_decision(
+                tx,
+                model=model,
+                action=act,
+                framework_ref=other_fw.ref,
+                compare_ref=fw.ref,
+                outcome=other.outcome,
+                record=other.model_dump(mode="json"),
+                created_by=actor,
+            )
+    return DecisionResult(
+        decision=decision,
+        decision_id=row.id,
+        ledger_index=row.ledger_index,
+        comparison=other,
+        comparison_id=other_row.id if other_row else None,
+    )

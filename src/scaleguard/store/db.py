@@ -1,0 +1,205 @@
+"""The database behind a workspace: one engine, one writer at a time, many readers.
+
+Every write runs inside ``with store.write() as tx:`` and holds the
+workspace-wide write lock for the whole transaction:
+
+* SQLite: ``BEGIN IMMEDIATE`` takes the write lock up front. Python's sqlite3
+  module would otherwise issue its own deferred ``BEGIN``, and a deferred
+  transaction that later writes can fail with "database is locked" in WAL mode
+  without waiting; so the driver's transaction handling is switched off
+  (``isolation_level = None``) and SQLAlchemy's ``begin`` event emits the
+  statement. WAL lets readers proceed during a write; ``synchronous=FULL``
+  makes a commit durable before anything (a signed checkpoint) relies on it.
+* PostgreSQL: ``pg_advisory_xact_lock`` at the start of the transaction,
+  released by commit or rollback. Writes run at READ COMMITTED so that every
+  statement after the lock sees what earlier writers committed; a REPEATABLE
+  READ snapshot would be taken before the lock is granted.
+
+Values read under the lock (the next ledger index, the next id, "is this
+artifact already stored?") therefore cannot race with another process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+from sqlalchemy import Engine, create_engine, event, exc, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session
+
+from scaleguard.errors import StoreError
+
+Backend = Literal["sqlite", "postgresql"]
+
+#: Key of the PostgreSQL advisory lock every scaleguard write takes ("SCALEGRD").
+WRITE_LOCK_KEY = 0x5343414C45475244
+#: How long a writer waits for another writer, in seconds.
+BUSY_TIMEOUT_S = 60.0
+
+_WRITE_OPTION = "scaleguard_write"
+
+
+class Tx(Session):
+    """A session inside a write transaction that holds the write lock.
+
+    Only :meth:`Store.write` creates these; functions that record something
+    take a ``Tx``, so the type checker rejects writes through a read session.
+    """
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Parse a database URL, mapping plain ``postgresql://`` to the psycopg 3 driver."""
+    try:
+        parsed = make_url(url)
+    except (exc.ArgumentError, ValueError) as err:
+        raise StoreError(
+            f"cannot parse database URL {str(url)[:200]!r}: {err}",
+            hint="use sqlite:////absolute/path.db or postgresql://user@host:5432/dbname",
+        ) from None
+    backend = parsed.get_backend_name()
+    driver = parsed.get_driver_name()
+    if backend == "postgresql" and driver in ("psycopg2", "psycopg"):
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite" and driver == "pysqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise StoreError(
+                "an in-memory SQLite database cannot hold a workspace",
+                hint="give a file path: sqlite:////absolute/path/scaleguard.db",
+            )
+        return parsed
+    raise StoreError(
+        f"unsupported database {parsed.drivername!r}",
+        hint="scaleguard runs on SQLite (the default) or PostgreSQL (postgresql://...)",
+    )
+
+
+def redact(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+class Store:
+    """A connection pool plus the single-writer discipline described above."""
+
+    def __init__(self, url: str | URL) -> None:
+        self.url = normalize_url(url)
+        self.backend: Backend = (
+            "sqlite" if self.url.get_backend_name() == "sqlite" else "postgresql"
+        )
+        self._local = threading.local()
+        if self.backend == "sqlite":
+            self.engine = create_engine(self.url, connect_args={"timeout": BUSY_TIMEOUT_S})
+            _install_sqlite_events(self.engine)
+            self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
+            self._read_engine = self.engine
+        else:
+            self.engine = create_engine(self.url, connect_args={"connect_timeout": 10})
+            self._write_engine = self.engine.execution_options(isolation_level="READ COMMITTED")
+            self._read_engine = self.engine.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+
+    def __repr__(self) -> str:
+        return f"Store({redact(self.url)!r})"
+
+    @property
+    def display_url(self) -> str:
+        return redact(self.url)
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        """A transaction holding the write lock; commits on success, rolls back on error."""
+        if getattr(self._local, "writing", False):
+            raise StoreError(
+                "a write transaction is already open in this thread",
+                hint="pass the open transaction down instead of starting another",
+            )
+        self._local.writing = True
+        try:
+            with (
+                self._translate(),
+                Tx(self._write_engine, expire_on_commit=False) as tx,
+                tx.begin(),
+            ):
+                tx.connection()  # emits BEGIN IMMEDIATE on SQLite
+                if self.backend == "postgresql":
+                    tx.execute(
+                        text("SELECT pg_advisory_xact_lock(:k)"), {"k": _signed(WRITE_LOCK_KEY)}
+                    )
+                yield tx
+        finally:
+            self._local.writing = False
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session on one consistent snapshot; never commits."""
+        with self._translate(), Session(self._read_engine, expire_on_commit=False) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextmanager
+    def _translate(self) -> Iterator[None]:
+        """Turn driver failures users can act on into StoreError; bugs stay bugs."""
+        try:
+            yield
+        except exc.OperationalError as err:
+            raise _operational(err, self) from None
+        except exc.InterfaceError as err:
+            raise StoreError(
+                f"cannot talk to the database {self.display_url}: {_first_line(err)}"
+            ) from None
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _signed(key: int) -> int:
+    """The lock key as a signed 64-bit integer, which is what PostgreSQL's bigint holds."""
+    return key - (1 << 64) if key >= (1 << 63) else key
+
+
+def _first_line(err: BaseException) -> str:
+    origin = getattr(err, "orig", None) or err
+    return (str(origin).strip().splitlines() or ["unknown error"])[0][:300]
+
+
+def _operational(err: exc.OperationalError, store: Store) -> StoreError:
+    message = _first_line(err)
+    if "locked" in message or "busy" in message:
+        return StoreError(
+            f"the database stayed locked by another writer for {BUSY_TIMEOUT_S:.0f} s",
+            hint="another scaleguard command is writing to this workspace; retry when it ends",
+        )
+    if store.backend == "sqlite":
+        return StoreError(
+            f"cannot use the SQLite database {store.url.database}: {message}",
+            hint="check that the file is a scaleguard database and that you may write to it",
+        )
+    return StoreError(
+        f"cannot use the PostgreSQL database {store.display_url}: {message}",
+        hint="check that the server is running and that the URL in scaleguard.toml is right",
+    )
+
+
+def _install_sqlite_events(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event, not the driver, decide how transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = FULL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        write = conn.get_execution_options().get(_WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -1,0 +1,1 @@
+"""Alembic migrations of the scaleguard schema (run by :mod:`scaleguard.store.migrate`)."""

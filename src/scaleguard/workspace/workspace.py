@@ -1,0 +1,263 @@
+"""A workspace is a folder, found like a git repository.
+
+Layout::
+
+    scaleguard.toml     the marker and configuration (see scaleguard.workspace.config)
+    scaleguard.db       the SQLite database, unless scaleguard.toml names a server
+    frameworks/         the user's framework YAML files (versioned with git)
+    objects/ab/cdef…    raw evidence artifacts, stored by their SHA-256
+    keys/               the ledger signing key (mode 0700)
+
+Commands find the workspace from ``--workspace DIR`` or by walking up from
+the current folder to the first one holding ``scaleguard.toml``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from scaleguard.errors import ConflictError, NotFoundError, WorkspaceError
+from scaleguard.framework.library import Library
+from scaleguard.framework.loader import LoadedFramework
+from scaleguard.store import Store, ensure_schema, repo
+from scaleguard.store.records import FrameworkUse
+from scaleguard.workspace.config import (
+    CONFIG_NAME,
+    DEFAULT_SQLITE,
+    DatabaseSection,
+    WorkspaceConfig,
+    WorkspaceSection,
+    dump_config,
+    load_config,
+)
+from scaleguard.workspace.files import atomic_write
+
+OBJECTS = "objects"
+FRAMEWORKS = "frameworks"
+KEYS = "keys"
+INIT_HINT = "create one with 'scaleguard init DIR', or pass --workspace DIR"
+
+
+def current_user() -> str:
+    """Who is acting, for provenance: $USER, else the login name, else 'unknown'."""
+    user = os.environ.get("USER") or os.environ.get("USERNAME")
+    if user:
+        return user
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # pragma: no cover - no passwd entry
+        return "unknown"
+
+
+@dataclass
+class Workspace:
+    """An open workspace: its folder, its configuration and its database."""
+
+    root: Path
+    config: WorkspaceConfig
+    store: Store
+    _library: Library | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.config.workspace.name
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_NAME
+
+    @property
+    def objects_dir(self) -> Path:
+        return self.root / OBJECTS
+
+    @property
+    def frameworks_dir(self) -> Path:
+        return self.root / FRAMEWORKS
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.root / KEYS
+
+    def object_path(self, sha256: str) -> Path:
+        """Where an artifact with this hash is (or would be) stored."""
+        return self.objects_dir / sha256[:2] / sha256[2:]
+
+    def relative(self, path: Path) -> str:
+        """``path`` relative to the workspace root when inside it, else absolute."""
+        try:
+            return path.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path.resolve())
+
+    def library(self) -> Library:
+        """Built-in frameworks plus the workspace's ``frameworks/*.yaml``."""
+        if self._library is None:
+            self._library = Library(extra_dirs=[self.frameworks_dir])
+        return self._library
+
+    def use_framework(self, name: str | None = None) -> tuple[LoadedFramework, FrameworkUse]:
+        """Resolve a framework and record its digest the first time this workspace uses it."""
+        chosen = name or self.config.frameworks.default
+        if chosen is None:
+            raise NotFoundError(
+                "no framework named and no default in scaleguard.toml",
+                hint='name one (e.g. anthropic-rsp@3.0) or set [frameworks] default = "..."',
+            )
+        fw = self.library().get(chosen)
+        origin = fw.origin
+        if not origin.startswith("builtin:"):
+            origin = self.relative(Path(origin))
+        with self.store.write() as tx:
+            use = repo.record_framework(tx, ref=fw.ref, digest=fw.digest, origin=origin)
+        return fw, use
+
+    def close(self) -> None:
+        self.store.dispose()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` (default: cwd) holding scaleguard.toml."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    raise WorkspaceError(
+        f"no scaleguard workspace in {here} or any folder above it", hint=INIT_HINT
+    )
+
+
+def _explicit_root(path: Path) -> Path:
+    path = path.expanduser()
+    if path.name == CONFIG_NAME and path.is_file():
+        return path.parent.resolve()
+    if not path.exists():
+        raise WorkspaceError(f"workspace folder {path} does not exist", hint=INIT_HINT)
+    if not (path / CONFIG_NAME).is_file():
+        raise WorkspaceError(
+            f"{path} is not a scaleguard workspace (it has no {CONFIG_NAME})", hint=INIT_HINT
+        )
+    return path.resolve()
+
+
+def open_workspace(path: Path | None = None) -> Workspace:
+    """Open the workspace at ``path`` (or found from the cwd), migrating an older schema.
+
+    A database whose schema is newer than this code is refused (StoreError).
+    """
+    root = _explicit_root(path) if path is not None else find_root()
+    config = load_config(root / CONFIG_NAME)
+    sqlite_file = config.sqlite_path(root)
+    if sqlite_file is not None and not sqlite_file.is_file():
+        raise WorkspaceError(
+            f"the workspace database {sqlite_file} is missing",
+            hint="restore it from a backup; scaleguard will not silently start an empty one",
+        )
+    store = Store(config.database_url(root))
+    try:
+        ensure_schema(store, create=False)
+    except BaseException:
+        store.dispose()
+        raise
+    return Workspace(root=root, config=config, store=store)
+
+
+def init_workspace(
+    directory: Path, *, db_url: str | None = None, name: str | None = None
+) -> Workspace:
+    """Create a workspace in ``directory`` (created if needed) and return it open.
+
+    Refuses a folder that already holds a workspace or a scaleguard.db. On any
+    failure, everything this call created is removed again.
+    """
+    root = directory.expanduser().resolve()
+    if root.exists() and not root.is_dir():
+        raise WorkspaceError(f"{root} exists and is not a folder")
+    if (root / CONFIG_NAME).exists():
+        raise ConflictError(
+            f"{root} is already a scaleguard workspace",
+            hint="use it as it is; scaleguard init never overwrites a workspace",
+        )
+    if db_url is None and (root / DEFAULT_SQLITE).exists():
+        raise ConflictError(
+            f"{root / DEFAULT_SQLITE} already exists",
+            hint="move it away, or initialise another folder",
+        )
+    database = DatabaseSection() if db_url is None else DatabaseSection(url=_stored_url(db_url))
+    config = WorkspaceConfig(
+        workspace=WorkspaceSection(name=_valid_name(name or root.name or "workspace")),
+        database=database,
+    )
+    undo: list[Callable[[], None]] = []
+    store: Store | None = None
+    try:
+        if not root.exists():
+            root.mkdir(parents=True)
+            undo.append(lambda: shutil.rmtree(root, ignore_errors=True))
+        for sub, mode in ((OBJECTS, 0o755), (FRAMEWORKS, 0o755), (KEYS, 0o700)):
+            folder = root / sub
+            if not folder.exists():
+                folder.mkdir()
+                undo.append(folder.rmdir)
+                os.chmod(folder, mode)  # mkdir's mode would be masked by the umask
+            elif sub == KEYS:
+                os.chmod(folder, mode)  # the signing key's folder is private, always
+        store = Store(config.database_url(root))
+        sqlite_file = Path(store.url.database or "") if store.backend == "sqlite" else None
+        if sqlite_file is not None and not sqlite_file.exists():
+            undo.append(lambda: _remove_sqlite(sqlite_file))
+        ensure_schema(store, create=True)
+        atomic_write(root / CONFIG_NAME, dump_config(config).encode())
+    except BaseException:
+        if store is not None:
+            store.dispose()
+        for step in reversed(undo):
+            with contextlib.suppress(OSError):
+                step()
+        raise
+    return Workspace(root=root, config=config, store=store)
+
+
+def _remove_sqlite(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def _valid_name(name: str) -> str:
+    from pydantic import ValidationError
+
+    try:
+        WorkspaceSection(name=name)
+    except ValidationError:
+        raise WorkspaceError(
+            f"invalid workspace name {name[:120]!r}",
+            hint="use 1 to 100 characters without control characters (--name NAME)",
+        ) from None
+    return name
+
+
+def _stored_url(url: str) -> str:
+    """The URL to keep in scaleguard.toml: normalised, with SQLite paths made absolute."""
+    from scaleguard.store import normalize_url
+
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        parsed = parsed.set(database=str(Path(parsed.database).expanduser().resolve()))
+    return parsed.render_as_string(hide_password=False)

@@ -1,0 +1,126 @@
+"""Shared fixtures: database URLs for both backends, workspaces, and a CLI runner.
+
+PostgreSQL tests use the server at 127.0.0.1:5432 (override with
+SCALEGUARD_TEST_PG_URL). Each test gets a fresh schema, selected through the
+connection's search_path and dropped afterwards, so parallel and repeated
+runs never see each other's tables. When the server is unreachable the tests
+are skipped, and the summary says so, except under CI=true, where they fail.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.context
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+import pytest
+
+from scaleguard.cli import app as cli_app
+
+PG_URL = os.environ.get("SCALEGUARD_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+_pg_skips: list[str] = []
+
+
+@lru_cache(maxsize=1)
+def _pg_unreachable_reason() -> str | None:
+    try:
+        with psycopg.connect(PG_URL, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return f"PostgreSQL at {PG_URL} is unreachable: {str(exc).strip().splitlines()[0]}"
+    return None
+
+
+def _require_pg() -> None:
+    reason = _pg_unreachable_reason()
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (PostgreSQL tests are required when CI=true)")
+    _pg_skips.append(reason)
+    pytest.skip(reason)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _pg_skips:
+        terminalreporter.write_sep("=", "PostgreSQL", yellow=True)
+        terminalreporter.write_line(
+            f"{len(_pg_skips)} PostgreSQL test(s) were SKIPPED: {_pg_skips[0]}. "
+            "Start the server (or set SCALEGUARD_TEST_PG_URL) to run them; CI requires them."
+        )
+
+
+def make_pg_schema() -> tuple[str, str]:
+    """A fresh schema and a SQLAlchemy URL whose connections use it."""
+    schema = "sg_" + secrets.token_hex(6)
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    base = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+    sep = "&" if "?" in base else "?"
+    return schema, f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+def drop_pg_schema(schema: str) -> None:
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """URL of an empty PostgreSQL schema of its own, dropped after the test."""
+    _require_pg()
+    schema, url = make_pg_schema()
+    try:
+        yield url
+    finally:
+        drop_pg_schema(schema)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on each backend: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    _require_pg()
+    schema, url = make_pg_schema()
+    try:
+        yield url
+    finally:
+        drop_pg_schema(schema)
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    """Processes for concurrency tests: fresh interpreters (no inherited connections or
+    threads) forked from a server that has already imported scaleguard, which saves
+    seconds of imports per process."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["scaleguard.workspace", "scaleguard.evidence"])
+    return ctx
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run ``scaleguard ARGS...`` in-process through the real error boundary."""
+
+    def run(*args: str | Path) -> CliResult:
+        capsys.readouterr()
+        code = cli_app.main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
