@@ -185,7 +185,7 @@ def _write_logs(folder: Path) -> list[Path]:
     return paths
 
 
-def prepare(root: Path) -> None:
+def prepare(root: Path, db_url: str | None = None) -> None:
     """Create the demo workspace at ``root`` (removing a previous demo there)."""
     from scaleguard.workspace import attest, import_models, ingest_paths, init_workspace
     from scaleguard.workspace.config import CONFIG_NAME
@@ -198,7 +198,7 @@ def prepare(root: Path) -> None:
                 hint="move it away or run the demo from another folder",
             )
         shutil.rmtree(root)
-    ws = init_workspace(root, name=DEMO_NAME)
+    ws = init_workspace(root, name=DEMO_NAME, db_url=db_url)
     ws.close()
     with (root / CONFIG_NAME).open("a") as fh:
         fh.write(CONFIG_EXTRA)

@@ -1,0 +1,157 @@
+"""Determinations and decisions through a real workspace, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from inspect_ai.log import write_eval_log
+
+from scaleguard import demo
+from scaleguard.decisions import service
+from scaleguard.errors import InputError, NotFoundError
+from scaleguard.evidence.synthetic import make_eval_log
+from scaleguard.store import repo
+from scaleguard.workspace import ModelSpec, add_model, ingest_paths, open_workspace
+from scaleguard.workspace.workspace import Workspace
+
+Cli = Callable[..., Any]
+
+
+@pytest.fixture
+def lab(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
+    root = tmp_path / "lab"
+    demo.prepare(root, db_url=store_url)
+    ws = open_workspace(root)
+    yield ws
+    ws.close()
+
+
+def test_founding_scenario_through_the_workspace(lab: Workspace) -> None:
+    result = service.decide(lab, "aurora-3", "train", compare="anthropic-rsp@2.2", by="rso")
+    assert result.decision.framework == "anthropic-rsp@3.0"
+    assert result.decision.outcome == "proceed_with_conditions"
+    assert "rival-9" in result.decision.summary
+    assert result.comparison is not None
+    assert result.comparison.outcome == "pause"
+    with lab.store.read() as s:
+        rows = repo.decisions(s, "aurora-3")
+    assert [(r.framework_ref, r.compare_ref, r.outcome) for r in rows] == [
+        ("anthropic-rsp@3.0", "anthropic-rsp@2.2", "proceed_with_conditions"),
+        ("anthropic-rsp@2.2", "anthropic-rsp@3.0", "pause"),
+    ]
+    assert rows[0].record == result.decision.model_dump(mode="json")
+
+
+def test_before_the_competitor_released_the_lab_leads_and_delays(lab: Workspace) -> None:
+    import datetime as dt
+
+    result = service.decide(lab, "aurora-3", "train", as_of=dt.date(2026, 6, 1), by="rso")
+    assert result.decision.outcome == "delay"
+    assert result.decision.deciding_rules == ["delay-while-in-lead"]
+
+
+def test_evidence_names_with_a_provider_prefix_are_attributed(lab: Workspace) -> None:
+    with lab.store.read() as s:
+        names = {e.model for e in repo.evidence_for_model(s, "aurora-3")}
+    assert names == {"fictional/aurora-3", "aurora-3"}  # Inspect logs, and the CSV row
+
+
+def test_determine_is_idempotent(lab: Workspace) -> None:
+    service.determine(lab, "aurora-3", by="a")
+    with lab.store.read() as s:
+        first = len(repo.determinations(s, "aurora-3"))
+    service.determine(lab, "aurora-3", by="b")
+    with lab.store.read() as s:
+        assert len(repo.determinations(s, "aurora-3")) == first
+
+
+def test_determinations_are_reproducible(lab: Workspace) -> None:
+    _, rows = service.determine(lab, "aurora-3", by="a")
+    novel = next(r for r in rows if r.threshold_id == "novel-cb").finding
+    assert novel.state == "crossed"
+    assert novel.low is not None and novel.high is not None
+    assert novel.low < 0.81 < novel.high
+    with lab.store.read() as s:
+        det = next(d for d in repo.determinations(s, "aurora-3") if d.threshold_id == "novel-cb")
+    assert det.params["seed"] == 7 and det.params["resamples"] == 2000
+
+
+def test_override_is_a_record_and_newer_evidence_retires_it(lab: Workspace, tmp_path: Path) -> None:
+    service.determine(lab, "aurora-3", by="a")
+    record = service.override(
+        lab, "aurora-3", "novel-cb", "below", by="rso", justification="task contaminated"
+    )
+    assert record.ledger_index > 0
+    fw, _ = lab.use_framework(None)
+    rows = service.status(lab, "aurora-3", fw)
+    novel = next(r for r in rows if r.threshold_id == "novel-cb")
+    assert novel.finding.state == "below" and novel.finding.override_by == "rso"
+    # a new evaluation arrives: the override answered the old determination only
+    log = make_eval_log(
+        "bio_novel_design",
+        "fictional/aurora-3",
+        [1.0] * 180 + [0.0] * 20,
+        created="2026-11-01T09:00:00+00:00",
+    )
+    path = tmp_path / "rerun.eval"
+    write_eval_log(log, str(path), format="eval")
+    ingest_paths(lab, [path], by="eval-team")
+    _, rows = service.determine(lab, "aurora-3", by="a")
+    novel = next(r for r in rows if r.threshold_id == "novel-cb")
+    assert novel.override is None and novel.finding.state == "crossed"
+
+
+def test_override_input_errors(lab: Workspace) -> None:
+    with pytest.raises(InputError):
+        service.override(lab, "aurora-3", "novel-cb", "gone", by="x", justification="y")
+    with pytest.raises(InputError):
+        service.override(lab, "aurora-3", "novel-cb", "below", by="x", justification="  ")
+    with pytest.raises(NotFoundError):
+        service.override(lab, "aurora-3", "nope", "below", by="x", justification="y")
+
+
+def test_a_model_without_evidence_is_never_a_clean_proceed(lab: Workspace) -> None:
+    add_model(lab, ModelSpec(name="aurora-4", developer="Fictional Frontier Lab", own=True))
+    result = service.decide(lab, "aurora-4", "deploy-external", by="rso")
+    assert result.decision.outcome not in ("proceed", "proceed_with_conditions")
+    assert result.decision.missing
+
+
+def test_cli_decide_json_and_errors(lab: Workspace, cli: Cli) -> None:
+    root = str(lab.root)
+    ok = cli("decide", "aurora-3", "--action", "deploy-external", "--workspace", root, "--json")
+    assert ok.code == 0, ok.err
+    data = json.loads(ok.out)
+    assert data["decision"]["format"] == "scaleguard.decision/1"
+    assert data["decision"]["action"] == "deploy_external"
+    bad = cli("decide", "aurora-3", "--action", "fly", "--workspace", root)
+    assert bad.code == 2 and "unknown action 'fly'" in bad.err and "deploy-external" in bad.err
+    missing = cli("decide", "nobody", "--action", "train", "--workspace", root)
+    assert missing.code == 2 and "nobody" in missing.err
+    date = cli("decide", "aurora-3", "--action", "train", "--as-of", "June", "--workspace", root)
+    assert date.code == 2 and "YYYY-MM-DD" in date.err
+    listed = cli("decisions", "list", "--workspace", root, "--json")
+    assert [d["outcome"] for d in json.loads(listed.out)] == [data["decision"]["outcome"]]
+    shown = cli("decisions", "show", "1", "--workspace", root)
+    assert shown.code == 0 and "deploy external of aurora-3" in shown.out
+    det = cli("determine", "aurora-3", "--workspace", root, "--json")
+    states = {t["threshold"]: t["state"] for t in json.loads(det.out)["thresholds"]}
+    assert states["novel-cb"] == "crossed" and states["automated-rd"] == "below"
+
+
+def test_the_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert demo.main([str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    assert "anthropic-rsp@2.2 → anthropic-rsp@3.0" in out
+    assert "PROCEED WITH CONDITIONS" in out and "PAUSE" in out
+    # a second run replaces its own demo, but never a folder that is not one
+    assert demo.main([str(tmp_path / "demo")]) == 0
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    assert demo.main([str(other)]) == 2
+    assert (other / "notes.txt").read_text() == "keep me"
