@@ -374,3 +374,25 @@ def test_signed_but_malformed_checkpoint_bodies_only_raise_ledger_error(text: st
     with contextlib.suppress(LedgerError):
         cp = open_checkpoint(sign_note(text, log), log.verifier)
         assert cp.text() == text
+
+
+def test_large_whole_doubles_round_trip_through_entries() -> None:
+    import datetime as dt
+
+    from scaleguard.ledger.canonical import entry_bytes, format_time, parse_entry
+
+    moment = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+    for value in (1e20, 2.0**60, 1.7e26, 9007199254740993.0):
+        data = entry_bytes("model", moment, {"effective_compute": value})
+        assert parse_entry(data).record == {"effective_compute": value}
+    # digits no double can produce are not canonical
+    forged = entry_bytes("model", moment, {"x": 1e20}).replace(
+        b"100000000000000000000", b"100000000000000000001"
+    )
+    import pytest
+
+    from scaleguard.errors import LedgerError
+
+    with pytest.raises(LedgerError):
+        parse_entry(forged)
+    assert format_time(moment)

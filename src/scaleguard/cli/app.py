@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from scaleguard import __version__
-from scaleguard.cli import decisions, frameworks, workspace
+from scaleguard.cli import decisions, frameworks, ledger, workspace
 from scaleguard.errors import ScaleguardError
 
 EXIT_OK = 0
@@ -50,6 +50,8 @@ app.command("determine")(decisions.determine)
 app.command("override")(decisions.override)
 app.command("decide")(decisions.decide)
 app.add_typer(decisions.decisions_app, name="decisions")
+app.add_typer(ledger.ledger_app, name="ledger")
+app.add_typer(ledger.keys_app, name="keys")
 
 
 def _version(value: bool) -> None:

@@ -11,7 +11,13 @@ import typer
 from rich.console import Console
 
 from scaleguard.cli import render_decisions
-from scaleguard.cli.workspace import BY_OPTION, JSON_OPTION, WORKSPACE_OPTION, _workspace
+from scaleguard.cli.workspace import (
+    BY_OPTION,
+    JSON_OPTION,
+    WORKSPACE_OPTION,
+    _workspace,
+    checkpoint_after_write,
+)
 from scaleguard.decisions import service
 from scaleguard.errors import InputError, NotFoundError
 from scaleguard.store import as_json, repo
@@ -67,6 +73,7 @@ def determine(
     """
     with _workspace(workspace) as ws:
         fw, rows = service.determine(ws, model, framework, by=by)
+        checkpoint_after_write(ws)
     if json_out:
         _print_json(_status_json(fw.ref, model, rows))
         return
@@ -91,6 +98,7 @@ def override(
         record = service.override(
             ws, model, threshold, state, by=by, justification=why, framework=framework
         )
+        checkpoint_after_write(ws)
     if json_out:
         _print_json(as_json(record))
         return
@@ -129,6 +137,7 @@ def decide(
         result = service.decide(
             ws, model, action, framework=framework, compare=compare, as_of=day, by=by
         )
+        checkpoint_after_write(ws)
     if json_out:
         data: dict[str, Any] = {
             "id": result.decision_id,

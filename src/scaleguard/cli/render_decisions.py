@@ -67,43 +67,54 @@ def decision(console: Console, d: Decision, decision_id: int | None = None) -> N
     )
     console.print(Panel(Text(d.summary), title=head, title_align="left", expand=True))
 
-    table = Table(title="Thresholds", title_justify="left")
-    for col in ("threshold", "state", "treated as", "why", "required safeguards"):
-        table.add_column(col, overflow="fold")
+    console.print(Text("Thresholds", style="bold underline"))
     for t in d.thresholds:
-        reqs = Text()
+        line = Text.assemble(
+            "  ",
+            (t.id, "bold"),
+            "  ",
+            (t.state, STATE_STYLE.get(t.state, "")),
+            f" → treated as {t.treated_as}",
+        )
+        console.print(line)
+        console.print(Text(f"    {t.reason}", style="dim"))
         for req in t.required:
-            mark = "✓" if req.attested else "✗"
-            style = "green" if req.attested else ("red" if req.force == "binding" else "yellow")
-            reqs.append(f"{mark} {req.standard} [{req.force}]\n", style=style)
-        table.add_row(
-            t.id,
-            Text(t.state, style=STATE_STYLE.get(t.state, "")),
-            t.treated_as,
-            t.reason,
-            reqs,
-        )
-    console.print(table)
+            mark, style = (
+                ("✓", "green")
+                if req.attested
+                else (
+                    "✗",
+                    "red" if req.force == "binding" and req.scope != "industry_wide" else "yellow",
+                )
+            )
+            who = f" — attested by {req.attested_by}" if req.attested else ""
+            console.print(
+                Text.assemble(
+                    "    ",
+                    (f"{mark} {req.standard}", style),
+                    f" ({req.force}, {req.scope.replace('_', '-')}){who}",
+                )
+            )
 
-    rules = Table(title="Rules (commitments governing this action)", title_justify="left")
-    for col in ("rule", "force / scope", "trigger", "condition", "applied", "why"):
-        rules.add_column(col, overflow="fold")
+    console.print(Text("Rules governing this action", style="bold underline"))
     for r in d.rules:
-        cond = f"{r.condition} = {r.condition_value}" if r.condition else ""
         decisive = r.commitment in d.deciding_rules
-        applied = Text(
-            (r.effect or "yes") if r.applied else "no",
-            style="bold red" if r.applied and r.effect else "",
+        status = (r.effect or "applies") if r.applied else "does not apply"
+        console.print(
+            Text.assemble(
+                "  ",
+                ("★ " if decisive else "• ", "bold" if decisive else ""),
+                (r.commitment, "bold"),
+                f"  [{r.force}, {r.scope.replace('_', '-')}]  trigger {r.trigger}",
+                (f"  condition {r.condition_value}" if r.condition else ""),
+                "  → ",
+                (status, "bold red" if r.applied and r.effect else ""),
+            )
         )
-        rules.add_row(
-            Text(r.commitment, style="bold" if decisive else ""),
-            f"{r.force} / {r.scope.replace('_', '-')}",
-            r.trigger,
-            cond,
-            applied,
-            r.reason,
-        )
-    console.print(rules)
+        console.print(Text(f"    {r.reason}", style="dim"))
+        console.print(Text(f"    source: {r.source}", style="dim"))
+    if d.deciding_rules:
+        console.print(Text("  ★ = a deciding rule", style="dim"))
 
     facts = Table(title="Facts", title_justify="left")
     for col in ("fact", "value", "basis"):

@@ -19,8 +19,9 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from rich.text import Text
 
-from scaleguard.errors import InputError, Problem
+from scaleguard.errors import InputError, LedgerError, Problem
 from scaleguard.store import as_json, repo
 from scaleguard.store.records import Model
 from scaleguard.workspace import (
@@ -72,6 +73,33 @@ def _workspace(path: Path | None) -> Iterator[Workspace]:
         yield ws
     finally:
         ws.close()
+
+
+def checkpoint_after_write(ws: Workspace) -> None:
+    """Sign a ledger checkpoint covering what the command just committed.
+
+    Without a key the records stay and a warning says how to make one; a
+    ledger that no longer matches its last checkpoint is reported and the
+    command exits 1 (the records it wrote are kept: they were committed).
+    """
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if not ws.has_ledger_key():
+        err.print(
+            "warning: not checkpointed: this workspace has no ledger key "
+            "(create one with 'scaleguard keys init')"
+        )
+        return
+    try:
+        ws.checkpoint()
+    except LedgerError as exc:
+        err.print(
+            Text.assemble(
+                ("error", "bold red"), f": recorded, but no checkpoint was signed: {exc.message}"
+            )
+        )
+        if exc.hint:
+            err.print(f"hint: {exc.hint}", markup=False)
+        raise typer.Exit(1) from None
 
 
 def _table(title: str, columns: tuple[str, ...], rows: list[list[str]]) -> None:
@@ -232,6 +260,7 @@ def models_add(
     spec = _spec({k: v for k, v in values.items() if v is not None})
     with _workspace(workspace) as ws:
         model = add_model(ws, spec, by=by)
+        checkpoint_after_write(ws)
         with ws.store.read() as s:
             scores = repo.scores(s, model.name)
     if json_out:
@@ -253,6 +282,7 @@ def models_score(
     parsed = _parse_scores(scores)
     with _workspace(workspace) as ws:
         added = add_scores(ws, name, parsed, source=source, by=by)
+        checkpoint_after_write(ws)
     if json_out:
         _print_json([as_json(s) for s in added])
         return
@@ -278,6 +308,7 @@ def models_import(
     """
     with _workspace(workspace) as ws:
         results = import_models(ws, file, by=by)
+        checkpoint_after_write(ws)
     if json_out:
         _print_json({"ok": True, "models": [r.as_json() for r in results]})
         return
@@ -374,6 +405,7 @@ def safeguards_attest(
     """Attest that a model meets a safeguard standard, pointing at the proof."""
     with _workspace(workspace) as ws:
         record = attest(ws, model, standard, by=by, evidence_url=evidence, note=note)
+        checkpoint_after_write(ws)
     if json_out:
         _print_json(as_json(record))
         return
@@ -414,6 +446,7 @@ def facts_assert(
     parsed = parse_fact_value(value)
     with _workspace(workspace) as ws:
         fact = assert_fact(ws, name, parsed, source=source, by=by, model=model)
+        checkpoint_after_write(ws)
     if json_out:
         _print_json(as_json(fact))
         return
@@ -490,6 +523,7 @@ def evidence_ingest(
             bar.update(tasks[event.phase], completed=event.done, total=event.total, visible=True)
 
         report = ingest_paths(ws, paths, fmt=fmt, by=by, progress=update)
+        checkpoint_after_write(ws)
     if json_out:
         _print_json(report.as_json())
         return

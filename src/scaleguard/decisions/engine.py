@@ -34,6 +34,7 @@ from scaleguard.decisions.model import (
     FactOut,
     Finding,
     Outcome,
+    RegistryModel,
     RuleOut,
     SafeguardOut,
     State,
@@ -65,7 +66,8 @@ class _Eval:
 
 def decide(fw: LoadedFramework, inp: DecisionInput) -> Decision:
     """The decision for ``inp`` under ``fw``, with explanation and counterfactuals."""
-    base = _evaluate(fw, inp, {})
+    cache: dict[tuple[str, ...], tuple[list[RegistryModel], list[str]]] = {}
+    base = _evaluate(fw, inp, {}, cache=cache)
     deciding = _deciding_rules(base)
     return Decision(
         framework=fw.ref,
@@ -84,13 +86,20 @@ def decide(fw: LoadedFramework, inp: DecisionInput) -> Decision:
         ],
         thresholds=base.thresholds,
         rules=base.rules,
-        what_would_change=_counterfactuals(fw, inp, base),
+        what_would_change=_counterfactuals(fw, inp, base, cache),
     )
 
 
 def _evaluate(
-    fw: LoadedFramework, inp: DecisionInput, fact_overrides: dict[str, bool | None]
+    fw: LoadedFramework,
+    inp: DecisionInput,
+    fact_overrides: dict[str, bool | None],
+    *,
+    explain: bool = True,
+    cache: dict[tuple[str, ...], tuple[list[RegistryModel], list[str]]] | None = None,
 ) -> _Eval:
+    """One evaluation; ``explain=False`` skips building the per-threshold explanation
+    (the counterfactual search needs only the outcome)."""
     doc = fw.doc
     standards = {s.id: s for s in doc.safeguard_standards}
     thresholds_out: list[ThresholdOut] = []
@@ -110,6 +119,8 @@ def _evaluate(
                 missing.append(f"{t.id}: no evidence for this threshold")
         if finding.state == "alert" and treated == "below":
             conditions.append(f"{t.id} is inside its early-warning band: plan the next assessment")
+        if not explain:
+            continue
         required = [_safeguard_out(req, standards, inp.attested) for req in t.required_safeguards]
         thresholds_out.append(
             ThresholdOut(
@@ -141,6 +152,7 @@ def _evaluate(
         recommended_met=not rec_unmet,
         required_basis=_unmet_basis(req_unmet, "required"),
         recommended_basis=_unmet_basis(rec_unmet, "recommended"),
+        cache=cache,
     )
     for name, value in fact_overrides.items():
         facts[name] = FactValue(name, value, "assumed for this what-if")
@@ -423,11 +435,20 @@ def _summary(fw: LoadedFramework, inp: DecisionInput, ev: _Eval, deciding: list[
     if deciding:
         parts = []
         for r in deciding:
+            label = f"{r.commitment} ({r.force}, {r.scope.replace('_', '-')})"
+            cond = fw.conditions.get(r.commitment)
+            why = (
+                "; ".join(_explain_fact(n, ev.facts) for n in facts_named(cond))
+                if cond is not None
+                else r.trigger_detail
+            )
             if r.applied:
-                parts.append(f"{r.commitment} ({r.force}, {r.scope.replace('_', '-')}) {r.reason}")
+                parts.append(f"{label} applies: {why}")
+            elif r.reason.startswith("set aside"):
+                parts.append(f"{label} does not apply: {r.reason}")
             else:
-                parts.append(f"not {r.effect or 'restricted'} by {r.commitment}: {r.reason}")
-        return head + " — " + " | ".join(parts)
+                parts.append(f"{label} does not apply: {why}")
+        return head + ". " + ". ".join(parts) + "."
     if ev.missing:
         return head + " — evidence missing: " + "; ".join(ev.missing)
     if not ev.triggered:
@@ -435,11 +456,21 @@ def _summary(fw: LoadedFramework, inp: DecisionInput, ev: _Eval, deciding: list[
     return head + " — every rule that fires is satisfied"
 
 
-def _counterfactuals(fw: LoadedFramework, inp: DecisionInput, base: _Eval) -> list[Counterfactual]:
+def _counterfactuals(
+    fw: LoadedFramework,
+    inp: DecisionInput,
+    base: _Eval,
+    cache: dict[tuple[str, ...], tuple[list[RegistryModel], list[str]]],
+) -> list[Counterfactual]:
     out: dict[str, Outcome] = {}
 
     def attempt(change: str, new_inp: DecisionInput, overrides: dict[str, bool | None]) -> None:
-        outcome = _evaluate(fw, new_inp, overrides).outcome
+        # what-ifs change attestations, findings or facts, never the registry: the
+        # comparable-competitor cache stays valid whenever the model is the same
+        same = new_inp.model is inp.model and new_inp.others is inp.others
+        outcome = _evaluate(
+            fw, new_inp, overrides, explain=False, cache=cache if same else None
+        ).outcome
         if outcome != base.outcome and change not in out:
             out[change] = outcome
 

@@ -28,13 +28,19 @@ def _describe(m: RegistryModel, domains: Iterable[str]) -> str:
 
 
 def comparable_competitors(
-    inp: DecisionInput, domains: list[str], margin: float
+    inp: DecisionInput,
+    domains: list[str],
+    margin: float,
+    cache: dict[tuple[str, ...], tuple[list[RegistryModel], list[str]]] | None = None,
 ) -> tuple[list[RegistryModel], list[str]]:
     """Released models of other developers at or above the subject, minus ``margin``.
 
     Returns the comparable models and the domains where the subject has no
     score (which makes any comparison unknown).
     """
+    key = tuple(domains)
+    if cache is not None and key in cache:
+        return cache[key]
     subject = inp.model
     unscored = [d for d in domains if d not in subject.scores]
     out = []
@@ -48,7 +54,10 @@ def comparable_competitors(
             if known and other.scores[d] >= subject.scores[d] - margin:
                 out.append(other)
                 break
-    return sorted(out, key=lambda m: m.name), unscored
+    result = sorted(out, key=lambda m: m.name), unscored
+    if cache is not None:
+        cache[key] = result
+    return result
 
 
 def derive_facts(
@@ -59,6 +68,7 @@ def derive_facts(
     recommended_met: bool | None,
     required_basis: str,
     recommended_basis: str,
+    cache: dict[tuple[str, ...], tuple[list[RegistryModel], list[str]]] | None = None,
 ) -> dict[str, FactValue]:
     facts: dict[str, FactValue] = {}
 
@@ -75,7 +85,7 @@ def derive_facts(
         put("competitor_without_comparable_safeguards", None, basis)
         put("all_competitors_strong_safeguards", None, basis)
     else:
-        comparable, unscored = comparable_competitors(inp, domains, margin)
+        comparable, unscored = comparable_competitors(inp, domains, margin, cache)
         at_stake = ", ".join(domains)
         sources = [s for m in comparable for s in m.sources]
         if comparable:
@@ -98,10 +108,10 @@ def derive_facts(
             put("competitor_released_comparable", None, basis)
             put("developer_leads", None, basis)
         else:
-            rivals = [m for m in inp.others if not m.own and m.released]
+            rivals = sum(1 for m in inp.others if not m.own and m.released)
             basis = (
                 f"no released competitor model reaches {inp.model.name}'s score in {at_stake} "
-                f"(minus margin {margin:g}); {len(rivals)} released competitor model(s) compared"
+                f"(minus margin {margin:g}); {rivals} released competitor model(s) compared"
             )
             put("competitor_released_comparable", False, basis)
             put("developer_leads", True, basis)

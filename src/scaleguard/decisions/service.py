@@ -14,6 +14,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scaleguard.decisions.engine import decide as evaluate_decision
@@ -31,6 +32,7 @@ from scaleguard.framework.loader import LoadedFramework
 from scaleguard.framework.model import ACTIONS, Action
 from scaleguard.store import repo
 from scaleguard.store.records import Determination, Override
+from scaleguard.store.tables import ModelRow, ModelScoreRow
 from scaleguard.workspace.workspace import Workspace
 
 STATES: tuple[str, ...] = ("below", "alert", "ambiguous", "crossed")
@@ -280,30 +282,79 @@ def parse_action(text: str) -> Action:
     return action
 
 
+_registry_cache: dict[tuple[str, bytes, int, int], tuple[RegistryModel, ...]] = {}
+
+
+def _registry(s: Session, subject_name: str) -> tuple[list[RegistryModel], RegistryModel | None]:
+    """The registry as decision inputs: every model and its latest scores.
+
+    It is the largest read of a decision, so it is read column-wise and kept
+    per process. The cache key is sound because models and scores are
+    append-only (the database refuses UPDATE and DELETE on them): the largest
+    ids of the two tables identify their whole content.
+    """
+    conn = s.connection()
+    top_model = conn.execute(select(func.max(ModelRow.id))).scalar() or 0
+    top_score = conn.execute(select(func.max(ModelScoreRow.id))).scalar() or 0
+    key = (str(conn.engine.url), repo.database_identity(s), int(top_model), int(top_score))
+    models = _registry_cache.get(key)
+    if models is None:
+        models = _read_registry(s)
+        _registry_cache.clear()
+        _registry_cache[key] = models
+    subject = next((m for m in models if m.name == subject_name), None)
+    return [m for m in models if m.name != subject_name], subject
+
+
+def _read_registry(s: Session) -> tuple[RegistryModel, ...]:
+    conn = s.connection()
+    by_model: dict[str, dict[str, float]] = {}
+    score_sources: dict[str, list[str]] = {}
+    latest: dict[tuple[str, str], tuple[float, str | None]] = {}
+    score_rows = conn.execute(
+        select(
+            ModelScoreRow.model, ModelScoreRow.domain, ModelScoreRow.score, ModelScoreRow.source
+        ).order_by(ModelScoreRow.id)
+    )
+    for name, dom, score, source in score_rows:
+        latest[(name, dom)] = (score, source)
+    for (name, dom), (score, source) in latest.items():
+        by_model.setdefault(name, {})[dom] = score
+        if source:
+            score_sources.setdefault(name, []).append(source)
+    registry: list[RegistryModel] = []
+    model_rows = conn.execute(
+        select(
+            ModelRow.name,
+            ModelRow.developer,
+            ModelRow.own,
+            ModelRow.status,
+            ModelRow.released_on,
+            ModelRow.safeguards_level,
+            ModelRow.sources,
+        ).order_by(ModelRow.id)
+    )
+    for name, developer, own, status_, released_on, level, sources in model_rows:
+        entry = RegistryModel(
+            name=name,
+            developer=developer or "",
+            own=bool(own),
+            released=status_ == "released" or released_on is not None,
+            released_on=released_on,
+            scores=by_model.get(name, {}),
+            safeguards_level=level or "unknown",
+            sources=tuple(sources or ()) + tuple(score_sources.get(name, ())),
+        )
+        registry.append(entry)
+    return tuple(registry)
+
+
 def gather(
     s: Session, ws: Workspace, model: str, action: Action, fw: LoadedFramework, as_of: dt.date
 ) -> DecisionInput:
     """Everything a decision needs, read in one snapshot."""
     subject_row = repo.model(s, model)
-    scores = repo.latest_scores(s)
-    registry: list[RegistryModel] = []
-    subject: RegistryModel | None = None
-    for m in repo.models(s):
-        entry = RegistryModel(
-            name=m.name,
-            developer=m.developer or "",
-            own=m.own,
-            released=m.status == "released" or m.released_on is not None,
-            released_on=m.released_on,
-            scores={dom: sc.score for (name, dom), sc in scores.items() if name == m.name},
-            safeguards_level=m.safeguards_level or "unknown",
-            sources=tuple(m.sources)
-            + tuple(sc.source for (name, _), sc in scores.items() if name == m.name and sc.source),
-        )
-        if m.name == subject_row.name:
-            subject = entry
-        else:
-            registry.append(entry)
+    registry, subject = _registry(s, subject_row.name)
     assert subject is not None
     attested = {
         std: Attestation(std, a.attested_by, a.evidence_url, a.ledger_index)

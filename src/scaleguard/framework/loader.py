@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import json
 import types
+from functools import cached_property
 import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ class LoadedFramework:
     def ref(self) -> str:
         return self.doc.ref
 
-    @property
+    @cached_property
     def digest(self) -> str:
         """sha256 of the canonical JSON form: same content, same digest, whatever the layout."""
         return hashlib.sha256(canonical_json(self.doc)).hexdigest()

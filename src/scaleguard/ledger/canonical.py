@@ -192,12 +192,24 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _parse_int(text: str) -> int | float:
+    """RFC 8785 writes a whole double below 1e21 as plain digits (1e20 is
+    ``100000000000000000000``). Digits beyond 2^53 can only have come from a
+    double, so read them as one; the byte-exact round trip in :func:`parse_entry`
+    still rejects any that no double produces."""
+    value = int(text)
+    return value if abs(value) <= MAX_SAFE_INTEGER else float(text)
+
+
 def loads_strict(data: bytes, what: str = "entry") -> Any:
     """Parse UTF-8 JSON, rejecting duplicate keys, NaN/Infinity and deep nesting."""
     try:
         text = data.decode("utf-8")
         return json.loads(
-            text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
+            text,
+            object_pairs_hook=_reject_duplicates,
+            parse_constant=_reject_constant,
+            parse_int=_parse_int,
         )
     except UnicodeDecodeError as exc:
         raise LedgerError(f"{what} is not valid UTF-8 at byte {exc.start}") from None

@@ -17,12 +17,13 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, insert, or_, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import Session
 
 from scaleguard.errors import NotFoundError
 from scaleguard.ledger.canonical import entry_bytes, format_time
 from scaleguard.ledger.merkle import leaf_hash
+from scaleguard.ledger.storage import store_leaf
 from scaleguard.store.db import Tx
 from scaleguard.store.records import (
     Artifact,
@@ -72,11 +73,13 @@ def append_record(
     The index is the number of entries before it, read under the write lock
     held by ``tx``; it never comes from a sequence, which could leave gaps.
     The stored bytes are RFC 8785 canonical JSON of ``{kind, time, record}``
-    and are never re-serialized.
+    and are never re-serialized. The Merkle subtree hashes the entry completes
+    are stored in the same transaction (:func:`scaleguard.ledger.storage.store_leaf`).
     """
     moment = at or now()
     data = entry_bytes(kind, moment, record)
     idx = int(tx.execute(_NEXT_INDEX).scalar_one())
+    leaf = leaf_hash(data)
     tx.execute(
         insert(LedgerEntryRow.__table__),  # type: ignore[arg-type]
         {
@@ -85,9 +88,10 @@ def append_record(
             "subject": subject,
             "created_at": format_time(moment),
             "data": data,
-            "leaf_hash": leaf_hash(data),
+            "leaf_hash": leaf,
         },
     )
+    store_leaf(tx, idx, leaf)
     return idx
 
 
@@ -355,16 +359,43 @@ def evidence(session: Session, model: str | None = None) -> list[Evidence]:
     return [_to(Evidence, row) for row in session.scalars(query.order_by(EvidenceRow.id))]
 
 
+def database_identity(session: Session) -> bytes:
+    """The leaf hash of ledger entry 0: unique to one database (it records the moment the
+    workspace was created), so per-process caches never confuse a recreated database."""
+    first = session.connection().execute(
+        select(LedgerEntryRow.leaf_hash).where(LedgerEntryRow.idx == 0)
+    )
+    return bytes(first.scalar() or b"")
+
+
+_evidence_names: dict[tuple[str, bytes, int], frozenset[str]] = {}
+
+
+def evidence_model_names(session: Session) -> frozenset[str]:
+    """Every model name evidence mentions. Cached per process by the largest evidence
+    id, which identifies the content: evidence is append-only."""
+    conn = session.connection()
+    top = conn.execute(select(func.max(EvidenceRow.id))).scalar() or 0
+    key = (str(conn.engine.url), database_identity(session), int(top))
+    names = _evidence_names.get(key)
+    if names is None:
+        names = frozenset(conn.execute(select(EvidenceRow.model).distinct()).scalars())
+        _evidence_names.clear()
+        _evidence_names[key] = names
+    return names
+
+
 def evidence_for_model(session: Session, model: str) -> list[Evidence]:
     """Evidence attributed to a registry model: the log names it exactly, or as ``provider/NAME``.
 
     Inspect names models ``provider/name``; a registry entry ``aurora-3`` takes
     the evidence of ``fictional/aurora-3``. Register the full name to be strict.
     """
-    escaped = model.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    query = select(EvidenceRow).where(
-        or_(EvidenceRow.model == model, EvidenceRow.model.like(f"%/{escaped}", escape="\\"))
-    )
+    suffix = "/" + model
+    names = [n for n in evidence_model_names(session) if n == model or n.endswith(suffix)]
+    if not names:
+        return []
+    query = select(EvidenceRow).where(EvidenceRow.model.in_(sorted(names)))
     return [_to(Evidence, row) for row in session.scalars(query.order_by(EvidenceRow.id))]
 
 

@@ -270,3 +270,28 @@ class DecisionRow(Base):
 
 
 metadata = Base.metadata
+
+
+#: Ledger tables added by 0002_ledger_tree; append-only as well.
+LEDGER_TREE_TABLES = ("ledger_nodes", "ledger_checkpoints")
+
+
+class LedgerNodeRow(Base):
+    """The hash of one complete subtree: leaves [idx * 2**level, (idx + 1) * 2**level)."""
+
+    __tablename__ = "ledger_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LedgerCheckpointRow(Base):
+    """A signed checkpoint (C2SP signed note) of the ledger at one tree size."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    size: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[str] = mapped_column(Time)

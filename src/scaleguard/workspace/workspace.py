@@ -6,7 +6,8 @@ Layout::
     scaleguard.db       the SQLite database, unless scaleguard.toml names a server
     frameworks/         the user's framework YAML files (versioned with git)
     objects/ab/cdef…    raw evidence artifacts, stored by their SHA-256
-    keys/               the ledger signing key (mode 0700)
+    keys/               the ledger signing key ledger.key (folder 0700, file 0600)
+                        and its public half ledger.vkey
 
 Commands find the workspace from ``--workspace DIR`` or by walking up from
 the current folder to the first one holding ``scaleguard.toml``.
@@ -17,15 +18,19 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from scaleguard.errors import ConflictError, NotFoundError, WorkspaceError
+from scaleguard.errors import ConflictError, LedgerError, NotFoundError, WorkspaceError
 from scaleguard.framework.library import Library
 from scaleguard.framework.loader import LoadedFramework
+from scaleguard.ledger import storage
+from scaleguard.ledger.keys import generate_key, load_private_key, parse_vkey, save_private_key
+from scaleguard.ledger.note import NoteSigner, NoteVerifier
 from scaleguard.store import Store, ensure_schema, repo
 from scaleguard.store.records import FrameworkUse
 from scaleguard.workspace.config import (
@@ -42,6 +47,10 @@ from scaleguard.workspace.files import atomic_write
 OBJECTS = "objects"
 FRAMEWORKS = "frameworks"
 KEYS = "keys"
+LEDGER_KEY = "ledger.key"
+LEDGER_VKEY = "ledger.vkey"
+#: Checkpoint origins (and key names) are ``scaleguard.local/<workspace name as a slug>``.
+ORIGIN_PREFIX = "scaleguard.local/"
 INIT_HINT = "create one with 'scaleguard init DIR', or pass --workspace DIR"
 
 
@@ -84,6 +93,45 @@ class Workspace:
     @property
     def keys_dir(self) -> Path:
         return self.root / KEYS
+
+    @property
+    def ledger_key_path(self) -> Path:
+        return self.keys_dir / LEDGER_KEY
+
+    @property
+    def ledger_vkey_path(self) -> Path:
+        return self.keys_dir / LEDGER_VKEY
+
+    def has_ledger_key(self) -> bool:
+        return self.ledger_key_path.is_file()
+
+    def signer(self) -> NoteSigner:
+        """The workspace's ledger signing key (LedgerError if absent or readable by others)."""
+        return load_private_key(self.ledger_key_path)
+
+    def verifier(self) -> NoteVerifier:
+        """The public key checkpoints are checked against: ledger.vkey, else the private key's."""
+        if self.ledger_vkey_path.is_file():
+            return parse_vkey(self.ledger_vkey_path.read_text(encoding="utf-8"))
+        if self.has_ledger_key():
+            return self.signer().verifier
+        raise LedgerError(
+            f"this workspace has no ledger key ({self.ledger_key_path})",
+            hint="create one with 'scaleguard keys init', or pass the log's vkey with --key",
+        )
+
+    def create_ledger_key(self) -> NoteSigner:
+        """Generate the signing key (mode 0600) and its vkey; refuses to replace one."""
+        return create_ledger_key(self.keys_dir, self.name)
+
+    def checkpoint(self) -> storage.CheckpointResult:
+        """Sign a checkpoint of everything committed so far, unless the latest covers it.
+
+        Call after a write transaction has committed. Raises LedgerError when
+        the key is missing or the ledger is not consistent with its latest
+        checkpoint (then nothing is signed).
+        """
+        return storage.checkpoint(self.store, self.signer())
 
     def object_path(self, sha256: str) -> Path:
         """Where an artifact with this hash is (or would be) stored."""
@@ -224,6 +272,11 @@ def init_workspace(
         if sqlite_file is not None and not sqlite_file.exists():
             undo.append(lambda: _remove_sqlite(sqlite_file))
         ensure_schema(store, create=True)
+        key_path = root / KEYS / LEDGER_KEY
+        if not key_path.exists():
+            undo.append(lambda: _remove_keys(root / KEYS))
+            signer = create_ledger_key(root / KEYS, config.workspace.name)
+            storage.checkpoint(store, signer)
         atomic_write(root / CONFIG_NAME, dump_config(config).encode())
     except BaseException:
         if store is not None:
@@ -233,6 +286,26 @@ def init_workspace(
                 step()
         raise
     return Workspace(root=root, config=config, store=store)
+
+
+def origin_for(name: str) -> str:
+    """Log origin and key name for a workspace name: no spaces or '+' allowed there."""
+    slug = re.sub(r"[\s+]+", "-", name.strip().lower()).strip("-")
+    slug = "".join(ch for ch in slug if ch.isprintable())
+    return ORIGIN_PREFIX + (slug or "workspace")
+
+
+def create_ledger_key(keys_dir: Path, name: str) -> NoteSigner:
+    """Write ``ledger.key`` (0600) and ``ledger.vkey`` into ``keys_dir``; never overwrites."""
+    signer = generate_key(origin_for(name))
+    save_private_key(keys_dir / LEDGER_KEY, signer)
+    atomic_write(keys_dir / LEDGER_VKEY, (signer.vkey + "\n").encode("utf-8"))
+    return signer
+
+
+def _remove_keys(keys_dir: Path) -> None:
+    for name in (LEDGER_KEY, LEDGER_VKEY):
+        (keys_dir / name).unlink(missing_ok=True)
 
 
 def _remove_sqlite(path: Path) -> None:

@@ -1,0 +1,1 @@
+"""Speed and memory measurements; run with ``make bench`` (writes benchmarks/RESULTS.md)."""

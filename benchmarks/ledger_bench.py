@@ -1,0 +1,233 @@
+"""Ledger speed on SQLite: appends, proofs and verification, next to plain hashing.
+
+``run(quick=False)`` returns a Markdown section. Durable appends (one commit,
+one fsync each) and batched appends go through the real write path
+(``repo.append_record``). The large tree (10^6 entries, 10^4 with
+``quick=True``) is bulk-loaded: entries, their fact rows and the subtree
+hashes are computed in memory and inserted in batches inside one
+transaction, which is how a restore or an import would do it. Proofs and
+verification then run against that database exactly as the CLI runs them.
+The floor is what hashlib alone needs to hash the same bytes once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+from sqlalchemy import insert
+
+from scaleguard.ledger import NoteSigner, leaf_hash, new_complete_nodes, parse_entry, storage
+from scaleguard.ledger.verify import verify
+from scaleguard.store import Store, ensure_schema, repo
+from scaleguard.store.tables import FactRow, LedgerEntryRow, LedgerNodeRow
+
+TIME = "2026-01-01T00:00:00Z"
+VALUES = [rfc8785.dumps(i * 0.5).decode() for i in range(7)]
+TEMPLATE = (
+    '{"kind":"fact","record":{"asserted_by":"bench","id":%d,"model":null,"name":"f%d",'
+    '"source":"https://example.org/s","value":%s},"time":"' + TIME + '"}'
+)
+BATCH = 20_000
+
+
+class _Frontier:
+    """The right edge of the tree, all an append reads."""
+
+    def __init__(self) -> None:
+        self.last: dict[int, bytes] = {}
+
+    def node(self, level: int, index: int) -> bytes:
+        return self.last[level]
+
+    def add(self, index: int, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        rows = new_complete_nodes(index, leaf, self)
+        for level, _, h in rows:
+            self.last[level] = h
+        return rows
+
+
+def _entry(i: int) -> bytes:
+    return (TEMPLATE % (i + 1, i % 100, VALUES[i % 7])).encode()
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def _appends(store: Store, count: int, per_tx: int) -> float:
+    """Seconds for ``count`` appends committed ``per_tx`` at a time."""
+    start = time.perf_counter()
+    done = 0
+    while done < count:
+        with store.write() as tx:
+            for _ in range(min(per_tx, count - done)):
+                repo.append_record(tx, "note", "bench", {"i": done, "v": 0.5})
+                done += 1
+    return time.perf_counter() - start
+
+
+def _bulk_load(store: Store, entries: list[bytes]) -> None:
+    frontier = _Frontier()
+    e_rows: list[dict[str, Any]] = []
+    n_rows: list[dict[str, Any]] = []
+    f_rows: list[dict[str, Any]] = []
+    with store.write() as tx:
+
+        def flush() -> None:
+            if not e_rows:
+                return
+            tx.execute(insert(LedgerEntryRow.__table__), e_rows)  # type: ignore[arg-type]
+            tx.execute(insert(LedgerNodeRow.__table__), n_rows)  # type: ignore[arg-type]
+            tx.execute(insert(FactRow.__table__), f_rows)  # type: ignore[arg-type]
+            e_rows.clear()
+            n_rows.clear()
+            f_rows.clear()
+
+        for i, data in enumerate(entries):
+            leaf = leaf_hash(data)
+            e_rows.append(
+                {
+                    "idx": i,
+                    "kind": "fact",
+                    "subject": "bench",
+                    "created_at": TIME,
+                    "data": data,
+                    "leaf_hash": leaf,
+                }
+            )
+            n_rows.extend({"level": lv, "idx": j, "hash": h} for lv, j, h in frontier.add(i, leaf))
+            f_rows.append(
+                {
+                    "id": i + 1,
+                    "name": f"f{i % 100}",
+                    "value": (i % 7) * 0.5,
+                    "model": None,
+                    "source": "https://example.org/s",
+                    "asserted_by": "bench",
+                    "created_at": TIME,
+                    "ledger_index": i,
+                }
+            )
+            if len(e_rows) >= BATCH:
+                flush()
+        flush()
+
+
+def _floor(entries: list[bytes]) -> float:
+    """hashlib alone: every leaf once and the n - 1 interior nodes of one tree."""
+    sha = hashlib.sha256
+    start = time.perf_counter()
+    leaves = [sha(b"\x00" + d).digest() for d in entries]
+    while len(leaves) > 1:
+        nxt = [
+            sha(b"\x01" + leaves[k] + leaves[k + 1]).digest() for k in range(0, len(leaves) - 1, 2)
+        ]
+        if len(leaves) % 2:
+            nxt.append(leaves[-1])
+        leaves = nxt
+    return time.perf_counter() - start
+
+
+def _median_ms(samples: list[float]) -> str:
+    return f"{statistics.median(samples) * 1000:.2f} ms"
+
+
+def run(quick: bool = False) -> str:
+    """Measure and return a Markdown section with a table and a reading of it."""
+    n = 10_000 if quick else 1_000_000
+    single = 200 if quick else 1000
+    batched = 5_000 if quick else 50_000
+    signer = NoteSigner.from_seed("scaleguard.local/bench", bytes(32))
+    rng = random.Random(7)
+    rows: list[tuple[str, str, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        small = Store(f"sqlite:///{Path(tmp) / 'appends.db'}")
+        ensure_schema(small, create=True)
+        seconds = _appends(small, single, 1)
+        rows.append(
+            ("durable append (1 per commit)", f"{single / seconds:,.0f} /s", f"{single} appends")
+        )
+        seconds = _appends(small, batched, 1000)
+        rows.append(
+            (
+                "batched append (1000 per commit)",
+                f"{batched / seconds:,.0f} /s",
+                f"{batched} appends",
+            )
+        )
+        small.dispose()
+
+        entries = [_entry(i) for i in range(n)]
+        for i in (0, n // 2, n - 1):  # the template must be canonical, or nothing below counts
+            parse_entry(entries[i])
+        big = Store(f"sqlite:///{Path(tmp) / 'big.db'}")
+        ensure_schema(big, create=True)
+        seconds, _ = _timed(lambda: _bulk_load(big, entries))
+        rows.append(("bulk load (entries, rows, nodes)", f"{seconds:.1f} s", f"{n:,} entries"))
+        seconds, _ = _timed(lambda: storage.checkpoint(big, signer))
+        rows.append(("sign first checkpoint", f"{seconds * 1000:.1f} ms", f"size {n:,}"))
+
+        proofs: list[float] = []
+        receipts: list[float] = []
+        consistency: list[float] = []
+        with big.read() as s:
+            for _ in range(200):
+                i = rng.randrange(n)
+                proofs.append(_timed(partial(storage.prove_inclusion, s, i, n))[0])
+                receipts.append(_timed(partial(storage.receipt, s, i))[0])
+                m = rng.randrange(1, n)
+                consistency.append(_timed(partial(storage.prove_consistency, s, m, n))[0])
+        rows.append(("inclusion proof", _median_ms(proofs), f"median of 200, size {n:,}"))
+        rows.append(("receipt (entry + proof + self-check)", _median_ms(receipts), "median of 200"))
+        rows.append(("consistency proof", _median_ms(consistency), "median of 200"))
+
+        seconds, report = _timed(lambda: verify(big, signer.verifier, full=True))
+        assert report.ok, [d.render() for d in report.discrepancies[:5]]
+        rows.append(("verify --full", f"{seconds:.1f} s", f"{n / seconds:,.0f} entries/s"))
+        full_seconds = seconds
+        seconds, report = _timed(lambda: verify(big, signer.verifier, full=False))
+        assert report.ok
+        rows.append(("verify (quick)", f"{seconds * 1000:.0f} ms", "checkpoints + newest 1000"))
+        floor = _floor(entries)
+        rows.append(
+            ("floor: hashlib over the same bytes", f"{floor:.2f} s", "leaves + interior nodes")
+        )
+        big.dispose()
+
+    table = ["| measurement | result | notes |", "| --- | --- | --- |"]
+    table += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    reading = (
+        f"Full verification of {n:,} entries takes {full_seconds / floor:.0f}x the bare hashing "
+        "floor: the rest is reading rows from SQLite, proving every entry is canonical "
+        "RFC 8785 JSON and comparing every record row with its entry, while proofs stay in "
+        "the millisecond range because they read only O(log n) stored subtree hashes in one "
+        "query; durable appends are bound by one fsync per commit, so batching is what raises "
+        "throughput."
+    )
+    return "\n".join(
+        [
+            f"## Ledger ({'quick, ' if quick else ''}{n:,} entries, SQLite)",
+            "",
+            *table,
+            "",
+            reading,
+            "",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(run(quick="--quick" in sys.argv))

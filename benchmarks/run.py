@@ -1,0 +1,72 @@
+"""Run every benchmark and write benchmarks/RESULTS.md with the machine and the date.
+
+``python -m benchmarks.run [--quick]``: ``--quick`` uses small sizes, to check
+that the benchmarks work; the committed RESULTS.md comes from a full run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import os
+import platform
+import sqlite3
+import sys
+from pathlib import Path
+
+SECTIONS = ("benchmarks.ingest_bench", "benchmarks.decision_bench", "benchmarks.ledger_bench")
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = f", {int(line.split()[1]) / 1024 / 1024:.0f} GiB RAM"
+    except OSError:
+        pass
+    return (
+        f"{platform.system()} {platform.release()} {platform.machine()}, {cpu}, "
+        f"{os.cpu_count()} cores{mem}; Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}"
+    )
+
+
+def main() -> int:
+    quick = "--quick" in sys.argv[1:]
+    only = [a for a in sys.argv[1:] if not a.startswith("--")]
+    parts = [
+        "# Benchmark results",
+        "",
+        f"Run on {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}"
+        f"{' (quick sizes)' if quick else ''}.",
+        "",
+        f"Machine: {machine()}.",
+        "",
+        "Produced by `make bench` (`python -m benchmarks.run`). Figures are wall-clock times on",
+        "the machine above, medians of repeated runs unless stated; they are indicative, and the",
+        "test suite never asserts on them.",
+        "",
+    ]
+    for name in SECTIONS:
+        if only and not any(o in name for o in only):
+            continue
+        module = importlib.import_module(name)
+        print(f"running {name} ...", flush=True)
+        parts.append(module.run(quick=quick).rstrip() + "\n")
+    out = Path(__file__).parent / "RESULTS.md"
+    out.write_text("\n".join(parts))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,458 @@
+"""The ledger in the workspace database: subtree hashes, proofs, signed checkpoints.
+
+This is the storage adapter around the pure core. Each append stores the
+complete subtree hashes it finishes (:func:`store_leaf`, called by
+:func:`scaleguard.store.repo.append_record` inside the record's transaction),
+so every proof below costs one query for O(log n) rows of ``ledger_nodes``:
+the hashes a proof needs depend only on sizes and indices, never on hash
+values, so they are collected by a dry run and fetched together.
+
+Checkpoints are signed in their own write transaction, after the entries they
+cover were committed, and only when the new tree is provably consistent with
+the latest checkpoint already stored (:func:`checkpoint`).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar, cast
+
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from scaleguard.errors import LedgerError, NotFoundError
+from scaleguard.ledger.attest import PREDICATE_DECISION, PREDICATE_EVIDENCE, attest_record
+from scaleguard.ledger.canonical import LedgerEntry, format_time, parse_entry
+from scaleguard.ledger.merkle import (
+    HASH_SIZE,
+    NodeSource,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    new_complete_nodes,
+    root,
+    verify_consistency,
+    verify_inclusion,
+)
+from scaleguard.ledger.note import (
+    Checkpoint,
+    NoteSigner,
+    NoteVerifier,
+    b64decode_strict,
+    open_checkpoint,
+    sign_checkpoint,
+)
+from scaleguard.ledger.receipt import make_receipt
+from scaleguard.store.db import Store, Tx
+from scaleguard.store.tables import LedgerCheckpointRow, LedgerEntryRow, LedgerNodeRow
+
+T = TypeVar("T")
+
+_NODES = cast(Table, LedgerNodeRow.__table__)
+_ENTRIES = cast(Table, LedgerEntryRow.__table__)
+_CHECKPOINTS = cast(Table, LedgerCheckpointRow.__table__)
+_ZERO = bytes(HASH_SIZE)
+_NODE_AT = select(_NODES.c.hash).where(
+    _NODES.c.level == bindparam("level"), _NODES.c.idx == bindparam("idx")
+)
+#: Keys per query when fetching nodes; proofs need far fewer.
+_FETCH_CHUNK = 400
+
+BUNDLE_HEADER = "old"
+#: Kinds exported with the predicate types :mod:`scaleguard.ledger.attest` defines.
+PREDICATES = {"evidence": PREDICATE_EVIDENCE, "decision": PREDICATE_DECISION}
+
+
+# -- reading stored subtree hashes ---------------------------------------------
+
+
+class DbNodeSource:
+    """:class:`NodeSource` over ``ledger_nodes``; remembers what it has read.
+
+    A missing row means the tree was damaged, so it raises LedgerError naming
+    the subtree; proofs are only ever asked of complete subtrees.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._cache: dict[tuple[int, int], bytes] = {}
+
+    def prefetch(self, keys: Iterable[tuple[int, int]]) -> None:
+        """Read many nodes in as few queries as possible."""
+        wanted = sorted({k for k in keys if k not in self._cache})
+        for start in range(0, len(wanted), _FETCH_CHUNK):
+            chunk = wanted[start : start + _FETCH_CHUNK]
+            by_level: dict[int, list[int]] = {}
+            for level, idx in chunk:
+                by_level.setdefault(level, []).append(idx)
+            condition = or_(
+                *(
+                    and_(_NODES.c.level == level, _NODES.c.idx.in_(idxs))
+                    for level, idxs in by_level.items()
+                )
+            )
+            query = select(_NODES.c.level, _NODES.c.idx, _NODES.c.hash).where(condition)
+            for level, idx, h in self._session.execute(query):
+                self._cache[(int(level), int(idx))] = bytes(h)
+
+    def node(self, level: int, index: int) -> bytes:
+        key = (level, index)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._session.execute(_NODE_AT, {"level": level, "idx": index}).scalar()
+        if found is not None:
+            self._cache[key] = found = bytes(found)
+            return found
+        raise LedgerError(
+            f"the ledger tree has no stored hash for level {level}, index {index} "
+            f"(leaves {index << level}..{((index + 1) << level) - 1})",
+            hint="the ledger_nodes table was damaged; run 'scaleguard ledger verify --full'",
+        )
+
+
+class _Recorder:
+    """A dry-run source: notes which nodes a computation asks for."""
+
+    def __init__(self) -> None:
+        self.keys: list[tuple[int, int]] = []
+
+    def node(self, level: int, index: int) -> bytes:
+        self.keys.append((level, index))
+        return _ZERO
+
+
+def with_nodes(session: Session, compute: Callable[[NodeSource], T]) -> T:
+    """Run ``compute`` over stored nodes, fetching all it needs in one query."""
+    dry = _Recorder()
+    compute(dry)
+    source = DbNodeSource(session)
+    source.prefetch(dry.keys)
+    return compute(source)
+
+
+# -- appending -------------------------------------------------------------------
+
+
+def store_leaf(tx: Tx, index: int, leaf: bytes) -> None:
+    """Insert the subtree hashes that appending ``leaf`` at ``index`` completes.
+
+    Runs in the appending transaction, which holds the write lock, so the left
+    siblings it reads (including rows of earlier appends in the same
+    transaction) are exactly the tree before this leaf.
+    """
+    # About one left sibling per append: point reads beat a dry run plus a batch query.
+    rows = new_complete_nodes(index, leaf, DbNodeSource(tx))
+    tx.execute(insert(_NODES), [{"level": lv, "idx": i, "hash": h} for lv, i, h in rows])
+
+
+# -- sizes, roots and proofs -----------------------------------------------------
+
+
+def ledger_size(session: Session) -> int:
+    """The tree size: one more than the highest entry index (0 when empty)."""
+    return int(session.execute(select(func.coalesce(func.max(_ENTRIES.c.idx) + 1, 0))).scalar_one())
+
+
+def _entry_count(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(_ENTRIES)).scalar_one())
+
+
+def root_at(session: Session, size: int) -> bytes:
+    """Merkle root of the first ``size`` entries, from stored subtree hashes."""
+    return with_nodes(session, lambda src: root(size, src))
+
+
+def prove_inclusion(session: Session, index: int, size: int) -> list[bytes]:
+    """RFC 9162 inclusion proof of entry ``index`` in the tree of ``size`` entries."""
+    return with_nodes(session, lambda src: inclusion_proof(index, size, src))
+
+
+def prove_consistency(session: Session, old_size: int, new_size: int) -> list[bytes]:
+    """RFC 9162 consistency proof from tree size ``old_size`` to ``new_size``."""
+    return with_nodes(session, lambda src: consistency_proof(old_size, new_size, src))
+
+
+def entry(session: Session, index: int) -> tuple[bytes, bytes]:
+    """Stored bytes and leaf hash of entry ``index``; NotFoundError if there is none."""
+    row = session.execute(
+        select(_ENTRIES.c.data, _ENTRIES.c.leaf_hash).where(_ENTRIES.c.idx == index)
+    ).first()
+    if row is None:
+        raise NotFoundError(
+            f"no ledger entry {index}",
+            hint=f"entries are numbered 0..{ledger_size(session) - 1}",
+        )
+    return bytes(row[0]), bytes(row[1])
+
+
+# -- checkpoints -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """A checkpoint row: the signed note plus the size and root it was made for."""
+
+    size: int
+    root: bytes
+    note: bytes
+    created_at: str
+
+
+def _to_checkpoint(row: tuple[int, bytes, bytes, str]) -> StoredCheckpoint:
+    return StoredCheckpoint(int(row[0]), bytes(row[1]), bytes(row[2]), str(row[3]))
+
+
+def checkpoints(session: Session) -> list[StoredCheckpoint]:
+    """Every stored checkpoint, smallest size first."""
+    query = select(
+        _CHECKPOINTS.c.size, _CHECKPOINTS.c.root, _CHECKPOINTS.c.note, _CHECKPOINTS.c.created_at
+    ).order_by(_CHECKPOINTS.c.size)
+    return [_to_checkpoint(tuple(r)) for r in session.execute(query)]
+
+
+def latest_checkpoint(session: Session) -> StoredCheckpoint | None:
+    """The stored checkpoint with the largest tree size, if any."""
+    query = (
+        select(
+            _CHECKPOINTS.c.size,
+            _CHECKPOINTS.c.root,
+            _CHECKPOINTS.c.note,
+            _CHECKPOINTS.c.created_at,
+        )
+        .order_by(_CHECKPOINTS.c.size.desc())
+        .limit(1)
+    )
+    row = session.execute(query).first()
+    return None if row is None else _to_checkpoint(tuple(row))
+
+
+def checkpoint_at(session: Session, size: int) -> StoredCheckpoint | None:
+    query = select(
+        _CHECKPOINTS.c.size, _CHECKPOINTS.c.root, _CHECKPOINTS.c.note, _CHECKPOINTS.c.created_at
+    ).where(_CHECKPOINTS.c.size == size)
+    row = session.execute(query).first()
+    return None if row is None else _to_checkpoint(tuple(row))
+
+
+def open_stored(stored: StoredCheckpoint, verifier: NoteVerifier) -> Checkpoint:
+    """Verify a stored checkpoint's signature and that it says what its row says."""
+    try:
+        parsed = open_checkpoint(stored.note, verifier)
+    except LedgerError as exc:
+        raise LedgerError(
+            f"stored checkpoint of size {stored.size} does not verify: {exc.message}",
+            hint=exc.hint,
+        ) from None
+    if parsed.size != stored.size or parsed.root != stored.root:
+        raise LedgerError(
+            f"stored checkpoint of size {stored.size} was altered: its signed note says "
+            f"size {parsed.size}, root {parsed.root.hex()}, the row says root {stored.root.hex()}"
+        )
+    return parsed
+
+
+@dataclass(frozen=True)
+class CheckpointResult:
+    """The latest checkpoint after :func:`checkpoint`, and whether it was signed just now."""
+
+    checkpoint: StoredCheckpoint
+    signed: bool
+
+
+def checkpoint(store: Store, signer: NoteSigner, *, at: datetime | None = None) -> CheckpointResult:
+    """Sign and store a checkpoint of the current ledger, unless the latest one covers it.
+
+    Call it after the transactions that appended entries have committed: it
+    takes the write lock itself and signs only what is durable. Before
+    signing it proves consistency from the latest stored checkpoint to the
+    new size and checks the proof against both roots; any doubt raises
+    LedgerError and nothing is signed, so the log never signs two
+    inconsistent checkpoints.
+    """
+    refuse = "refusing to sign a new checkpoint"
+    with store.write() as tx:
+        size = ledger_size(tx)
+        if _entry_count(tx) != size:
+            raise LedgerError(
+                f"{refuse}: the ledger has {_entry_count(tx)} entries but its highest index "
+                f"is {size - 1}; entries were deleted",
+                hint="run 'scaleguard ledger verify --full' to see which",
+            )
+        new_root = root_at(tx, size)
+        latest = latest_checkpoint(tx)
+        if latest is not None:
+            try:
+                open_stored(latest, signer.verifier)
+            except LedgerError as exc:
+                raise LedgerError(f"{refuse}: {exc.message}", hint=exc.hint) from None
+            if latest.size > size:
+                raise LedgerError(
+                    f"{refuse}: the latest checkpoint covers {latest.size} entries but the "
+                    f"ledger now has only {size}; entries were removed",
+                    hint="run 'scaleguard ledger verify --full'",
+                )
+            try:
+                old_root = root_at(tx, latest.size)
+                proof = prove_consistency(tx, latest.size, size)
+                verify_consistency(latest.size, size, latest.root, new_root, proof)
+            except LedgerError as exc:
+                raise LedgerError(
+                    f"{refuse}: the ledger is not consistent with the checkpoint of size "
+                    f"{latest.size}: {exc.message}",
+                    hint="history before that checkpoint was rewritten; "
+                    "run 'scaleguard ledger verify --full' to find where",
+                ) from None
+            if old_root != latest.root:  # pragma: no cover - implied by the proof check
+                raise LedgerError(f"{refuse}: root at size {latest.size} changed")
+            if latest.size == size:
+                return CheckpointResult(latest, signed=False)
+        note = sign_checkpoint(Checkpoint(signer.name, size, new_root), signer)
+        stored = StoredCheckpoint(size, new_root, note, format_time(at or datetime.now(UTC)))
+        tx.execute(
+            insert(_CHECKPOINTS),
+            {
+                "size": stored.size,
+                "root": stored.root,
+                "note": stored.note,
+                "created_at": stored.created_at,
+            },
+        )
+    return CheckpointResult(stored, signed=True)
+
+
+def require_checkpoint(session: Session, covering: int = 0) -> StoredCheckpoint:
+    """The latest checkpoint, which must cover at least ``covering`` entries."""
+    latest = latest_checkpoint(session)
+    if latest is None or latest.size < covering:
+        have = "no checkpoint" if latest is None else f"a checkpoint of size {latest.size}"
+        raise LedgerError(
+            f"the ledger has {have}; {covering} entries need to be covered",
+            hint="sign one with 'scaleguard ledger checkpoint' (needs the workspace key)",
+        )
+    return latest
+
+
+# -- receipts and consistency bundles -------------------------------------------
+
+
+def receipt(session: Session, index: int, stored: StoredCheckpoint | None = None) -> bytes:
+    """An offline receipt (C2SP tlog-proof) for entry ``index``.
+
+    Uses the latest checkpoint unless one is given; the proof is checked
+    against the checkpoint's root before it is handed out.
+    """
+    data, _ = entry(session, index)
+    stored = stored or require_checkpoint(session, index + 1)
+    if index >= stored.size:
+        raise LedgerError(f"entry {index} is not covered by the checkpoint of size {stored.size}")
+    proof = prove_inclusion(session, index, stored.size)
+    try:
+        verify_inclusion(leaf_hash(data), index, stored.size, proof, stored.root)
+    except LedgerError as exc:
+        raise LedgerError(
+            f"entry {index} does not verify against the checkpoint of size {stored.size}: "
+            f"{exc.message}",
+            hint="the ledger was damaged; run 'scaleguard ledger verify --full'",
+        ) from None
+    return make_receipt(data, index, proof, stored.note)
+
+
+def consistency_bundle(
+    session: Session, old_size: int, stored: StoredCheckpoint | None = None
+) -> bytes:
+    """Consistency proof from ``old_size`` to a checkpoint, with that checkpoint attached.
+
+    The layout is the body of a C2SP tlog-witness ``add-checkpoint`` request:
+    ``old <size>``, one base64 hash per line, a blank line, the signed note.
+    """
+    stored = stored or require_checkpoint(session, old_size)
+    if old_size > stored.size:
+        raise LedgerError(
+            f"old size {old_size} is larger than the latest checkpoint ({stored.size})",
+            hint="a consistency proof goes from an older, smaller tree to a newer one",
+        )
+    proof = prove_consistency(session, old_size, stored.size)
+    head = f"{BUNDLE_HEADER} {old_size}\n" + "".join(
+        base64.b64encode(h).decode("ascii") + "\n" for h in proof
+    )
+    return head.encode("ascii") + b"\n" + stored.note
+
+
+@dataclass(frozen=True)
+class ConsistencyBundle:
+    """A parsed (unverified) consistency bundle."""
+
+    old_size: int
+    proof: tuple[bytes, ...]
+    checkpoint: bytes
+
+
+def parse_bundle(data: bytes) -> ConsistencyBundle:
+    """Parse the text :func:`consistency_bundle` writes; LedgerError names the bad line."""
+    split = data.find(b"\n\n")
+    if split < 0:
+        raise LedgerError("malformed consistency proof: no blank line before the checkpoint")
+    try:
+        lines = data[:split].decode("ascii").split("\n")
+    except UnicodeDecodeError:
+        raise LedgerError(
+            "malformed consistency proof: non-ASCII text before the checkpoint"
+        ) from None
+    word, _, size_text = lines[0].partition(" ")
+    if (
+        word != BUNDLE_HEADER
+        or not size_text.isdigit()
+        or (size_text != "0" and size_text[0] == "0")
+    ):
+        raise LedgerError("malformed consistency proof: line 1 must be 'old <tree size>'")
+    proof: list[bytes] = []
+    for number, line in enumerate(lines[1:], start=2):
+        raw = b64decode_strict(line)
+        if raw is None or len(raw) != HASH_SIZE:
+            raise LedgerError(f"malformed consistency proof: line {number} is not a base64 hash")
+        proof.append(raw)
+    return ConsistencyBundle(int(size_text), tuple(proof), data[split + 2 :])
+
+
+def verify_bundle(data: bytes, verifier: NoteVerifier, old: Checkpoint) -> Checkpoint:
+    """Check that a bundle's signed checkpoint extends ``old``; returns the newer checkpoint."""
+    bundle = parse_bundle(data)
+    if bundle.old_size != old.size:
+        raise LedgerError(
+            f"the consistency proof starts at size {bundle.old_size}, "
+            f"but the checkpoint you hold has size {old.size}",
+            hint=f"ask for 'scaleguard ledger consistency {old.size} --out FILE'",
+        )
+    newer = open_checkpoint(bundle.checkpoint, verifier)
+    verify_consistency(old.size, newer.size, old.root, newer.root, bundle.proof)
+    return newer
+
+
+# -- attestations ----------------------------------------------------------------
+
+
+def predicate_type(kind: str) -> str:
+    """The in-toto predicate type an entry of ``kind`` is exported with."""
+    return PREDICATES.get(kind, f"https://scaleguard.dev/attestation/{kind}/v1")
+
+
+def export_attestation(
+    session: Session, index: int, signer: NoteSigner
+) -> tuple[bytes, LedgerEntry]:
+    """DSSE envelope around entry ``index``'s record, signed with the ledger key.
+
+    The subject names the log and the index (``<origin>/entries/<index>``), so a
+    reviewer can pair the attestation with a receipt for the same entry.
+    """
+    data, _ = entry(session, index)
+    parsed = parse_entry(data)
+    envelope = attest_record(
+        parsed.record,
+        subject_name=f"{signer.name}/entries/{index}",
+        predicate_type=predicate_type(parsed.kind),
+        signer=signer,
+    )
+    return envelope, parsed

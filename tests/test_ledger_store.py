@@ -1,0 +1,555 @@
+"""The ledger in the database: stored subtree hashes, proofs, checkpoints, verification."""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, text
+
+from conftest import worker_context
+from scaleguard.errors import LedgerError
+from scaleguard.ledger import (
+    MemoryNodeSource,
+    NoteSigner,
+    entry_bytes,
+    generate_key,
+    leaf_hash,
+    open_checkpoint,
+    parse_entry,
+    storage,
+    verify_attestation,
+    verify_receipt,
+)
+from scaleguard.ledger.merkle import naive_consistency_proof, naive_inclusion_proof, naive_root
+from scaleguard.ledger.recheck import quick_entry, read_entry
+from scaleguard.ledger.verify import verify
+from scaleguard.store import Store, Tx, ensure_schema, head_revision, repo, revision_of
+from scaleguard.store.migrate import alembic_config, script
+from scaleguard.store.tables import LedgerNodeRow, metadata
+from scaleguard.workspace import Workspace, init_workspace, open_workspace
+from scaleguard.workspace.workspace import origin_for
+
+SIGNER = NoteSigner.from_seed("scaleguard.local/test", bytes(range(32)))
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    s = Store(store_url)
+    ensure_schema(s, create=True)
+    yield s
+    s.dispose()
+
+
+@pytest.fixture
+def ws(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
+    url = None if store_url.startswith("sqlite") else store_url
+    with init_workspace(tmp_path / "ws", db_url=url, name="Tamper Lab") as workspace:
+        yield workspace
+
+
+def stored_nodes(store: Store) -> dict[tuple[int, int], bytes]:
+    with store.read() as s:
+        rows = s.execute(select(LedgerNodeRow.level, LedgerNodeRow.idx, LedgerNodeRow.hash))
+        return {(int(lv), int(i)): bytes(h) for lv, i, h in rows}
+
+
+def entries_data(store: Store) -> list[bytes]:
+    with store.read() as s:
+        return [e.data for e in repo.ledger_entries(s)]
+
+
+def append(tx: Tx, i: int) -> int:
+    return repo.append_record(tx, "note", f"n{i}", {"i": i})
+
+
+# -- a workspace with a record of every kind, checkpointed after each -----------
+
+
+def populate(ws: Workspace) -> dict[str, int]:
+    """One record of every kind, each committed and checkpointed like a CLI command.
+
+    Returns kind-ish labels -> ledger index.
+    """
+    at: dict[str, int] = {}
+
+    def step(label: str, write: Any) -> None:
+        with ws.store.write() as tx:
+            at[label] = write(tx).ledger_index
+        ws.checkpoint()
+
+    step(
+        "framework",
+        lambda tx: repo.record_framework(
+            tx, ref="acme@1.0", digest="d" * 64, origin="frameworks/acme.yaml"
+        ),
+    )
+    step(
+        "model",
+        lambda tx: repo.add_model(
+            tx,
+            name="acme-7",
+            own=True,
+            status="planned",
+            created_by="rso",
+            effective_compute=3.0e25,
+            sources=["https://acme.example/card"],
+        ),
+    )
+    step(
+        "rival",
+        lambda tx: repo.add_model(
+            tx,
+            name="rival-9",
+            own=False,
+            status="released",
+            created_by="rso",
+            developer="Rival",
+            released_on=date(2026, 3, 1),
+            safeguards_level="strong",
+        ),
+    )
+    step(
+        "score",
+        lambda tx: repo.add_score(
+            tx, model="rival-9", domain="cyber", score=1.0, source=None, created_by="rso"
+        ),
+    )
+
+    def evidence(tx: Tx) -> Any:
+        repo.add_artifact(
+            tx, sha256="a" * 64, size=10, format="csv", original_name="r.csv", stored_path="x"
+        )
+        return repo.add_evidence(
+            tx,
+            model="acme-7",
+            task="wmdp-bio",
+            metric="accuracy",
+            value=0.75,
+            artifact_sha256="a" * 64,
+            format="csv",
+            ingested_by="evals",
+            sample_count=3,
+            sample_scores=[1.0, 0.0, 1.0],
+            run={"seed": 1},
+            details={},
+        )
+
+    step("evidence", evidence)
+    step(
+        "attestation",
+        lambda tx: repo.add_attestation(
+            tx,
+            model="acme-7",
+            standard="asl-3",
+            attested_by="sec",
+            evidence_url="https://e",
+            note="audited",
+        ),
+    )
+    step(
+        "fact",
+        lambda tx: repo.add_fact(
+            tx,
+            name="competitor_released_comparable",
+            value=True,
+            source="https://s",
+            asserted_by="rso",
+        ),
+    )
+    step(
+        "determination",
+        lambda tx: repo.add_determination(
+            tx,
+            model="acme-7",
+            framework_ref="acme@1.0",
+            threshold_id="cbrn-3",
+            state="alert",
+            method="wilson",
+            created_by="rso",
+            estimate=0.75,
+            low=0.3,
+            high=0.95,
+            evidence_ids=[1],
+            params={"z": 1.96},
+        ),
+    )
+    step(
+        "override",
+        lambda tx: repo.add_override(
+            tx,
+            model="acme-7",
+            framework_ref="acme@1.0",
+            threshold_id="cbrn-3",
+            state="crossed",
+            author="rso",
+            justification="err on the side of caution",
+            supersedes_determination_id=1,
+        ),
+    )
+    step(
+        "decision",
+        lambda tx: repo.add_decision(
+            tx,
+            model="acme-7",
+            action="deploy-external",
+            framework_ref="acme@1.0",
+            outcome="blocked",
+            record={"why": ["score ≥ threshold"], "p": 0.5},
+            created_by="rso",
+        ),
+    )
+    return at
+
+
+# -- schema -----------------------------------------------------------------------
+
+
+def test_migration_0002_creates_the_declared_tree_tables(store: Store) -> None:
+    assert revision_of(store) == head_revision()
+    ledger_tree = script().get_revision("0002_ledger_tree")
+    assert ledger_tree is not None and ledger_tree.down_revision == "0001_initial"
+    with store.read() as s:
+        assert compare_metadata(MigrationContext.configure(s.connection()), metadata) == []
+
+
+def test_tree_tables_are_append_only(store: Store) -> None:
+    with store.write() as tx:
+        append(tx, 0)
+    for statement in ("UPDATE ledger_nodes SET idx = 5", "DELETE FROM ledger_nodes"):
+        with pytest.raises(Exception, match="append-only"), store.write() as tx:
+            tx.execute(text(statement))
+    assert len(stored_nodes(store)) == 1
+
+
+def test_upgrading_from_0001_backfills_nodes_for_existing_entries(store_url: str) -> None:
+    s = Store(store_url)
+    try:
+        with s.write() as tx:
+            command.upgrade(alembic_config(tx.connection()), "0001_initial")
+            for i in range(13):  # written the way 0001's code did: no nodes
+                data = entry_bytes("note", datetime(2026, 1, 1, tzinfo=UTC), {"i": i})
+                tx.execute(
+                    text(
+                        "INSERT INTO ledger_entries (idx, kind, subject, created_at, data, "
+                        "leaf_hash) VALUES (:i, 'note', 's', '2026-01-01T00:00:00Z', :d, :h)"
+                    ),
+                    {"i": i, "d": data, "h": leaf_hash(data)},
+                )
+        assert revision_of(s) == "0001_initial"
+        ensure_schema(s, create=False)
+        assert revision_of(s) == head_revision()
+        memory = MemoryNodeSource.from_entries(entries_data(s))
+        assert stored_nodes(s) == memory._nodes
+        with s.write() as tx:  # appends continue the backfilled tree
+            append(tx, 13)
+        memory.append(entries_data(s)[-1])
+        assert stored_nodes(s) == memory._nodes
+    finally:
+        s.dispose()
+
+
+# -- appends, roots and proofs ----------------------------------------------------------
+
+
+def test_appends_store_exactly_the_complete_subtrees(store: Store) -> None:
+    sizes = [1, 2, 5, 1, 8, 3, 17]  # entries per transaction, batches included
+    n = 0
+    for batch in sizes:
+        with store.write() as tx:
+            for _ in range(batch):
+                append(tx, n)
+                n += 1
+    memory = MemoryNodeSource.from_entries(entries_data(store))
+    assert stored_nodes(store) == memory._nodes
+    assert len(memory._nodes) == 2 * n - bin(n).count("1")
+
+
+def test_a_rolled_back_append_leaves_no_nodes(store: Store) -> None:
+    with store.write() as tx:
+        append(tx, 0)
+    with pytest.raises(RuntimeError), store.write() as tx:
+        append(tx, 1)
+        raise RuntimeError("boom")
+    assert set(stored_nodes(store)) == {(0, 0)}
+
+
+def test_roots_and_proofs_from_the_database_match_the_rfc_definitions(store: Store) -> None:
+    with store.write() as tx:
+        for i in range(21):
+            append(tx, i)
+    data = entries_data(store)
+    with store.read() as s:
+        for n in range(1, 22):
+            assert storage.root_at(s, n) == naive_root(data[:n])
+            for i in range(n):
+                assert storage.prove_inclusion(s, i, n) == naive_inclusion_proof(i, data[:n])
+            for m in range(n + 1):
+                assert storage.prove_consistency(s, m, n) == naive_consistency_proof(m, data[:n])
+
+
+def test_a_missing_node_is_reported_not_guessed(store: Store) -> None:
+    with store.read() as s, pytest.raises(LedgerError, match="no stored hash for level 2"):
+        storage.DbNodeSource(s).node(2, 0)
+
+
+def test_concurrent_writers_build_one_consistent_tree(store: Store, store_url: str) -> None:
+    from test_store import _append_many
+
+    ctx = worker_context()
+    procs = [ctx.Process(target=_append_many, args=(store_url, w, 8)) for w in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=300)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    assert stored_nodes(store) == MemoryNodeSource.from_entries(entries_data(store))._nodes
+    storage.checkpoint(store, SIGNER)
+    assert verify(store, SIGNER.verifier, full=True).ok
+
+
+# -- checkpoints ------------------------------------------------------------------------
+
+
+def test_checkpoints_are_signed_once_per_size_and_verify(store: Store) -> None:
+    first = storage.checkpoint(store, SIGNER)
+    assert first.signed and first.checkpoint.size == 0
+    with store.write() as tx:
+        for i in range(5):
+            append(tx, i)
+    second = storage.checkpoint(store, SIGNER)
+    again = storage.checkpoint(store, SIGNER)
+    assert second.signed and not again.signed
+    assert again.checkpoint == second.checkpoint
+    cp = open_checkpoint(second.checkpoint.note, SIGNER.verifier)
+    assert (cp.origin, cp.size, cp.root) == (
+        "scaleguard.local/test",
+        5,
+        naive_root(entries_data(store)),
+    )
+    with store.read() as s:
+        assert [c.size for c in storage.checkpoints(s)] == [0, 5]
+
+
+def test_a_checkpoint_is_refused_when_history_changed(store: Store) -> None:
+    with store.write() as tx:
+        for i in range(6):
+            append(tx, i)
+    storage.checkpoint(store, SIGNER)
+    with store.write() as tx:
+        append(tx, 6)
+        # An attacker with database access rewrites a node the old root depends on.
+        if store.backend == "sqlite":
+            tx.execute(text("DROP TRIGGER ledger_nodes_no_update"))
+        else:
+            tx.execute(text("ALTER TABLE ledger_nodes DISABLE TRIGGER USER"))
+        tx.execute(
+            text("UPDATE ledger_nodes SET hash = :h WHERE level = 2 AND idx = 0"),
+            {"h": b"\x01" * 32},
+        )
+    with pytest.raises(
+        LedgerError, match=r"refusing to sign.*not consistent with the checkpoint of size 6"
+    ):
+        storage.checkpoint(store, SIGNER)
+    with store.read() as s:
+        assert [c.size for c in storage.checkpoints(s)] == [6]
+
+
+def test_a_checkpoint_is_refused_under_another_key(store: Store) -> None:
+    storage.checkpoint(store, SIGNER)
+    with store.write() as tx:
+        append(tx, 0)
+    with pytest.raises(LedgerError, match=r"refusing to sign.*does not verify"):
+        storage.checkpoint(store, generate_key("scaleguard.local/test"))
+
+
+# -- receipts, consistency bundles, attestations -------------------------------------------
+
+
+def test_receipts_and_consistency_bundles_verify_offline(store: Store) -> None:
+    with store.write() as tx:
+        for i in range(9):
+            append(tx, i)
+    old = storage.checkpoint(store, SIGNER).checkpoint
+    with store.read() as s:
+        receipt = storage.receipt(s, 4)
+    proven = verify_receipt(receipt, SIGNER.vkey)
+    assert (proven.index, proven.checkpoint.size) == (4, 9)
+    assert parse_entry(proven.entry).record == {"i": 4}
+    with store.write() as tx:
+        for i in range(9, 30):
+            append(tx, i)
+    storage.checkpoint(store, SIGNER)
+    with store.read() as s:
+        bundle = storage.consistency_bundle(s, old.size)
+    newer = storage.verify_bundle(bundle, SIGNER.verifier, proven.checkpoint)
+    assert newer.size == 30
+    lines = bundle.split(b"\n")
+    lines[1] = lines[2]  # a proof hash swapped for another
+    with pytest.raises(LedgerError, match="consistency proof"):
+        storage.verify_bundle(b"\n".join(lines), SIGNER.verifier, proven.checkpoint)
+    with pytest.raises(LedgerError, match="starts at size 9"):
+        storage.verify_bundle(
+            bundle, SIGNER.verifier, open_checkpoint(newer_note(store), SIGNER.verifier)
+        )
+
+
+def newer_note(store: Store) -> bytes:
+    with store.read() as s:
+        latest = storage.latest_checkpoint(s)
+    assert latest is not None
+    return latest.note
+
+
+def test_receipts_need_a_covering_checkpoint(store: Store) -> None:
+    with store.write() as tx:
+        append(tx, 0)
+    with store.read() as s, pytest.raises(LedgerError, match="no checkpoint"):
+        storage.receipt(s, 0)
+
+
+def test_exported_attestations_verify_with_the_log_key(ws: Workspace) -> None:
+    at = populate(ws)
+    with ws.store.read() as s:
+        envelope, parsed = storage.export_attestation(s, at["decision"], ws.signer())
+        fact_env, _ = storage.export_attestation(s, at["fact"], ws.signer())
+    checked = verify_attestation(envelope, ws.verifier())
+    assert checked.predicate_type == "https://scaleguard.dev/attestation/decision/v1"
+    assert checked.subject_name == f"scaleguard.local/tamper-lab/entries/{at['decision']}"
+    assert checked.record == parsed.record
+    assert checked.record["outcome"] == "blocked"
+    assert verify_attestation(fact_env, ws.verifier()).predicate_type.endswith("/fact/v1")
+
+
+# -- workspace keys -------------------------------------------------------------------
+
+
+def test_init_creates_a_private_key_a_vkey_and_a_first_checkpoint(tmp_path: Path) -> None:
+    with init_workspace(tmp_path / "w", name="Acme  Safety+Team") as ws:
+        key_mode = stat.S_IMODE(ws.ledger_key_path.stat().st_mode)
+        assert key_mode == 0o600
+        assert ws.signer().name == "scaleguard.local/acme-safety-team"
+        assert ws.ledger_vkey_path.read_text().strip() == ws.signer().vkey
+        with ws.store.read() as s:
+            assert [c.size for c in storage.checkpoints(s)] == [0]
+
+
+@pytest.mark.parametrize(
+    ("name", "origin"),
+    [
+        ("lab", "scaleguard.local/lab"),
+        (" ", "scaleguard.local/workspace"),
+        ("Ünï Lab", "scaleguard.local/ünï-lab"),
+    ],
+)
+def test_origins_are_valid_key_names(name: str, origin: str) -> None:
+    assert origin_for(name) == origin
+    generate_key(origin_for(name))  # raises on an invalid key name
+
+
+# -- verification of an intact ledger -------------------------------------------------------
+
+
+def test_an_intact_ledger_with_every_record_kind_verifies(ws: Workspace) -> None:
+    at = populate(ws)
+    for full in (True, False):
+        report = verify(ws.store, ws.verifier(), full=full)
+        assert report.ok, [d.render() for d in report.discrepancies]
+        assert report.size == len(at) == report.entries
+        assert report.records == len(at)
+        assert report.checkpoints == len(at) + 1  # plus the one init signed at size 0
+    full_report = verify(ws.store, ws.verifier(), full=True)
+    assert full_report.nodes == 2 * len(at) - bin(len(at)).count("1")
+
+
+def test_reopening_a_workspace_keeps_verifying(ws: Workspace) -> None:
+    populate(ws)
+    root = ws.root
+    with open_workspace(root) as again:
+        assert verify(again.store, again.verifier(), full=True).ok
+
+
+# -- the quick canonical check never accepts more than the strict parser ------------------
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    # Integral floats from 2^53 to 1e21 are written as digits that read back as
+    # out-of-range integers; canonical.entry_bytes does not refuse them yet.
+    | st.floats(allow_nan=False, allow_infinity=False).filter(
+        lambda f: not (f.is_integer() and 2**53 <= abs(f) < 1e21)
+    )
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    record=st.dictionaries(st.text(max_size=6), json_values, max_size=5),
+    micro=st.integers(0, 999_999),
+)
+def test_quick_entry_agrees_with_the_strict_parser_on_canonical_entries(
+    record: dict[str, Any], micro: int
+) -> None:
+    data = entry_bytes("evidence", datetime(2026, 5, 1, 12, 0, 0, micro, tzinfo=UTC), record)
+    strict = parse_entry(data)
+    kind, moment, parsed = read_entry(data)
+    assert (kind, parsed) == (strict.kind, strict.record)
+    assert moment == json.loads(data)["time"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    record=st.dictionaries(st.text(max_size=6), json_values, max_size=4),
+    position=st.integers(min_value=0),
+    replacement=st.binary(min_size=0, max_size=3),
+)
+def test_quick_entry_rejects_whatever_the_strict_parser_rejects(
+    record: dict[str, Any], position: int, replacement: bytes
+) -> None:
+    data = entry_bytes("fact", datetime(2026, 5, 1, tzinfo=UTC), record)
+    at = position % (len(data) + 1)
+    mutated = data[:at] + replacement + data[at + 1 :]
+    try:
+        strict = parse_entry(mutated)
+    except LedgerError:
+        assert quick_entry(mutated) is None
+        with pytest.raises(LedgerError):
+            read_entry(mutated)
+        return
+    quick = quick_entry(mutated)
+    assert quick is None or (quick[0], quick[2]) == (strict.kind, strict.record)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"kind":"x","record":{"v":1.0},"time":"2026-01-01T00:00:00Z"}',
+        b'{"kind":"x","record":{"v":1e-07},"time":"2026-01-01T00:00:00Z"}',
+        b'{"kind":"x","record":{"v":NaN},"time":"2026-01-01T00:00:00Z"}',
+        b'{"kind":"x","record":{"v":9007199254740993},"time":"2026-01-01T00:00:00Z"}',
+        b'{"kind":"x","record":{"a":1,"a":1},"time":"2026-01-01T00:00:00Z"}',
+        b'{"kind":"x","record":{},"time":"2026-01-01T00:00:00.000000Z"}',
+        b'{"kind":"x","record":{},"time":"2026-02-30T00:00:00Z"}',
+        b'{"kind":"x","record":{"s":"\\u0041"},"time":"2026-01-01T00:00:00Z"}',
+    ],
+)
+def test_non_canonical_spellings_are_rejected(data: bytes) -> None:
+    assert quick_entry(data) is None
+    with pytest.raises(LedgerError):
+        read_entry(data)
