@@ -229,6 +229,31 @@ def prepare(root: Path, db_url: str | None = None) -> None:
         ws.close()
 
 
+def _show_ledger(console: Console, ws: object) -> None:
+    """Sign a checkpoint, verify the whole ledger from the entry bytes up, and show both."""
+    from scaleguard.ledger import storage
+    from scaleguard.ledger.verify import verify
+    from scaleguard.workspace.workspace import Workspace
+
+    assert isinstance(ws, Workspace)
+    ws.checkpoint()
+    report = verify(ws.store, ws.verifier(), full=True)
+    with ws.store.read() as s:
+        latest = storage.latest_checkpoint(s)
+    assert latest is not None
+    verdict = "[bold green]verified[/]" if report.ok else "[bold red]DISCREPANCY[/]"
+    console.print(
+        f"Every record above is an entry in a Merkle tree (RFC 9162): {latest.size} entries, "
+        f"{verdict} from the entry bytes up. The signed checkpoint (C2SP signed note):"
+    )
+    console.print(latest.note.decode("utf-8"), markup=False, highlight=False)
+    console.print(
+        "A reviewer holding this checkpoint and the key in keys/ledger.vkey can check any "
+        "entry offline: 'scaleguard ledger prove N --receipt r.txt', then "
+        "'scaleguard ledger verify-receipt r.txt --key keys/ledger.vkey'."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     root = Path(args[0]) if args else Path("demo-workspace")
@@ -262,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
             console.rule("Counterfactual: the same facts under RSP 2.2")
             render_decisions.decision(console, decision.comparison, decision.comparison_id)
             render_decisions.comparison(console, decision.decision, decision.comparison)
+            console.rule("4. Can an outside reviewer trust this record?")
+            _show_ledger(console, ws)
         finally:
             ws.close()
         console.print(

@@ -290,8 +290,8 @@ def init_workspace(
 
 def origin_for(name: str) -> str:
     """Log origin and key name for a workspace name: no spaces or '+' allowed there."""
-    slug = re.sub(r"[\s+]+", "-", name.strip().lower()).strip("-")
-    slug = "".join(ch for ch in slug if ch.isprintable())
+    # a schema-less URL path, as C2SP checkpoint origins should be
+    slug = re.sub(r"[^a-z0-9.]+", "-", name.strip().lower()).strip("-.")
     return ORIGIN_PREFIX + (slug or "workspace")
 
 
