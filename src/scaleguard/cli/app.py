@@ -20,6 +20,17 @@ from scaleguard import __version__
 from scaleguard.cli import decisions, frameworks, ledger, workspace
 from scaleguard.errors import ScaleguardError
 
+# Typer vendors its own copy of click; usage errors may come from either.
+_CLICK_EXCEPTION: tuple[type[Exception], ...] = (click.ClickException,)
+try:
+    from typer._click import exceptions as _vendored
+
+    _CLICK_EXCEPTION += (_vendored.ClickException,)
+except ImportError:  # a Typer that uses click itself
+    pass
+_CLICK_EXIT: tuple[type[Exception], ...] = (click.exceptions.Exit, typer.Exit)
+_CLICK_ABORT: tuple[type[BaseException], ...] = (click.exceptions.Abort, typer.Abort)
+
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_INPUT_ERROR = 2
@@ -85,12 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             err.print(traceback.format_exc(), markup=False)
         err.print(Text.assemble(("error: ", "bold red"), exc.render()))
         code = EXIT_INPUT_ERROR
-    except click.exceptions.Exit as exc:
-        code = exc.exit_code
-    except click.ClickException as exc:
-        exc.show(file=sys.stderr)
+    except _CLICK_EXIT as exc:
+        code = int(getattr(exc, "exit_code", EXIT_OK))
+    except _CLICK_EXCEPTION as exc:
+        exc.show(file=sys.stderr)  # type: ignore[attr-defined]
         code = EXIT_INPUT_ERROR
-    except click.exceptions.Abort:
+    except _CLICK_ABORT:
         err.print("aborted")
         code = EXIT_CHECK_FAILED
     except KeyboardInterrupt:

@@ -89,51 +89,42 @@ def framework_detail(console: Console, fw: LoadedFramework) -> None:
     console.print(domains)
 
     standards = {s.id: s for s in doc.safeguard_standards}
-    thresholds = Table(title="Capability thresholds", title_justify="left")
-    for col in ("id", "domain", "level", "kind", "required safeguards", "aliases", "source"):
-        thresholds.add_column(col, overflow="fold")
+    console.print(Text("Capability thresholds", style="bold underline"))
     for t in doc.thresholds:
-        reqs = Text()
+        level = f"level {t.level}" + (f" ({t.level_label})" if t.level_label else "")
+        aliases = f" · formerly {', '.join(t.legacy_aliases)}" if t.legacy_aliases else ""
+        console.print(Text.assemble("  ", (t.id, "bold"), f"  {t.name}"))
+        console.print(
+            Text(f"    {t.domain} · {level} · {t.kind}{aliases} · {t.source.section}", style="dim")
+        )
         for r in t.required_safeguards:
             std = standards.get(r.standard)
             label = std.name if std else r.standard
-            reqs.append(f"{label} ", style=FORCE_STYLE.get(r.force, ""))
-            reqs.append(f"[{r.force}, {r.scope.replace('_', '-')}]\n", style="dim")
-        level = f"{t.level}" + (f" ({t.level_label})" if t.level_label else "")
-        thresholds.add_row(
-            f"{t.id}\n{t.name}",
-            t.domain,
-            level,
-            t.kind,
-            reqs,
-            ", ".join(t.legacy_aliases),
-            t.source.section,
-        )
-    console.print(thresholds)
+            console.print(
+                Text.assemble(
+                    "    requires ",
+                    (f"{r.standard}", FORCE_STYLE.get(r.force, "")),
+                    f" ({label}; {r.force}, {r.scope.replace('_', '-')})",
+                )
+            )
 
     for force in FORCE_ORDER:
         items = [c for c in doc.commitments if c.force == force]
         if not items:
             continue
-        table = Table(
-            title=f"Commitments: {force}", title_justify="left", title_style=FORCE_STYLE[force]
-        )
-        for col in ("id", "kind", "scope", "applies to", "outcome / condition", "source"):
-            table.add_column(col, overflow="fold")
+        console.print(Text(f"Commitments: {force}", style=f"bold underline {FORCE_STYLE[force]}"))
         for c in items:
-            extra: str = c.outcome or ""
+            console.print(Text.assemble("  ", (c.id, "bold"), f"  {c.name}"))
+            facts = [c.kind, c.scope.replace("_", "-")]
+            if c.applies_to:
+                facts.append("applies to " + ", ".join(c.applies_to))
+            if c.outcome:
+                facts.append(f"outcome {c.outcome}")
+            facts.append(c.source.section)
+            console.print(Text("    " + " · ".join(facts), style="dim"))
             cond = fw.conditions.get(c.id)
             if cond is not None:
-                extra += f"\nif {describe(cond)}"
-            table.add_row(
-                f"{c.id}\n{c.name}",
-                c.kind,
-                c.scope.replace("_", "-"),
-                ", ".join(c.applies_to),
-                extra.strip(),
-                c.source.section,
-            )
-        console.print(table)
+                console.print(Text(f"    if {describe(cond)}", style="yellow"))
 
     if doc.cadences:
         cad = Table(title="Cadences", title_justify="left")
