@@ -13,6 +13,7 @@ import multiprocessing
 import multiprocessing.context
 import os
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -46,6 +47,17 @@ def _require_pg() -> None:
         pytest.fail(f"{reason} (PostgreSQL tests are required when CI=true)")
     _pg_skips.append(reason)
     pytest.skip(reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Browser tests need Chromium; like PostgreSQL, CI requires it rather than skipping."""
+    if item.get_closest_marker("browser") is None:
+        return
+    if shutil.which("chromium") or shutil.which("chromium-browser"):
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail("Chromium is not installed (browser tests are required when CI=true)")
+    pytest.skip("Chromium is not installed; 'make test' installs it where it can")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -148,6 +148,9 @@ def test_the_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     assert "anthropic-rsp@2.2 → anthropic-rsp@3.0" in out
     assert "PROCEED WITH CONDITIONS" in out and "PAUSE" in out
+    assert "revised less ambitiously" in out.lower() and "assignment refused" in out
+    assert "verified from the entry bytes up" in " ".join(out.split())
+    assert (tmp_path / "demo" / "roadmap.html").is_file()
     # a second run replaces its own demo, but never a folder that is not one
     assert demo.main([str(tmp_path / "demo")]) == 0
     other = tmp_path / "mine"

@@ -449,7 +449,8 @@ def test_init_creates_a_private_key_a_vkey_and_a_first_checkpoint(tmp_path: Path
     [
         ("lab", "scaleguard.local/lab"),
         (" ", "scaleguard.local/workspace"),
-        ("Ünï Lab", "scaleguard.local/ünï-lab"),
+        ("Ünï Lab", "scaleguard.local/uni-lab"),
+        ("Fictional Frontier Lab (demo)", "scaleguard.local/fictional-frontier-lab-demo"),
     ],
 )
 def test_origins_are_valid_key_names(name: str, origin: str) -> None:

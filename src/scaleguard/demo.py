@@ -229,6 +229,29 @@ def prepare(root: Path, db_url: str | None = None) -> None:
         ws.close()
 
 
+def _show_roadmap(console: Console, ws: object, root: Path) -> None:
+    """Import the fictional lab's roadmap, grade it, and publish the public HTML card."""
+    import datetime as dt
+
+    from scaleguard.roadmap import demo_roadmap_file, import_file, load_roadmap, report_card
+    from scaleguard.roadmap.html import card_html
+    from scaleguard.roadmap.render import print_card
+    from scaleguard.workspace.files import atomic_write
+    from scaleguard.workspace.workspace import Workspace
+
+    assert isinstance(ws, Workspace)
+    source = root / "incoming" / "roadmap.yaml"
+    source.write_bytes(demo_roadmap_file().read_bytes())
+    import_file(ws, source, by="rso")
+    as_of = dt.datetime.now(dt.UTC).date()
+    card = report_card(load_roadmap(ws), as_of)
+    title = "Fictional Frontier Lab: Frontier Safety Roadmap"
+    print_card(console, card, title=title)
+    page = root / "roadmap.html"
+    atomic_write(page, card_html(card, title=title).encode("utf-8"))
+    console.print(f"public report card (self-contained HTML with an accessible chart): {page}")
+
+
 def _show_ledger(console: Console, ws: object) -> None:
     """Sign a checkpoint, verify the whole ledger from the entry bytes up, and show both."""
     from scaleguard.ledger import storage
@@ -287,7 +310,15 @@ def main(argv: list[str] | None = None) -> int:
             console.rule("Counterfactual: the same facts under RSP 2.2")
             render_decisions.decision(console, decision.comparison, decision.comparison_id)
             render_decisions.comparison(console, decision.decision, decision.comparison)
-            console.rule("4. Can an outside reviewer trust this record?")
+            console.rule("4. The Frontier Safety Roadmap report card")
+            _show_roadmap(console, ws, root)
+
+            console.rule("5. A Risk Report, redacted for the public, and its external review")
+            from scaleguard.reports.demo import add_to_demo
+
+            add_to_demo(ws, console)
+
+            console.rule("6. Can an outside reviewer trust this record?")
             _show_ledger(console, ws)
         finally:
             ws.close()

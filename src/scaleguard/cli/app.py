@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from scaleguard import __version__
-from scaleguard.cli import decisions, frameworks, ledger, workspace
+from scaleguard.cli import decisions, frameworks, ledger, reports, roadmap, workspace
 from scaleguard.errors import ScaleguardError
 
 # Typer vendors its own copy of click; usage errors may come from either.
@@ -63,6 +63,10 @@ app.command("decide")(decisions.decide)
 app.add_typer(decisions.decisions_app, name="decisions")
 app.add_typer(ledger.ledger_app, name="ledger")
 app.add_typer(ledger.keys_app, name="keys")
+app.add_typer(roadmap.roadmap_app, name="roadmap")
+app.add_typer(reports.report_app, name="report")
+app.add_typer(reports.reviewers_app, name="reviewers")
+app.add_typer(reports.review_app, name="review")
 
 
 def _version(value: bool) -> None:

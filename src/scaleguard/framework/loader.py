@@ -11,10 +11,10 @@ import difflib
 import hashlib
 import json
 import types
-from functools import cached_property
 import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 

@@ -327,3 +327,42 @@ def _syntax_hint(problem: str) -> str:
     if "end of the stream" in problem or "found unexpected end" in problem:
         return "the file looks truncated: check that quotes and brackets are closed"
     return "check indentation and quoting around this position"
+
+
+def read_listing(
+    data: bytes | str, file: str, *, key: str, kind: str, example: str, limit: int, hint: str
+) -> tuple[list[Any], SourceMap]:
+    """Read a file of the shape ``KEY: [item, ...]`` (a models or roadmap import file).
+
+    Every structural problem is an :class:`InputError` located in the file; the
+    items themselves are left to the caller to validate.
+    """
+    from scaleguard.errors import InputError
+
+    if not data.strip():
+        raise InputError(f"{file} is empty", hint=f"start it with '{key}:' and a list")
+    try:
+        raw, source = read_yaml(data, file)
+    except FrameworkError as exc:
+        raise InputError(
+            exc.message.replace("framework documents", f"{kind} files"),
+            problems=exc.problems,
+            hint=hint,
+        ) from None
+    if not isinstance(raw, dict) or set(raw) != {key}:
+        found = sorted(str(k) for k in raw) if isinstance(raw, dict) else type(raw).__name__
+        raise InputError(
+            f"{file} must be a mapping with exactly one key, '{key}' (found {found})",
+            problems=[source.problem((), f"expected '{key}:' followed by a list")],
+            hint=hint,
+        )
+    items = raw[key]
+    if not isinstance(items, list) or not items:
+        raise InputError(
+            f"{file}: '{key}' must be a non-empty list",
+            problems=[source.problem((key,), f"expected a list of {key} ('- {example}: ...')")],
+            hint=hint,
+        )
+    if len(items) > limit:
+        raise InputError(f"{file} lists {len(items):,} {key}; the limit is {limit:,}")
+    return items, source

@@ -34,6 +34,19 @@ RECORD_TABLES: dict[str, tuple[str, str]] = {
     "determination": ("determinations", "created_at"),
     "override": ("overrides", "created_at"),
     "decision": ("decisions", "created_at"),
+    "roadmap-goal": ("roadmap_goals", "created_at"),
+    "roadmap-update": ("roadmap_updates", "created_at"),
+    "risk-report": ("risk_reports", "created_at"),
+    "report-redaction": ("report_redactions", "created_at"),
+    "report-submission": ("report_submissions", "created_at"),
+    "report-publication": ("report_publications", "created_at"),
+    "reviewer": ("reviewers", "created_at"),
+    "reviewer-interest": ("reviewer_interests", "created_at"),
+    "review-assignment": ("review_assignments", "created_at"),
+    "review-access": ("review_accesses", "created_at"),
+    "review-comment": ("review_comments", "created_at"),
+    "review-statement": ("review_statements", "created_at"),
+    "review-response": ("review_responses", "created_at"),
 }
 _KIND_RE = re.compile(r"[a-z][a-z0-9]*(?:[-.][a-z0-9]+)*", re.ASCII)
 _TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{6})?Z", re.ASCII)

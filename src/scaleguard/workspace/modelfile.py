@@ -43,8 +43,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from scaleguard.errors import FrameworkError, InputError, Problem
-from scaleguard.framework.yamlsource import SourceMap, json_path, read_yaml
+from scaleguard.errors import InputError, Problem
+from scaleguard.framework.yamlsource import SourceMap, json_path, read_listing
 from scaleguard.workspace.registry import Located, ModelSpec
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -128,32 +128,9 @@ def _pydantic_problems(
 
 
 def _parse_yaml(data: bytes, file: str) -> tuple[list[Located], list[Problem]]:
-    if not data.strip():
-        raise InputError(f"{file} is empty", hint="start it with 'models:' and a list")
-    try:
-        raw, source = read_yaml(data, file)
-    except FrameworkError as exc:
-        raise InputError(
-            exc.message.replace("framework documents", "models files"),
-            problems=exc.problems,
-            hint=_HINT,
-        ) from None
-    if not isinstance(raw, dict) or set(raw) != {"models"}:
-        found = sorted(str(k) for k in raw) if isinstance(raw, dict) else type(raw).__name__
-        raise InputError(
-            f"{file} must be a mapping with exactly one key, 'models' (found {found})",
-            problems=[source.problem((), "expected 'models:' followed by a list")],
-            hint=_HINT,
-        )
-    items = raw["models"]
-    if not isinstance(items, list) or not items:
-        raise InputError(
-            f"{file}: 'models' must be a non-empty list",
-            problems=[source.problem(("models",), "expected a list of models ('- name: ...')")],
-            hint=_HINT,
-        )
-    if len(items) > MAX_MODELS:
-        raise InputError(f"{file} lists {len(items):,} models; the limit is {MAX_MODELS:,}")
+    items, source = read_listing(
+        data, file, key="models", kind="models", example="name", limit=MAX_MODELS, hint=_HINT
+    )
     problems: list[Problem] = []
     entries: list[Located] = []
 

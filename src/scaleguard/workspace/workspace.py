@@ -20,6 +20,7 @@ import getpass
 import os
 import re
 import shutil
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -290,8 +291,10 @@ def init_workspace(
 
 def origin_for(name: str) -> str:
     """Log origin and key name for a workspace name: no spaces or '+' allowed there."""
-    # a schema-less URL path, as C2SP checkpoint origins should be
-    slug = re.sub(r"[^a-z0-9.]+", "-", name.strip().lower()).strip("-.")
+    # a schema-less URL path, as C2SP checkpoint origins should be; accents are
+    # transliterated (Ünï → uni) so that a name keeps its letters
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9.]+", "-", ascii_name.strip().lower()).strip("-.")
     return ORIGIN_PREFIX + (slug or "workspace")
 
 

@@ -1,0 +1,420 @@
+"""Risk Reports against a workspace: draft, redact, submit, publish, cadence.
+
+Each function validates everything it can before it writes, and writes one
+transaction (records and their ledger entries together), so a refused
+request leaves nothing behind. The CLI and any other edge call these.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from scaleguard.decisions.service import default_actor
+from scaleguard.errors import ConflictError, InputError
+from scaleguard.ledger.canonical import canonical_json
+from scaleguard.reports import store
+from scaleguard.reports.assemble import assemble
+from scaleguard.reports.cadence import CadenceStatus, cadence_status, coverage_problem
+from scaleguard.reports.gather import gather
+from scaleguard.reports.guard import check_public
+from scaleguard.reports.model import (
+    CATEGORIES,
+    EDITIONS,
+    EXTENSIONS,
+    FORMATS,
+    Edition,
+    EditionContent,
+    Format,
+    Redaction,
+    ReportContent,
+)
+from scaleguard.reports.pdf import html_to_pdf
+from scaleguard.reports.period import parse_period
+from scaleguard.reports.redact import (
+    build_edition,
+    check_new,
+    edition_sha256,
+    numbered,
+)
+from scaleguard.reports.render import (
+    dates_of,
+    render_html,
+    render_markdown,
+)
+from scaleguard.reports.store import Publication, RedactionRecord, RiskReport, Submission
+from scaleguard.store import repo
+from scaleguard.workspace.files import atomic_write
+from scaleguard.workspace.workspace import Workspace
+
+REPORTS_DIR = "reports"
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def content_of(report: RiskReport) -> ReportContent:
+    return ReportContent.model_validate(dict(report.content))
+
+
+def _redactions(records: list[RedactionRecord]) -> list[Redaction]:
+    return numbered(
+        (
+            r.id,
+            r.section,
+            r.span,
+            r.category,
+            r.justification,
+            r.created_by,
+            store.record_date(r.created_at),
+        )
+        for r in records
+    )
+
+
+def resolve(ws: Workspace, report_id: int | None) -> RiskReport:
+    """Report ``report_id``, or the latest drafted one when None."""
+    with ws.store.read() as s:
+        return store.latest_report(s) if report_id is None else store.report(s, report_id)
+
+
+# -- drafting -----------------------------------------------------------------------
+
+
+def draft(
+    ws: Workspace,
+    *,
+    period: str,
+    models: list[str],
+    framework: str | None = None,
+    coverage_date: date | None = None,
+    by: str | None = None,
+    on: date | None = None,
+) -> RiskReport:
+    """Draft a Risk Report for ``period`` covering ``models``; its content is frozen."""
+    actor = default_actor(by)
+    span = parse_period(period)
+    day = on or today()
+    names = list(dict.fromkeys(m.strip() for m in models if m.strip()))
+    if not names:
+        raise InputError(
+            "a Risk Report needs at least one model", hint="name them: --models aurora-2,aurora-3"
+        )
+    coverage = coverage_date or min(span.end, day)
+    if coverage > day:
+        raise InputError(
+            f"the coverage date {coverage.isoformat()} is after today ({day.isoformat()})",
+            hint="a report describes a state already reached; give --coverage-date on or "
+            "before today",
+        )
+    if coverage < span.start:
+        raise InputError(
+            f"the coverage date {coverage.isoformat()} is before the period {span.label} "
+            f"starts ({span.start.isoformat()})",
+            hint="the coverage date lies within or after the reporting period",
+        )
+    fw = ws.library().get(framework or _default_framework(ws))
+    problem = coverage_problem(fw.doc, coverage, day)
+    if problem:
+        raise InputError(
+            f"this report could not be published today: {problem}",
+            hint="give a more recent --coverage-date",
+        )
+    with ws.store.read() as s:
+        for name in names:
+            if not repo.model(s, name).own:
+                raise InputError(
+                    f"{name!r} is not one of this developer's models (own = false)",
+                    hint="a Risk Report covers the developer's own models",
+                )
+    fw, _ = ws.use_framework(fw.ref)
+    inputs = gather(
+        ws, fw, period=span, models=names, coverage_date=coverage, drafted_on=day, by=actor
+    )
+    content = assemble(inputs)
+    data = content.model_dump(mode="json")
+    digest = hashlib.sha256(canonical_json(data)).hexdigest()
+    with ws.store.write() as tx:
+        return store.add_report(
+            tx,
+            period=span.label,
+            period_start=span.start,
+            period_end=span.end,
+            coverage_date=coverage,
+            framework_ref=fw.ref,
+            models=names,
+            content=data,
+            content_sha256=digest,
+            created_by=actor,
+        )
+
+
+def _default_framework(ws: Workspace) -> str:
+    chosen = ws.config.frameworks.default
+    if chosen is None:
+        raise InputError(
+            "no framework named and no default in scaleguard.toml",
+            hint='pass --framework (e.g. anthropic-rsp@3.4) or set [frameworks] default = "..."',
+        )
+    return chosen
+
+
+# -- editions -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Built:
+    report: RiskReport
+    edition: EditionContent
+    redactions: list[Redaction]
+    sha256: str
+
+
+def build(ws: Workspace, report_id: int | None, edition: str) -> Built:
+    """The edition's content and hash, from the report and its redactions on record."""
+    chosen = parse_edition(edition)
+    with ws.store.read() as s:
+        report = store.latest_report(s) if report_id is None else store.report(s, report_id)
+        records = store.redactions(s, report.id)
+    reds = _redactions(records)
+    ed = build_edition(content_of(report), report.id, reds, chosen)
+    return Built(report, ed, reds, edition_sha256(ed))
+
+
+def unchanged(session: Session, built: Built) -> None:
+    """ConflictError if a redaction was recorded since ``built`` was made (under the lock)."""
+    current = [r.id for r in store.redactions(session, built.report.id)]
+    if current != [r.record_id for r in built.redactions]:
+        raise ConflictError(
+            f"the redactions of report #{built.report.id} changed while this edition was "
+            "being prepared; nothing was recorded",
+            hint="run the command again",
+        )
+
+
+def render(built: Built, fmt: str) -> bytes:
+    """The edition's bytes in ``fmt``: same inputs, same bytes."""
+    chosen = parse_format(fmt)
+    dates = dates_of(built.edition, built.redactions)
+    if chosen == "markdown":
+        return render_markdown(built.edition, built.report.content_sha256, dates).encode()
+    html = render_html(built.edition, built.report.content_sha256, dates)
+    if chosen == "html":
+        return html.encode()
+    return html_to_pdf(html)
+
+
+def parse_edition(text: str) -> Edition:
+    if text not in EDITIONS:
+        raise InputError(f"unknown edition {text!r}", hint="use public or reviewer")
+    return text
+
+
+def parse_format(text: str) -> Format:
+    if text not in FORMATS:
+        raise InputError(f"unknown format {text!r}", hint="use pdf, html or markdown")
+    return text
+
+
+# -- redaction ----------------------------------------------------------------------
+
+
+def redact(
+    ws: Workspace,
+    report_id: int | None,
+    section: str,
+    *,
+    category: str,
+    justification: str,
+    span: str | None = None,
+    by: str | None = None,
+) -> tuple[RedactionRecord, Redaction]:
+    """Withhold a section, or every occurrence of a span, from the public edition."""
+    if category not in CATEGORIES:
+        raise InputError(
+            f"unknown redaction category {category!r}", hint=f"use one of {', '.join(CATEGORIES)}"
+        )
+    if not justification.strip():
+        raise InputError("a redaction needs a justification", hint='add --why "..."')
+    actor = default_actor(by)
+    with ws.store.write() as tx:
+        report = store.latest_report(tx) if report_id is None else store.report(tx, report_id)
+        published = [p for p in store.publications(tx, report.id) if p.edition == "public"]
+        if published:
+            raise ConflictError(
+                f"the public edition of report #{report.id} is already published "
+                f"(publication #{published[0].id}); it cannot be redacted afterwards",
+                hint="draft a new report with 'scaleguard report new' and redact that one",
+            )
+        existing = _redactions(store.redactions(tx, report.id))
+        new = Redaction(
+            number=len(existing) + 1,
+            section=section,
+            span=span,
+            category=category,
+            justification=justification.strip(),
+            by=actor,
+            on=today(),
+        )
+        content = content_of(report)
+        check_new(content, existing, new)
+        check_public(content, report.id, report.content_sha256, [*existing, new])
+        record = store.add_redaction(
+            tx,
+            report_id=report.id,
+            section=section,
+            span=span,
+            category=category,
+            justification=justification.strip(),
+            created_by=actor,
+        )
+    return record, new.model_copy(update={"record_id": record.id})
+
+
+# -- submission and publication -----------------------------------------------------
+
+
+def submit(
+    ws: Workspace,
+    report_id: int | None,
+    *,
+    to: str = "Board and LTBT",
+    on: date | None = None,
+    by: str | None = None,
+) -> Submission:
+    """Record that the report went to its approvers; the reviewers' clock starts then."""
+    actor = default_actor(by)
+    day = on or today()
+    if day > today():
+        raise InputError(
+            f"the submission date {day.isoformat()} is in the future",
+            hint="record a submission once it has happened",
+        )
+    if not to.strip():
+        raise InputError("say to whom the report was submitted", hint='--to "Board and LTBT"')
+    with ws.store.write() as tx:
+        report = store.latest_report(tx) if report_id is None else store.report(tx, report_id)
+        drafted = store.record_date(report.created_at)
+        if day < drafted:
+            raise InputError(
+                f"the submission date {day.isoformat()} is before report #{report.id} was "
+                f"drafted ({drafted.isoformat()})",
+                hint="a report is submitted after it is drafted",
+            )
+        earlier = store.submissions(tx, report.id)
+        if earlier:
+            raise ConflictError(
+                f"report #{report.id} was already submitted on "
+                f"{earlier[0].submitted_on.isoformat()} to {earlier[0].submitted_to}",
+                hint="a report is submitted once; draft a new report for a revised one",
+            )
+        return store.add_submission(
+            tx, report_id=report.id, submitted_on=day, submitted_to=to.strip(), created_by=actor
+        )
+
+
+@dataclass(frozen=True)
+class Published:
+    publication: Publication
+    path: Path
+    created: bool
+
+
+def default_path(ws: Workspace, report: RiskReport, edition: str, fmt: Format) -> Path:
+    name = f"{report.period}-report-{report.id}-{edition}.{EXTENSIONS[fmt]}"
+    return ws.root / REPORTS_DIR / name
+
+
+def publish(
+    ws: Workspace,
+    report_id: int | None,
+    *,
+    edition: str,
+    fmt: str,
+    output: Path | None = None,
+    by: str | None = None,
+) -> Published:
+    """Write an edition and record its SHA-256 in the ledger.
+
+    Publishing the same edition again gives the same bytes and records
+    nothing new: the earlier publication is returned.
+    """
+    actor = default_actor(by)
+    chosen = parse_format(fmt)
+    built = build(ws, report_id, edition)
+    report = built.report
+    if built.edition.edition == "public":
+        fw = ws.library().get(report.framework_ref)
+        problem = coverage_problem(fw.doc, report.coverage_date, today())
+        if problem:
+            raise ConflictError(
+                f"report #{report.id} cannot be published: {problem}",
+                hint="draft a new report with a more recent --coverage-date",
+            )
+    data = render(built, chosen)
+    digest = hashlib.sha256(data).hexdigest()
+    path = (output or default_path(ws, report, built.edition.edition, chosen)).expanduser()
+    if path.exists() and path.is_dir():
+        raise InputError(f"{path} is a folder", hint="give a file name with --output")
+    existed = path.exists()
+    wrote = False
+    try:
+        with ws.store.write() as tx:
+            unchanged(tx, built)
+            for p in store.publications(tx, report.id):
+                if (p.edition, p.format, p.sha256) == (built.edition.edition, chosen, digest):
+                    previous = p
+                    break
+            else:
+                previous = None
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, data)
+            wrote = True
+            if previous is not None:
+                return Published(previous, path, False)
+            record = store.add_publication(
+                tx,
+                report_id=report.id,
+                edition=built.edition.edition,
+                format=chosen,
+                sha256=digest,
+                size=len(data),
+                edition_sha256=built.sha256,
+                redaction_ids=[r.record_id for r in built.redactions],
+                path=ws.relative(path),
+                created_by=actor,
+            )
+    except BaseException:
+        if wrote and not existed:
+            path.unlink(missing_ok=True)
+        raise
+    return Published(record, path, True)
+
+
+# -- cadence ------------------------------------------------------------------------
+
+
+def cadence(
+    ws: Workspace, *, framework: str | None = None, as_of: date | None = None
+) -> CadenceStatus:
+    """Last report, next due date and whether one is due or overdue."""
+    fw = ws.library().get(framework or _default_framework(ws))
+    with ws.store.read() as s:
+        first_public: dict[int, date] = {}
+        for p in store.publications(s):
+            if p.edition == "public" and p.report_id not in first_public:
+                first_public[p.report_id] = store.record_date(p.created_at)
+        last = max(first_public.items(), key=lambda kv: (kv[1], kv[0]), default=None)
+        period = store.report(s, last[0]).period if last else None
+    return cadence_status(
+        fw.doc,
+        as_of or today(),
+        last_report_id=last[0] if last else None,
+        last_period=period,
+        last_published=last[1] if last else None,
+    )

@@ -1,0 +1,78 @@
+"""The Frontier Safety Roadmap: public goals by area, dated updates, grades and a report card.
+
+The pure core (:mod:`.grading`, :mod:`.checks`) grades goals and compares
+revisions of the roadmap without any I/O; :mod:`.store` records goals and
+updates as ledger records; :mod:`.render` and :mod:`.html` print and publish
+the report card. Risk Reports call :func:`report_card` on :func:`load_roadmap`
+to show the roadmap's status as of their coverage date.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from importlib.abc import Traversable
+
+from scaleguard.roadmap.grading import (
+    DEFAULT_POLICY,
+    diff_roadmaps,
+    goal_card,
+    report_card,
+    roadmap_before,
+    roadmap_on,
+)
+from scaleguard.roadmap.model import (
+    AREAS,
+    GRADE_LABELS,
+    GRADES,
+    STATUSES,
+    Goal,
+    GoalCard,
+    GoalSpec,
+    GradingPolicy,
+    ReportCard,
+    RoadmapDiff,
+    Update,
+    UpdateSpec,
+)
+from scaleguard.roadmap.store import (
+    ImportSummary,
+    add_goal,
+    add_update,
+    import_file,
+    load_roadmap,
+    read_goals,
+)
+
+
+def demo_roadmap_file() -> Traversable:
+    """The packaged roadmap of the demo's fictional lab (``demo_roadmap.yaml``)."""
+    return resources.files(__name__).joinpath("demo_roadmap.yaml")
+
+
+__all__ = [
+    "AREAS",
+    "DEFAULT_POLICY",
+    "GRADES",
+    "GRADE_LABELS",
+    "STATUSES",
+    "Goal",
+    "GoalCard",
+    "GoalSpec",
+    "GradingPolicy",
+    "ImportSummary",
+    "ReportCard",
+    "RoadmapDiff",
+    "Update",
+    "UpdateSpec",
+    "add_goal",
+    "add_update",
+    "demo_roadmap_file",
+    "diff_roadmaps",
+    "goal_card",
+    "import_file",
+    "load_roadmap",
+    "read_goals",
+    "report_card",
+    "roadmap_before",
+    "roadmap_on",
+]

@@ -1,0 +1,40 @@
+"""The Risk Report and review part of the demo, end to end."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from scaleguard import demo
+from scaleguard.ledger.verify import verify
+from scaleguard.reports.demo import CONFLICTED, REVIEWER, add_to_demo
+from scaleguard.review import service as review
+from scaleguard.workspace import open_workspace
+
+
+def test_the_demo_publishes_both_editions_and_runs_one_review(tmp_path: Path) -> None:
+    root = tmp_path / "lab"
+    demo.prepare(root)
+    ws = open_workspace(root)
+    try:
+        result = add_to_demo(ws)
+        assert set(result.files) == {"public.html", "public.pdf", "reviewer.html", "reviewer.pdf"}
+        for key, path in result.files.items():
+            assert path.parent == root / "reports"
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == result.sha256[key]
+        public = result.files["public.html"].read_text()
+        assert "[REDACTED R1 — security]" in public
+        assert CONFLICTED in result.refused_reason and "equity" in result.refused_reason
+
+        status = review.status(ws, result.report_id)
+        (progress,) = status.reviewers
+        assert progress.assignment.reviewer == REVIEWER
+        assert len(progress.comments) == 1 and progress.statement is not None
+        assert progress.statement.verdict == "partly" and progress.response is not None
+        assert len(progress.accesses) == 2 and status.submitted_on is not None
+        assert status.overdue == []
+
+        ws.checkpoint()
+        assert verify(ws.store, ws.verifier(), full=True).discrepancies == []
+    finally:
+        ws.close()
