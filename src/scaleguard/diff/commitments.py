@@ -16,6 +16,7 @@ from scaleguard.diff.context import DiffContext
 from scaleguard.diff.model import Classification, Finding
 from scaleguard.diff.rules import (
     COMMITTING_FORCES,
+    ELEMENT_METADATA,
     FORCE_RANK,
     GATE_KINDS,
     OBLIGATION_KINDS,
@@ -24,16 +25,15 @@ from scaleguard.diff.rules import (
     SCOPE_RANK,
     STOPPING_OUTCOMES,
     TRIGGER_ON_RANK,
+    element_common,
     fc,
     longer_weakens,
-    metadata,
     orient,
     ranked,
     set_changes,
     text_changed,
     unrecognised,
 )
-from scaleguard.diff.thresholds import ELEMENT_METADATA
 from scaleguard.framework.conditions import Condition, describe
 from scaleguard.framework.model import Cadence, Commitment, FrameworkDocument
 
@@ -178,17 +178,8 @@ def compare_commitment(ctx: DiffContext, old: Commitment, new: Commitment) -> li
         replace(f, critical=extends_to_gate) if f.classification == "weakening" else f
         for f in relaxes
     )
-    for f in (
-        metadata(old, new, ELEMENT_METADATA),
-        text_changed(
-            "element.description",
-            "description",
-            old.description,
-            new.description,
-            "definition text",
-        ),
-        text_changed("commitment.kind", "kind", old.kind, new.kind, "commitment kind"),
-    ):
+    out.extend(element_common(old, new))
+    for f in (text_changed("commitment.kind", "kind", old.kind, new.kind, "commitment kind"),):
         if f is not None:
             out.append(f)
     out.extend(unrecognised(old, new, COMMITMENT_FIELDS))
@@ -397,15 +388,8 @@ def compare_cadence(old: Cadence, new: Cadence) -> list[Finding]:
                 (fc("min_interval", old.min_interval, new.min_interval),),
             )
         )
+    out.extend(element_common(old, new))
     for f in (
-        metadata(old, new, ELEMENT_METADATA),
-        text_changed(
-            "element.description",
-            "description",
-            old.description,
-            new.description,
-            "definition text",
-        ),
         text_changed(
             "cadence.artifact", "artifact", old.artifact, new.artifact, "recurring artifact"
         ),

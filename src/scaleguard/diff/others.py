@@ -6,6 +6,8 @@ from scaleguard.diff.model import Finding
 from scaleguard.diff.rules import (
     AMBIGUITY_RANK,
     DOMAIN_STATUS_RANK,
+    ELEMENT_METADATA,
+    element_common,
     fc,
     longer_weakens,
     metadata,
@@ -14,7 +16,6 @@ from scaleguard.diff.rules import (
     text_changed,
     unrecognised,
 )
-from scaleguard.diff.thresholds import ELEMENT_METADATA
 from scaleguard.framework.model import (
     ExternalReview,
     FactDecl,
@@ -123,18 +124,7 @@ def compare_domain(old: RiskDomain, new: RiskDomain) -> list[Finding]:
                 critical_if_weaker=True,
             )
         )
-    for f in (
-        metadata(old, new, ELEMENT_METADATA),
-        text_changed(
-            "element.description",
-            "description",
-            old.description,
-            new.description,
-            "definition text",
-        ),
-    ):
-        if f is not None:
-            out.append(f)
+    out.extend(element_common(old, new))
     out.extend(unrecognised(old, new, DOMAIN_FIELDS))
     return out
 
@@ -160,19 +150,10 @@ def compare_role(old: GovernanceRole, new: GovernanceRole) -> list[Finding]:
             "responsibilities",
         )
     )
-    for f in (
-        text_changed("governance_role.holder", "holder", old.holder, new.holder, "holder"),
-        metadata(old, new, ELEMENT_METADATA),
-        text_changed(
-            "element.description",
-            "description",
-            old.description,
-            new.description,
-            "definition text",
-        ),
-    ):
-        if f is not None:
-            out.append(f)
+    holder = text_changed("governance_role.holder", "holder", old.holder, new.holder, "holder")
+    if holder is not None:
+        out.append(holder)
+    out.extend(element_common(old, new))
     out.extend(unrecognised(old, new, ROLE_FIELDS))
     return out
 
@@ -192,17 +173,10 @@ def compare_red_line(old: RedLine, new: RedLine) -> list[Finding]:
         text_changed(
             "red_line.applies_to", "applies_to", old.applies_to, new.applies_to, "scope text"
         ),
-        metadata(old, new, ELEMENT_METADATA),
-        text_changed(
-            "element.description",
-            "description",
-            old.description,
-            new.description,
-            "definition text",
-        ),
     ):
         if f is not None:
             out.append(f)
+    out.extend(element_common(old, new))
     out.extend(unrecognised(old, new, RED_LINE_FIELDS))
     return out
 

@@ -404,3 +404,22 @@ def unrecognised(
 def _clip(text: str, limit: int = 80) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+#: Fields every element has besides its id and description.
+ELEMENT_METADATA = ("name", "source", "confidence", "uncertainty")
+
+
+def element_common(old: Any, new: Any) -> list[Finding]:
+    """Findings every element kind shares: its metadata, then its description text."""
+    found = (
+        metadata(old, new, ELEMENT_METADATA),
+        text_changed(
+            "element.description",
+            "description",
+            old.description,
+            new.description,
+            "definition text",
+        ),
+    )
+    return [f for f in found if f is not None]

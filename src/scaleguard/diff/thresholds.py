@@ -8,10 +8,12 @@ from scaleguard.diff.model import Classification, Finding
 from scaleguard.diff.rules import (
     AMBIGUITY_RANK,
     COMMITTING_FORCES,
+    ELEMENT_METADATA,
     FORCE_RANK,
     RELATION_RANK,
     SCOPE_RANK,
     THRESHOLD_KIND_RANK,
+    element_common,
     fc,
     metadata,
     orient,
@@ -28,8 +30,6 @@ from scaleguard.framework.model import (
     SafeguardStandard,
     Threshold,
 )
-
-ELEMENT_METADATA = ("name", "source", "confidence", "uncertainty")
 
 THRESHOLD_FIELDS = frozenset(
     {
@@ -362,12 +362,10 @@ def standard_presence(ctx: DiffContext, s: SafeguardStandard, added: bool) -> Fi
 
 def compare_standard(old: SafeguardStandard, new: SafeguardStandard) -> list[Finding]:
     out: list[Finding] = []
-    meta = metadata(old, new, ELEMENT_METADATA)
-    desc = text_changed(
-        "element.description", "description", old.description, new.description, "definition text"
-    )
+    out.extend(element_common(old, new))
     kind = text_changed("safeguard_standard.kind", "kind", old.kind, new.kind, "standard kind")
-    out.extend(f for f in (meta, desc, kind) if f is not None)
+    if kind is not None:
+        out.append(kind)
     if old.level != new.level:
         field = (fc("level", old.level, new.level),)
         if old.level is None or new.level is None:
