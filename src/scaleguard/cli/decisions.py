@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import typer
 from rich.console import Console
 
 from scaleguard.cli import render_decisions
+from scaleguard.cli.output import print_json
 from scaleguard.cli.workspace import (
     BY_OPTION,
     JSON_OPTION,
@@ -30,10 +30,6 @@ FRAMEWORK_OPTION = typer.Option(
 )
 
 decisions_app = typer.Typer(help="Recorded scaling decisions.", no_args_is_help=True)
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
 
 
 def _status_json(ref: str, model: str, rows: list[service.ThresholdStatus]) -> dict[str, Any]:
@@ -75,7 +71,7 @@ def determine(
         fw, rows = service.determine(ws, model, framework, by=by)
         checkpoint_after_write(ws)
     if json_out:
-        _print_json(_status_json(fw.ref, model, rows))
+        print_json(_status_json(fw.ref, model, rows))
         return
     render_decisions.determinations(Console(), fw.ref, model, rows)
 
@@ -100,7 +96,7 @@ def override(
         )
         checkpoint_after_write(ws)
     if json_out:
-        _print_json(as_json(record))
+        print_json(as_json(record))
         return
     typer.echo(
         f"override #{record.id} recorded (ledger entry {record.ledger_index}): "
@@ -149,7 +145,7 @@ def decide(
                 "id": result.comparison_id,
                 "decision": result.comparison.model_dump(mode="json"),
             }
-        _print_json(data)
+        print_json(data)
         return
     console = Console()
     render_decisions.decision(console, result.decision, result.decision_id)
@@ -169,7 +165,7 @@ def decisions_list(
     with _workspace(workspace) as ws, ws.store.read() as s:
         rows = repo.decisions(s, model)
     if json_out:
-        _print_json([as_json(r) for r in rows])
+        print_json([as_json(r) for r in rows])
         return
     from rich.table import Table
 
@@ -205,6 +201,6 @@ def decisions_show(
         raise NotFoundError(f"no decision #{decision_id}", hint="see 'scaleguard decisions list'")
     row = rows[0]
     if json_out:
-        _print_json(as_json(row))
+        print_json(as_json(row))
         return
     render_decisions.decision(Console(), Decision.model_validate(dict(row.record)), row.id)

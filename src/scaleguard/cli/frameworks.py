@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import typer
 from rich.console import Console
 
 from scaleguard.cli import render
+from scaleguard.cli.output import print_json
 from scaleguard.errors import FrameworkError, Problem
 from scaleguard.framework.facts import BUILTIN_FACTS
 from scaleguard.framework.library import Library
@@ -48,16 +48,12 @@ def _library(dirs: list[Path] | None) -> Library:
     return Library(extra_dirs=dirs or [])
 
 
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
-
-
 @app.command("list")
 def list_frameworks(as_json: bool = JSON_OPTION, dirs: list[Path] = DIR_OPTION) -> None:
     """List the built-in frameworks (and any in --dir) with versions and dates."""
     lib = _library(dirs)
     if as_json:
-        _print_json([render.framework_summary(e.framework, e.builtin) for e in lib.entries])
+        print_json([render.framework_summary(e.framework, e.builtin) for e in lib.entries])
         return
     render.framework_table(Console(), lib.entries)
 
@@ -73,7 +69,7 @@ def show(
     if as_json:
         data = fw.doc.model_dump(mode="json", exclude_none=True)
         data["digest"] = fw.digest
-        _print_json(data)
+        print_json(data)
         return
     render.framework_detail(Console(), fw)
 
@@ -98,7 +94,7 @@ def validate(
             continue
         results.append({"file": str(path), "ok": True, "ref": fw.ref, "digest": fw.digest})
     if as_json:
-        _print_json({"ok": not failures, "files": results})
+        print_json({"ok": not failures, "files": results})
         if failures:
             raise typer.Exit(2)
         return
@@ -137,7 +133,7 @@ def diff(
     lib = _library(dirs)
     result = diff_frameworks(lib.get(old), lib.get(new))
     if fmt is DiffFormat.json:
-        _print_json(render_json(result))
+        print_json(render_json(result))
     elif fmt is DiffFormat.markdown:
         typer.echo(render_markdown(result), nl=False)
     else:
@@ -153,14 +149,14 @@ def diff(
 @app.command("schema")
 def schema() -> None:
     """Print the JSON Schema of framework documents (for editors and other tools)."""
-    _print_json(json_schema())
+    print_json(json_schema())
 
 
 @app.command("facts")
 def facts(as_json: bool = JSON_OPTION) -> None:
     """List the built-in facts that commitment conditions may name."""
     if as_json:
-        _print_json(
+        print_json(
             [
                 {
                     "name": f.name,

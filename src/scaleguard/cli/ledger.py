@@ -9,17 +9,16 @@ only the log's public key, so a reviewer can run them anywhere.
 
 from __future__ import annotations
 
-import json
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from scaleguard.cli.output import print_json
 from scaleguard.errors import ConflictError, InputError, LedgerError
 from scaleguard.ledger import storage
 from scaleguard.ledger.attest import verify_attestation
@@ -49,10 +48,6 @@ ledger_app = typer.Typer(
     no_args_is_help=True,
 )
 keys_app = typer.Typer(help="The workspace's ledger signing key (Ed25519).", no_args_is_help=True)
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
 
 
 def _err() -> Console:
@@ -132,7 +127,7 @@ def ledger_log(
         stop = None if limit is None else since + limit
         rows = repo.ledger_entries(s, since, stop)
     if json_out:
-        _print_json(
+        print_json(
             [
                 {
                     "index": r.idx,
@@ -182,7 +177,7 @@ def ledger_checkpoint(
     if out is not None:
         atomic_write(out, latest.note)
     if json_out:
-        _print_json({**describe(latest), "signed_now": signed_now})
+        print_json({**describe(latest), "signed_now": signed_now})
         return
     typer.echo(latest.note.decode("utf-8"), nl=False)
 
@@ -221,7 +216,7 @@ def ledger_prove(
         "receipt": None if receipt is None else str(receipt),
     }
     if json_out:
-        _print_json(info)
+        print_json(info)
         return
     typer.echo(f"entry {index} ({kind}, {moment}) is in the checkpoint of size {cp.size}")
     typer.echo(f"leaf hash  {leaf.hex()}")
@@ -262,7 +257,7 @@ def ledger_consistency(
         "proof": _b64_lines(proof),
     }
     if json_out:
-        _print_json(info)
+        print_json(info)
         return
     typer.echo(f"size {old_size} -> {cp.size}")
     typer.echo(f"old root {info['old_root']}")
@@ -319,7 +314,7 @@ def ledger_verify(
         data["receipts"] = [d.as_json() for d in extra]
         data["ok"] = not findings
         data["first_bad_index"] = findings[0].index if findings else None
-        _print_json(data)
+        print_json(data)
         if findings:
             raise typer.Exit(EXIT_FAILED)
         return
@@ -373,7 +368,7 @@ def ledger_verify_receipt(
         "consistent_with": None if newer is None else newer.size,
     }
     if json_out:
-        _print_json(info)
+        print_json(info)
         return
     typer.echo(
         f"receipt OK: entry {proven.index} ({kind}, {moment}) is in {proven.checkpoint.origin} "
@@ -403,7 +398,7 @@ def ledger_export(
         "file": str(attestation),
     }
     if json_out:
-        _print_json(info)
+        print_json(info)
         return
     typer.echo(f"wrote {attestation}: {parsed.kind} entry {index} as {info['predicate_type']}")
 
@@ -430,7 +425,7 @@ def ledger_verify_attestation(
         "record": checked.record,
     }
     if json_out:
-        _print_json(info)
+        print_json(info)
         return
     typer.echo(f"attestation OK: {checked.subject_name} ({checked.predicate_type})")
 
@@ -470,7 +465,7 @@ def keys_init(workspace: Path | None = WORKSPACE_OPTION, json_out: bool = JSON_O
         "checkpoint_size": result.checkpoint.size,
     }
     if json_out:
-        _print_json(info)
+        print_json(info)
         return
     typer.echo(f"created {ws.ledger_key_path} (keep it secret; back it up)")
     typer.echo(f"public key: {signer.vkey}")
@@ -501,7 +496,7 @@ def keys_show(
         "algorithm": "Ed25519",
     }
     if json_out:
-        _print_json(info)
+        print_json(info)
         return
     typer.echo(f"name     {verifier.name}")
     typer.echo(f"key ID   {verifier.key_id.hex()}")

@@ -8,9 +8,7 @@ re-exported here so the three register together.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.console import Console
@@ -18,6 +16,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
+from scaleguard.cli.output import print_json
 from scaleguard.cli.review import review_app, reviewers_app
 from scaleguard.cli.workspace import (
     BY_OPTION,
@@ -42,10 +41,6 @@ REPORT_ARG = typer.Argument(None, help="Report id (default: the latest drafted r
 FRAMEWORK_OPTION = typer.Option(
     None, "--framework", "-f", help="ID@VERSION (default: [frameworks] default)."
 )
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
 
 
 def parse_report(text: str | None) -> int | None:
@@ -105,7 +100,7 @@ def new(
     if json_out:
         data = as_json(report)
         data.pop("content")
-        _print_json({**data, "sections": ids})
+        print_json({**data, "sections": ids})
         return
     typer.echo(
         f"report #{report.id} drafted (ledger entry {report.ledger_index}): {report.period}, "
@@ -125,7 +120,7 @@ def list_reports(workspace: Path | None = WORKSPACE_OPTION, json_out: bool = JSO
             (r, store.redactions(s, r.id), store.publications(s, r.id)) for r in store.reports(s)
         ]
     if json_out:
-        _print_json(
+        print_json(
             [
                 {
                     **{k: v for k, v in as_json(r).items() if k != "content"},
@@ -164,7 +159,7 @@ def show(
     with _workspace(workspace) as ws:
         built = service.build(ws, parse_report(report), edition)
     if json_out:
-        _print_json(
+        print_json(
             {
                 "report": built.report.id,
                 "edition": built.edition.edition,
@@ -198,7 +193,7 @@ def sections(
         what = "section" if r.span is None else "span"
         marks.setdefault(r.section, []).append(f"{r.label} {what} redacted ({r.category})")
     if json_out:
-        _print_json(
+        print_json(
             [
                 {"id": s.id, "title": s.title, "redactions": marks.get(s.id, [])}
                 for s in content.walk()
@@ -238,7 +233,7 @@ def redact(
         )
         checkpoint_after_write(ws)
     if json_out:
-        _print_json({**as_json(record), "label": redaction.label})
+        print_json({**as_json(record), "label": redaction.label})
         return
     what = "section" if span is None else "span in section"
     typer.echo(
@@ -263,7 +258,7 @@ def submit(
         record = service.submit(ws, parse_report(report), to=to, on=day, by=by)
         checkpoint_after_write(ws)
     if json_out:
-        _print_json(as_json(record))
+        print_json(as_json(record))
         return
     typer.echo(
         f"report #{record.report_id} submitted to {record.submitted_to} on "
@@ -295,7 +290,7 @@ def publish(
             checkpoint_after_write(ws)
     p = result.publication
     if json_out:
-        _print_json({**as_json(p), "written": str(result.path), "new_record": result.created})
+        print_json({**as_json(p), "written": str(result.path), "new_record": result.created})
         return
     typer.echo(f"wrote {result.path} ({p.size:,} bytes)")
     typer.echo(f"sha256 {p.sha256}")
@@ -322,7 +317,7 @@ def status(
         data = {
             k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in vars(result).items()
         }
-        _print_json(data)
+        print_json(data)
     else:
         console = Console(highlight=False)
         console.print(

@@ -9,7 +9,6 @@ check fails (a major conflict; an overdue deadline).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from scaleguard.cli.output import print_json
 from scaleguard.cli.workspace import (
     BY_OPTION,
     JSON_OPTION,
@@ -41,10 +41,6 @@ review_app = typer.Typer(
 M = TypeVar("M", bound=BaseModel)
 REPORT_ARG = typer.Argument(..., help="Report id.")
 REVIEWER_ARG = typer.Argument(..., help="Reviewer name.")
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str))
 
 
 def _date(text: str | None, option: str) -> dt.date | None:
@@ -105,7 +101,7 @@ def add(
         record = service.add_reviewer(ws, spec, by=by)
         checkpoint_after_write(ws)
     if json_out:
-        _print_json(as_json(record))
+        print_json(as_json(record))
         return
     typer.echo(
         f"reviewer {record.name!r} ({record.organisation}) registered "
@@ -160,7 +156,7 @@ def declare_interest(
         record = service.declare_interest(ws, spec, by=by)
         checkpoint_after_write(ws)
     if json_out:
-        _print_json(as_json(record))
+        print_json(as_json(record))
         return
     typer.echo(
         f"interest #{record.id} of {record.reviewer!r} recorded "
@@ -210,7 +206,7 @@ def screen(
             as_of=_date(as_of, "--as-of"),
         )
     if json_out:
-        _print_json({**result.model_dump(mode="json"), "blocked": result.blocked})
+        print_json({**result.model_dump(mode="json"), "blocked": result.blocked})
     else:
         print_screening(Console(highlight=False), result)
     if result.blocked:
@@ -223,7 +219,7 @@ def list_reviewers(workspace: Path | None = WORKSPACE_OPTION, json_out: bool = J
     with _workspace(workspace) as ws, ws.store.read() as s:
         rows = [(r, store.interests(s, r.name)) for r in store.reviewers(s)]
     if json_out:
-        _print_json([{**as_json(r), "interests": [as_json(i) for i in ii]} for r, ii in rows])
+        print_json([{**as_json(r), "interests": [as_json(i) for i in ii]} for r, ii in rows])
         return
     table = Table(title="Reviewers", title_justify="left")
     for col in ("name", "organisation", "expertise", "declared interests"):
@@ -264,7 +260,7 @@ def assign(
         )
         checkpoint_after_write(ws)
     if json_out:
-        _print_json({"assignment": as_json(assignment), "access": as_json(access)})
+        print_json({"assignment": as_json(assignment), "access": as_json(access)})
         return
     scope = ", ".join(assignment.sections) or "the whole report"
     typer.echo(
@@ -296,7 +292,7 @@ def access(
         )
         checkpoint_after_write(ws)
     if json_out:
-        _print_json({**as_json(record), "written": str(path) if path else None})
+        print_json({**as_json(record), "written": str(path) if path else None})
         return
     if path is not None:
         typer.echo(f"wrote {path} (sha256 {record.file_sha256})")
@@ -321,7 +317,7 @@ def comment(
         record = service.comment(ws, _report(report), reviewer, section, text, by=by)
         checkpoint_after_write(ws)
     if json_out:
-        _print_json(as_json(record))
+        print_json(as_json(record))
         return
     typer.echo(
         f"comment #{record.id} on § {record.section} recorded (ledger entry {record.ledger_index})"
@@ -343,7 +339,7 @@ def submit(
         record = service.submit_statement(ws, _report(report), reviewer, verdict, text, by=by)
         checkpoint_after_write(ws)
     if json_out:
-        _print_json(as_json(record))
+        print_json(as_json(record))
         return
     typer.echo(
         f"final statement of {reviewer} ({record.verdict}) recorded "
@@ -365,7 +361,7 @@ def respond(
         record = service.respond(ws, _report(report), reviewer, text, by=by)
         checkpoint_after_write(ws)
     if json_out:
-        _print_json(as_json(record))
+        print_json(as_json(record))
         return
     typer.echo(f"response to {reviewer} recorded (ledger entry {record.ledger_index})")
 
@@ -414,7 +410,7 @@ def status(
             ws, _report(report) if report else None, as_of=_date(as_of, "--as-of")
         )
     if json_out:
-        _print_json(_status_json(result))
+        print_json(_status_json(result))
     else:
         _print_status(result)
     if result.overdue:
@@ -474,7 +470,7 @@ def show(
     with _workspace(workspace) as ws:
         result = service.status(ws, report_id)
     if json_out:
-        _print_json(_status_json(result))
+        print_json(_status_json(result))
         return
     console = Console(highlight=False)
     for p in result.reviewers:

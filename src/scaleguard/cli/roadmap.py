@@ -7,7 +7,6 @@ are never edited; a change is a new update.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from scaleguard.cli.output import print_json
 from scaleguard.cli.workspace import (
     BY_OPTION,
     JSON_OPTION,
@@ -65,10 +65,6 @@ _OPTION_OF = {
     "status": "--status",
     "note": "--note",
 }
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
 
 
 S = TypeVar("S", bound=BaseModel)
@@ -127,7 +123,7 @@ def roadmap_add(
         recorded = add_goal(ws, spec, by=by)
         checkpoint_after_write(ws)
     if json_out:
-        _print_json(recorded.model_dump(mode="json"))
+        print_json(recorded.model_dump(mode="json"))
         return
     typer.echo(
         f"goal {recorded.goal} set on {recorded.set_on}, target {recorded.target} "
@@ -172,7 +168,7 @@ def roadmap_update(
         checkpoint_after_write(ws)
     card = goal_card(updated, max(spec.on, today_utc()))
     if json_out:
-        _print_json(
+        print_json(
             {
                 "update": updated.updates[-1].model_dump(mode="json"),
                 "goal": card.model_dump(mode="json") if card else None,
@@ -207,7 +203,7 @@ def roadmap_import(
         summary = import_file(ws, file, by=by)
         checkpoint_after_write(ws)
     if json_out:
-        _print_json(summary.as_json())
+        print_json(summary.as_json())
         return
     typer.echo(
         f"imported {len(summary.goals_added)} new goal(s) and {summary.updates_added} update(s); "
@@ -227,7 +223,7 @@ def roadmap_list(
     with _workspace(workspace) as ws:
         card = report_card(load_roadmap(ws), day)
     if json_out:
-        _print_json(
+        print_json(
             [
                 {
                     "goal": g.goal,
@@ -282,7 +278,7 @@ def roadmap_show(
             hint=f"use --as-of {found.set_on} or later",
         )
     if json_out:
-        _print_json(card.model_dump(mode="json"))
+        print_json(card.model_dump(mode="json"))
         return
     render.print_goal(Console(), card)
 
@@ -299,7 +295,7 @@ def roadmap_grade(
         card = report_card(load_roadmap(ws), day)
         title = f"{ws.name}: Frontier Safety Roadmap"
     if json_out:
-        _print_json(card.model_dump(mode="json"))
+        print_json(card.model_dump(mode="json"))
         return
     render.print_card(Console(), card, title=title)
 
@@ -374,6 +370,6 @@ def roadmap_diff(
     b, label_b = at_revision(goals, rev_b, size)
     diff = diff_roadmaps(a, b, a_label=label_a, b_label=label_b)
     if json_out:
-        _print_json(diff.model_dump(mode="json"))
+        print_json(diff.model_dump(mode="json"))
         return
     render.print_diff(Console(), diff)

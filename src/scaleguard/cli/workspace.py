@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
+from scaleguard.cli.output import print_json
 from scaleguard.errors import InputError, LedgerError, Problem
 from scaleguard.store import as_json, repo
 from scaleguard.store.records import Model
@@ -60,10 +61,6 @@ facts_app = typer.Typer(
     help="Facts that framework conditions name, with sources.", no_args_is_help=True
 )
 evidence_app = typer.Typer(help="Evaluation evidence: ingest and list.", no_args_is_help=True)
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
 
 
 @contextmanager
@@ -149,7 +146,7 @@ def init(
     finally:
         ws.close()
     if json_out:
-        _print_json(info)
+        print_json(info)
         return
     typer.echo(f"Initialised scaleguard workspace {info['name']!r} in {info['root']}")
     typer.echo(f"database: {info['database']}")
@@ -264,7 +261,7 @@ def models_add(
         with ws.store.read() as s:
             scores = repo.scores(s, model.name)
     if json_out:
-        _print_json({"model": as_json(model), "scores": [as_json(x) for x in scores]})
+        print_json({"model": as_json(model), "scores": [as_json(x) for x in scores]})
         return
     typer.echo(f"registered {model.name} (ledger entry {model.ledger_index})")
 
@@ -284,7 +281,7 @@ def models_score(
         added = add_scores(ws, name, parsed, source=source, by=by)
         checkpoint_after_write(ws)
     if json_out:
-        _print_json([as_json(s) for s in added])
+        print_json([as_json(s) for s in added])
         return
     for s in added:
         typer.echo(f"{s.model} {s.domain}={_num(s.score)} (ledger entry {s.ledger_index})")
@@ -310,7 +307,7 @@ def models_import(
         results = import_models(ws, file, by=by)
         checkpoint_after_write(ws)
     if json_out:
-        _print_json({"ok": True, "models": [r.as_json() for r in results]})
+        print_json({"ok": True, "models": [r.as_json() for r in results]})
         return
     added = sum(1 for r in results if r.status == "added")
     scores = sum(r.scores_added for r in results)
@@ -332,7 +329,7 @@ def models_list(workspace: Path | None = WORKSPACE_OPTION, json_out: bool = JSON
             data = as_json(m)
             data["scores"] = {d: x.score for (n, d), x in sorted(latest.items()) if n == m.name}
             out.append(data)
-        _print_json(out)
+        print_json(out)
         return
     columns = ("name", "developer", "kind", "status", "released", "safeguards", "compute", "scores")
     _table("Models", columns, [_model_row(m, latest) for m in models])
@@ -350,7 +347,7 @@ def models_show(
         scores = repo.scores(s, name)
         attestations = repo.attestations(s, name)
     if json_out:
-        _print_json(
+        print_json(
             {
                 "model": as_json(model),
                 "scores": [as_json(x) for x in scores],
@@ -407,7 +404,7 @@ def safeguards_attest(
         record = attest(ws, model, standard, by=by, evidence_url=evidence, note=note)
         checkpoint_after_write(ws)
     if json_out:
-        _print_json(as_json(record))
+        print_json(as_json(record))
         return
     typer.echo(f"attested {standard} for {model} (ledger entry {record.ledger_index})")
 
@@ -424,7 +421,7 @@ def safeguards_list(
             repo.model(s, model)
         items = repo.attestations(s, model)
     if json_out:
-        _print_json([as_json(a) for a in items])
+        print_json([as_json(a) for a in items])
         return
     _attestation_table(items)
 
@@ -448,7 +445,7 @@ def facts_assert(
         fact = assert_fact(ws, name, parsed, source=source, by=by, model=model)
         checkpoint_after_write(ws)
     if json_out:
-        _print_json(as_json(fact))
+        print_json(as_json(fact))
         return
     typer.echo(f"asserted {name} = {json.dumps(parsed)} (ledger entry {fact.ledger_index})")
 
@@ -465,7 +462,7 @@ def facts_list(
     with _workspace(workspace) as ws, ws.store.read() as s:
         items = repo.facts(s, model)
     if json_out:
-        _print_json([as_json(f) for f in items])
+        print_json([as_json(f) for f in items])
         return
     _table(
         "Facts",
@@ -525,7 +522,7 @@ def evidence_ingest(
         report = ingest_paths(ws, paths, fmt=fmt, by=by, progress=update)
         checkpoint_after_write(ws)
     if json_out:
-        _print_json(report.as_json())
+        print_json(report.as_json())
         return
     for f in report.files:
         detail = f"{f.records} record(s)" if f.status == "ingested" else f.status
@@ -547,7 +544,7 @@ def evidence_list(
     with _workspace(workspace) as ws, ws.store.read() as s:
         items = repo.evidence(s, model)
     if json_out:
-        _print_json([as_json(e) for e in items])
+        print_json([as_json(e) for e in items])
         return
     _table(
         "Evidence",
