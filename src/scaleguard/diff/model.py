@@ -107,6 +107,9 @@ class Change:
     old_id: str | None
     new_id: str | None
     priority: int
+    #: True when no changelog entry of the newer document (or of a version between)
+    #: announces the element; set by the diff engine.
+    unannounced: bool = False
 
 
 @dataclass(frozen=True)

@@ -108,12 +108,36 @@ class Element(_Strict):
         "uncertain: conflicting or unverified (explain in 'uncertainty').",
     )
     uncertainty: Text | None = Field(None, description="What is uncertain, and why.")
+    merged_from: list[Id] = Field(
+        default_factory=list,
+        description="Ids (or legacy aliases) of elements of the superseded version that this "
+        "one combines, e.g. two thresholds folded into one.",
+    )
+    split_from: Id | None = Field(
+        None,
+        description="Id (or legacy alias) of the element of the superseded version that was "
+        "divided into this one and its siblings.",
+    )
 
     @model_validator(mode="after")
     def _explain_uncertainty(self) -> Element:
         if self.confidence == "uncertain" and not self.uncertainty:
             raise ValueError("confidence 'uncertain' needs an 'uncertainty' note saying why")
         return self
+
+
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class PrimaryText(_Strict):
+    """The exact primary text a built-in document was encoded from, so anyone can check it."""
+
+    sha256: Sha256 = Field(description="SHA-256 of the text, lower-case hex.")
+    retrieved_from: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] = Field(
+        description="Where that text was retrieved."
+    )
+    retrieved: dt.date | None = Field(None, description="When it was retrieved.")
+    note: Text | None = None
 
 
 class FrameworkMeta(_Strict):
@@ -139,6 +163,9 @@ class FrameworkMeta(_Strict):
         default_factory=list, description="Statutes or codes this document serves (e.g. SB 53)."
     )
     summary: Text | None = None
+    primary_text: PrimaryText | None = Field(
+        None, description="The primary text this document encodes (required of built-ins)."
+    )
 
 
 class FactDecl(_Strict):
@@ -301,10 +328,21 @@ class ExternalReview(_Strict):
     source: SourceRef
 
 
+class ChangeNote(_Strict):
+    """One change a version's own changelog announces, with the elements it concerns."""
+
+    summary: Text
+    elements: list[Id] = Field(
+        default_factory=list,
+        description="Ids of the elements (in this version, or removed from the previous one) "
+        "the announcement covers; a diff marks changes to any other element unannounced.",
+    )
+
+
 class ChangelogEntry(_Strict):
     version: Version
     date: dt.date
-    changes: list[Text] = Field(default_factory=list)
+    changes: list[ChangeNote | Text] = Field(default_factory=list)
     silent_changes: list[Text] = Field(
         default_factory=list, description="Changes made without announcement, per trackers."
     )
