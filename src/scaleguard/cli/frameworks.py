@@ -41,6 +41,7 @@ class DiffFormat(StrEnum):
 class FailOn(StrEnum):
     weakening = "weakening"
     unclear = "unclear"
+    unannounced = "unannounced"
     any = "any"
 
 
@@ -68,6 +69,7 @@ def show(
     fw = _library(dirs).get(ref)
     if as_json:
         data = fw.doc.model_dump(mode="json", exclude_none=True)
+        data["framework"].setdefault("primary_text", None)
         data["digest"] = fw.digest
         print_json(data)
         return
@@ -116,11 +118,12 @@ def diff(
     old: str = typer.Argument(..., help="The earlier framework (ID@VERSION or file)."),
     new: str = typer.Argument(..., help="The later framework (ID@VERSION or file)."),
     fmt: DiffFormat = typer.Option(DiffFormat.rich, "--format", help="Output format."),
-    fail_on: FailOn | None = typer.Option(
+    fail_on: list[FailOn] | None = typer.Option(
         None,
         "--fail-on",
-        help="Exit 1 if any change of this class is found "
-        "(weakening, unclear, or any change at all). For CI of a policy repository.",
+        help="Exit 1 if the diff holds this: weakening or unclear changes, unannounced changes "
+        "(no changelog entry of the newer version names the element), or any change. "
+        "Repeatable: the command fails when any of them is found. For CI of a policy repository.",
     ),
     top: int | None = typer.Option(
         None, "--top", min=1, help="Terminal format: only the N most important changes."
@@ -138,11 +141,10 @@ def diff(
         typer.echo(render_markdown(result), nl=False)
     else:
         render_rich(result, Console(), top=top)
-    if fail_on is not None:
-        found = bool(result.changes) if fail_on is FailOn.any else result.has(fail_on.value)
-        if found:
-            typer.echo(f"--fail-on {fail_on.value}: found, exiting 1", err=True)
-            return 1
+    found = [f.value for f in dict.fromkeys(fail_on or []) if result.found(f.value)]
+    if found:
+        typer.echo(f"--fail-on {', '.join(found)}: found, exiting 1", err=True)
+        return 1
     return 0
 
 

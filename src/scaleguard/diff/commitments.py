@@ -17,6 +17,7 @@ from scaleguard.diff.model import Classification, Finding
 from scaleguard.diff.rules import (
     COMMITTING_FORCES,
     ELEMENT_METADATA,
+    ELEMENT_STRUCTURE,
     FORCE_RANK,
     GATE_KINDS,
     OBLIGATION_KINDS,
@@ -41,6 +42,7 @@ COMMITMENT_FIELDS = frozenset(
     {
         "id",
         *ELEMENT_METADATA,
+        *ELEMENT_STRUCTURE,
         "description",
         "kind",
         "force",
@@ -57,6 +59,7 @@ CADENCE_FIELDS = frozenset(
     {
         "id",
         *ELEMENT_METADATA,
+        *ELEMENT_STRUCTURE,
         "description",
         "artifact",
         "force",

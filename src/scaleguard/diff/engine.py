@@ -14,6 +14,7 @@ from typing import TypeVar
 from scaleguard.diff import commitments as cm
 from scaleguard.diff import others as ot
 from scaleguard.diff import thresholds as th
+from scaleguard.diff.announce import announced_elements, mark_unannounced
 from scaleguard.diff.context import DiffContext
 from scaleguard.diff.match import Pairing, pair_by_key, pair_with_aliases
 from scaleguard.diff.model import (
@@ -32,6 +33,14 @@ from scaleguard.diff.model import (
     FrameworkDiff,
     SideInfo,
 )
+from scaleguard.diff.structure import (
+    Group,
+    Structure,
+    kept_level,
+    lower_bar_finding,
+    restructure,
+    structure_finding,
+)
 from scaleguard.framework.loader import LoadedFramework
 from scaleguard.framework.model import Element, FactDecl, FrameworkDocument, Threshold
 
@@ -41,13 +50,21 @@ E = TypeVar("E", bound=Element)
 def diff_frameworks(a: LoadedFramework, b: LoadedFramework) -> FrameworkDiff:
     """Every difference between ``a`` (old) and ``b`` (new), classified and ordered."""
     da, db = a.doc, b.doc
-    tpair = pair_with_aliases(da.thresholds, db.thresholds, _id, lambda t: t.legacy_aliases)
-    ctx = DiffContext(
-        a,
-        b,
-        {x.id: y.id for x, y in tpair.pairs},
-        {y.id: x.id for x, y in tpair.pairs},
+    tstruct = restructure(
+        da.thresholds,
+        db.thresholds,
+        lambda xs, ys: pair_with_aliases(xs, ys, _id, lambda t: t.legacy_aliases),
     )
+    tpair = tstruct.pairing
+    a_to_b = {x.id: y.id for x, y in tpair.pairs}
+    b_to_a = {y.id: x.id for x, y in tpair.pairs}
+    for g in tstruct.groups:
+        kept = _kept_part(g)
+        for old in g.olds:
+            a_to_b[old.id] = kept.id if g.kind == "split" else g.single.id
+        for new in g.news:
+            b_to_a[new.id] = kept.id if g.kind == "merged" else g.single.id
+    ctx = DiffContext(a, b, a_to_b, b_to_a)
     changes: list[Change] = []
     add = changes.extend
 
@@ -59,20 +76,25 @@ def diff_frameworks(a: LoadedFramework, b: LoadedFramework) -> FrameworkDiff:
     add(
         _family(
             "risk_domains",
-            pair_by_key(da.risk_domains, db.risk_domains, _id),
+            restructure(da.risk_domains, db.risk_domains),
             ot.domain_presence,
             lambda x, y: ot.compare_domain(x, y),
         )
     )
     add(
         _family(
-            "thresholds", tpair, th.threshold_presence, lambda x, y: th.compare_threshold(ctx, x, y)
+            "thresholds",
+            tstruct,
+            th.threshold_presence,
+            lambda x, y: th.compare_threshold(ctx, x, y),
+            lambda x, y: th.compare_threshold(ctx, x, y, restructured=True),
+            _threshold_group,
         )
     )
     add(
         _family(
             "safeguard_standards",
-            pair_by_key(da.safeguard_standards, db.safeguard_standards, _id),
+            restructure(da.safeguard_standards, db.safeguard_standards),
             lambda s, added: th.standard_presence(ctx, s, added),
             th.compare_standard,
         )
@@ -80,7 +102,7 @@ def diff_frameworks(a: LoadedFramework, b: LoadedFramework) -> FrameworkDiff:
     add(
         _family(
             "commitments",
-            pair_by_key(da.commitments, db.commitments, _id),
+            restructure(da.commitments, db.commitments),
             lambda c, added: cm.commitment_presence(ctx, c, added),
             lambda x, y: cm.compare_commitment(ctx, x, y),
         )
@@ -88,7 +110,7 @@ def diff_frameworks(a: LoadedFramework, b: LoadedFramework) -> FrameworkDiff:
     add(
         _family(
             "cadences",
-            pair_by_key(da.cadences, db.cadences, _id),
+            restructure(da.cadences, db.cadences),
             cm.cadence_presence,
             cm.compare_cadence,
         )
@@ -96,7 +118,7 @@ def diff_frameworks(a: LoadedFramework, b: LoadedFramework) -> FrameworkDiff:
     add(
         _family(
             "governance_roles",
-            pair_by_key(da.governance_roles, db.governance_roles, _id),
+            restructure(da.governance_roles, db.governance_roles),
             lambda r, added: ot.simple_presence(
                 "governance_role.presence", "governance role", added, r
             ),
@@ -106,7 +128,7 @@ def diff_frameworks(a: LoadedFramework, b: LoadedFramework) -> FrameworkDiff:
     add(
         _family(
             "red_lines",
-            pair_by_key(da.red_lines, db.red_lines, _id),
+            restructure(da.red_lines, db.red_lines),
             lambda r, added: ot.simple_presence("red_line.presence", "red line", added, r),
             ot.compare_red_line,
         )
@@ -114,6 +136,7 @@ def diff_frameworks(a: LoadedFramework, b: LoadedFramework) -> FrameworkDiff:
     add(_external_review(da, db))
     add(_facts(da.facts, db.facts))
 
+    changes = mark_unannounced(changes, announced_elements(da, db))
     changes.sort(key=_order)
     return FrameworkDiff(
         a=_side(a),
@@ -128,12 +151,20 @@ def _id(e: Element) -> str:
     return e.id
 
 
+GroupFindings = Callable[
+    [Group[E], E, Callable[[E, E], Sequence[Finding]]], list[tuple[E, E, Finding]]
+]
+
+
 def _family(
     family: Family,
-    pairing: Pairing[E],
+    structure: Structure[E],
     presence: Callable[[E, bool], Finding],
     compare: Callable[[E, E], Sequence[Finding]],
+    compare_parts: Callable[[E, E], Sequence[Finding]] | None = None,
+    group_findings: GroupFindings[E] | None = None,
 ) -> list[Change]:
+    pairing = structure.pairing
     out: list[Change] = []
     for x in pairing.only_a:
         out.append(_wrap(family, x.id, x.name, x.id, None, presence(x, False)))
@@ -141,7 +172,44 @@ def _family(
         out.append(_wrap(family, y.id, y.name, None, y.id, presence(y, True)))
     for x, y in pairing.pairs:
         out.extend(_wrap(family, y.id, y.name, x.id, y.id, f) for f in compare(x, y))
+    for g in structure.groups:
+        for part in g.parts:
+            found = (group_findings or _continuations)(g, part, compare_parts or compare)
+            for old, new, f in found:
+                out.append(_wrap(family, part.id, part.name, old.id, new.id, f, kind=g.kind))
     return out
+
+
+def _ends(g: Group[E], part: E) -> tuple[E, E]:
+    """(old, new) for one part: a merged part is old, a split part is new."""
+    return (part, g.single) if g.kind == "merged" else (g.single, part)
+
+
+def _continuations(
+    g: Group[E], part: E, compare: Callable[[E, E], Sequence[Finding]]
+) -> list[tuple[E, E, Finding]]:
+    """A part that lives on in the single element: the structure note plus a field compare."""
+    old, new = _ends(g, part)
+    return [(old, new, f) for f in (structure_finding(g), *compare(old, new))]
+
+
+def _kept_part(g: Group[Threshold]) -> Threshold:
+    level = kept_level(g)
+    return next(t for t in g.parts if t.level == level)
+
+
+def _threshold_group(
+    g: Group[Threshold],
+    part: Threshold,
+    compare: Callable[[Threshold, Threshold], Sequence[Finding]],
+) -> list[tuple[Threshold, Threshold, Finding]]:
+    """Below the kept bar a part is gone (merge) or new (split); otherwise it continues."""
+    old, new = _ends(g, part)
+    if part.level < kept_level(g):
+        return [(old, new, lower_bar_finding(g, part))]
+    kept = _kept_part(g)
+    note = f"; {g.single.name} keeps the bar of {kept.name} (level {kept.level})"
+    return [(old, new, f) for f in (structure_finding(g, note), *compare(old, new))]
 
 
 def _external_review(da: FrameworkDocument, db: FrameworkDocument) -> list[Change]:
@@ -187,9 +255,11 @@ def _wrap(
     old_id: str | None,
     new_id: str | None,
     f: Finding,
+    kind: ChangeKind | None = None,
 ) -> Change:
-    kind: ChangeKind
-    if old_id is None:
+    if kind is not None:
+        pass
+    elif old_id is None:
         kind = "added"
     elif new_id is None:
         kind = "removed"

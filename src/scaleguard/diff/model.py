@@ -13,8 +13,15 @@ from typing import Any, Literal
 
 Classification = Literal["weakening", "unclear", "strengthening", "neutral"]
 CLASSIFICATIONS: tuple[Classification, ...] = ("weakening", "unclear", "strengthening", "neutral")
-ChangeKind = Literal["added", "removed", "renamed", "changed"]
-CHANGE_KINDS: tuple[ChangeKind, ...] = ("added", "removed", "renamed", "changed")
+ChangeKind = Literal["added", "removed", "renamed", "changed", "merged", "split"]
+CHANGE_KINDS: tuple[ChangeKind, ...] = (
+    "added",
+    "removed",
+    "renamed",
+    "changed",
+    "merged",
+    "split",
+)
 Family = Literal[
     "framework",
     "risk_domains",
@@ -39,6 +46,9 @@ FAMILIES: tuple[Family, ...] = (
     "external_review",
     "facts",
 )
+
+#: What ``frameworks diff --fail-on`` accepts: a classification, unannounced changes, or any.
+FAIL_ON: tuple[str, ...] = ("weakening", "unclear", "unannounced", "any")
 
 #: Order of families inside one priority tier: gates first, then coverage, then the rest.
 SUMMARY_FAMILY_ORDER: tuple[Family, ...] = (
@@ -181,6 +191,27 @@ class FrameworkDiff:
             out[change.change] += 1
         return out
 
+    @property
+    def unannounced(self) -> int:
+        """Number of changes that no changelog entry of B announces."""
+        return sum(1 for c in self.changes if c.unannounced)
+
+    @property
+    def unannounced_counts(self) -> dict[Classification, int]:
+        out: dict[Classification, int] = dict.fromkeys(CLASSIFICATIONS, 0)
+        for change in self.changes:
+            if change.unannounced:
+                out[change.classification] += 1
+        return out
+
+    def found(self, what: str) -> bool:
+        """True when the diff holds what ``--fail-on`` names (see :data:`FAIL_ON`)."""
+        if what == "any":
+            return bool(self.changes)
+        if what == "unannounced":
+            return self.unannounced > 0
+        return self.has(what)
+
     def has(self, classification: str) -> bool:
         """True when at least one change carries ``classification`` (for ``--fail-on``).
 
@@ -214,4 +245,5 @@ class FrameworkDiff:
             return f"{lead} No differences."
         parts = ", ".join(f"{counts[c]} {c}" for c in CLASSIFICATIONS if counts[c])
         total = len(self.changes)
-        return f"{lead} {total} change{'s' if total != 1 else ''}: {parts}."
+        tail = f"; {self.unannounced} not announced in its changelog" if self.unannounced else ""
+        return f"{lead} {total} change{'s' if total != 1 else ''}: {parts}{tail}."

@@ -7,6 +7,7 @@ from scaleguard.diff.rules import (
     AMBIGUITY_RANK,
     DOMAIN_STATUS_RANK,
     ELEMENT_METADATA,
+    ELEMENT_STRUCTURE,
     element_common,
     fc,
     longer_weakens,
@@ -35,11 +36,16 @@ META_LABELS = (
     "ambiguity_source",
     "legal_designation",
     "summary",
+    "primary_text",
 )
 META_FIELDS = frozenset({"id", "ambiguity_policy", "comparability_margin", *META_LABELS})
-DOMAIN_FIELDS = frozenset({"id", *ELEMENT_METADATA, "description", "status"})
-ROLE_FIELDS = frozenset({"id", *ELEMENT_METADATA, "description", "holder", "responsibilities"})
-RED_LINE_FIELDS = frozenset({"id", *ELEMENT_METADATA, "description", "waivable", "applies_to"})
+DOMAIN_FIELDS = frozenset({"id", *ELEMENT_METADATA, *ELEMENT_STRUCTURE, "description", "status"})
+ROLE_FIELDS = frozenset(
+    {"id", *ELEMENT_METADATA, *ELEMENT_STRUCTURE, "description", "holder", "responsibilities"}
+)
+RED_LINE_FIELDS = frozenset(
+    {"id", *ELEMENT_METADATA, *ELEMENT_STRUCTURE, "description", "waivable", "applies_to"}
+)
 REVIEW_FIELDS = frozenset(
     {
         "trigger",

@@ -24,6 +24,7 @@ def render_json(d: FrameworkDiff) -> dict[str, Any]:
     """The diff as plain JSON-ready data (the caller chooses indentation)."""
     counts = d.counts
     kinds = d.change_counts
+    unannounced = d.unannounced_counts
     return {
         "format": FORMAT,
         "a": _side(d.a),
@@ -37,6 +38,10 @@ def render_json(d: FrameworkDiff) -> dict[str, Any]:
             "total": len(d.changes),
             "counts": {c: counts[c] for c in CLASSIFICATIONS},
             "by_change": {k: kinds[k] for k in CHANGE_KINDS},
+            "unannounced": {
+                "total": d.unannounced,
+                "counts": {c: unannounced[c] for c in CLASSIFICATIONS},
+            },
             "most_important": [
                 {
                     "family": c.family,
@@ -44,6 +49,7 @@ def render_json(d: FrameworkDiff) -> dict[str, Any]:
                     "change": c.change,
                     "classification": c.classification,
                     "reason": c.reason,
+                    "unannounced": c.unannounced,
                 }
                 for c in d.most_important()
             ],
@@ -75,6 +81,7 @@ def _change(c: Change) -> dict[str, Any]:
         "priority": c.priority,
         "old_id": c.old_id,
         "new_id": c.new_id,
+        "unannounced": c.unannounced,
         "fields": [{"path": f.path, "old": f.old, "new": f.new} for f in c.fields],
     }
 

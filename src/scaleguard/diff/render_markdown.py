@@ -77,7 +77,8 @@ def _header(d: FrameworkDiff) -> list[str]:
 
 def _change(c: Change, cross_framework: bool) -> list[str]:
     kind = kind_label(c, cross_framework)
-    head = f"- **{element_label(c, '`')}** {esc(c.name)} — {kind}: {esc(c.reason)}"
+    silent = " **(unannounced)**" if c.unannounced else ""
+    head = f"- **{element_label(c, '`')}** {esc(c.name)} — {kind}{silent}: {esc(c.reason)}"
     out = [head]
     for f in c.fields:
         if f.path == "":
@@ -125,11 +126,22 @@ def _summary(d: FrameworkDiff) -> list[str]:
     out += [f"| **total** | {len(d.changes)} |", ""]
     out.append(", ".join(f"{kinds[k]} {k}" for k in CHANGE_KINDS) + ".")
     out.append("")
+    if d.unannounced:
+        by_cls = d.unannounced_counts
+        parts = ", ".join(f"{by_cls[c]} {c}" for c in CLASSIFICATIONS if by_cls[c])
+        out += [
+            f"**Unannounced:** {d.unannounced} of the changes ({parts}) concern elements that "
+            f"no changelog entry of {esc(d.b.ref)} names.",
+            "",
+        ]
     top = d.most_important()
     if top:
         out += ["### Most important changes", ""]
         for i, c in enumerate(top, 1):
-            out.append(f"{i}. **{c.classification}** — {element_label(c, '`')}: {esc(c.reason)}")
+            silent = " (unannounced)" if c.unannounced else ""
+            out.append(
+                f"{i}. **{c.classification}**{silent} — {element_label(c, '`')}: {esc(c.reason)}"
+            )
         out.append("")
     out.append(
         "Order: weakenings of binding gates and removed thresholds or risk domains first, "

@@ -59,7 +59,10 @@ def render_rich(d: FrameworkDiff, console: Console, *, top: int | None = None) -
                     detail.append(
                         f"\n  {f.path}: {brief(f.old, 80)} → {brief(f.new, 80)}", style="dim"
                     )
-            table.add_row(Text(element_label(c)), Text(kind_label(c, d.cross_framework)), detail)
+            kind = Text(kind_label(c, d.cross_framework))
+            if c.unannounced:
+                kind.append("\nunannounced", style="bold magenta")
+            table.add_row(Text(element_label(c)), kind, detail)
         console.print(table)
     _coverage(d, console)
     _summary(d, console)
@@ -94,8 +97,17 @@ def _summary(d: FrameworkDiff, console: Console, top: int = 10) -> None:
     console.print(table)
     kinds = d.change_counts
     console.print(Text(", ".join(f"{kinds[k]} {k}" for k in CHANGE_KINDS)))
+    if d.unannounced:
+        console.print(
+            Text(
+                f"{d.unannounced} change(s) not announced by any changelog entry of {d.b.ref}",
+                style="bold magenta",
+            )
+        )
     for i, c in enumerate(d.most_important(top), 1):
         line = Text(f"{i}. ")
         line.append(c.classification, style=STYLES[c.classification])
+        if c.unannounced:
+            line.append(" (unannounced)", style="magenta")
         line.append(f" {element_label(c)}: {c.reason}")
         console.print(line)

@@ -74,6 +74,16 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "threshold.presence": ("removed: weakening; added: strengthening", "thresholds are coverage"),
     "threshold.renamed": ("neutral", "paired through legacy_aliases; the id changed"),
+    "element.restructured": (
+        "neutral",
+        "merged_from / split_from pairs the parts with the merged or divided element; "
+        "each part is then compared with it field by field",
+    ),
+    "threshold.lower_bar": (
+        "merge: weakening; split: strengthening",
+        "parts of a merge or split at a level below the bar the single threshold keeps: "
+        "a merge drops that bar, a split adds it",
+    ),
     "safeguard_standard.presence": (
         "weakening / strengthening if a threshold binds it, else neutral",
         "a standard only matters when a threshold requires it at binding or conditional force",
@@ -408,6 +418,9 @@ def _clip(text: str, limit: int = 80) -> str:
 
 #: Fields every element has besides its id and description.
 ELEMENT_METADATA = ("name", "source", "confidence", "uncertainty")
+#: Declarations of merges and splits: they decide how elements pair (diff/structure.py),
+#: so the diff reports them as merged or split changes, never as field changes.
+ELEMENT_STRUCTURE = ("merged_from", "split_from")
 
 
 def element_common(old: Any, new: Any) -> list[Finding]:

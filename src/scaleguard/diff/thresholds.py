@@ -9,6 +9,7 @@ from scaleguard.diff.rules import (
     AMBIGUITY_RANK,
     COMMITTING_FORCES,
     ELEMENT_METADATA,
+    ELEMENT_STRUCTURE,
     FORCE_RANK,
     RELATION_RANK,
     SCOPE_RANK,
@@ -35,6 +36,7 @@ THRESHOLD_FIELDS = frozenset(
     {
         "id",
         *ELEMENT_METADATA,
+        *ELEMENT_STRUCTURE,
         "description",
         "domain",
         "kind",
@@ -55,6 +57,7 @@ STANDARD_FIELDS = frozenset(
     {
         "id",
         *ELEMENT_METADATA,
+        *ELEMENT_STRUCTURE,
         "description",
         "kind",
         "level",
@@ -83,10 +86,16 @@ def threshold_presence(t: Threshold, added: bool) -> Finding:
     )
 
 
-def compare_threshold(ctx: DiffContext, old: Threshold, new: Threshold) -> list[Finding]:
+def compare_threshold(
+    ctx: DiffContext, old: Threshold, new: Threshold, *, restructured: bool = False
+) -> list[Finding]:
+    """Every finding for one pair; ``restructured`` pairs come from a merge or split.
+
+    Their change of id is the merge or split itself, so no rename is reported.
+    """
     out: list[Finding] = []
     labels: tuple[str, ...] = (*ELEMENT_METADATA, "level_label", "legacy_aliases")
-    if old.id != new.id:
+    if old.id != new.id and not restructured:
         fields = [fc("id", old.id, new.id)]
         if old.legacy_aliases != new.legacy_aliases:
             fields.append(fc("legacy_aliases", old.legacy_aliases, new.legacy_aliases))

@@ -41,7 +41,7 @@ def builtin_frameworks() -> tuple[LoadedFramework, ...]:
     out = []
     for item in sorted(folder.iterdir(), key=lambda p: p.name):
         if item.name.endswith(".yaml"):
-            out.append(load_bytes(item.read_bytes(), f"builtin:{item.name}"))
+            out.append(load_bytes(item.read_bytes(), f"builtin:{item.name}", builtin=True))
     return tuple(out)
 
 

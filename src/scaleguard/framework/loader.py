@@ -26,6 +26,12 @@ from scaleguard.framework.facts import BUILTIN_FACTS, FactSpec
 from scaleguard.framework.model import FrameworkDocument, SourceRef
 from scaleguard.framework.yamlsource import PathPart, SourceMap, json_path, read_yaml
 
+#: Built-in documents whose primary_text is being filled in separately; each is checked
+#: like every other built-in as soon as it is removed from this set.
+PRIMARY_TEXT_PENDING = frozenset(
+    f"builtin:anthropic-rsp-{v}.yaml" for v in ("3.0", "3.1", "3.2", "3.3", "3.4")
+)
+
 
 @dataclass(frozen=True)
 class LoadedFramework:
@@ -59,7 +65,7 @@ def canonical_json(doc: FrameworkDocument) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def load_file(path: str | Path) -> LoadedFramework:
+def load_file(path: str | Path, *, builtin: bool = False) -> LoadedFramework:
     p = Path(path)
     try:
         data = p.read_bytes()
@@ -71,10 +77,11 @@ def load_file(path: str | Path) -> LoadedFramework:
         raise FrameworkError(f"{p} is a directory", hint="name a .yaml file") from None
     except OSError as exc:
         raise FrameworkError(f"{p}: cannot read ({exc.strerror})") from None
-    return load_bytes(data, str(p))
+    return load_bytes(data, str(p), builtin=builtin)
 
 
-def load_bytes(data: bytes | str, origin: str) -> LoadedFramework:
+def load_bytes(data: bytes | str, origin: str, *, builtin: bool = False) -> LoadedFramework:
+    """Parse and check one document; ``builtin`` also requires ``framework.primary_text``."""
     raw, source = read_yaml(data, origin)
     if not isinstance(raw, dict):
         raise FrameworkError(
@@ -90,6 +97,8 @@ def load_bytes(data: bytes | str, origin: str) -> LoadedFramework:
         problems.extend(_problem_from_pydantic(err, source) for err in exc.errors())
     checker = _CrossChecker(raw, source)
     checker.run()
+    if builtin and origin not in PRIMARY_TEXT_PENDING:
+        checker.check_primary_text()
     problems.extend(checker.problems)
     if problems or doc is None:
         problems = _sorted(_dedupe(problems))
@@ -145,7 +154,7 @@ def _problem_from_pydantic(err: Any, source: SourceMap) -> Problem:
         hint = f'quote it: "{value}" (unquoted, YAML reads it as a number)'
     elif kind.startswith("date"):
         hint = "write dates as YYYY-MM-DD, e.g. 2026-02-24"
-    elif kind == "string_pattern_mismatch" and loc and loc[-1] in ("id", "doc", "name", "domain"):
+    elif kind == "string_pattern_mismatch" and _names_an_id(loc):
         hint = "ids use lower case letters, digits, '.', '_' and '-' (e.g. 'novel-cb')"
     elif kind == "string_pattern_mismatch" and loc and loc[-1] == "url":
         hint = "give a full http(s) URL"
@@ -154,6 +163,17 @@ def _problem_from_pydantic(err: Any, source: SourceMap) -> Problem:
     elif kind in ("list_type", "dict_type", "model_type"):
         hint = "check the indentation: this value has the wrong shape"
     return source.problem(loc, msg, hint)
+
+
+def _names_an_id(loc: Sequence[PathPart]) -> bool:
+    """True where the value is an id: an id field, or an item of a list of ids."""
+    id_fields = ("id", "doc", "name", "domain", "split_from")
+    id_lists = ("merged_from", "elements")
+    if not loc:
+        return False
+    if loc[-1] in id_fields:
+        return True
+    return len(loc) > 1 and isinstance(loc[-1], int) and loc[-2] in id_lists
 
 
 def _allowed_keys(loc: Sequence[PathPart]) -> list[str]:
@@ -269,6 +289,8 @@ class _CrossChecker:
                     )
         for i, c in self.section("commitments"):
             self.check_commitment(i, c, known)
+        self.check_restructuring()
+        self.check_announcements()
 
     def unique_ids(
         self, items: list[tuple[int, dict[str, Any]]], path: tuple[PathPart, ...], key: str
@@ -337,6 +359,83 @@ class _CrossChecker:
                         "an old name can map to one threshold only",
                     )
                 owner.setdefault(key, tid)
+
+    def check_restructuring(self) -> None:
+        """merged_from / split_from: one or the other, no repeats, no source claimed twice."""
+        for section in _SECTIONS:
+            merged_by: dict[str, str] = {}
+            for i, e in self.section(section):
+                base: tuple[PathPart, ...] = (section, i)
+                own = _str(e.get("id")) or f"#{i}"
+                merged = _strs(e.get("merged_from"))
+                if merged and e.get("split_from") is not None:
+                    self.add(
+                        (*base, "split_from"),
+                        f"{own!r} is both merged_from and split_from",
+                        "an element either combines earlier elements (merged_from) or is one part "
+                        "of a divided earlier element (split_from); keep one of the two",
+                    )
+                if isinstance(e.get("merged_from"), list) and len(e["merged_from"]) == 1:
+                    self.add(
+                        (*base, "merged_from"),
+                        "merged_from names a single element",
+                        "a merge combines two or more earlier elements; for a new name of one "
+                        "element use legacy_aliases (thresholds) or keep the id",
+                    )
+                seen: dict[str, int] = {}
+                for j, source in merged:
+                    path = (*base, "merged_from", j)
+                    if source in seen:
+                        self.add(
+                            path,
+                            f"duplicate {source!r} in merged_from "
+                            f"(also at {json_path((*base, 'merged_from', seen[source]))})",
+                            "name each merged element once",
+                        )
+                        continue
+                    seen[source] = j
+                    if source in merged_by and merged_by[source] != own:
+                        self.add(
+                            path,
+                            f"{source!r} is also merged into {merged_by[source]!r}",
+                            "an earlier element can be merged into one element only; "
+                            "an element divided among several is a split (split_from)",
+                        )
+                    merged_by.setdefault(source, own)
+            for i, e in self.section(section):
+                split = _str(e.get("split_from"))
+                if split is not None and split in merged_by:
+                    self.add(
+                        (section, i, "split_from"),
+                        f"{split!r} is split here but merged into {merged_by[split]!r}",
+                        "an earlier element is either merged or split, not both",
+                    )
+
+    def check_announcements(self) -> None:
+        """Changelog notes name each element once."""
+        for i, entry in _items(self.raw.get("changelog")):
+            for j, note in _items(entry.get("changes")):
+                seen: dict[str, int] = {}
+                for k, ident in _strs(note.get("elements")):
+                    base: tuple[PathPart, ...] = ("changelog", i, "changes", j, "elements")
+                    if ident in seen:
+                        first = json_path((*base, seen[ident]))
+                        self.add(
+                            (*base, k),
+                            f"duplicate element {ident!r} (also at {first})",
+                            "name each announced element once",
+                        )
+                    seen.setdefault(ident, k)
+
+    def check_primary_text(self) -> None:
+        meta = self.raw.get("framework")
+        if isinstance(meta, dict) and meta.get("primary_text") is None:
+            self.add(
+                ("framework",),
+                "a built-in framework needs 'primary_text'",
+                "add framework.primary_text with the sha256 of the primary text it was encoded "
+                "from and retrieved_from, the address of that text",
+            )
 
     def check_sources(self, source_ids: set[str]) -> None:
         for path, ref in _raw_source_refs(self.raw):
