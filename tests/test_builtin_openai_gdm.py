@@ -18,11 +18,15 @@ PF2 = "openai-preparedness@2.0"
 FSF30 = "gdm-fsf@3.0"
 FSF31 = "gdm-fsf@3.1"
 TRACKED = {"chem-bio", "cyber", "autonomous-ai-rd"}
+# §4.3: another developer has developed or released a High/Critical system without comparable
+# safeguards, OpenAI has rigorously confirmed it, and all three conditions hold (the third with
+# information shared to validate it).
 MARGINAL_RISK_FACTS = {
-    "competitor_without_comparable_safeguards",
+    "competitor_high_or_critical_confirmed",
     "risk_not_meaningfully_increased",
     "adjustment_publicly_acknowledged",
     "safeguards_more_protective_than_competitor",
+    "adjustment_claim_information_shared",
 }
 
 
@@ -144,7 +148,7 @@ def test_pf2_marginal_risk_clause_is_discretionary_and_competitor_contingent(
     assert {item.fact for item in cond.items if isinstance(item, FactTest)} == MARGINAL_RISK_FACTS
 
 
-def test_pf2_marginal_risk_condition_needs_all_four_facts(pf2: LoadedFramework) -> None:
+def test_pf2_marginal_risk_condition_needs_every_fact(pf2: LoadedFramework) -> None:
     cond = pf2.conditions["marginal-risk-adjustment"]
     all_true: dict[str, bool | float | None] = dict.fromkeys(MARGINAL_RISK_FACTS, True)
     assert evaluate(cond, all_true) is Truth.TRUE

@@ -85,7 +85,11 @@ def test_rsp22_pauses_training_without_asl4() -> None:
     asl3 = company_safeguards(RSP_22, "cbrn-3")
     d = run(RSP_22, "cbrn-4", "train", asl3, (RIVAL,))
     assert d.outcome == "pause"
-    assert "pause-training-until-security" in d.deciding_rules
+    # RSP 2.2 §2: Required Safeguards are identified at the latest before training a model that
+    # reaches a threshold; CBRN-4's ASL-4 is only expected, so training waits. The §6.2 pause
+    # itself concerns the ASL-3 Security Standard, which is attested here.
+    assert "specify-safeguards-before-training" in d.deciding_rules
+    assert "pause-training-until-security" not in d.deciding_rules
 
 
 def test_rsp22_does_not_permit_deployment_without_asl4() -> None:

@@ -943,7 +943,7 @@ def test_json_shape(reference: FrameworkDiff) -> None:
     change = out["changes"][0]
     assert set(change) == {
         "id", "name", "family", "change", "classification", "reason", "rule", "priority",
-        "old_id", "new_id", "fields",
+        "old_id", "new_id", "unannounced", "fields",
     }  # fmt: skip
     for c in out["changes"]:
         for f in c["fields"]:

@@ -20,9 +20,12 @@ _PIECE = re.compile(r"\d+|[A-Za-z]+")
 
 
 def version_key(version: str) -> tuple[tuple[int, int, str], ...]:
-    """Order of version labels: numbers compare as numbers ("3.10" after "3.9")."""
+    """Order of version labels: numbers compare as numbers ("3.10" after "3.9").
+
+    A word sorts before any number, so a label such as "beta" comes before "1.0".
+    """
     return tuple(
-        (0, int(p), "") if p.isdigit() else (1, 0, p.casefold()) for p in _PIECE.findall(version)
+        (1, int(p), "") if p.isdigit() else (0, 0, p.casefold()) for p in _PIECE.findall(version)
     )
 
 
