@@ -223,6 +223,61 @@ def m_rename(draw: Draw, data: Data) -> None:
         trigger["thresholds"] = [new if x == old else x for x in trigger.get("thresholds", [])]
 
 
+def _retarget(data: Data, old: str, new: list[str]) -> None:
+    """Point commitment triggers that named ``old`` at ``new`` instead."""
+    for c in data.get("commitments", []):
+        trigger = c.get("trigger", {})
+        ids = trigger.get("thresholds", [])
+        if old in ids:
+            trigger["thresholds"] = sorted({*(x for x in ids if x != old), *new})
+
+
+def m_merge(draw: Draw, data: Data) -> None:
+    """Fold two thresholds of one domain into one that declares merged_from."""
+    thresholds = data.get("thresholds", [])
+    by_domain: dict[str, list[Data]] = {}
+    for t in thresholds:
+        if not t.get("merged_from") and not t.get("split_from"):
+            by_domain.setdefault(t["domain"], []).append(t)
+    pairs = [ts[:2] for ts in by_domain.values() if len(ts) >= 2]
+    if not pairs:
+        return
+    x, y = draw(st.sampled_from(pairs))
+    merged = copy.deepcopy(draw(st.sampled_from([x, y])))
+    merged.pop("legacy_aliases", None)
+    merged["id"] = f"{x['id']}-{y['id']}"
+    merged["merged_from"] = [x["id"], y["id"]]
+    merged["level"] = draw(st.sampled_from(sorted({x["level"], y["level"]})))
+    merged["domain"] = draw(
+        st.sampled_from([x["domain"], *(d["id"] for d in data["risk_domains"])])
+    )
+    data["thresholds"] = [t for t in thresholds if t["id"] not in (x["id"], y["id"])] + [merged]
+    for old in (x["id"], y["id"]):
+        _retarget(data, old, [merged["id"]])
+
+
+def m_split(draw: Draw, data: Data) -> None:
+    """Divide a threshold into two parts that declare split_from."""
+    candidates = [
+        t
+        for t in data.get("thresholds", [])
+        if not t.get("merged_from") and not t.get("split_from")
+    ]
+    if not candidates:
+        return
+    whole = draw(st.sampled_from(candidates))
+    parts = []
+    for suffix, delta in (("lo", draw(st.sampled_from([0, 1]))), ("hi", 0)):
+        part = copy.deepcopy(whole)
+        part.pop("legacy_aliases", None)
+        part["id"] = f"{whole['id']}-{suffix}"
+        part["level"] = max(0, whole["level"] - delta)
+        part["split_from"] = whole["id"]
+        parts.append(part)
+    data["thresholds"] = [t for t in data["thresholds"] if t["id"] != whole["id"]] + parts
+    _retarget(data, whole["id"], [p["id"] for p in parts])
+
+
 def m_indicator(draw: Draw, data: Data) -> None:
     t = _pick(draw, data, "thresholds")
     if t is None or not t.get("indicators"):
@@ -328,6 +383,8 @@ MUTATIONS = [
     m_drop_review,
     m_clock,
     m_rename,
+    m_merge,
+    m_split,
     m_indicator,
     m_threshold,
     m_domain,
@@ -383,7 +440,14 @@ def test_element_order_does_not_matter(doc: LoadedFramework, rnd: Any) -> None:
     assert diff_frameworks(doc, shuffled).changes == ()
 
 
-MIRROR_KIND = {"added": "removed", "removed": "added", "renamed": "renamed", "changed": "changed"}
+MIRROR_KIND = {
+    "added": "removed",
+    "removed": "added",
+    "renamed": "renamed",
+    "changed": "changed",
+    "merged": "split",
+    "split": "merged",
+}
 
 
 def _key(c: Change) -> tuple[Any, ...]:
@@ -465,3 +529,5 @@ def test_generator_covers_the_rules() -> None:
 
     collect()
     assert len(seen) >= 30, sorted(seen)
+    # merges and splits are generated too, and pair with the base's thresholds
+    assert {"element.restructured", "threshold.lower_bar"} <= seen, sorted(seen)
