@@ -79,8 +79,9 @@ def framework_detail(console: Console, fw: LoadedFramework) -> None:
     console.print(f"ref {fw.ref}   digest sha256:{fw.digest[:16]}…")
     primary = meta.primary_text
     if primary is not None:
-        when = f", retrieved {primary.retrieved.isoformat()}" if primary.retrieved else ""
-        console.print(f"primary text sha256:{primary.sha256}{when}")
+        when = f" (retrieved {primary.retrieved.isoformat()})" if primary.retrieved else ""
+        console.print(f"primary text{when}:")
+        console.print(f"  sha256 {primary.sha256}")
         console.print(f"  from {primary.retrieved_from}", overflow="fold")
     else:
         console.print("primary text: not recorded", style="yellow")

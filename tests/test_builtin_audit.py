@@ -1,0 +1,295 @@
+"""Audit fixes to the built-in RSP 2.2, FSF 3.0/3.1 and PF 2.0, each pinned to its section.
+
+Every test quotes, in paraphrase, the passage of the primary text it rests on. The texts are the
+public full-text copies in the PRISM corpus (study/corpus/.../*.norm.txt), whose manifest
+records the SHA-256 each document's primary_text carries.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import yaml
+
+from scaleguard.diff import diff_frameworks
+from scaleguard.errors import FrameworkError
+from scaleguard.framework.conditions import Truth, evaluate
+from scaleguard.framework.library import Library, builtin_frameworks
+from scaleguard.framework.loader import PRIMARY_TEXT_PENDING, LoadedFramework, load_bytes
+from scaleguard.framework.model import Cadence, Commitment, Threshold
+
+Cli = Callable[..., Any]
+
+# SHA-256 per document, as study/corpus/manifest.jsonl of caiitlinm/PRISM records them.
+MANIFEST = {
+    "anthropic-rsp@2.2": "4807f3970c76968a75a6dffa55d8ffe547014522b63c67e261cd02f7b6fc1e39",
+    "gdm-fsf@3.0": "87ebf40b747b98468226b2198442b45ff54854975f6e9882d9ece2d009082fe5",
+    "gdm-fsf@3.1": "ad10d2d240e0d557ecad406dbccedcbb4a70295f8ba8eec46bfe01803cb9c301",
+    "openai-preparedness@2.0": "fae6e4cc6f7212a010bb9348fc0cde1fe711b9cad426c6a99db97740ee52729b",
+}
+
+
+@pytest.fixture(scope="module")
+def library() -> Library:
+    return Library()
+
+
+@pytest.fixture(scope="module")
+def rsp22(library: Library) -> LoadedFramework:
+    return library.get("anthropic-rsp@2.2")
+
+
+def commitment(fw: LoadedFramework, cid: str) -> Commitment:
+    return next(c for c in fw.doc.commitments if c.id == cid)
+
+
+def threshold(fw: LoadedFramework, tid: str) -> Threshold:
+    return next(t for t in fw.doc.thresholds if t.id == tid)
+
+
+def cadence(fw: LoadedFramework, cid: str) -> Cadence:
+    return next(c for c in fw.doc.cadences if c.id == cid)
+
+
+# --- primary text ---------------------------------------------------------------------------
+
+
+def test_every_builtin_records_its_primary_text() -> None:
+    for fw in builtin_frameworks():
+        if fw.origin in PRIMARY_TEXT_PENDING:
+            continue  # being filled in by the maintainers of those documents
+        primary = fw.doc.framework.primary_text
+        assert primary is not None, fw.ref
+        assert primary.retrieved_from.startswith("https://github.com/caiitlinm/PRISM/"), fw.ref
+        assert primary.sha256 == MANIFEST[fw.ref], fw.ref
+    pending = {fw.origin for fw in builtin_frameworks()} & PRIMARY_TEXT_PENDING
+    assert all(name.startswith("builtin:anthropic-rsp-3.") for name in pending)
+
+
+def test_the_loader_requires_primary_text_of_builtins_only(rsp22: LoadedFramework) -> None:
+    data = rsp22.doc.model_dump(mode="json", exclude_none=True)
+    del data["framework"]["primary_text"]
+    text = yaml.safe_dump(data, sort_keys=False)
+    assert load_bytes(text, "mine.yaml").ref == "anthropic-rsp@2.2"  # a user's file may omit it
+    with pytest.raises(FrameworkError) as info:
+        load_bytes(text, "builtin:anthropic-rsp-2.2.yaml", builtin=True)
+    (problem,) = info.value.problems
+    assert "needs 'primary_text'" in problem.message and "sha256" in problem.hint
+    assert problem.path == "$.framework"
+    assert problem.location == "builtin:anthropic-rsp-2.2.yaml:3:3"  # first key of framework:
+
+
+def test_show_prints_the_primary_text(cli: Cli) -> None:
+    res = cli("frameworks", "show", "gdm-fsf@3.0")
+    assert res.code == 0
+    assert f"sha256 {MANIFEST['gdm-fsf@3.0']}" in res.out and "primary text" in res.out
+    assert "GDM-FSF-v3-0.norm.txt" in res.out.replace("\n", "")
+    as_json = json.loads(cli("frameworks", "show", "gdm-fsf@3.0", "--json").out)
+    assert as_json["framework"]["primary_text"]["sha256"] == MANIFEST["gdm-fsf@3.0"]
+    assert as_json["framework"]["primary_text"]["retrieved_from"].endswith("GDM-FSF-v3-0.norm.txt")
+
+
+def test_builtin_changelogs_name_the_elements_they_announce(library: Library) -> None:
+    for ref in MANIFEST:
+        fw = library.get(ref)
+        ids = {
+            e.id
+            for family in (
+                fw.doc.risk_domains,
+                fw.doc.safeguard_standards,
+                fw.doc.thresholds,
+                fw.doc.commitments,
+                fw.doc.cadences,
+                fw.doc.governance_roles,
+            )
+            for e in family
+        }
+        named = [
+            (entry.version, ident)
+            for entry in fw.doc.changelog
+            for note in entry.changes
+            if not isinstance(note, str)
+            for ident in note.elements
+        ]
+        assert named, ref
+        # every id named is an element of this version (or, for FSF 3.1, one it removed)
+        unknown = [n for n in named if n[1] not in ids and n[1] != "instrumental-reasoning-1"]
+        assert unknown == [], ref
+
+
+# --- RSP 2.2 --------------------------------------------------------------------------------
+
+
+def test_rsp22_quarterly_noncompliance_summaries_are_optional(rsp22: LoadedFramework) -> None:
+    # fn 15: cases judged to add minimal risk *may* be reported to the Board in quarterly
+    # summary reports.
+    assert cadence(rsp22, "noncompliance-board-updates").force == "discretionary"
+    assert "may instead be reported" in commitment(rsp22, "noncompliance-reporting").description
+
+
+def test_rsp22_one_month_deadline_is_an_aim(rsp22: LoadedFramework) -> None:
+    # §3.2: testing and the capability decision should ideally be concluded within about a
+    # month of reaching the "notably more capable" mark.
+    deadline = cadence(rsp22, "capability-decision-deadline")
+    assert deadline.force == "goal" and str(deadline.deadline) == "P1M"
+    # §3.1: the 4x Effective Compute / six-month trigger itself is a "we will".
+    trigger = cadence(rsp22, "capability-assessment")
+    assert trigger.force == "binding" and trigger.deadline is None
+
+
+def test_rsp22_acting_promptly_on_interim_risk_is_binding(rsp22: LoadedFramework) -> None:
+    # §6.2: if ASL-3 Required Safeguards cannot be implemented immediately, Anthropic will act
+    # promptly to reduce interim risk to acceptable levels; the CEO and RSO *may* approve the
+    # particular interim measures.
+    interim = commitment(rsp22, "interim-measures")
+    assert interim.force == "binding"
+    assert interim.trigger.when == "required_safeguards_unmet"
+    assert "act promptly" in interim.description and "may approve" in interim.description
+
+
+def test_rsp22_asl4_at_cbrn4_is_expected_not_committed(rsp22: LoadedFramework) -> None:
+    # §2, table: "we expect this threshold will require the ASL-4 Deployment and Security
+    # Standards" and more will be said in a future update; at AI R&D-5 an affirmative case is
+    # likewise only expected, while ASL-4 Security is required "at minimum".
+    forces = {r.standard: r.force for r in threshold(rsp22, "cbrn-4").required_safeguards}
+    assert forces == {"asl-4-deployment": "goal", "asl-4-security": "goal"}
+    rd5 = {r.standard: r.force for r in threshold(rsp22, "ai-rd-5").required_safeguards}
+    assert rd5 == {"asl-4-security": "binding", "ai-rd-4-affirmative-case": "goal"}
+
+
+def test_rsp22_training_pause_concerns_the_asl3_security_standard(rsp22: LoadedFramework) -> None:
+    # §6.2 and fn 13: no training of models comparable to (1x Effective Compute) one that
+    # requires the ASL-3 Security Standard until it is implemented; ASL-3 Security alone
+    # suffices to continue.
+    pause = commitment(rsp22, "pause-training-until-security")
+    asl3 = {
+        t.id
+        for t in rsp22.doc.thresholds
+        if t.kind == "threshold"
+        and any(
+            r.standard == "asl-3-security" and r.force == "binding" for r in t.required_safeguards
+        )
+    }
+    assert set(pause.trigger.thresholds) == asl3 == {"cbrn-3", "ai-rd-4"}
+    assert pause.trigger.safeguard_kinds == ["security"] and pause.outcome == "pause"
+
+
+def test_rsp22_safeguards_are_specified_before_training_or_deploying(
+    rsp22: LoadedFramework,
+) -> None:
+    # §2, after the thresholds table: Required Safeguards for each threshold are identified as
+    # soon as feasible and at minimum before training or deploying a model that reaches it.
+    train = commitment(rsp22, "specify-safeguards-before-training")
+    deploy = commitment(rsp22, "specify-safeguards-before-deployment")
+    assert (train.force, train.outcome, train.applies_to) == ("binding", "pause", ["train"])
+    assert (deploy.force, deploy.outcome) == ("binding", "not_permitted")
+    assert set(deploy.applies_to) == {"deploy_internal", "deploy_external", "release_weights"}
+    unspecified = {s.id for s in rsp22.doc.safeguard_standards if not s.specified}
+    expected = {
+        t.id
+        for t in rsp22.doc.thresholds
+        if any(r.standard in unspecified for r in t.required_safeguards)
+    }
+    assert set(train.trigger.thresholds) == set(deploy.trigger.thresholds) == expected
+
+
+def test_rsp22_asl2_baseline_and_its_silent_removal_in_30(
+    library: Library, rsp22: LoadedFramework
+) -> None:
+    # Executive Summary and §1: at present all models must meet the ASL-2 Deployment and
+    # Security Standards (Appendix B).
+    baseline = commitment(rsp22, "asl-2-baseline")
+    assert baseline.force == "binding" and len(baseline.applies_to) == 4
+    d = diff_frameworks(rsp22, library.get("anthropic-rsp@3.0"))
+    gone = next(c for c in d.changes if c.id == "asl-2-baseline")
+    assert (gone.change, gone.classification) == ("removed", "weakening")
+    assert gone.unannounced  # 3.0's changelog names no element for it
+
+
+def test_rsp22_changelog_announces_its_elements(rsp22: LoadedFramework) -> None:
+    # Changelog, v2.1: a new CBRN threshold for moderately resourced state programmes and the
+    # AI R&D threshold split into two levels.
+    v21 = next(e for e in rsp22.doc.changelog if e.version == "2.1")
+    named = {i for note in v21.changes if not isinstance(note, str) for i in note.elements}
+    assert {"cbrn-4", "ai-rd-4", "ai-rd-5", "reevaluate-thresholds-on-upgrade"} <= named
+
+
+# --- Google DeepMind FSF 3.0 / 3.1 ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("ref", ["gdm-fsf@3.0", "gdm-fsf@3.1"])
+def test_fsf_response_plan_starts_at_the_alert_threshold(library: Library, ref: str) -> None:
+    # 3.0 §1.4, 3.1 §1.3.3: when a model reaches an *alert threshold* for a CCL, Google
+    # assesses proximity to the CCL and forms and applies a response plan. The alert threshold
+    # comes before the CCL, so the obligation must not wait for the CCL to be crossed.
+    plan = commitment(library.get(ref), "alert-threshold-response-plan")
+    assert plan.force == "binding"
+    assert plan.trigger.when != "threshold_crossed"
+    assert "alert threshold" in plan.description and "too late" in plan.description
+
+
+@pytest.mark.parametrize("ref", ["gdm-fsf@3.0", "gdm-fsf@3.1"])
+def test_fsf_security_is_part_of_googles_own_acceptance(library: Library, ref: str) -> None:
+    # 3.0 §1.6, 3.1 §1.3.5: a model at a misuse or ML R&D CCL is acceptable for further
+    # development or deployment if, among others, security mitigations reach the recommended
+    # level or the security applied is otherwise assessed adequate.
+    fw = library.get(ref)
+    own = commitment(fw, "security-in-acceptance-criteria")
+    assert (own.force, own.scope) == ("binding", "unilateral")
+    assert "train" in own.applies_to  # further development, not deployment only
+    assert own.trigger.safeguard_kinds == ["security"]
+    ccls = {t.id for t in fw.doc.thresholds if t.level_label and t.level_label.startswith("CCL")}
+    assert set(own.trigger.thresholds) == ccls - {
+        "instrumental-reasoning-1",
+        "instrumental-reasoning-2",
+    }
+    # "or otherwise assessed adequate": the comparable-models and open-release routes
+    for cid in ("security-otherwise-adequate", "open-release-exception"):
+        assert "security-in-acceptance-criteria" in commitment(fw, cid).relaxes
+    field = commitment(fw, "recommended-security-levels")
+    assert (field.force, field.scope) == ("recommendation", "industry_wide")
+
+
+def test_fsf31_announcements_follow_its_own_section_5_3(library: Library) -> None:
+    # 3.1 §5.3 lists six changes; "high-risk" replacing "large-scale" internal deployment and
+    # the annual review are not among them, so they are silent changes, not announcements.
+    fw = library.get("gdm-fsf@3.1")
+    v31 = next(e for e in fw.doc.changelog if e.version == "3.1")
+    assert len(v31.changes) == 6
+    assert any("High-risk internal deployment" in s for s in v31.silent_changes)
+
+
+# --- OpenAI PF 2.0 --------------------------------------------------------------------------
+
+
+def test_pf2_marginal_risk_covers_systems_developed_or_released(library: Library) -> None:
+    # §4.3: another frontier developer "might develop or release" a High or Critical system
+    # without comparable safeguards; only if OpenAI can rigorously confirm that scenario could
+    # it adjust, and then only if the risk is not meaningfully increased, the adjustment is
+    # public, and its safeguards stay more protective, with information shared to show it.
+    pf2 = library.get("openai-preparedness@2.0")
+    clause = commitment(pf2, "marginal-risk-adjustment")
+    assert "develop or release" in clause.description and "rigorously confirm" in clause.description
+    confirmed = next(f for f in pf2.doc.facts if f.name == "competitor_high_or_critical_confirmed")
+    assert (
+        "developed or" in confirmed.description and "rigorously confirmed" in confirmed.description
+    )
+    cond = pf2.conditions[clause.id]
+    facts = {
+        "competitor_high_or_critical_confirmed": True,
+        "risk_not_meaningfully_increased": True,
+        "adjustment_publicly_acknowledged": True,
+        "safeguards_more_protective_than_competitor": True,
+        "adjustment_claim_information_shared": True,
+    }
+    assert evaluate(cond, dict(facts)) is Truth.TRUE
+    # a merely released competitor model, not rigorously confirmed, is not enough
+    unconfirmed: dict[str, bool | float | None] = {
+        **facts,
+        "competitor_high_or_critical_confirmed": False,
+        "competitor_without_comparable_safeguards": True,
+    }
+    assert evaluate(cond, unconfirmed) is Truth.FALSE
