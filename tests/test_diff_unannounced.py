@@ -72,6 +72,19 @@ def test_every_change_is_unannounced_without_a_changelog() -> None:
     assert d.unannounced == 3 and d.found("unannounced")
 
 
+def test_labels_provenance_and_facts_are_never_silent_edits() -> None:
+    data = edited([])
+    data["thresholds"][0]["source"] = {"doc": "policy", "section": "§2 (renumbered)"}
+    data["thresholds"][0]["name"] = "Renamed label"
+    data["facts"][0]["description"] = "Reworded."
+    d = diff_frameworks(load(base()), load(data))
+    labels = [c for c in d.changes if c.id == "bio-3"]
+    assert [c.rule for c in labels] == ["element.metadata"] and not labels[0].unannounced
+    fact = next(c for c in d.changes if c.family == "facts")
+    assert fact.classification == "unclear" and not fact.unannounced
+    assert silent(d) == {"no-deploy", "nuclear-3", "assessment"}
+
+
 def test_a_note_naming_the_element_announces_it() -> None:
     log = [
         entry(

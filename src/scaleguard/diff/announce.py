@@ -46,8 +46,13 @@ def announced_elements(a: FrameworkDocument, b: FrameworkDocument) -> frozenset[
 
 
 def _exempt(c: Change) -> bool:
-    """A new version always changes its own labels (version, date, sources): not an edit."""
-    return c.family == "framework" and c.rule == "element.metadata"
+    """Changes that are never edits of the framework's commitments.
+
+    Labels and provenance (``element.metadata``: names, cited sections, the version's own
+    number, date and sources) change with every version and every encoding; facts are
+    scaleguard's vocabulary for conditions, which are compared on their own.
+    """
+    return c.rule == "element.metadata" or c.family == "facts"
 
 
 def mark_unannounced(changes: Iterable[Change], announced: frozenset[str] | None) -> list[Change]:
