@@ -155,7 +155,11 @@ def test_22_pauses_training_until_security_is_in_place(v22: LoadedFramework) -> 
         and c.scope == "unilateral"
         and c.outcome == "pause"
     ]
-    assert [c.id for c in pauses] == ["pause-training-until-security"]
+    # §6.2/fn 13 (ASL-3 Security) and §2 (safeguards identified before training at a threshold)
+    assert [c.id for c in pauses] == [
+        "pause-training-until-security",
+        "specify-safeguards-before-training",
+    ]
     gate = pauses[0]
     assert gate.applies_to == ["train"]
     assert gate.trigger.when == "required_safeguards_unmet"
