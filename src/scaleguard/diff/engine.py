@@ -257,16 +257,9 @@ def _wrap(
     f: Finding,
     kind: ChangeKind | None = None,
 ) -> Change:
-    if kind is not None:
-        pass
-    elif old_id is None:
-        kind = "added"
-    elif new_id is None:
-        kind = "removed"
-    elif f.rule == "threshold.renamed":
-        kind = "renamed"
-    else:
-        kind = "changed"
+    """Place a finding in the diff; ``kind`` is given for merged and split parts."""
+    if kind is None:
+        kind = _kind(old_id, new_id, f)
     return Change(
         family=family,
         id=ident,
@@ -280,6 +273,14 @@ def _wrap(
         new_id=new_id,
         priority=_priority(f),
     )
+
+
+def _kind(old_id: str | None, new_id: str | None, f: Finding) -> ChangeKind:
+    if old_id is None:
+        return "added"
+    if new_id is None:
+        return "removed"
+    return "renamed" if f.rule == "threshold.renamed" else "changed"
 
 
 def _priority(f: Finding) -> int:

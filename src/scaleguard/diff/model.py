@@ -206,6 +206,8 @@ class FrameworkDiff:
 
     def found(self, what: str) -> bool:
         """True when the diff holds what ``--fail-on`` names (see :data:`FAIL_ON`)."""
+        if what not in FAIL_ON:
+            raise ValueError(f"unknown --fail-on value {what!r}")
         if what == "any":
             return bool(self.changes)
         if what == "unannounced":
