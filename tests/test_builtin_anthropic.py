@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from scaleguard.framework.conditions import FactTest
+from scaleguard.framework.conditions import FactTest, facts_named
 from scaleguard.framework.durations import Duration
 from scaleguard.framework.library import Library
 from scaleguard.framework.loader import LoadedFramework
@@ -186,7 +186,12 @@ def test_22_competitor_clause_is_discretionary(v22: LoadedFramework) -> None:
         "pause-training-until-security",
     }
     assert set(clause.applies_to) == ALL_ACTIONS
-    assert _fact_names(v22, clause.id) == {"competitor_without_comparable_safeguards"}
+    # fn 17: another actor will pass, or is on track to imminently pass, a threshold without
+    # measures equivalent to the Required Safeguards
+    assert set(facts_named(v22.conditions[clause.id])) == {
+        "competitor_without_comparable_safeguards",
+        "actor_passing_threshold_without_safeguards",
+    }
     assert "fn 17" in clause.source.section
 
 
