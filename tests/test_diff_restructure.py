@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scaleguard.diff import Change, diff_frameworks, render_json, render_markdown
 from scaleguard.diff.model import mirror_classification
@@ -343,3 +345,47 @@ def test_loader_refuses_a_duplicate_announced_element() -> None:
     (p,) = problems(data)
     assert "duplicate element 'bio-3'" in p.message
     assert p.path == "$.changelog[0].changes[0].elements[1]"
+
+
+# --- hostile or careless declarations ---------------------------------------------------------
+
+IDS = st.sampled_from(["bio-3", "bio-4", "x1", "x2", "Bad Id", "", "a" * 90, "nuclear-3"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.lists(IDS, max_size=4), min_size=4, max_size=4),
+    st.lists(st.one_of(st.none(), IDS), min_size=4, max_size=4),
+)
+def test_any_declaration_loads_or_is_refused_with_locations(
+    merged: list[list[str]], split: list[str | None]
+) -> None:
+    data = base()
+    for t, m, s_ in zip(data["thresholds"], merged, split, strict=True):
+        if m:
+            t["merged_from"] = m
+        if s_ is not None:
+            t["split_from"] = s_
+    text = yaml.safe_dump(data, sort_keys=False)
+    try:
+        fw = load_bytes(text, "doc.yaml")
+    except FrameworkError as exc:
+        assert exc.problems
+        for p in exc.problems:
+            assert p.line is not None and p.path and p.path.startswith("$.thresholds["), p
+        return
+    # a document that loads diffs cleanly against the base, both ways, and not against itself
+    assert diff_frameworks(fw, fw).changes == ()
+    forward, backward = diff_frameworks(load(base()), fw), diff_frameworks(fw, load(base()))
+    assert len(forward.changes) == len(backward.changes)
+
+
+def test_validate_reports_declaration_problems_with_positions(cli: Any, tmp_path: Path) -> None:
+    data = base()
+    data["thresholds"][0].update(merged_from=["x1", "x1"], split_from="x2")
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    res = cli("frameworks", "validate", path)
+    assert res.code == 2
+    assert f"{path}:" in res.err and "duplicate 'x1' in merged_from" in res.err
+    assert "both merged_from and split_from" in res.err
