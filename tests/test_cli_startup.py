@@ -1,0 +1,63 @@
+"""The CLI starts without importing what it does not need.
+
+``scaleguard --help`` lists every command from a table in ``cli/app.py`` rather
+than importing each command's module; these tests keep that table honest and
+the start-up free of heavy libraries.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from scaleguard.cli.app import COMMANDS
+
+HEAVY = ("inspect_ai", "sqlalchemy", "alembic", "weasyprint", "numpy", "psycopg", "jinja2")
+
+PROBE = """
+import json, sys
+from scaleguard.cli.app import main
+code = main({argv!r})
+print(json.dumps({{"code": code, "heavy": [m for m in {heavy!r} if m in sys.modules]}}))
+"""
+
+
+def _imports_after(argv: list[str]) -> dict[str, object]:
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE.format(argv=argv, heavy=HEAVY)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], []])
+def test_overview_imports_no_heavy_library(argv: list[str]) -> None:
+    result = _imports_after(argv)
+    assert result["heavy"] == [], f"scaleguard {' '.join(argv)} imported {result['heavy']}"
+
+
+def test_frameworks_list_touches_no_database_library() -> None:
+    result = _imports_after(["frameworks", "list", "--json"])
+    assert result["code"] == 0
+    assert not {"sqlalchemy", "alembic", "inspect_ai", "weasyprint"} & set(
+        result["heavy"]  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_overview_line_matches_the_command_help(name: str) -> None:
+    command = COMMANDS[name].load(name)
+    own = (command.short_help or command.help or "").strip().splitlines()[0]
+    assert COMMANDS[name].help == own, f"update COMMANDS[{name!r}] in cli/app.py"
+
+
+def test_unknown_command_suggests_the_closest(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("framewoks")
+    assert result.code == 2
+    assert "Did you mean 'frameworks'" in result.err
