@@ -193,6 +193,23 @@ def _root(
     """Root options; ``--verbose`` is read again by :func:`main` when an error escapes."""
 
 
+def _print_json_error(exc: ScaleguardError) -> None:
+    """With ``--json`` an error is also a JSON object on stdout, so scripts need no parsing
+    of stderr: ``{"error": {"type", "message", "hint", "problems", "exit_code"}}``."""
+    import json
+
+    body = {
+        "error": {
+            "type": type(exc).__name__,
+            "message": exc.message,
+            "hint": exc.hint,
+            "problems": [p.as_dict() for p in exc.problems],
+            "exit_code": exc.exit_code,
+        }
+    }
+    sys.stdout.write(json.dumps(body, indent=2) + "\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns (and, as a console script, exits with) the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -208,7 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if verbose:
             err.print(traceback.format_exc(), markup=False)
         err.print(Text.assemble(("error: ", "bold red"), exc.render()))
-        code = EXIT_INPUT_ERROR
+        code = exc.exit_code
+        if "--json" in args:
+            _print_json_error(exc)
     except _CLICK_EXIT as exc:
         code = int(getattr(exc, "exit_code", EXIT_OK))
     except _CLICK_EXCEPTION as exc:

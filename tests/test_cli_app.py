@@ -1,4 +1,4 @@
-"""The CLI starts without importing what it does not need.
+"""The CLI as a whole: start-up without heavy imports, the command table, errors.
 
 ``scaleguard --help`` lists every command from a table in ``cli/app.py`` rather
 than importing each command's module; these tests keep that table honest and
@@ -61,3 +61,13 @@ def test_unknown_command_suggests_the_closest(cli) -> None:  # type: ignore[no-u
     result = cli("framewoks")
     assert result.code == 2
     assert "Did you mean 'frameworks'" in result.err
+
+
+def test_with_json_an_error_is_json_on_stdout_too(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("frameworks", "show", "anthropic-rps@3.0", "--json")
+    assert result.code == 2
+    error = json.loads(result.out)["error"]
+    assert error["type"] == "NotFoundError"
+    assert error["exit_code"] == 2
+    assert "anthropic-rps" in error["message"]
+    assert "error:" in result.err
