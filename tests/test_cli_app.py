@@ -71,3 +71,23 @@ def test_with_json_an_error_is_json_on_stdout_too(cli) -> None:  # type: ignore[
     assert error["exit_code"] == 2
     assert "anthropic-rps" in error["message"]
     assert "error:" in result.err
+
+
+def test_wide_tables_fall_back_to_blocks_in_a_narrow_terminal(
+    cli,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    result = cli("frameworks", "list")
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    assert any(line.split() == ["developer", "Anthropic"] for line in lines)
+    assert "anthropic-rsp@3.0" in lines
+
+
+def test_wide_terminals_keep_the_table(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("COLUMNS", "200")
+    result = cli("frameworks", "list")
+    header = next(line for line in result.out.splitlines() if "ref" in line and "developer" in line)
+    assert "thresholds" in header and "commitments" in header
