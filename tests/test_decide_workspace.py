@@ -114,7 +114,7 @@ def test_a_competitor_releasing_or_developing_a_comparable_model_ends_the_lead(
         ModelSpec(
             name="rival-10",
             developer="Rival AI",
-            status=status,  # type: ignore[arg-type]
+            status=status,
             released_on=dt.date(2026, 10, 1) if status == "released" else None,
             safeguards_level="weak",
             scores={"automated-rd": 0.92},

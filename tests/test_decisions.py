@@ -454,3 +454,56 @@ def test_every_action_under_every_builtin_gives_an_outcome(action: str) -> None:
         d = decide(fw, inp)
         # no evidence at all can never mean a clean "proceed"
         assert d.outcome != "proceed", fw.ref
+
+
+def _minimal_highly_capable(declared: bool) -> LoadedFramework:
+    data: dict[str, Any] = read_yaml(MINIMAL, "minimal.yaml")[0]
+    lead = next(c for c in data["commitments"] if c["id"] == "delay-if-leading")
+    lead["condition"] = {"all": [{"fact": "highly_capable"}, {"fact": "developer_leads"}]}
+    if declared:
+        data["framework"]["highly_capable"] = {
+            "thresholds": ["bio-uplift"],
+            "source": {"doc": "policy", "section": "§2"},
+        }
+    return load_bytes(yaml.safe_dump(data, sort_keys=False), "minimal.yaml")
+
+
+@pytest.mark.parametrize(
+    ("declared", "state", "value", "outcome"),
+    [
+        (True, "crossed", True, "delay"),
+        (True, "below", False, "proceed"),
+        (True, "ambiguous", True, "delay"),  # treat_as_crossed: the threshold counts as crossed
+        (False, "crossed", None, "delay"),  # named but never defined: unknown, fail closed
+    ],
+)
+def test_highly_capable_comes_from_the_declared_thresholds(
+    declared: bool, state: str, value: bool | None, outcome: str
+) -> None:
+    fw = _minimal_highly_capable(declared)
+    d = decide_min(
+        fw,
+        Finding("bio-uplift", state, 0.9, 0.7, 0.95),  # type: ignore[arg-type]
+        action="train",
+        others=(LAGGARD,),
+    )
+    hc = next(f for f in d.facts if f.name == "highly_capable")
+    assert hc.value is value
+    assert d.outcome == outcome
+    if not declared:
+        assert "does not define it" in hc.basis
+
+
+def test_highly_capable_is_never_taken_from_an_assertion() -> None:
+    fw = _minimal_highly_capable(True)
+    claim = AssertedFact("highly_capable", False, "https://lab.example/memo", "ceo")
+    d = decide_min(
+        fw,
+        Finding("bio-uplift", "crossed", 0.9, 0.85, 0.95),
+        action="train",
+        others=(LAGGARD,),
+        asserted={"highly_capable": claim},
+    )
+    hc = next(f for f in d.facts if f.name == "highly_capable")
+    assert hc.value is True and "was not used" in hc.basis
+    assert d.outcome == "delay"

@@ -295,7 +295,15 @@ def _highly_capable(
     are crossed)."""
     decl = fw.doc.framework.highly_capable
     if decl is None:
-        return None, None
+        named = any("highly_capable" in facts_named(c) for c in fw.conditions.values())
+        if not named:
+            return None, None
+        return FactValue(
+            "highly_capable",
+            None,
+            "the framework names highly_capable in a condition but does not define it "
+            "(framework.highly_capable), so it is unknown",
+        ), None
     defining = [t for t in fw.doc.thresholds if t.id in decl.thresholds]
     where = f"{decl.source.section} — {fw.source_url(decl.source)}"
     crossed = [t.id for t in triggered if t.id in decl.thresholds]

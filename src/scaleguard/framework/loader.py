@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from scaleguard.errors import FrameworkError, Problem
-from scaleguard.framework.conditions import Condition, facts_named, parse_condition
+from scaleguard.framework.conditions import Condition, parse_condition
 from scaleguard.framework.facts import BUILTIN_FACTS, FactSpec
 from scaleguard.framework.model import FrameworkDocument, SourceRef
 from scaleguard.framework.yamlsource import PathPart, SourceMap, json_path, read_yaml
@@ -272,34 +272,22 @@ class _CrossChecker:
         self.check_highly_capable(meta, known["thresholds"])
 
     def check_highly_capable(self, meta: dict[str, Any], thresholds: set[str]) -> None:
+        """framework.highly_capable names thresholds (of kind 'threshold') that exist."""
         decl = meta.get("highly_capable")
-        base: tuple[PathPart, ...] = ("framework", "highly_capable")
-        if isinstance(decl, dict):
-            kinds = {
-                _str(t.get("id")): t.get("kind", "threshold") for _, t in self.section("thresholds")
-            }
-            for j, tid in _strs(decl.get("thresholds")):
-                path = (*base, "thresholds", j)
-                self.ref(tid, thresholds, path, "threshold", "thresholds")
-                if tid in thresholds and kinds.get(tid) != "threshold":
-                    self.add(
-                        path,
-                        f"{tid!r} is a {kinds.get(tid)}, not a threshold: crossing it cannot "
-                        "make a model highly capable",
-                        "name a threshold of kind 'threshold'",
-                    )
+        if not isinstance(decl, dict):
             return
-        for cid, cond in self.conditions.items():
-            if "highly_capable" in facts_named(cond):
-                index = next(
-                    (i for i, c in self.section("commitments") if _str(c.get("id")) == cid), 0
-                )
+        kinds = {
+            _str(t.get("id")): t.get("kind", "threshold") for _, t in self.section("thresholds")
+        }
+        for j, tid in _strs(decl.get("thresholds")):
+            path: tuple[PathPart, ...] = ("framework", "highly_capable", "thresholds", j)
+            self.ref(tid, thresholds, path, "threshold", "thresholds")
+            if tid in thresholds and kinds.get(tid) != "threshold":
                 self.add(
-                    ("commitments", index, "condition"),
-                    f"commitment {cid!r} names the fact 'highly_capable' but the framework does "
-                    "not define it",
-                    "add framework.highly_capable: {thresholds: [...], source: {...}} naming "
-                    "the thresholds that make a model highly capable",
+                    path,
+                    f"{tid!r} is a {kinds.get(tid)}, not a threshold: crossing it cannot "
+                    "make a model highly capable",
+                    "name a threshold of kind 'threshold'",
                 )
 
     def unique_ids(
