@@ -671,7 +671,7 @@ def test_33_rename_and_revised_novel_cb() -> None:
     assert "high-stakes" in (_commitment(f, "risk-reports").description or "")
     assert [n.elements for n in _changes(f, "3.3")] == [
         ["novel-cb"],
-        ["risk-report-off-cycle"],
+        ["risk-report-off-cycle", "risk-report"],
         ["high-stakes-sabotage"],
     ]
 
@@ -690,7 +690,7 @@ def test_34_narrows_internal_transparency() -> None:
     assert [n.elements for n in _changes(f, "3.4")] == [
         ["automated-rd"],
         ["internal-transparency", "risk-report-redactions"],
-        ["risk-reports"],
+        ["risk-reports", "risk-report"],
         ["redaction-disclosure"],
         ["external-review-access"],
     ]
