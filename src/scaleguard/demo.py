@@ -5,7 +5,10 @@
    evidence written by Inspect's own log writer plus lm-eval and CSV results,
    safeguard attestations.
 3. The scaling decision for its newest model under RSP 3.0, with the
-   counterfactual under RSP 2.2.
+   counterfactual under RSP 2.2. The model crosses the chemical and biological
+   thresholds but not automated R&D, so it is not "highly capable" (RSP 3.0
+   §3.6) and no Appendix A delay applies, whatever competitors do; RSP 2.2
+   pauses training until ASL-4 security is in place.
 
 The demo folder is recreated on every run; a folder of the same name that is
 not a scaleguard demo is never deleted.
@@ -88,7 +91,7 @@ models:
     effective_compute: 1.0e25
     status: released
     released_on: 2025-09-01
-    scores: {chem-bio: 0.41, cbrn: 0.41}
+    scores: {chem-bio: 0.41, cbrn: 0.41, automated-rd: 0.31, autonomous-ai-rd: 0.31}
     score_source: https://lab.example/evals/aurora-1
   - name: aurora-2
     developer: Fictional Frontier Lab
@@ -97,7 +100,7 @@ models:
     effective_compute: 4.2e25
     status: released
     released_on: 2026-03-02
-    scores: {chem-bio: 0.63, cbrn: 0.63}
+    scores: {chem-bio: 0.63, cbrn: 0.63, automated-rd: 0.52, autonomous-ai-rd: 0.52}
     score_source: https://lab.example/evals/aurora-2
   - name: aurora-3
     developer: Fictional Frontier Lab
@@ -105,14 +108,14 @@ models:
     parent: aurora-2
     effective_compute: 1.7e26
     status: training
-    scores: {chem-bio: 0.82, cbrn: 0.82}
+    scores: {chem-bio: 0.82, cbrn: 0.82, automated-rd: 0.61, autonomous-ai-rd: 0.61}
     score_source: https://lab.example/evals/aurora-3
   - name: rival-9
     developer: Rival AI
     status: released
     released_on: 2026-06-15
     safeguards_level: weak
-    scores: {chem-bio: 0.85, cbrn: 0.85}
+    scores: {chem-bio: 0.85, cbrn: 0.85, automated-rd: 0.66, autonomous-ai-rd: 0.66}
     score_source: https://rival.example/model-card
     sources: [https://rival.example/model-card]
   - name: steady-4
@@ -120,7 +123,7 @@ models:
     status: released
     released_on: 2026-04-20
     safeguards_level: strong
-    scores: {chem-bio: 0.55, cbrn: 0.55}
+    scores: {chem-bio: 0.55, cbrn: 0.55, automated-rd: 0.40, autonomous-ai-rd: 0.40}
     score_source: https://other.example/system-card
 """
 
@@ -311,6 +314,11 @@ def main(argv: list[str] | None = None) -> int:
             render_decisions.determinations(console, fw.ref, "aurora-3", rows)
 
             console.rule("3. May the lab keep training aurora-3?")
+            console.print(
+                "aurora-3 crosses the chemical and biological thresholds but not automated R&D: "
+                "under RSP 3.0 it is not highly capable (§3.6), so neither Appendix A delay "
+                "applies, whatever its competitors have released or are developing."
+            )
             decision = service.decide(
                 ws, "aurora-3", "train", compare="anthropic-rsp@2.2", by="demo"
             )

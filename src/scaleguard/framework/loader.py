@@ -269,6 +269,26 @@ class _CrossChecker:
                     )
         for i, c in self.section("commitments"):
             self.check_commitment(i, c, known)
+        self.check_highly_capable(meta, known["thresholds"])
+
+    def check_highly_capable(self, meta: dict[str, Any], thresholds: set[str]) -> None:
+        """framework.highly_capable names thresholds (of kind 'threshold') that exist."""
+        decl = meta.get("highly_capable")
+        if not isinstance(decl, dict):
+            return
+        kinds = {
+            _str(t.get("id")): t.get("kind", "threshold") for _, t in self.section("thresholds")
+        }
+        for j, tid in _strs(decl.get("thresholds")):
+            path: tuple[PathPart, ...] = ("framework", "highly_capable", "thresholds", j)
+            self.ref(tid, thresholds, path, "threshold", "thresholds")
+            if tid in thresholds and kinds.get(tid) != "threshold":
+                self.add(
+                    path,
+                    f"{tid!r} is a {kinds.get(tid)}, not a threshold: crossing it cannot "
+                    "make a model highly capable",
+                    "name a threshold of kind 'threshold'",
+                )
 
     def unique_ids(
         self, items: list[tuple[int, dict[str, Any]]], path: tuple[PathPart, ...], key: str
@@ -400,6 +420,9 @@ def _raw_source_refs(
     meta = raw.get("framework")
     if isinstance(meta, dict) and isinstance(meta.get("ambiguity_source"), dict):
         yield ("framework", "ambiguity_source"), meta["ambiguity_source"]
+    decl = meta.get("highly_capable") if isinstance(meta, dict) else None
+    if isinstance(decl, dict) and isinstance(decl.get("source"), dict):
+        yield ("framework", "highly_capable", "source"), decl["source"]
     review = raw.get("external_review")
     if isinstance(review, dict) and isinstance(review.get("source"), dict):
         yield ("external_review", "source"), review["source"]
