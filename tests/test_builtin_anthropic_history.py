@@ -387,3 +387,40 @@ def test_the_whole_chain_diffs_in_order() -> None:
         assert not d.cross_framework
         assert (d.a.version, d.b.version) == (a, b)
         assert d.changes
+
+
+def test_10_other_developers_models_never_lower_the_level(v10: LoadedFramework) -> None:
+    # fn 5 (p. 5): no race to the bottom; version 2.0 drops it (its fn 18 allows the opposite).
+    c = _commitment(v10, "baseline-excludes-other-models")
+    assert c.force == "binding" and "race to the bottom" in (c.description or "")
+    assert "fn 5" in c.source.section
+    d = _diff("1.0", "2.0")
+    [removed] = _find(d, "commitments", "baseline-excludes-other-models")
+    assert (removed.change, removed.classification) == ("removed", "weakening")
+
+
+def _announced(version: str) -> set[str]:
+    [entry] = [e for e in _load(version).doc.changelog if e.version == version]
+    return {i for n in entry.changes if isinstance(n, ChangeNote) for i in n.elements}
+
+
+def test_what_each_changelog_announces_and_what_it_leaves_out() -> None:
+    """The ids a version's own changelog names decide what a diff calls unannounced."""
+    v20 = _announced("2.0")
+    assert {"capability-assessment", "evaluation-safety-buffer", "autonomy-checkpoint"} <= v20
+    assert {"ai-rd", "asl-2-security", "asl-3-security", "capability-safeguards-reports"} <= v20
+    # Not in the 2.0 changelog: cyber leaving the thresholds, the reworded escape clause,
+    # the dropped pause planning, partner contracts and the no-race-to-the-bottom footnote.
+    silent = {
+        "cyber",
+        "cyber-3",
+        "cyber-operations",
+        "competitor-escape-clause",
+        "plan-for-pause",
+        "distribution-partner-safeguards",
+        "baseline-excludes-other-models",
+    }
+    assert not v20 & silent
+    v21 = _announced("2.1")
+    assert {"cbrn-4", "ai-rd", "ai-rd-4", "ai-rd-5", "define-next-level-in-advance"} <= v21
+    assert "asl-3-security" not in v21
