@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from scaleguard.diff import diff_frameworks
 from scaleguard.diff.history import STEP_COUNTS, framework_history, library_versions
 from scaleguard.diff.history_html import history_html
-from scaleguard.diff.history_render import FORMAT, history_markdown
+from scaleguard.diff.history_render import FORMAT, history_json, history_markdown
 from scaleguard.errors import InputError, NotFoundError, ScaleguardError
 from scaleguard.framework.library import Library
 
@@ -255,6 +255,48 @@ def test_html_escapes_user_text(tmp_path: Path) -> None:
     h = framework_history(library_versions(Library(extra_dirs=[tmp_path]), "my-policy"))
     page = history_html(h)
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_chart_geometry_shares_one_scale() -> None:
+    from scaleguard.diff.history_html import BAR_MAX, CHART_COUNTS, chart
+
+    h = framework_history(library_versions(Library(), RSP))
+    c = chart(h)
+    assert [v.version for v in c.versions] == [v.version for v in h.versions]
+    xs = [v.x for v in c.versions]
+    assert xs == sorted(xs) and len(set(xs)) == len(xs)
+    assert xs[0] > 0 and xs[-1] < c.width
+    tallest = max(s.counts[k] for s in h.steps for k in CHART_COUNTS)
+    bars = [b for step in c.steps for b in step.bars]
+    assert max(b.height for b in bars) == BAR_MAX
+    for step, mark in zip(h.steps, c.steps, strict=True):
+        assert xs[0] < mark.center < xs[-1]
+        for bar in mark.bars:
+            assert bar.count == step.counts[bar.key]  # type: ignore[index]
+            assert bar.y + bar.height == c.baseline
+            assert (bar.height == 0) == (bar.count == 0)
+            if bar.count == tallest:
+                assert bar.height == BAR_MAX
+
+
+def test_unannounced_findings_are_marked_in_every_rendering() -> None:
+    """The diff engine sets ``unannounced``; every rendering must show it and count it."""
+    import dataclasses
+
+    h = framework_history(library_versions(Library(), RSP)[:2], top=2)
+    [step] = h.steps
+    first = dataclasses.replace(step.top[0], unannounced=True)
+    counts = dict(step.counts, unannounced=1)
+    marked = dataclasses.replace(
+        h, steps=(dataclasses.replace(step, top=(first, *step.top[1:]), counts=counts),)
+    )
+    data = history_json(marked)
+    assert data["steps"][0]["top"][0]["unannounced"] is True
+    assert data["steps"][0]["counts"]["unannounced"] == 1 and data["totals"]["unannounced"] == 1
+    assert "1. Weakening (unannounced): " in history_markdown(marked)
+    page = history_html(marked)
+    assert page.count('<span class="unannounced">unannounced</span>') == 1
+    assert "<title>1.0 → 2.0: 1 unannounced</title>" in page
 
 
 # --- a user's own framework ---------------------------------------------------------
