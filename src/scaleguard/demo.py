@@ -289,6 +289,27 @@ def _show_ledger(console: Console, ws: object) -> None:
     )
 
 
+def _show_history(console: Console, lib: Library, root: Path) -> None:
+    """Every public version of the RSP, what each step changed, and the page that shows it."""
+    from scaleguard.diff.history import framework_history, library_versions
+    from scaleguard.diff.history_html import history_html
+    from scaleguard.workspace.files import atomic_write
+
+    h = framework_history(library_versions(lib, "anthropic-rsp"), top=1)
+    for step in h.steps:
+        c = step.counts
+        console.print(
+            f"{step.label} ({step.old.effective_date} → {step.new.effective_date}): "
+            f"{c['weakening']} weakening, {c['unclear']} unclear, "
+            f"{c['strengthening']} strengthening, {c['unannounced']} unannounced",
+            markup=False,
+            highlight=False,
+        )
+    page = root / "rsp-history.html"
+    atomic_write(page, history_html(h).encode("utf-8"))
+    console.print(f"the whole history as one page with an accessible timeline: {page}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     root = Path(args[0]) if args else Path("demo-workspace")
@@ -339,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
             _show_ledger(console, ws)
         finally:
             ws.close()
+        console.rule("7. Every public version of the RSP, step by step")
+        _show_history(console, lib, root)
         console.print(
             f"\nExplore it: [bold]cd {root}[/] and try 'scaleguard decisions list', "
             "'scaleguard decide aurora-3 --action deploy-external', "
