@@ -712,6 +712,11 @@ def test_diff_xai_december_2025_to_2026(library: Library) -> None:
     assert _one(d, "cyber", "risk_domain.status").classification == "strengthening"
     assert _one(d, "development-acceptance", "commitment.presence").change == "added"
     assert _one(d, "bio-chem-critical-steps", "red_line.presence").change == "removed"
+    # CBRN benchmarks: "utilizes" became "may utilize"; loss of control went the other way.
+    cbrn = _one(d, "benchmark-evaluation", "commitment.force")
+    assert [(f.old, f.new) for f in cbrn.fields] == [("binding", "discretionary")]
+    loc = _one(d, "loss-of-control-benchmarks", "commitment.force")
+    assert [(f.old, f.new) for f in loc.fields] == [("discretionary", "binding")]
     assert (
         _one(d, "catastrophic-malicious-use", "red_line.waivable").classification == "strengthening"
     )
