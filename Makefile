@@ -30,7 +30,7 @@ browser:
 	  else echo "warning: Chromium not found: browser tests will be skipped (required in CI)"; fi; }
 
 test: lint browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

@@ -13,12 +13,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from scaleguard.framework.conditions import FactTest, facts_named
+from scaleguard.framework.conditions import AllOf, FactTest, Not, facts_named
 from scaleguard.framework.durations import Duration
 from scaleguard.framework.library import Library
 from scaleguard.framework.loader import LoadedFramework
 from scaleguard.framework.model import (
     ACTIONS,
+    ChangeNote,
     Commitment,
     Element,
     FrameworkDocument,
@@ -28,6 +29,14 @@ from scaleguard.framework.model import (
 )
 
 ALL_ACTIONS = set(ACTIONS)
+# SHA-256 of each source PDF, as the corpus manifest (study/corpus/manifest.jsonl) records it
+MANIFEST_PDF_SHA256 = {
+    "3.0": "a71bfa08a7fa4b750b2b408b4b9c8681ad50c6b53271c314f591c59c84c38064",
+    "3.1": "5aa73a3b3155ef856e429711c8d156e18d9b5ce1e28c2e0a74019a2c3c764d7b",
+    "3.2": "5410e3d986cf6917e9105c3d3a661ccc91bfbcb8672bca18b7752ca394e3f2a1",
+    "3.3": "b7e7cc1e72e9371949415522ae3c9e61103cc739c5df64579af32dd941624f42",
+    "3.4": "6247b9e4001fd342827526fabc476c9d4dd6b2041ac00055f0ccda26f4d0b07d",
+}
 DEPLOY_ACTIONS = {"deploy_internal", "deploy_external", "release_weights"}
 
 
@@ -305,23 +314,37 @@ def test_30_has_no_unilateral_pause(v30: LoadedFramework) -> None:
     assert not any("train" in c.applies_to and c.force == "binding" for c in v30.doc.commitments)
 
 
-def test_30_keeps_a_binding_asl3_deployment_gate(v30: LoadedFramework) -> None:
-    gate = _commitment(v30, "maintain-asl3-protections")
-    assert (gate.kind, gate.force, gate.scope) == ("deployment_gate", "binding", "unilateral")
-    assert set(gate.applies_to) == DEPLOY_ACTIONS
-    assert gate.trigger.when == "required_safeguards_unmet"
-    assert gate.outcome == "not_permitted"
+def test_30_asl3_upkeep_is_keep_or_report_not_a_gate(v30: LoadedFramework) -> None:
+    """§3.2: practices stay in line with the mitigations a Risk Report described *or*
+    noteworthy changes and deviations are tracked and reported; §1's company plan for the
+    chem/bio rows is to maintain or improve ASL-3. Neither branch is a gate."""
+    c = _commitment(v30, "maintain-asl3-protections")
+    assert (c.kind, c.force, c.scope) == ("safeguards", "conditional", "unilateral")
+    assert c.outcome is None
+    assert c.trigger.when == "required_safeguards_unmet"
+    assert set(c.trigger.thresholds) == {"non-novel-cb", "novel-cb"}
+    cond = v30.conditions[c.id]
+    assert isinstance(cond, Not) and cond.item == FactTest("mitigation_deviation_reported")
+    assert "§3.2" in c.source.section
+    assert not any(x.outcome == "not_permitted" for x in v30.doc.commitments), (
+        "RSP 3.0 has no deployment gate"
+    )
 
 
-@pytest.mark.parametrize(
-    ("cid", "fact"),
-    [
-        ("delay-while-in-lead", "developer_leads"),
-        ("delay-unless-matching-competitors", "all_competitors_strong_safeguards"),
-    ],
-)
-def test_30_delays_are_competitor_contingent(v30: LoadedFramework, cid: str, fact: str) -> None:
-    c = _commitment(v30, cid)
+HIGHLY_CAPABLE_DELAYS = [
+    ("delay-while-in-lead", "developer_leads"),
+    ("delay-unless-matching-competitors", "all_competitors_strong_safeguards"),
+]
+
+
+@pytest.mark.parametrize("version", ["3.0", *LATER_3X])
+@pytest.mark.parametrize(("cid", "fact"), HIGHLY_CAPABLE_DELAYS)
+def test_appendix_a_delays_need_a_highly_capable_model(version: str, cid: str, fact: str) -> None:
+    """Appendix A: 'we have developed or will imminently develop a *highly capable* model'
+    and 'for our *highly capable* frontier models'; the footnote on 'highly capable' (3.0 fn 7,
+    3.1-3.2 fn 8, 3.3 fn 11, 3.4 fn 13) points to §3.6. No reading is left open."""
+    f = _load(version)
+    c = _commitment(f, cid)
     assert (c.force, c.scope, c.kind) == (
         "conditional",
         "competitor_contingent",
@@ -330,8 +353,11 @@ def test_30_delays_are_competitor_contingent(v30: LoadedFramework, cid: str, fac
     assert c.outcome == "delay"
     assert set(c.applies_to) == ALL_ACTIONS
     assert c.trigger.when == "recommended_safeguards_unmet"
-    assert _fact_names(v30, cid) == {fact}
-    assert "Appendix A" in c.source.section
+    cond = f.conditions[cid]
+    assert isinstance(cond, AllOf)
+    assert {x.fact for x in cond.items if isinstance(x, FactTest)} == {"highly_capable", fact}
+    assert c.confidence == "primary" and c.uncertainty is None
+    assert "Appendix A" in c.source.section and "§3.6" in c.source.section
 
 
 def test_30_every_delay_is_conditional(v30: LoadedFramework) -> None:
@@ -340,20 +366,59 @@ def test_30_every_delay_is_conditional(v30: LoadedFramework) -> None:
     assert all(c.force == "conditional" for c in delays)
 
 
-def test_30_lead_clause_records_its_reading(v30: LoadedFramework) -> None:
-    c = _commitment(v30, "delay-while-in-lead")
-    assert c.confidence == "uncertain"
-    assert c.uncertainty is not None
-    assert "highly capable" in c.uncertainty
-    assert "highly_capable" in c.uncertainty
+def test_30_highly_capable_is_the_automated_rd_threshold(v30: LoadedFramework) -> None:
+    """§3.6 (3.0): highly capable = could fully automate or dramatically accelerate large,
+    top-tier research teams in key domains, measured for now in AI R&D only (two years of
+    2018-2024 progress in one); §1 says the automated R&D threshold reflects that definition."""
+    decl = v30.doc.framework.highly_capable
+    assert decl is not None
+    assert decl.thresholds == ["automated-rd"]
+    assert "§3.6" in decl.source.section and "fn 7" in decl.source.section
+    assert "two years" in (decl.note or "")
+
+
+@pytest.mark.parametrize("version", LATER_3X)
+def test_31_on_highly_capable_means_crossing_automated_rd(version: str) -> None:
+    """§3.6 (3.1 onward): a model is highly capable if Anthropic concludes it crosses the
+    automated AI R&D threshold of §1; the domain-general 3.0 wording is gone."""
+    decl = _load(version).doc.framework.highly_capable
+    assert decl is not None and decl.thresholds == ["automated-rd"]
+    assert "§3.6" in decl.source.section
+    assert "crosses" in (decl.note or "") and "is gone" in (decl.note or "")
 
 
 def test_30_upleveling_does_not_delay(v30: LoadedFramework) -> None:
+    """Appendix A, general upleveling: a significant effort to match a competitor's better
+    mitigation, but no necessary delay."""
     c = _commitment(v30, "general-upleveling")
     assert c.kind == "competitor_response"
     assert (c.force, c.scope) == ("conditional", "competitor_contingent")
     assert c.outcome is None
     assert _fact_names(v30, c.id) == {"competitor_superior_mitigation"}
+
+
+ROADMAP_PLANS = {
+    "moonshot-security-rd",
+    "eyes-on-everything",
+    "systematic-alignment-assessments",
+    "safeguards-red-teaming",
+    "cb-threat-pathway-work",
+}
+
+
+@pytest.mark.parametrize("version", ["3.0", *LATER_3X])
+def test_roadmap_plans_are_goals_not_safeguards(version: str) -> None:
+    """§1: the middle column gives an overview of plans 'set forth more fully in our
+    Frontier Safety Roadmap'; fn 3: an overview, not separate or additional plans; the
+    Introduction: Roadmap goals are not hard commitments."""
+    f = _load(version)
+    uses = [(t.id, r) for t in f.doc.thresholds for r in t.required_safeguards]
+    plans = [(tid, r) for tid, r in uses if r.standard in ROADMAP_PLANS]
+    assert {r.standard for _, r in plans} == ROADMAP_PLANS
+    assert all((r.force, r.scope) == ("goal", "unilateral") for _, r in plans)
+    # what §3 and §3.6 commit to stays binding
+    review = [r for _, r in uses if r.standard == "external-risk-report-review"]
+    assert review and all(r.force == "binding" for r in review)
 
 
 def test_30_rand_sl4_is_only_an_industry_recommendation(v30: LoadedFramework) -> None:
@@ -422,13 +487,20 @@ def test_30_legacy_aliases_match_22_ids(v22: LoadedFramework, v30: LoadedFramewo
     owner = {a: t.id for t in v30.doc.thresholds for a in t.legacy_aliases}
     assert owner["cbrn-3"] == "non-novel-cb"
     assert owner["cbrn-4"] == "novel-cb"
-    assert owner["ai-rd-4"] == "automated-rd"
     assert owner["ai-rd-5"] == "automated-rd"
     assert owner["CBRN-4"] == "novel-cb"
     assert owner["CB-2"] == "novel-cb"
-    # Every real 2.2 threshold has a successor; only the checkpoint and cyber do not.
+    # §1 (3.0): the automated R&D threshold is measured as compressing two years of
+    # 2018-2024 progress into one, 2.2's AI R&D-5; nothing replaces AI R&D-4 (automating an
+    # entry-level researcher): earlier thresholds are only 'may be sensible to add'.
+    assert "ai-rd-4" not in owner and "AI R&D-4" not in owner
+    automated = _threshold(v30, "automated-rd")
+    # declared as a merge whose result keeps only AI R&D-5's bar, so the diff reports AI R&D-4's
+    # bar as gone (a weakening) rather than AI R&D-5 as removed (tests/test_diff_restructure.py)
+    assert automated.merged_from == ["ai-rd-4", "ai-rd-5"]
+    assert "no successor" in (automated.description or "")
     carried = {t.id for t in v22.doc.thresholds if t.id in owner}
-    assert carried == {t.id for t in v22.doc.thresholds if t.kind == "threshold"}
+    assert carried == {t.id for t in v22.doc.thresholds if t.kind == "threshold"} - {"ai-rd-4"}
 
 
 def test_30_risk_report_cadence(v30: LoadedFramework) -> None:
@@ -520,32 +592,86 @@ def test_later_3x_keep_the_30_structure(v30: LoadedFramework, version: str) -> N
     assert f.doc.framework.ambiguity_policy == "needs_review"
 
 
+def _changes(f: LoadedFramework, version: str) -> list[ChangeNote]:
+    entry = next(c for c in f.doc.changelog if c.version == version)
+    notes = [c for c in entry.changes if isinstance(c, ChangeNote)]
+    assert len(notes) == len(entry.changes), "change log entries use the structured form"
+    return notes
+
+
+@pytest.mark.parametrize("version", ["3.0", *LATER_3X])
+def test_changelog_notes_name_real_elements(version: str) -> None:
+    f = _load(version)
+    ids = {e.id for e in _elements(f.doc)}
+    for entry in f.doc.changelog:
+        for note in entry.changes:
+            assert isinstance(note, ChangeNote), (entry.version, note)
+            assert set(note.elements) <= ids, (entry.version, note.elements)
+
+
+@pytest.mark.parametrize("version", ["3.0", *LATER_3X])
+def test_primary_text_is_the_corpus_text(version: str) -> None:
+    f = _load(version)
+    text = f.doc.framework.primary_text
+    assert text is not None
+    stem = "ANT-RSP-v" + version.replace(".", "-")
+    assert text.retrieved_from.startswith("https://github.com/caiitlinm/PRISM/blob/")
+    assert text.retrieved_from.endswith(f"/study/corpus/anthropic/text/{stem}.norm.txt")
+    assert text.sha256 == MANIFEST_PDF_SHA256[version]
+    assert text.note is not None and "source PDF" in text.note and stem in text.note
+
+
 def test_31_automated_rd_and_may_pause() -> None:
+    """3.1 change log: (1) how the automated R&D threshold is operationalised, (2) internal
+    feedback on Risk Reports, (3) pausing even where Appendix A is not triggered."""
     f = _load("3.1")
     automated = _threshold(f, "automated-rd")
-    assert automated.confidence == "uncertain"
-    assert "5x" in (automated.description or "")
+    assert automated.confidence == "primary"
+    assert "factor of 5" in (automated.description or "")
+    assert "81x" in (automated.description or "")
     may_pause = _commitment(f, "may-pause-beyond-appendix-a")
     assert may_pause.force == "discretionary"
     assert may_pause.outcome == "pause"
+    assert "may-pause-beyond-appendix-a" not in {c.id for c in _load("3.0").doc.commitments}
+    notes = _changes(f, "3.1")
+    assert [n.elements for n in notes] == [
+        ["automated-rd"],
+        ["risk-report-approval"],
+        ["may-pause-beyond-appendix-a"],
+    ]
     entry = next(c for c in f.doc.changelog if c.version == "3.1")
     assert any("highly capable" in change for change in entry.silent_changes)
-    assert "may-pause-beyond-appendix-a" not in {c.id for c in _load("3.0").doc.commitments}
+    # §3.1 scope (3.1): internal models beyond those covered by a prior Risk Report
+    assert "prior Risk Report" in (_commitment(f, "risk-reports").description or "")
+    assert "solicited" in (_commitment(f, "risk-report-approval").description or "")
+    assert {s.id for s in f.doc.framework.sources} >= {"rsp-3.1"}
+    assert "No copy" not in (f.doc.framework.summary or "")
 
 
 def test_32_ltbt_powers() -> None:
+    """3.2 §3.6: external review at the LTBT's request; §3.6.1: reviewers chosen after
+    consulting the Board and with the LTBT's approval; §4(2): regular LTBT briefings."""
     f = _load("3.2")
     ltbt = next(r for r in f.doc.governance_roles if r.id == "ltbt")
     assert any(
         "approve the selection of external reviewers" in x.lower() for x in ltbt.responsibilities
     )
+    assert not any("consulted on the choice" in x for x in ltbt.responsibilities)
     assert _commitment(f, "ltbt-briefings").force == "binding"
     assert f.doc.external_review is not None
     assert "LTBT may also request" in f.doc.external_review.trigger
     assert any("approval of the LTBT" in c for c in f.doc.external_review.reviewer_criteria)
+    assert _commitment(f, "noncompliance-reporting").source.section == "§4(4)"
+    assert [n.elements for n in _changes(f, "3.2")] == [
+        ["external-review", "ltbt"],
+        ["ltbt"],
+        ["ltbt-briefings", "ltbt"],
+    ]
 
 
 def test_33_rename_and_revised_novel_cb() -> None:
+    """3.3 change log: (1) novel chem/bio threshold revised, (2) off-cycle updates refined,
+    (3) minor terminology changes."""
     f = _load("3.3")
     sabotage = _threshold(f, "high-stakes-sabotage")
     assert sabotage.name == "Misaligned AI systems in high-stakes settings"
@@ -554,12 +680,61 @@ def test_33_rename_and_revised_novel_cb() -> None:
     assert "specialists" in (novel.description or "")
     assert novel.description != _threshold(_load("3.2"), "novel-cb").description
     assert _threshold(f, "automated-rd").confidence == "primary"
+    off_cycle = _commitment(f, "risk-report-off-cycle").description or ""
+    assert "system card" in off_cycle and "30" in off_cycle
+    assert "high-stakes" in (_commitment(f, "risk-reports").description or "")
+    assert [n.elements for n in _changes(f, "3.3")] == [
+        ["novel-cb"],
+        ["risk-report-off-cycle", "risk-report"],
+        ["high-stakes-sabotage"],
+    ]
 
 
 def test_34_narrows_internal_transparency() -> None:
+    """3.4 change log: five changes (automated R&D, 200 employees, coverage date, disclosed
+    redactions, split external review)."""
     f = _load("3.4")
     assert "200" in (_commitment(f, "internal-transparency").description or "")
     assert "coverage date" in (_commitment(f, "risk-reports").description or "")
-    assert "split" in (_commitment(f, "external-review").description or "")
-    assert "constant or" in (_threshold(f, "automated-rd").description or "")
-    assert {s.id for s in f.doc.framework.sources} >= {"rsp-3.4", "rsp-3.4-text"}
+    assert "split" in (_commitment(f, "external-review-access").description or "")
+    assert "three model generations" in (_threshold(f, "automated-rd").description or "")
+    assert "constant or slowing" in (_threshold(f, "automated-rd").description or "")
+    assert _commitment(f, "redaction-disclosure").force == "binding"
+    assert {s.id for s in f.doc.framework.sources} >= {"rsp-3.4", "rsp-3.4-pdf"}
+    assert [n.elements for n in _changes(f, "3.4")] == [
+        ["automated-rd"],
+        ["internal-transparency", "risk-report-redactions"],
+        ["risk-reports", "risk-report"],
+        ["redaction-disclosure"],
+        ["external-review-access"],
+    ]
+
+
+@pytest.mark.parametrize("version", ["3.0", *LATER_3X])
+def test_external_review_access_timing_and_publication(version: str) -> None:
+    """§3.6.2: for the review, only redactions needed for legal prohibitions or legal rights
+    (the legal-rights footnote: not merely because information is sensitive); Anthropic will
+    try to finish the review before the Board/LTBT review (may require it later). §3.6.3: what
+    the review covers; reviewers bound only by confidentiality, otherwise free to publish."""
+    f = _load(version)
+    access = _commitment(f, "external-review-access")
+    assert access.force == "binding" and "legal" in (access.description or "")
+    assert "fn" in access.source.section
+    timing = _commitment(f, "external-review-before-board")
+    assert timing.force == "goal"
+    publication = _commitment(f, "external-review-publication")
+    assert publication.force == "binding"
+    text = publication.description or ""
+    assert "not restricted" in text and "materia" in text and "disagreement" in text
+
+
+@pytest.mark.parametrize("version", ["3.0", *LATER_3X])
+def test_redaction_grounds_are_an_open_list(version: str) -> None:
+    """§3.5: 'aim to minimize' redactions; the reasons 'include but are not limited to'
+    legal compliance, intellectual property, public safety and privacy."""
+    c = _commitment(_load(version), "risk-report-redactions")
+    assert c.force == "goal"
+    text = c.description or ""
+    assert "without being limited to" in text and "open list" in text
+    for ground in ("legal compliance", "intellectual property", "public safety", "privacy"):
+        assert ground in text

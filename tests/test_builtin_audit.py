@@ -18,7 +18,7 @@ from scaleguard.diff import diff_frameworks
 from scaleguard.errors import FrameworkError
 from scaleguard.framework.conditions import Truth, evaluate
 from scaleguard.framework.library import Library, builtin_frameworks
-from scaleguard.framework.loader import PRIMARY_TEXT_PENDING, LoadedFramework, load_bytes
+from scaleguard.framework.loader import LoadedFramework, load_bytes
 from scaleguard.framework.model import Cadence, Commitment, Threshold
 
 Cli = Callable[..., Any]
@@ -57,16 +57,44 @@ def cadence(fw: LoadedFramework, cid: str) -> Cadence:
 # --- primary text ---------------------------------------------------------------------------
 
 
+# Every SHA-256 in that manifest (one per text in the corpus).
+CORPUS_HASHES = {
+    "14785337769bee567dd488d346f9cf6e36fed7792da9656a0a8b55b2f6d21c43",
+    "cc522e2770c6fec6c2808ce5abd8b757a8d7fe2078d029879295df8443185f7f",
+    "f0ac67ca61b1726cbcd159e6d2f595ce4f26de2ee29c594ba488f53f780d4ee7",
+    "4807f3970c76968a75a6dffa55d8ffe547014522b63c67e261cd02f7b6fc1e39",
+    "a71bfa08a7fa4b750b2b408b4b9c8681ad50c6b53271c314f591c59c84c38064",
+    "5aa73a3b3155ef856e429711c8d156e18d9b5ce1e28c2e0a74019a2c3c764d7b",
+    "5410e3d986cf6917e9105c3d3a661ccc91bfbcb8672bca18b7752ca394e3f2a1",
+    "b7e7cc1e72e9371949415522ae3c9e61103cc739c5df64579af32dd941624f42",
+    "6247b9e4001fd342827526fabc476c9d4dd6b2041ac00055f0ccda26f4d0b07d",
+    "c84e3a59c7dab251e45434e0b0d3e8abadcea7293f995cf92d32269e7d290398",
+    "fae6e4cc6f7212a010bb9348fc0cde1fe711b9cad426c6a99db97740ee52729b",
+    "3c073cd5c7a0dd03a07d0cc826fd9d5c76801f57441ac37ef6b2163e9261543d",
+    "14a48e4ef052fba75b651ea23845c2e9557f5c638e2767656decc6410861aae3",
+    "87ebf40b747b98468226b2198442b45ff54854975f6e9882d9ece2d009082fe5",
+    "ad10d2d240e0d557ecad406dbccedcbb4a70295f8ba8eec46bfe01803cb9c301",
+    "89fafebb73757def5a9068105554e68799e3dcce55374a4179b7a62559b6bef9",
+    "39fab200a4b36f149c6e24ee00d3e31adc84ed59f95a734290ed80a69de73f74",
+    "aa01669c19fca50c85323595141d08f98076cf0c48ed8f4a114ad6420c1a1012",
+    "2c3c6313bd2fb6eeffcafedb38013c34d92c53331ddedbfa331821c75055df53",
+}
+
+
 def test_every_builtin_records_its_primary_text() -> None:
+    refs = set()
     for fw in builtin_frameworks():
-        if fw.origin in PRIMARY_TEXT_PENDING:
-            continue  # being filled in by the maintainers of those documents
         primary = fw.doc.framework.primary_text
         assert primary is not None, fw.ref
-        assert primary.retrieved_from.startswith("https://github.com/caiitlinm/PRISM/"), fw.ref
-        assert primary.sha256 == MANIFEST[fw.ref], fw.ref
-    pending = {fw.origin for fw in builtin_frameworks()} & PRIMARY_TEXT_PENDING
-    assert all(name.startswith("builtin:anthropic-rsp-3.") for name in pending)
+        assert primary.retrieved_from.startswith("https://github.com/caiitlinm/PRISM/blob/"), fw.ref
+        assert "/study/corpus/" in primary.retrieved_from, fw.ref
+        assert primary.sha256 in CORPUS_HASHES, fw.ref
+        refs.add(fw.ref)
+    assert len(refs) == len(builtin_frameworks())
+    for ref, sha in MANIFEST.items():
+        fw = next(f for f in builtin_frameworks() if f.ref == ref)
+        assert fw.doc.framework.primary_text is not None
+        assert fw.doc.framework.primary_text.sha256 == sha, ref
 
 
 def test_the_loader_requires_primary_text_of_builtins_only(rsp22: LoadedFramework) -> None:

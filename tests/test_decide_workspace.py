@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,10 +32,16 @@ def lab(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
 
 
 def test_founding_scenario_through_the_workspace(lab: Workspace) -> None:
+    """aurora-3 crosses the chemical and biological thresholds, not automated R&D: under RSP
+    3.0 it is not highly capable (§3.6; Appendix A fn 7), so no Appendix A delay applies."""
     result = service.decide(lab, "aurora-3", "train", compare="anthropic-rsp@2.2", by="rso")
     assert result.decision.framework == "anthropic-rsp@3.0"
     assert result.decision.outcome == "proceed_with_conditions"
-    assert "rival-9" in result.decision.summary
+    assert "highly_capable is false because automated-rd is not crossed" in result.decision.summary
+    assert set(result.decision.deciding_rules) == {
+        "delay-while-in-lead",
+        "delay-unless-matching-competitors",
+    }
     assert result.comparison is not None
     assert result.comparison.outcome == "pause"
     with lab.store.read() as s:
@@ -46,12 +53,82 @@ def test_founding_scenario_through_the_workspace(lab: Workspace) -> None:
     assert rows[0].record == result.decision.model_dump(mode="json")
 
 
-def test_before_the_competitor_released_the_lab_leads_and_delays(lab: Workspace) -> None:
-    import datetime as dt
-
+def test_a_lead_in_chem_bio_alone_never_delays(lab: Workspace) -> None:
+    """Before rival-9's release the lab led in every domain, but Appendix A's lead scenario is
+    about a highly capable model: still no delay."""
     result = service.decide(lab, "aurora-3", "train", as_of=dt.date(2026, 6, 1), by="rso")
+    facts = {f.name: f.value for f in result.decision.facts}
+    assert facts["developer_leads"] is True and facts["highly_capable"] is False
+    assert result.decision.outcome == "proceed_with_conditions"
+
+
+def _highly_capable_model(lab: Workspace, tmp_path: Path) -> None:
+    """aurora-x: evidence that it crosses the automated R&D threshold, nothing else."""
+    add_model(
+        lab,
+        ModelSpec(
+            name="aurora-x",
+            developer="Fictional Frontier Lab",
+            own=True,
+            status="training",
+            scores={"automated-rd": 0.9, "chem-bio": 0.2},
+            score_source="https://lab.example/evals/aurora-x",
+        ),
+    )
+    paths = []
+    for task, rate in (("ml_research_tasks", 0.93), ("bio_basic_uplift", 0.1)):
+        hits = round(rate * 200)
+        log = make_eval_log(
+            task,
+            "fictional/aurora-x",
+            [1.0] * hits + [0.0] * (200 - hits),
+            created="2026-11-02T09:00:00+00:00",
+        )
+        path = tmp_path / f"{task}-x.eval"
+        write_eval_log(log, str(path), format="eval")
+        paths.append(path)
+    ingest_paths(lab, paths, by="eval-team")
+
+
+def test_highly_capable_in_the_lead_is_delayed(lab: Workspace, tmp_path: Path) -> None:
+    """Appendix A, Anthropic in the lead: a highly capable model, and no competitor has
+    released or is developing one (rival-9 and steady-4 are far behind in automated R&D)."""
+    _highly_capable_model(lab, tmp_path)
+    result = service.decide(lab, "aurora-x", "train", by="rso")
+    facts = {f.name: f.value for f in result.decision.facts}
+    assert facts["highly_capable"] is True and facts["developer_leads"] is True
     assert result.decision.outcome == "delay"
     assert result.decision.deciding_rules == ["delay-while-in-lead"]
+
+
+@pytest.mark.parametrize("status", ["planned", "training", "internal", "released"])
+def test_a_competitor_releasing_or_developing_a_comparable_model_ends_the_lead(
+    lab: Workspace, tmp_path: Path, status: str
+) -> None:
+    """'clear evidence that no other competitor will soon develop such a model': a
+    competitor's comparable model, released or in development, with weak safeguards, means
+    neither Appendix A delay applies."""
+    _highly_capable_model(lab, tmp_path)
+    add_model(
+        lab,
+        ModelSpec(
+            name="rival-10",
+            developer="Rival AI",
+            status=status,
+            released_on=dt.date(2026, 10, 1) if status == "released" else None,
+            safeguards_level="weak",
+            scores={"automated-rd": 0.92},
+            sources=["https://rival.example/announcement"],
+        ),
+    )
+    result = service.decide(lab, "aurora-x", "train", by="rso")
+    lead = next(f for f in result.decision.facts if f.name == "developer_leads")
+    assert lead.value is False and "rival-10" in lead.basis
+    assert "https://rival.example/announcement" in lead.sources
+    if status != "released":
+        assert f"in development, status {status}" in lead.basis
+        assert "will soon develop" in lead.basis
+    assert result.decision.outcome == "proceed_with_conditions"
 
 
 def test_evidence_names_with_a_provider_prefix_are_attributed(lab: Workspace) -> None:

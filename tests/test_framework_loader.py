@@ -271,3 +271,52 @@ def test_missing_file() -> None:
     with pytest.raises(FrameworkError) as info:
         load_file(DATA / "does-not-exist.yaml")
     assert "no such file" in info.value.message
+
+
+# --- framework.highly_capable -----------------------------------------------------------
+
+HIGHLY_CAPABLE = """  ambiguity_policy: treat_as_crossed
+  highly_capable:
+    thresholds: [{tid}]
+    source: {{doc: policy, section: "§3.6"}}
+"""
+
+
+def test_highly_capable_declaration_loads() -> None:
+    text = MINIMAL.replace(
+        "  ambiguity_policy: treat_as_crossed\n", HIGHLY_CAPABLE.format(tid="bio-uplift"), 1
+    )
+    decl = load_bytes(text, "doc.yaml").doc.framework.highly_capable
+    assert decl is not None and decl.thresholds == ["bio-uplift"]
+    assert decl.source.section == "§3.6"
+
+
+def test_highly_capable_names_an_unknown_threshold() -> None:
+    text = MINIMAL.replace(
+        "  ambiguity_policy: treat_as_crossed\n", HIGHLY_CAPABLE.format(tid="bio-uplfit"), 1
+    )
+    p = only_problem(text)
+    assert "unknown threshold 'bio-uplfit'" in p.message
+    assert p.line == line_of(text, "thresholds: [bio-uplfit]")
+    assert "bio-uplift" in (p.hint or "")
+
+
+def test_highly_capable_cannot_be_a_checkpoint() -> None:
+    text = MINIMAL.replace(
+        "  ambiguity_policy: treat_as_crossed\n", HIGHLY_CAPABLE.format(tid="bio-uplift"), 1
+    ).replace(
+        "    domain: bio\n    level: 1\n",
+        "    domain: bio\n    kind: checkpoint\n    level: 1\n",
+        1,
+    )
+    p = only_problem(text)
+    assert "is a checkpoint, not a threshold" in p.message
+
+
+def test_highly_capable_needs_a_source_and_a_threshold() -> None:
+    data = minimal()
+    data["framework"]["highly_capable"] = {"thresholds": []}
+    with pytest.raises(FrameworkError) as info:
+        load_dict(data)
+    messages = " ".join(p.message for p in info.value.problems)
+    assert "source" in messages and "at least 1" in messages

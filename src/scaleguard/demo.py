@@ -5,7 +5,10 @@
    evidence written by Inspect's own log writer plus lm-eval and CSV results,
    safeguard attestations.
 3. The scaling decision for its newest model under RSP 3.0, with the
-   counterfactual under RSP 2.2.
+   counterfactual under RSP 2.2. The model crosses the chemical and biological
+   thresholds but not automated R&D, so it is not "highly capable" (RSP 3.0
+   §3.6) and no Appendix A delay applies, whatever competitors do; RSP 2.2
+   pauses training until ASL-4 security is in place.
 
 The demo folder is recreated on every run; a folder of the same name that is
 not a scaleguard demo is never deleted.
@@ -88,7 +91,7 @@ models:
     effective_compute: 1.0e25
     status: released
     released_on: 2025-09-01
-    scores: {chem-bio: 0.41, cbrn: 0.41}
+    scores: {chem-bio: 0.41, cbrn: 0.41, automated-rd: 0.31, autonomous-ai-rd: 0.31}
     score_source: https://lab.example/evals/aurora-1
   - name: aurora-2
     developer: Fictional Frontier Lab
@@ -97,7 +100,7 @@ models:
     effective_compute: 4.2e25
     status: released
     released_on: 2026-03-02
-    scores: {chem-bio: 0.63, cbrn: 0.63}
+    scores: {chem-bio: 0.63, cbrn: 0.63, automated-rd: 0.52, autonomous-ai-rd: 0.52}
     score_source: https://lab.example/evals/aurora-2
   - name: aurora-3
     developer: Fictional Frontier Lab
@@ -105,14 +108,14 @@ models:
     parent: aurora-2
     effective_compute: 1.7e26
     status: training
-    scores: {chem-bio: 0.82, cbrn: 0.82}
+    scores: {chem-bio: 0.82, cbrn: 0.82, automated-rd: 0.61, autonomous-ai-rd: 0.61}
     score_source: https://lab.example/evals/aurora-3
   - name: rival-9
     developer: Rival AI
     status: released
     released_on: 2026-06-15
     safeguards_level: weak
-    scores: {chem-bio: 0.85, cbrn: 0.85}
+    scores: {chem-bio: 0.85, cbrn: 0.85, automated-rd: 0.66, autonomous-ai-rd: 0.66}
     score_source: https://rival.example/model-card
     sources: [https://rival.example/model-card]
   - name: steady-4
@@ -120,7 +123,7 @@ models:
     status: released
     released_on: 2026-04-20
     safeguards_level: strong
-    scores: {chem-bio: 0.55, cbrn: 0.55}
+    scores: {chem-bio: 0.55, cbrn: 0.55, automated-rd: 0.40, autonomous-ai-rd: 0.40}
     score_source: https://other.example/system-card
 """
 
@@ -151,6 +154,11 @@ def _scores(rate: float, n: int) -> list[float]:
     return [1.0 if (i * 7919) % n < hits else 0.0 for i in range(n)]
 
 
+#: The demo's Inspect logs, by file name, once written in this process: writing them
+#: through Inspect is most of the demo's set-up time, and their content never changes.
+_LOG_BYTES: dict[str, bytes] = {}
+
+
 def _write_logs(folder: Path) -> list[Path]:
     from inspect_ai.log import write_eval_log
 
@@ -176,11 +184,15 @@ def _write_logs(folder: Path) -> list[Path]:
     paths = []
     for model, day, tasks in plan:
         for task, rate in tasks.items():
-            log = make_eval_log(
-                task, f"fictional/{model}", _scores(rate, 200), created=f"{day}T09:00:00+00:00"
-            )
             path = folder / f"{day}_{task}_{model}.eval"
-            write_eval_log(log, str(path), format="eval")
+            if path.name in _LOG_BYTES:
+                path.write_bytes(_LOG_BYTES[path.name])
+            else:
+                scores = _scores(rate, 200)
+                created = f"{day}T09:00:00+00:00"
+                log = make_eval_log(task, f"fictional/{model}", scores, created=created)
+                write_eval_log(log, str(path), format="eval")
+                _LOG_BYTES[path.name] = path.read_bytes()
             paths.append(path)
     return paths
 
@@ -277,6 +289,27 @@ def _show_ledger(console: Console, ws: object) -> None:
     )
 
 
+def _show_history(console: Console, lib: Library, root: Path) -> None:
+    """Every public version of the RSP, what each step changed, and the page that shows it."""
+    from scaleguard.diff.history import framework_history, library_versions
+    from scaleguard.diff.history_html import history_html
+    from scaleguard.workspace.files import atomic_write
+
+    h = framework_history(library_versions(lib, "anthropic-rsp"), top=1)
+    for step in h.steps:
+        c = step.counts
+        console.print(
+            f"{step.label} ({step.old.effective_date} → {step.new.effective_date}): "
+            f"{c['weakening']} weakening, {c['unclear']} unclear, "
+            f"{c['strengthening']} strengthening, {c['unannounced']} unannounced",
+            markup=False,
+            highlight=False,
+        )
+    page = root / "rsp-history.html"
+    atomic_write(page, history_html(h).encode("utf-8"))
+    console.print(f"the whole history as one page with an accessible timeline: {page}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     root = Path(args[0]) if args else Path("demo-workspace")
@@ -302,6 +335,11 @@ def main(argv: list[str] | None = None) -> int:
             render_decisions.determinations(console, fw.ref, "aurora-3", rows)
 
             console.rule("3. May the lab keep training aurora-3?")
+            console.print(
+                "aurora-3 crosses the chemical and biological thresholds but not automated R&D: "
+                "under RSP 3.0 it is not highly capable (§3.6), so neither Appendix A delay "
+                "applies, whatever its competitors have released or are developing."
+            )
             decision = service.decide(
                 ws, "aurora-3", "train", compare="anthropic-rsp@2.2", by="demo"
             )
@@ -322,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
             _show_ledger(console, ws)
         finally:
             ws.close()
+        console.rule("7. Every public version of the RSP, step by step")
+        _show_history(console, lib, root)
         console.print(
             f"\nExplore it: [bold]cd {root}[/] and try 'scaleguard decisions list', "
             "'scaleguard decide aurora-3 --action deploy-external', "

@@ -9,6 +9,7 @@ reach a user as a traceback.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,10 @@ class ScaleguardError(Exception):
     hint: str = ""
     problems: list[Problem] = field(default_factory=list)
 
-    #: HTTP status for the web layer; CLI always exits 2.
+    #: HTTP status for the web layer.
     status: int = 400
+    #: The CLI's exit code: 2 for bad input (most errors); 1 where a check failed.
+    exit_code: ClassVar[int] = 2
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -95,10 +98,6 @@ class InputError(ScaleguardError):
 
 class FrameworkError(InputError):
     """A framework document failed to load or validate."""
-
-
-class ConditionError(FrameworkError):
-    """A commitment's condition does not parse or type-check."""
 
 
 class NotFoundError(ScaleguardError):
@@ -135,7 +134,3 @@ class WorkspaceError(StoreError):
 
 class LedgerError(ScaleguardError):
     """The ledger or a proof/receipt did not verify."""
-
-
-class DecisionError(ScaleguardError):
-    """A decision could not be evaluated (unknown model, framework or action)."""

@@ -7,17 +7,18 @@ with its locations and hints; ``--verbose`` adds the traceback.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import click
 import typer
-from rich.console import Console
-from rich.text import Text
+from typer.core import TyperCommand, TyperGroup
 
 from scaleguard import __version__
-from scaleguard.cli import decisions, frameworks, ledger, reports, roadmap, workspace
 from scaleguard.errors import ScaleguardError
 
 # Typer vendors its own copy of click; usage errors may come from either.
@@ -42,8 +43,129 @@ EXIT_CODES_HELP = (
     "(the message says where and how to fix it); 3 internal error (a bug: please report it)."
 )
 
+
+@dataclass(frozen=True)
+class LazyCommand:
+    """A sub-command whose module is imported only when that command runs.
+
+    ``target`` is ``module:attribute``: a Typer app (a command group) or a function
+    (a single command). ``help`` is the one line ``scaleguard --help`` shows, so the
+    overview needs no imports; a test keeps it equal to the command's own help.
+    """
+
+    target: str
+    help: str
+
+    def load(self, name: str) -> Any:
+        module, _, attribute = self.target.partition(":")
+        obj: Any = getattr(importlib.import_module(module), attribute)
+        if isinstance(obj, typer.Typer):
+            command = typer.main.get_command(obj)
+        else:
+            single = typer.Typer(rich_markup_mode="rich")
+            single.command(name)(obj)
+            command = typer.main.get_command(single)
+        command.name = name
+        return command
+
+
+#: Every sub-command, in the order ``--help`` lists them.
+COMMANDS: dict[str, LazyCommand] = {
+    "frameworks": LazyCommand(
+        "scaleguard.cli.frameworks:app",
+        "Frameworks as code: browse, validate and compare safety frameworks.",
+    ),
+    "init": LazyCommand(
+        "scaleguard.cli.workspace:init",
+        "Create a workspace: scaleguard.toml, the database, frameworks/, objects/ and keys/.",
+    ),
+    "models": LazyCommand(
+        "scaleguard.cli.workspace:models_app", "The model registry: our models and competitors'."
+    ),
+    "safeguards": LazyCommand(
+        "scaleguard.cli.workspace:safeguards_app", "Safeguard attestations per model."
+    ),
+    "facts": LazyCommand(
+        "scaleguard.cli.workspace:facts_app", "Facts that framework conditions name, with sources."
+    ),
+    "evidence": LazyCommand(
+        "scaleguard.cli.workspace:evidence_app", "Evaluation evidence: ingest and list."
+    ),
+    "determine": LazyCommand(
+        "scaleguard.cli.decisions:determine",
+        "Per threshold: below / alert / ambiguous / crossed (or missing), with intervals.",
+    ),
+    "override": LazyCommand(
+        "scaleguard.cli.decisions:override",
+        "Override the current determination of a threshold: a new record, never an edit.",
+    ),
+    "decide": LazyCommand(
+        "scaleguard.cli.decisions:decide",
+        "Evaluate an action under the framework: the outcome and the full explanation.",
+    ),
+    "decisions": LazyCommand(
+        "scaleguard.cli.decisions:decisions_app", "Recorded scaling decisions."
+    ),
+    "ledger": LazyCommand(
+        "scaleguard.cli.ledger:ledger_app",
+        "The tamper-evident ledger: entries, signed checkpoints, proofs, verification.",
+    ),
+    "keys": LazyCommand(
+        "scaleguard.cli.ledger:keys_app", "The workspace's ledger signing key (Ed25519)."
+    ),
+    "roadmap": LazyCommand(
+        "scaleguard.cli.roadmap:roadmap_app",
+        "The Frontier Safety Roadmap: public goals, dated updates, grades and the report card.",
+    ),
+    "report": LazyCommand(
+        "scaleguard.cli.reports:report_app",
+        "Risk Reports: draft from the workspace, redact, publish both editions, cadence.",
+    ),
+    "reviewers": LazyCommand(
+        "scaleguard.cli.review:reviewers_app",
+        "External reviewers: registry, declared interests, conflict screening.",
+    ),
+    "review": LazyCommand(
+        "scaleguard.cli.review:review_app",
+        "The review of a Risk Report: assign, access, comment, submit, respond, status.",
+    ),
+}
+
+
+class LazyGroup(TyperGroup):
+    """The root command: lists every sub-command from :data:`COMMANDS` without importing
+    it, and imports only the one that runs (so ``--help`` starts in milliseconds)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*self.commands, *(n for n in COMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        lazy = COMMANDS.get(cmd_name)
+        if lazy is None:
+            return None
+        # Only the overview asks for commands it will not run: a placeholder suffices.
+        return TyperCommand(name=cmd_name, help=lazy.help, short_help=lazy.help)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] in COMMANDS and args[0] not in self.commands:
+            self.commands[args[0]] = COMMANDS[args[0]].load(args[0])
+        try:
+            return super().resolve_command(ctx, args)
+        except _CLICK_EXCEPTION as exc:
+            import difflib
+
+            close = difflib.get_close_matches(args[0], list(COMMANDS)) if args else []
+            message = str(getattr(exc, "message", ""))
+            if close and message.startswith("No such command"):
+                exc.message = message.rstrip(".") + f". Did you mean {close[0]!r}?"  # type: ignore[attr-defined]
+            raise
+
+
 app = typer.Typer(
     name="scaleguard",
+    cls=LazyGroup,
     help="Responsible scaling policies as code: frameworks, evidence, explained decisions.\n\n"
     + EXIT_CODES_HELP,
     no_args_is_help=True,
@@ -51,22 +173,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-app.add_typer(frameworks.app, name="frameworks")
-app.command("init")(workspace.init)
-app.add_typer(workspace.models_app, name="models")
-app.add_typer(workspace.safeguards_app, name="safeguards")
-app.add_typer(workspace.facts_app, name="facts")
-app.add_typer(workspace.evidence_app, name="evidence")
-app.command("determine")(decisions.determine)
-app.command("override")(decisions.override)
-app.command("decide")(decisions.decide)
-app.add_typer(decisions.decisions_app, name="decisions")
-app.add_typer(ledger.ledger_app, name="ledger")
-app.add_typer(ledger.keys_app, name="keys")
-app.add_typer(roadmap.roadmap_app, name="roadmap")
-app.add_typer(reports.report_app, name="report")
-app.add_typer(reports.reviewers_app, name="reviewers")
-app.add_typer(reports.review_app, name="review")
 
 
 def _version(value: bool) -> None:
@@ -87,10 +193,30 @@ def _root(
     """Root options; ``--verbose`` is read again by :func:`main` when an error escapes."""
 
 
+def _print_json_error(exc: ScaleguardError) -> None:
+    """With ``--json`` an error is also a JSON object on stdout, so scripts need no parsing
+    of stderr: ``{"error": {"type", "message", "hint", "problems", "exit_code"}}``."""
+    import json
+
+    body = {
+        "error": {
+            "type": type(exc).__name__,
+            "message": exc.message,
+            "hint": exc.hint,
+            "problems": [p.as_dict() for p in exc.problems],
+            "exit_code": exc.exit_code,
+        }
+    }
+    sys.stdout.write(json.dumps(body, indent=2) + "\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns (and, as a console script, exits with) the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = "--verbose" in args or "-v" in args
+    from rich.console import Console
+    from rich.text import Text
+
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         result = app(args=args, prog_name="scaleguard", standalone_mode=False)
@@ -99,7 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if verbose:
             err.print(traceback.format_exc(), markup=False)
         err.print(Text.assemble(("error: ", "bold red"), exc.render()))
-        code = EXIT_INPUT_ERROR
+        code = exc.exit_code
+        if "--json" in args:
+            _print_json_error(exc)
     except _CLICK_EXIT as exc:
         code = int(getattr(exc, "exit_code", EXIT_OK))
     except _CLICK_EXCEPTION as exc:

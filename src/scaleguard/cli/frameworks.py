@@ -171,3 +171,60 @@ def facts(as_json: bool = JSON_OPTION) -> None:
         )
         return
     render.facts_table(Console(), list(BUILTIN_FACTS.values()))
+
+
+class HistoryFormat(StrEnum):
+    markdown = "markdown"
+    html = "html"
+    json = "json"
+
+
+@app.command("history")
+def history(
+    framework_id: str = typer.Argument(..., help="Framework id, e.g. anthropic-rsp."),
+    fmt: HistoryFormat = typer.Option(HistoryFormat.markdown, "--format", help="Output format."),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Write to this file (default: standard output).",
+        dir_okay=False,
+    ),
+    top: int = typer.Option(
+        5, "--top", min=0, help="Findings kept per step, most important first."
+    ),
+    dirs: list[Path] = DIR_OPTION,
+) -> None:
+    """Every version of a framework in order, and what each step weakened or strengthened."""
+    from scaleguard.diff.history import framework_history, library_versions
+    from scaleguard.diff.history_render import history_json, history_markdown
+    from scaleguard.errors import InputError
+    from scaleguard.workspace.files import atomic_write
+
+    h = framework_history(library_versions(_library(dirs), framework_id), top=top)
+    if fmt is HistoryFormat.json:
+        if output is None:
+            print_json(history_json(h))
+            return
+        from scaleguard.cli.output import json_text
+
+        text = json_text(history_json(h)) + "\n"
+    elif fmt is HistoryFormat.html:
+        from scaleguard.diff.history_html import history_html
+
+        text = history_html(h)
+    else:
+        text = history_markdown(h)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        atomic_write(output, text.encode("utf-8"))
+    except OSError as exc:
+        raise InputError(
+            f"cannot write {output}: {exc.strerror or exc}",
+            hint="check that the folder exists and is writable",
+        ) from None
+    Console(stderr=True, highlight=False).print(
+        f"wrote {output} ({len(h.versions)} version(s) of {h.framework_id})", markup=False
+    )

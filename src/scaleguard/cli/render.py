@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from scaleguard.cli.output import print_table
 from scaleguard.framework.conditions import describe
 from scaleguard.framework.facts import FactSpec
 from scaleguard.framework.loader import LoadedFramework
@@ -49,21 +50,22 @@ def framework_summary(fw: LoadedFramework, builtin: bool) -> dict[str, Any]:
 
 
 def framework_table(console: Console, entries: Sequence[LibraryEntry]) -> None:
-    table = Table(title="Frameworks", title_justify="left")
-    for col in ("ref", "developer", "title", "effective", "thresholds", "commitments", "origin"):
-        table.add_column(col, overflow="fold")
+    rows = []
     for entry in entries:
         s = framework_summary(entry.framework, entry.builtin)
-        table.add_row(
-            s["ref"],
-            s["developer"],
-            s["title"],
-            s["effective_date"],
-            str(s["counts"]["thresholds"]),
-            str(s["counts"]["commitments"]),
-            "built-in" if entry.builtin else entry.framework.origin,
+        rows.append(
+            (
+                s["ref"],
+                s["developer"],
+                s["title"],
+                s["effective_date"],
+                str(s["counts"]["thresholds"]),
+                str(s["counts"]["commitments"]),
+                "built-in" if entry.builtin else entry.framework.origin,
+            )
         )
-    console.print(table)
+    columns = ("ref", "developer", "title", "effective", "thresholds", "commitments", "origin")
+    print_table(console, "Frameworks", columns, rows, prose=("title", "origin"))
 
 
 def framework_detail(console: Console, fw: LoadedFramework) -> None:

@@ -18,10 +18,9 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 from rich.text import Text
 
-from scaleguard.cli.output import print_json
+from scaleguard.cli.output import print_json, print_table
 from scaleguard.errors import InputError, LedgerError, Problem
 from scaleguard.store import as_json, repo
 from scaleguard.store.records import Model
@@ -99,13 +98,22 @@ def checkpoint_after_write(ws: Workspace) -> None:
         raise typer.Exit(1) from None
 
 
+#: Columns of free text, which wrap between words; every other column stays on one line.
+_PROSE = (
+    "title",
+    "developer",
+    "scores",
+    "safeguards",
+    "source",
+    "evidence",
+    "note",
+    "task",
+    "metric",
+)
+
+
 def _table(title: str, columns: tuple[str, ...], rows: list[list[str]]) -> None:
-    table = Table(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    Console().print(table)
+    print_table(Console(), title, columns, rows, prose=_PROSE)
 
 
 def _num(value: float | None) -> str:

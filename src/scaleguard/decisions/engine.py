@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from scaleguard.decisions.facts import FactValue, derive_facts
+from scaleguard.decisions.facts import CompetitorCache, FactValue, derive_facts
 from scaleguard.decisions.model import (
     SEVERITY,
     Attestation,
@@ -34,7 +34,6 @@ from scaleguard.decisions.model import (
     FactOut,
     Finding,
     Outcome,
-    RegistryModel,
     RuleOut,
     SafeguardOut,
     State,
@@ -52,6 +51,12 @@ def is_required(req: RequiredSafeguard) -> bool:
     return req.force == "binding" and req.scope != "industry_wide"
 
 
+def is_recommended(req: RequiredSafeguard) -> bool:
+    """Recommendations (industry-wide or not). Goals, discretionary and conditional
+    safeguards are neither required nor recommended: reported as conditions only."""
+    return req.force == "recommendation"
+
+
 @dataclass
 class _Eval:
     outcome: Outcome
@@ -66,7 +71,7 @@ class _Eval:
 
 def decide(fw: LoadedFramework, inp: DecisionInput) -> Decision:
     """The decision for ``inp`` under ``fw``, with explanation and counterfactuals."""
-    cache: dict[tuple[str, ...], tuple[list[RegistryModel], list[str]]] = {}
+    cache: CompetitorCache = {}
     base = _evaluate(fw, inp, {}, cache=cache)
     deciding = _deciding_rules(base)
     return Decision(
@@ -96,7 +101,7 @@ def _evaluate(
     fact_overrides: dict[str, bool | None],
     *,
     explain: bool = True,
-    cache: dict[tuple[str, ...], tuple[list[RegistryModel], list[str]]] | None = None,
+    cache: CompetitorCache | None = None,
 ) -> _Eval:
     """One evaluation; ``explain=False`` skips building the per-threshold explanation
     (the counterfactual search needs only the outcome)."""
@@ -144,6 +149,7 @@ def _evaluate(
     req_unmet = _unmet(triggered, inp.attested, required=True)
     rec_unmet = _unmet(triggered, inp.attested, required=False)
     domains = _domains(triggered or unresolved)
+    highly_capable, lead_domains = _highly_capable(fw, triggered, unresolved)
     facts = derive_facts(
         inp,
         domains,
@@ -153,6 +159,8 @@ def _evaluate(
         required_basis=_unmet_basis(req_unmet, "required"),
         recommended_basis=_unmet_basis(rec_unmet, "recommended"),
         cache=cache,
+        highly_capable=highly_capable,
+        lead_domains=lead_domains,
     )
     for name, value in fact_overrides.items():
         facts[name] = FactValue(name, value, "assumed for this what-if")
@@ -180,7 +188,9 @@ def _evaluate(
 
     for t in triggered:
         for req in t.required_safeguards:
-            if not is_required(req) and req.standard not in inp.attested:
+            # every unattested safeguard of a crossed threshold is named, whatever its
+            # force: a goal or recommendation never blocks, but it is never silent either
+            if req.standard not in inp.attested:
                 name = standards[req.standard].name
                 conditions.append(f"{t.id}: {req.force} {name} ({req.standard}) is not attested")
     if missing and severity < SEVERITY["proceed_with_conditions"]:
@@ -261,7 +271,8 @@ def _unmet(
     out = []
     for t in thresholds:
         for req in t.required_safeguards:
-            if is_required(req) != required or req.standard in attested:
+            wanted = is_required(req) if required else is_recommended(req)
+            if not wanted or req.standard in attested:
                 continue
             if kinds and standards is not None and standards[req.standard].kind not in kinds:
                 continue
@@ -273,6 +284,50 @@ def _unmet_basis(unmet: list[tuple[str, str]], what: str) -> str:
     if not unmet:
         return f"every {what} safeguard of the crossed thresholds is attested (or none is crossed)"
     return "not attested: " + ", ".join(f"{s} (for {t})" for t, s in unmet)
+
+
+def _highly_capable(
+    fw: LoadedFramework, triggered: list[Threshold], unresolved: list[Threshold]
+) -> tuple[FactValue | None, list[str] | None]:
+    """The fact ``highly_capable`` from the framework's own definition, and the domains
+    where "such a model" is compared with competitors' (None: the framework has no
+    definition, so the fact is not derived and the lead is measured where thresholds
+    are crossed)."""
+    decl = fw.doc.framework.highly_capable
+    if decl is None:
+        named = any("highly_capable" in facts_named(c) for c in fw.conditions.values())
+        if not named:
+            return None, None
+        return FactValue(
+            "highly_capable",
+            None,
+            "the framework names highly_capable in a condition but does not define it "
+            "(framework.highly_capable), so it is unknown",
+        ), None
+    defining = [t for t in fw.doc.thresholds if t.id in decl.thresholds]
+    where = f"{decl.source.section} — {fw.source_url(decl.source)}"
+    crossed = [t.id for t in triggered if t.id in decl.thresholds]
+    open_ = [t.id for t in unresolved if t.id in decl.thresholds]
+    names = ", ".join(decl.thresholds)
+    if crossed:
+        value: bool | None = True
+        basis = (
+            f"{', '.join(crossed)} is crossed; the framework defines a highly capable "
+            f"model as one crossing {names}"
+        )
+    elif open_:
+        value = None
+        basis = (
+            f"{', '.join(open_)} is unresolved (evidence missing or ambiguous), so whether "
+            f"the model is highly capable in the framework's sense ({names}) is unknown"
+        )
+    else:
+        value = False
+        basis = (
+            f"{names} is not crossed, so the model is not highly capable in the framework's sense"
+        )
+    fact = FactValue("highly_capable", value, f"{basis} ({where})")
+    return fact, _domains(defining)
 
 
 def _domains(thresholds: Iterable[Threshold]) -> list[str]:
@@ -460,7 +515,7 @@ def _counterfactuals(
     fw: LoadedFramework,
     inp: DecisionInput,
     base: _Eval,
-    cache: dict[tuple[str, ...], tuple[list[RegistryModel], list[str]]],
+    cache: CompetitorCache,
 ) -> list[Counterfactual]:
     out: dict[str, Outcome] = {}
 

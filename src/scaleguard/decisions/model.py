@@ -45,6 +45,11 @@ class Finding:
     override_reason: str | None = None
 
 
+#: Registry statuses of a model that exists or is being made but is not public: for
+#: competitor-contingent clauses, a competitor that "will soon develop" a model.
+IN_DEVELOPMENT: frozenset[str] = frozenset({"planned", "training", "internal"})
+
+
 @dataclass(frozen=True)
 class RegistryModel:
     name: str
@@ -55,6 +60,12 @@ class RegistryModel:
     scores: dict[str, float] = field(default_factory=dict)
     safeguards_level: str = "unknown"
     sources: tuple[str, ...] = ()
+    status: str | None = None
+
+    @property
+    def in_development(self) -> bool:
+        """Not released, and recorded as planned, in training or deployed internally."""
+        return not self.released and self.status in IN_DEVELOPMENT
 
 
 @dataclass(frozen=True)

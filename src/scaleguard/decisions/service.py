@@ -344,6 +344,7 @@ def _read_registry(s: Session) -> tuple[RegistryModel, ...]:
             scores=by_model.get(name, {}),
             safeguards_level=level or "unknown",
             sources=tuple(sources or ()) + tuple(score_sources.get(name, ())),
+            status=status_,
         )
         registry.append(entry)
     return tuple(registry)

@@ -8,12 +8,14 @@ from scaleguard.diff.rules import (
     DOMAIN_STATUS_RANK,
     ELEMENT_METADATA,
     ELEMENT_STRUCTURE,
+    dump,
     element_common,
     fc,
     longer_weakens,
     metadata,
     ranked,
     set_changes,
+    show,
     text_changed,
     unrecognised,
 )
@@ -38,7 +40,9 @@ META_LABELS = (
     "summary",
     "primary_text",
 )
-META_FIELDS = frozenset({"id", "ambiguity_policy", "comparability_margin", *META_LABELS})
+META_FIELDS = frozenset(
+    {"id", "ambiguity_policy", "comparability_margin", "highly_capable", *META_LABELS}
+)
 DOMAIN_FIELDS = frozenset({"id", *ELEMENT_METADATA, *ELEMENT_STRUCTURE, "description", "status"})
 ROLE_FIELDS = frozenset(
     {"id", *ELEMENT_METADATA, *ELEMENT_STRUCTURE, "description", "holder", "responsibilities"}
@@ -92,11 +96,36 @@ def compare_meta(old: FrameworkMeta, new: FrameworkMeta) -> list[Finding]:
                 (fc("comparability_margin", old.comparability_margin, new.comparability_margin),),
             )
         )
+    capable = _highly_capable(old, new)
+    if capable is not None:
+        out.append(capable)
     meta = metadata(old, new, META_LABELS)
     if meta is not None:
         out.append(meta)
     out.extend(unrecognised(old, new, META_FIELDS))
     return out
+
+
+def _highly_capable(old: FrameworkMeta, new: FrameworkMeta) -> Finding | None:
+    """Which thresholds make a model highly capable: conditions on it fire elsewhere."""
+    a = sorted(old.highly_capable.thresholds) if old.highly_capable else None
+    b = sorted(new.highly_capable.thresholds) if new.highly_capable else None
+    if a == b:
+        if dump(old.highly_capable) == dump(new.highly_capable):
+            return None
+        return Finding(
+            "element.metadata",
+            "neutral",
+            "only labels or provenance changed: highly_capable",
+            (fc("highly_capable", old.highly_capable, new.highly_capable),),
+        )
+    return Finding(
+        "framework.highly_capable",
+        "unclear",
+        f"thresholds that make a model highly capable changed from {show(a)} to {show(b)}; "
+        "conditions on highly_capable now turn on others; review by hand",
+        (fc("highly_capable.thresholds", a, b),),
+    )
 
 
 def domain_presence(d: RiskDomain, added: bool) -> Finding:

@@ -114,6 +114,11 @@ RULES: dict[str, tuple[str, str]] = {
         "treat_as_crossed > needs_review",
         "how a straddling confidence interval is treated",
     ),
+    "framework.highly_capable": (
+        "unclear",
+        "the thresholds that define a highly capable model changed; the conditions naming "
+        "highly_capable then turn on other thresholds",
+    ),
     "framework.comparability_margin": (
         "larger: weakening; smaller: strengthening",
         "a wider margin makes competitors count as comparable more easily and the lead rarer",

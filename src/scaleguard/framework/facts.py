@@ -38,9 +38,12 @@ BUILTIN_FACTS: dict[str, FactSpec] = {
         FactSpec(
             "developer_leads",
             "boolean",
-            "The subject model is ahead of every released model of other developers in the "
-            "domains at stake, by more than the comparability margin.",
-            "model registry: the subject model against released competitor models",
+            "The subject model is ahead, by more than the comparability margin, of every model "
+            "of other developers that is released or in development (registry status planned, "
+            "training or internal: one that will soon exist), in the lead domains: those of the "
+            "thresholds defining 'highly capable' when the framework defines it, else the "
+            "domains at stake.",
+            "model registry: the subject against released and in-development competitor models",
         ),
         FactSpec(
             "competitor_without_comparable_safeguards",
@@ -52,8 +55,9 @@ BUILTIN_FACTS: dict[str, FactSpec] = {
         FactSpec(
             "all_competitors_strong_safeguards",
             "boolean",
-            "Every competitor with a comparable or superior model is recorded as having "
-            "strong safeguards (able to make a strong risk-containment argument).",
+            "Every competitor with a comparable or superior model in the lead domains, released "
+            "or in development, is recorded as having strong safeguards (able to make a strong "
+            "risk-containment argument); false when there is none.",
             "model registry: competitor models and their recorded safeguard level",
         ),
         FactSpec(
@@ -66,9 +70,9 @@ BUILTIN_FACTS: dict[str, FactSpec] = {
         FactSpec(
             "highly_capable",
             "boolean",
-            "The subject model has crossed the threshold the framework uses to define a "
-            "'highly capable' model (for RSP 3.x: automated R&D).",
-            "determinations of the subject model",
+            "The subject model has crossed a threshold the framework lists under "
+            "framework.highly_capable (RSP 3.x: automated R&D); unknown while one is unresolved.",
+            "determinations of the subject model (never an assertion)",
         ),
         FactSpec(
             "required_safeguards_met",

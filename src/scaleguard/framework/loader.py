@@ -26,12 +26,6 @@ from scaleguard.framework.facts import BUILTIN_FACTS, FactSpec
 from scaleguard.framework.model import FrameworkDocument, SourceRef
 from scaleguard.framework.yamlsource import PathPart, SourceMap, json_path, read_yaml
 
-#: Built-in documents whose primary_text is being filled in separately; each is checked
-#: like every other built-in as soon as it is removed from this set.
-PRIMARY_TEXT_PENDING = frozenset(
-    f"builtin:anthropic-rsp-{v}.yaml" for v in ("3.0", "3.1", "3.2", "3.3", "3.4")
-)
-
 
 @dataclass(frozen=True)
 class LoadedFramework:
@@ -97,7 +91,7 @@ def load_bytes(data: bytes | str, origin: str, *, builtin: bool = False) -> Load
         problems.extend(_problem_from_pydantic(err, source) for err in exc.errors())
     checker = _CrossChecker(raw, source)
     checker.run()
-    if builtin and origin not in PRIMARY_TEXT_PENDING:
+    if builtin:
         checker.check_primary_text()
     problems.extend(checker.problems)
     if problems or doc is None:
@@ -291,6 +285,26 @@ class _CrossChecker:
             self.check_commitment(i, c, known)
         self.check_restructuring()
         self.check_announcements()
+        self.check_highly_capable(meta, known["thresholds"])
+
+    def check_highly_capable(self, meta: dict[str, Any], thresholds: set[str]) -> None:
+        """framework.highly_capable names thresholds (of kind 'threshold') that exist."""
+        decl = meta.get("highly_capable")
+        if not isinstance(decl, dict):
+            return
+        kinds = {
+            _str(t.get("id")): t.get("kind", "threshold") for _, t in self.section("thresholds")
+        }
+        for j, tid in _strs(decl.get("thresholds")):
+            path: tuple[PathPart, ...] = ("framework", "highly_capable", "thresholds", j)
+            self.ref(tid, thresholds, path, "threshold", "thresholds")
+            if tid in thresholds and kinds.get(tid) != "threshold":
+                self.add(
+                    path,
+                    f"{tid!r} is a {kinds.get(tid)}, not a threshold: crossing it cannot "
+                    "make a model highly capable",
+                    "name a threshold of kind 'threshold'",
+                )
 
     def unique_ids(
         self, items: list[tuple[int, dict[str, Any]]], path: tuple[PathPart, ...], key: str
@@ -499,6 +513,9 @@ def _raw_source_refs(
     meta = raw.get("framework")
     if isinstance(meta, dict) and isinstance(meta.get("ambiguity_source"), dict):
         yield ("framework", "ambiguity_source"), meta["ambiguity_source"]
+    decl = meta.get("highly_capable") if isinstance(meta, dict) else None
+    if isinstance(decl, dict) and isinstance(decl.get("source"), dict):
+        yield ("framework", "highly_capable", "source"), decl["source"]
     review = raw.get("external_review")
     if isinstance(review, dict) and isinstance(review.get("source"), dict):
         yield ("external_review", "source"), review["source"]

@@ -140,6 +140,22 @@ class PrimaryText(_Strict):
     note: Text | None = None
 
 
+class HighlyCapable(_Strict):
+    """Which capability thresholds make a model "highly capable" in the framework's own sense.
+
+    A framework that conditions commitments on the built-in fact ``highly_capable``
+    must say here what the term means; the decision engine derives the fact from
+    the determinations of these thresholds.
+    """
+
+    thresholds: list[Id] = Field(
+        min_length=1,
+        description="Ids of thresholds; crossing any one of them makes a model highly capable.",
+    )
+    source: SourceRef
+    note: Text | None = None
+
+
 class FrameworkMeta(_Strict):
     id: Id = Field(description="Stable key shared by every version, e.g. 'anthropic-rsp'.")
     developer: Text
@@ -163,6 +179,11 @@ class FrameworkMeta(_Strict):
         default_factory=list, description="Statutes or codes this document serves (e.g. SB 53)."
     )
     summary: Text | None = None
+    highly_capable: HighlyCapable | None = Field(
+        None,
+        description="The framework's definition of a highly capable model, as thresholds "
+        "(required when a condition names the fact highly_capable).",
+    )
     primary_text: PrimaryText | None = Field(
         None, description="The primary text this document encodes (required of built-ins)."
     )

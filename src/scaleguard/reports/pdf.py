@@ -7,12 +7,16 @@ clock. It adds no random document id unless asked for PDF/X-4 (not used
 here), and the file identifier is left out. The PDF is tagged (structure for
 screen readers), which is deterministic too. Fonts come from the system
 (DejaVu is named first); the same fonts and WeasyPrint version give the same
-bytes, which the tests check by rendering twice.
+bytes, which the tests check by rendering twice. Where WeasyPrint subsets
+fonts with fontTools (no HarfBuzz-Subset on the system), fontTools stamps each
+embedded font with the current time unless ``SOURCE_DATE_EPOCH`` is set, so it
+is pinned for the duration of the rendering.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 
 from scaleguard.errors import StoreError
 
@@ -29,6 +33,12 @@ def html_to_pdf(html: str) -> bytes:
     # WeasyPrint logs every unsupported CSS property at WARNING; keep the CLI quiet.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    data = HTML(string=html, base_url=None).write_pdf(pdf_identifier=False, pdf_tags=True)
+    pinned = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = pinned or "0"
+    try:
+        data = HTML(string=html, base_url=None).write_pdf(pdf_identifier=False, pdf_tags=True)
+    finally:
+        if pinned is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
     assert isinstance(data, bytes)
     return data
