@@ -16,7 +16,7 @@ import yaml
 
 from scaleguard.diff import diff_frameworks
 from scaleguard.errors import FrameworkError
-from scaleguard.framework.conditions import Truth, evaluate
+from scaleguard.framework.conditions import Truth, evaluate, facts_named
 from scaleguard.framework.library import Library, builtin_frameworks
 from scaleguard.framework.loader import LoadedFramework, load_bytes
 from scaleguard.framework.model import Cadence, Commitment, Threshold
@@ -183,9 +183,11 @@ def test_rsp22_asl4_at_cbrn4_is_expected_not_committed(rsp22: LoadedFramework) -
     # Standards" and more will be said in a future update; at AI R&D-5 an affirmative case is
     # likewise only expected, while ASL-4 Security is required "at minimum".
     forces = {r.standard: r.force for r in threshold(rsp22, "cbrn-4").required_safeguards}
-    assert forces == {"asl-4-deployment": "goal", "asl-4-security": "goal"}
+    # (an expectation, not a commitment: recorded at recommendation force, as RSP 2.0's
+    # "we expect" requirements are)
+    assert forces == {"asl-4-deployment": "recommendation", "asl-4-security": "recommendation"}
     rd5 = {r.standard: r.force for r in threshold(rsp22, "ai-rd-5").required_safeguards}
-    assert rd5 == {"asl-4-security": "binding", "ai-rd-4-affirmative-case": "goal"}
+    assert rd5 == {"asl-4-security": "binding", "ai-rd-4-affirmative-case": "recommendation"}
 
 
 def test_rsp22_training_pause_concerns_the_asl3_security_standard(rsp22: LoadedFramework) -> None:
@@ -235,6 +237,32 @@ def test_rsp22_asl2_baseline_and_its_silent_removal_in_30(
     gone = next(c for c in d.changes if c.id == "asl-2-baseline")
     assert (gone.change, gone.classification) == ("removed", "weakening")
     assert gone.unannounced  # 3.0's changelog names no element for it
+
+
+@pytest.mark.parametrize("version", ["2.0", "2.1", "2.2"])
+def test_rsp2x_share_the_audited_readings(library: Library, version: str) -> None:
+    # The passages behind the 2.2 fixes are the same in 2.0 and 2.1 (ASL-2 baseline, §3.2
+    # "should ideally", §6.2 "act promptly" and the ASL-3 Security pause, the quarterly "may",
+    # the fn 17/18 "on track to imminently pass"), so the three encodings read them alike.
+    fw = library.get(f"anthropic-rsp@{version}")
+    assert commitment(fw, "asl-2-baseline").force == "binding"
+    assert commitment(fw, "interim-measures").force == "binding"
+    assert cadence(fw, "capability-decision-deadline").force == "goal"
+    assert cadence(fw, "noncompliance-board-updates").force == "discretionary"
+    pause = commitment(fw, "pause-training-until-security")
+    assert pause.trigger.thresholds and "cbrn-3" in pause.trigger.thresholds
+    escape = fw.conditions["competitor-escape-clause"]
+    assert "actor_passing_threshold_without_safeguards" in facts_named(escape)
+    # §2's "identify Required Safeguards before training or deploying" first appears in 2.1
+    ids = {c.id for c in fw.doc.commitments}
+    assert ("specify-safeguards-before-training" in ids) == (version != "2.0")
+
+
+def test_rsp21_to_22_shows_only_the_insider_change(library: Library) -> None:
+    # Changelog v2.2: the ASL-3 Security Standard's insider scope is the one change.
+    d = diff_frameworks(library.get("anthropic-rsp@2.1"), library.get("anthropic-rsp@2.2"))
+    substantive = [c for c in d.changes if c.classification != "neutral"]
+    assert [(c.id, c.rule) for c in substantive] == [("asl-3-security", "element.description")]
 
 
 def test_rsp22_changelog_announces_its_elements(rsp22: LoadedFramework) -> None:
