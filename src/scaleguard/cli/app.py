@@ -69,6 +69,8 @@ app.add_typer(reports.report_app, name="report")
 app.add_typer(reports.reviewers_app, name="reviewers")
 app.add_typer(reports.review_app, name="review")
 app.add_typer(incidents_cli.incidents_app, name="incidents")
+app.add_typer(incidents_cli.noncompliance_app, name="noncompliance")
+app.add_typer(incidents_cli.compliance_app, name="compliance")
 
 
 def _version(value: bool) -> None:

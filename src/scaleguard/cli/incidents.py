@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from scaleguard.cli.compliance import compliance_app
+from scaleguard.cli.noncompliance import noncompliance_app
 from scaleguard.cli.output import print_json
 from scaleguard.cli.workspace import BY_OPTION, JSON_OPTION, WORKSPACE_OPTION, _workspace
 from scaleguard.errors import InputError
@@ -22,6 +24,8 @@ from scaleguard.errors import InputError
 if TYPE_CHECKING:
     from scaleguard.incidents.clocks import Obligation
     from scaleguard.incidents.service import IncidentView
+
+__all__ = ["compliance_app", "incidents_app", "noncompliance_app"]
 
 incidents_app = typer.Typer(
     help="Critical incidents and the statutory clocks (SB 53, RAISE, EU Code of Practice).",

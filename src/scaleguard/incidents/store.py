@@ -197,9 +197,9 @@ def add_nc_report(tx: Tx, values: dict[str, Any], *, at: datetime | None) -> NcR
     return _insert(tx, NcReportRow, NcReport, "nc-report", "noncompliance report", values, at=at)
 
 
-def add_nc_event(tx: Tx, values: dict[str, Any]) -> NcEvent:
+def add_nc_event(tx: Tx, values: dict[str, Any], *, at: datetime | None = None) -> NcEvent:
     subject = f"noncompliance report {values['report_id']}: {values['action']}"
-    return _insert(tx, NcEventRow, NcEvent, "nc-event", subject, values)
+    return _insert(tx, NcEventRow, NcEvent, "nc-event", subject, values, at=at)
 
 
 def nc_reports(session: Session) -> list[NcReport]:
