@@ -498,3 +498,38 @@ def regimes_cmd(
             d["id"], d["title"], d["in_force_from"], "yes" if d["verified"] else "NO", duties
         )
     Console().print(table)
+
+
+@incidents_app.command("report")
+def report(
+    incident_id: int = typer.Argument(..., metavar="ID"),
+    regime: str = typer.Option(..., "--regime", help="sb53, raise, eu-cop or a lab regime id."),
+    fmt: str = typer.Option("markdown", "--format", help="markdown, pdf or json."),
+    out: Path | None = typer.Option(None, "--out", help="Write here (needed for pdf)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Deadlines as of this time."),
+    workspace: Path | None = WORKSPACE_OPTION,
+) -> None:
+    """A report draft with the regime's required fields filled from the record."""
+    from datetime import UTC
+
+    from scaleguard.incidents import drafts, regimes, service
+    from scaleguard.workspace.files import atomic_write
+
+    if fmt not in ("markdown", "pdf", "json"):
+        raise InputError(f"unknown format {fmt!r}", hint="use markdown, pdf or json")
+    if fmt == "pdf" and out is None:
+        raise InputError("a PDF needs --out FILE", hint="e.g. --out report.pdf")
+    moment = _time(as_of, "--as-of") or datetime.now(UTC)
+    with _workspace(workspace) as ws:
+        (reg,) = regimes.select(regimes.load_regimes(ws.root), [regime])
+        v = service.load(ws, incident_id)
+        draft = drafts.make_draft(v, reg, developer=ws.name, as_of=moment)
+        data = drafts.render(draft, fmt)
+    if out is None:
+        typer.echo(data.decode("utf-8"), nl=False)
+        return
+    atomic_write(out, data)
+    typer.echo(
+        f"draft written to {out}; once sent, record it with 'scaleguard incidents submit "
+        f"{incident_id} --regime {regime} --duty DUTY --file {out}'"
+    )

@@ -124,6 +124,8 @@ def history(ws: Workspace) -> list[Adopted]:
     out: dict[str, Adopted] = {}
     default = ws.config.frameworks.default
     family = default.split("@")[0] if default else None
+    if family is None and uses:  # no default: the family of the framework used last
+        family = uses[-1].ref.split("@")[0]
     for use in uses:
         if use.ref in out:
             continue
