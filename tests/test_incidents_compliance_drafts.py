@@ -141,3 +141,25 @@ def test_report_and_submit_through_the_cli(tmp_path: Path, cli: Callable[..., ob
     assert json.loads(r.out)["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()  # type: ignore[attr-defined]
     r = cli("compliance", "status", "--workspace", root, "--json")
     assert r.code in (0, 1) and isinstance(json.loads(r.out), list)  # type: ignore[attr-defined]
+
+
+def test_the_demo_act_runs_and_leaves_a_verified_ledger(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from scaleguard.incidents.demo import add_to_demo
+    from scaleguard.ledger.verify import verify
+
+    ws = init_workspace(tmp_path / "lab", name="lab")
+    try:
+        with ws.store.write() as tx:
+            repo.add_model(tx, name="aurora-3", own=True, status="deployed", created_by="t")
+        console = Console(record=True, width=120)
+        result = add_to_demo(ws, console)
+        out = console.export_text()
+        assert "2026-12-05 09:00" in out  # SB 53: 15 days from discovery
+        assert "2027-01-15T15:00:00Z" in out  # RAISE: 72 hours from determination
+        assert "| received | 1 |" in out and "| escalated | 1 |" in out
+        assert result.overdue == 0
+        assert verify(ws.store, ws.verifier(), full=True).ok
+    finally:
+        ws.close()
