@@ -453,16 +453,24 @@ def regimes_cmd(
 
     if check is not None:
         regime = regimes.load_file(check)
-        typer.echo(f"{check}: regime {regime.id} is valid")
+        if json_out:
+            print_json({"file": str(check), "regime": regime.id, "valid": True})
+        else:
+            typer.echo(f"{check}: regime {regime.id} is valid")
         return
     from scaleguard.errors import WorkspaceError
+    from scaleguard.incidents.own import workspace_regimes
     from scaleguard.workspace.workspace import find_root
 
     try:
         root: Path | None = workspace or find_root()
     except WorkspaceError:  # outside a workspace: the built-in regimes only
         root = None
-    regs = regimes.load_regimes(root)
+    if root is None:
+        regs = regimes.load_regimes(None)
+    else:
+        with _workspace(root) as ws:
+            regs = workspace_regimes(ws)
     data: list[dict[str, Any]] = [
         {
             "id": r.id,
@@ -472,6 +480,15 @@ def regimes_cmd(
             "verified": r.doc.regime.verified,
             "verification": r.doc.regime.verification,
             "origin": r.origin,
+            "recurring": [
+                {
+                    "id": d.id,
+                    "name": d.name,
+                    "every": str(d.every) if d.every else None,
+                    "section": d.source.section,
+                }
+                for d in r.doc.recurring
+            ],
             "obligations": [
                 {
                     "id": o.id,
@@ -494,6 +511,9 @@ def regimes_cmd(
         table.add_column(col, overflow="fold")
     for d in data:
         duties = "; ".join(f"{o['duty']}: {o['clock']} + {o['within']}" for o in d["obligations"])
+        duties = duties or "; ".join(
+            f"{x['id']} ({x['every'] or 'as needed'})" for x in d["recurring"]
+        )
         table.add_row(
             d["id"], d["title"], d["in_force_from"], "yes" if d["verified"] else "NO", duties
         )

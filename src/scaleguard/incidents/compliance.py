@@ -309,14 +309,17 @@ def _board(
     day: date,
 ) -> list[Duty]:
     """The board's quarterly noncompliance update, from the framework's own cadence."""
+    from scaleguard.incidents.own import framework_regime
+
     every: Span | None = None
     source = ""
     if adopted:
-        fw = adopted[-1].framework
-        for cadence in fw.doc.cadences:
-            if cadence.artifact == "noncompliance_board_update" and cadence.interval:
-                every = Span.parse(str(cadence.interval))
-                source = f"{fw.source_url(cadence.source)} {cadence.source.section}"
+        own = framework_regime(adopted[-1].framework)
+        for d in own.doc.recurring:
+            if d.check == "board_quarterly" and d.every is not None:
+                every = d.every
+                source = f"{own.url(d.source)} {d.source.section} ({own.doc.regime.title})"
+                break
     if every is None:
         source, every, _ = _cite(sb53, "officers-quarterly")
     if every is None:
