@@ -200,3 +200,17 @@ def test_the_cli_flow(tmp_path: Path, cli: Callable[..., object]) -> None:
     assert "text" not in json.loads(r.out)  # type: ignore[attr-defined]
     r = cli("noncompliance", "quarterly", "--workspace", root, "--quarter", "2026-Q4", "--json")
     assert r.code == 0, r.err  # type: ignore[attr-defined]
+
+
+def test_the_rso_cannot_handle_a_report_about_the_rso(ws: Workspace) -> None:
+    done = noncompliance.submit(
+        ws, text="The RSO signed off without the evaluations.", recipients=["board-chair"],
+        anonymous=True, concerns_rso=True,
+    )  # fmt: skip
+    before = ledger_size(ws)
+    for who in ("rso", "Responsible Scaling Officer"):
+        with pytest.raises(InputError, match="may not handle it"):
+            noncompliance.act(ws, done.report.id, "triage", by=who)
+    assert ledger_size(ws) == before
+    noncompliance.act(ws, done.report.id, "triage", by="board-chair")
+    assert noncompliance.state(ws, done.report.id).status == "triaged"

@@ -189,3 +189,41 @@ def test_the_cli_records_and_the_clock_exits_1_when_overdue(
     assert r.code == 0, r.err  # type: ignore[attr-defined]
     r = run("incidents", "clock", "--workspace", root, "--as-of", "2026-12-06T00:00Z")
     assert r.code == 0  # type: ignore[attr-defined]
+
+
+def test_a_database_admin_moving_the_discovery_time_is_caught(tmp_path: Path) -> None:
+    """An admin without the key drops the append-only trigger and pushes a deadline back."""
+    ws = init_workspace(tmp_path / "lab", name="lab")
+    try:
+        inc = service.open_incident(
+            ws, title="t", discovered=DISCOVERED, kinds=["catastrophic-risk"], by="x", now=NOW
+        )
+        ws.checkpoint()
+        assert verify(ws.store, ws.verifier(), full=True).ok
+        with ws.store.write() as tx:
+            tx.execute(text("DROP TRIGGER incidents_no_update"))
+            tx.execute(
+                text("UPDATE incidents SET discovered_at = '2026-11-25T09:00:00Z' WHERE id = :i"),
+                {"i": inc.id},
+            )
+        ((_view, items),) = service.clock(ws, as_of=NOW)
+        moved = next(o for o in items if o.regime == "sb53")
+        assert moved.deadline == datetime(2026, 12, 10, 9, tzinfo=UTC)  # the edit took effect
+        report = verify(ws.store, ws.verifier(), full=True)
+        assert not report.ok  # ... and the ledger shows it
+    finally:
+        ws.close()
+
+
+def test_a_backdated_report_is_flagged(ws: Workspace) -> None:
+    inc = service.open_incident(
+        ws, title="t", discovered=DISCOVERED, kinds=["catastrophic-risk"], by="x", now=NOW
+    )
+    service.submit(
+        ws, inc.id, regime="sb53", group="initial", content=b"r", by="x",
+        at=DISCOVERED + timedelta(days=1), now=NOW,
+    )  # fmt: skip
+    ((_view, items),) = service.clock(ws, as_of=NOW)
+    item = next(o for o in items if o.regime == "sb53" and o.group == "initial")
+    assert item.status == "met"
+    assert any("recorded" in n and "later" in n for n in item.notes)

@@ -30,6 +30,17 @@ class Submission:
     at: datetime
     sha256: str
     amends: int | None = None
+    recorded: datetime | None = None
+
+    def backdated_by(self) -> timedelta | None:
+        """How long after its stated send time the report was recorded, past a grace hour."""
+        if self.recorded is None or self.recorded - self.at <= BACKDATE_GRACE:
+            return None
+        return self.recorded - self.at
+
+
+#: A report recorded more than this after its stated send time is flagged in the output.
+BACKDATE_GRACE = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -237,6 +248,7 @@ def _group_obligation(
     notes = list(notes)
     if len(rules) > 1:
         notes.append("earliest of: " + ", ".join(f"{r.id} ({r.within})" for r in rules))
+    notes.extend(_backdated(mine))
     originals = [s for s in mine if s.amends is None]
     amendments = [s for s in mine if s.amends is not None]
     if amendments:
@@ -266,7 +278,7 @@ def _repeating(
     common = _template(facts, regime, group, rule, mine, f"previous report + {rule.within}")
     if not submitted:
         return replace(common, notes=("starts with the first report under this regime",))
-    notes: list[str] = []
+    notes: list[str] = list(_backdated(mine))
     times = [s.at for s in submitted]
     for before, after in itertools.pairwise(times):
         if after > rule.within.add(before):
@@ -282,6 +294,18 @@ def _repeating(
             notes.append("an earlier update was late")
         status = "overdue" if as_of > deadline else "open"
     return replace(common, start=last, deadline=deadline, status=status, notes=tuple(notes))
+
+
+def _backdated(subs: Sequence[Submission]) -> list[str]:
+    out = []
+    for s in subs:
+        delay = s.backdated_by()
+        if delay is not None:
+            out.append(
+                f"report {s.id} says it was sent {iso(s.at)} but was recorded "
+                f"{_late_by(delay)} later"
+            )
+    return out
 
 
 def _late_by(delta: timedelta) -> str:

@@ -274,6 +274,13 @@ def act(
 
     current = state(ws, report_id)
     day = today or datetime.now(UTC).date()
+    if current.report.concerns_rso:
+        rso = {x for r in load_recipients(ws.root) if r.is_rso for x in (r.id, r.name)}
+        if by in rso:
+            raise InputError(
+                f"report {report_id} concerns the RSO, who may not handle it ({by!r})",
+                hint="a board member or someone independent of the RSO records this step",
+            )
     if action == "reporter-update":
         status = current.status
         if status in ("closed", "escalated"):

@@ -51,6 +51,11 @@ def parse_time(text: str, what: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+def _stored_time(text: str) -> datetime:
+    """A record's own RFC 3339 UTC time (``...Z``, maybe with microseconds)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -160,7 +165,13 @@ def view(incident: Incident, events: Sequence[IncidentEvent]) -> IncidentView:
         elif e.action == "submit" and e.at and e.regime and e.obligation and e.sha256:
             subs.append(
                 Submission(
-                    e.id, e.regime, e.obligation, parse_time(e.at, "submitted"), e.sha256, e.amends
+                    e.id,
+                    e.regime,
+                    e.obligation,
+                    parse_time(e.at, "submitted"),
+                    e.sha256,
+                    e.amends,
+                    _stored_time(e.created_at),
                 )
             )
     facts = IncidentFacts(
