@@ -18,7 +18,13 @@ from rich.table import Table
 from scaleguard.cli.compliance import compliance_app
 from scaleguard.cli.noncompliance import noncompliance_app
 from scaleguard.cli.output import print_json
-from scaleguard.cli.workspace import BY_OPTION, JSON_OPTION, WORKSPACE_OPTION, _workspace
+from scaleguard.cli.workspace import (
+    BY_OPTION,
+    JSON_OPTION,
+    WORKSPACE_OPTION,
+    _workspace,
+    checkpoint_after_write,
+)
 from scaleguard.errors import InputError
 
 if TYPE_CHECKING:
@@ -187,6 +193,7 @@ def open_(
             by=_by(by),
         )
         v = service.load(ws, inc.id)
+        checkpoint_after_write(ws)
     if json_out:
         print_json(view_json(v))
         return
@@ -222,6 +229,7 @@ def update(
             determined=_time(determined, "--determined"),
             by=_by(by),
         )
+        checkpoint_after_write(ws)
     if json_out:
         print_json(
             [{"id": e.id, "action": e.action, "ledger_index": e.ledger_index} for e in events]
@@ -244,6 +252,7 @@ def resolve(
 
     with _workspace(workspace) as ws:
         event = service.resolve(ws, incident_id, at=_time(at, "--at"), note=note, by=_by(by))
+        checkpoint_after_write(ws)
     if json_out:
         print_json({"id": event.id, "at": event.at, "ledger_index": event.ledger_index})
         return
@@ -284,6 +293,7 @@ def submit(
             amends=amends,
             by=_by(by),
         )
+        checkpoint_after_write(ws)
     if json_out:
         print_json({"id": event.id, "sha256": event.sha256, "ledger_index": event.ledger_index})
         return
