@@ -272,47 +272,49 @@ def act(
     """Triage, investigate, close (with findings) or escalate: each a ledger record."""
     from scaleguard.incidents import store
 
-    current = state(ws, report_id)
+    if action not in (*_NEXT, "reporter-update"):
+        raise InputError(f"unknown action {action!r}", hint=f"use one of: {', '.join(_NEXT)}")
     day = today or datetime.now(UTC).date()
-    if current.report.concerns_rso:
-        rso = {x for r in load_recipients(ws.root) if r.is_rso for x in (r.id, r.name)}
-        if by in rso:
-            raise InputError(
-                f"report {report_id} concerns the RSO, who may not handle it ({by!r})",
-                hint="a board member or someone independent of the RSO records this step",
-            )
-    if action == "reporter-update":
-        status = current.status
-        if status in ("closed", "escalated"):
-            raise InputError(f"report {report_id} is {status}", hint="nothing further is owed")
-    else:
-        allowed, status = _NEXT[action]
-        if current.status not in allowed:
-            raise InputError(
-                f"report {report_id} is {current.status}; cannot {action} it",
-                hint=f"{action} applies to a report that is {' or '.join(sorted(allowed))}",
-            )
-        if action == "escalate" and not current.escalation_due:
-            raise InputError(
-                f"report {report_id} was not found substantiated with a material safety risk",
-                hint="only such reports are escalated; the quarterly update covers every report",
-            )
-    if action == "close":
-        if substantiated is None or material_risk is None:
-            raise InputError(
-                "closing needs the findings",
-                hint="give --substantiated yes|no and --material-risk yes|no",
-            )
-        if material_risk and not substantiated:
-            raise InputError(
-                "a material risk was recorded for an unsubstantiated report",
-                hint="a report is escalated when it is substantiated and poses a material risk",
-            )
-    elif substantiated is not None or material_risk is not None:
-        raise InputError("findings are recorded when closing", hint="use 'noncompliance close'")
-    if action in ("close", "reporter-update") and not (note and note.strip()):
-        raise InputError(f"{action} needs a --note", hint="document what was found or told")
-    with ws.store.write() as tx:
+    with ws.store.write() as tx:  # checked under the write lock: no two closes race
+        current = ReportState(store.nc_report(tx, report_id), tuple(store.nc_events(tx, report_id)))
+        if current.report.concerns_rso:
+            rso = {x for r in load_recipients(ws.root) if r.is_rso for x in (r.id, r.name)}
+            if by in rso:
+                raise InputError(
+                    f"report {report_id} concerns the RSO, who may not handle it ({by!r})",
+                    hint="a board member or someone independent of the RSO records this step",
+                )
+        if action == "reporter-update":
+            status = current.status
+            if status in ("closed", "escalated"):
+                raise InputError(f"report {report_id} is {status}", hint="nothing further is owed")
+        else:
+            allowed, status = _NEXT[action]
+            if current.status not in allowed:
+                raise InputError(
+                    f"report {report_id} is {current.status}; cannot {action} it",
+                    hint=f"{action} applies to a report that is {' or '.join(sorted(allowed))}",
+                )
+            if action == "escalate" and not current.escalation_due:
+                raise InputError(
+                    f"report {report_id} was not found substantiated with a material safety risk",
+                    hint="only those are escalated; the quarterly update covers every report",
+                )
+        if action == "close":
+            if substantiated is None or material_risk is None:
+                raise InputError(
+                    "closing needs the findings",
+                    hint="give --substantiated yes|no and --material-risk yes|no",
+                )
+            if material_risk and not substantiated:
+                raise InputError(
+                    "a material risk was recorded for an unsubstantiated report",
+                    hint="a report is escalated when it is substantiated and poses a material risk",
+                )
+        elif substantiated is not None or material_risk is not None:
+            raise InputError("findings are recorded when closing", hint="use 'noncompliance close'")
+        if action in ("close", "reporter-update") and not (note and note.strip()):
+            raise InputError(f"{action} needs a --note", hint="document what was found or told")
         return store.add_nc_event(
             tx,
             {

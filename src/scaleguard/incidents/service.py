@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -204,25 +204,33 @@ def load_all(ws: Workspace) -> list[IncidentView]:
     return out
 
 
-def _event(ws: Workspace, current: IncidentView, values: dict[str, object]) -> IncidentEvent:
+def _write(
+    ws: Workspace, incident_id: int, build: Callable[[IncidentView], list[dict[str, object]]]
+) -> list[IncidentEvent]:
+    """Check against the incident as it is under the write lock, then record; all or nothing."""
     from scaleguard.incidents import store
 
     with ws.store.write() as tx:
-        return store.add_incident_event(
-            tx,
-            {
-                "incident_id": current.incident.id,
-                "status": None,
-                "note": None,
-                "at": None,
-                "regime": None,
-                "obligation": None,
-                "sha256": None,
-                "amends": None,
-                "details": {},
-                **values,
-            },
-        )
+        current = view(store.incident(tx, incident_id), store.incident_events(tx, incident_id))
+        rows = build(current)
+        return [
+            store.add_incident_event(
+                tx,
+                {
+                    "incident_id": incident_id,
+                    "status": None,
+                    "note": None,
+                    "at": None,
+                    "regime": None,
+                    "obligation": None,
+                    "sha256": None,
+                    "amends": None,
+                    "details": {},
+                    **values,
+                },
+            )
+            for values in rows
+        ]
 
 
 def update(
@@ -235,12 +243,6 @@ def update(
     by: str,
     now: datetime | None = None,
 ) -> list[IncidentEvent]:
-    current = load(ws, incident_id)
-    if current.facts.resolved_at is not None:
-        raise InputError(
-            f"incident {incident_id} is resolved",
-            hint="open a new incident, or record a note on the resolution's report instead",
-        )
     if status is not None and status not in STATUSES:
         raise InputError(f"unknown status {status!r}", hint=f"use one of: {', '.join(STATUSES)}")
     note_ = _text(note, "note")
@@ -248,25 +250,28 @@ def update(
         raise InputError("nothing to record", hint="give --status, --note or --determined")
     if determined is not None:
         _not_future(determined, "determined", now or _now())
-        if current.facts.determined_at is not None:
+
+    def build(current: IncidentView) -> list[dict[str, object]]:
+        if current.facts.resolved_at is not None:
             raise InputError(
-                f"incident {incident_id} was already determined at "
-                f"{iso(current.facts.determined_at)}",
-                hint="a determination is recorded once; add a --note to explain a correction",
+                f"incident {incident_id} is resolved",
+                hint="open a new incident for new events",
             )
-        IncidentFacts(0, current.facts.discovered_at, frozenset(), False, determined)
-    out = []
-    if determined is not None:
-        out.append(
-            _event(ws, current, {"action": "determine", "at": iso(determined), "created_by": by})
-        )
-    if status is not None or note_ is not None:
-        out.append(
-            _event(
-                ws, current, {"action": "update", "status": status, "note": note_, "created_by": by}
-            )
-        )
-    return out
+        rows: list[dict[str, object]] = []
+        if determined is not None:
+            if current.facts.determined_at is not None:
+                raise InputError(
+                    f"incident {incident_id} was already determined at "
+                    f"{iso(current.facts.determined_at)}",
+                    hint="a determination is recorded once; add a --note to explain a correction",
+                )
+            IncidentFacts(0, current.facts.discovered_at, frozenset(), False, determined)
+            rows.append({"action": "determine", "at": iso(determined), "created_by": by})
+        if status is not None or note_ is not None:
+            rows.append({"action": "update", "status": status, "note": note_, "created_by": by})
+        return rows
+
+    return _write(ws, incident_id, build)
 
 
 def resolve(
@@ -279,30 +284,32 @@ def resolve(
     now: datetime | None = None,
 ) -> IncidentEvent:
     moment = now or _now()
-    current = load(ws, incident_id)
-    if current.facts.resolved_at is not None:
-        raise InputError(
-            f"incident {incident_id} is already resolved ({iso(current.facts.resolved_at)})",
-            hint="nothing to do",
-        )
     when = at or moment
     _not_future(when, "resolved", moment)
-    if when < current.facts.discovered_at:
-        raise InputError(
-            f"resolved {iso(when)} is before discovered {iso(current.facts.discovered_at)}",
-            hint="check the resolution time",
-        )
-    return _event(
-        ws,
-        current,
-        {
-            "action": "resolve",
-            "status": "resolved",
-            "at": iso(when),
-            "note": _text(note, "note"),
-            "created_by": by,
-        },
-    )
+    note_ = _text(note, "note")
+
+    def build(current: IncidentView) -> list[dict[str, object]]:
+        if current.facts.resolved_at is not None:
+            raise InputError(
+                f"incident {incident_id} is already resolved ({iso(current.facts.resolved_at)})",
+                hint="nothing to do",
+            )
+        if when < current.facts.discovered_at:
+            raise InputError(
+                f"resolved {iso(when)} is before discovered {iso(current.facts.discovered_at)}",
+                hint="check the resolution time",
+            )
+        return [
+            {
+                "action": "resolve",
+                "status": "resolved",
+                "at": iso(when),
+                "note": note_,
+                "created_by": by,
+            }
+        ]
+
+    return _write(ws, incident_id, build)[0]
 
 
 def submit(
@@ -319,56 +326,59 @@ def submit(
 ) -> IncidentEvent:
     """Record that a report was sent: its SHA-256 goes into the ledger entry."""
     moment = now or _now()
-    current = load(ws, incident_id)
     (reg,) = regimes.select(regimes.load_regimes(ws.root), [regime])
     groups = sorted({r.group for r in reg.doc.obligations})
     if group not in groups:
         raise InputError(
-            f"regime {regime!r} has no duty {group!r}", hint=f"duties: {', '.join(groups)}"
+            f"regime {regime!r} has no duty {group!r}",
+            hint=f"duties: {', '.join(groups) or '(none: this regime has no incident reports)'}",
         )
     if not content:
         raise InputError("the report file is empty", hint="submit the report you actually sent")
     when = at or moment
     _not_future(when, "submitted", moment)
-    if when < current.facts.discovered_at:
-        raise InputError(
-            f"submitted {iso(when)} is before discovery {iso(current.facts.discovered_at)}",
-            hint="check the submission time",
-        )
-    if amends is not None:
-        previous = [s for s in current.facts.submissions if s.id == amends]
-        if not previous or previous[0].regime != regime:
+
+    def build(current: IncidentView) -> list[dict[str, object]]:
+        if when < current.facts.discovered_at:
             raise InputError(
-                f"--amends {amends} is not a report under {regime} for incident {incident_id}",
-                hint="name the id of the report being amended ('incidents show ID')",
+                f"submitted {iso(when)} is before discovery {iso(current.facts.discovered_at)}",
+                hint="check the submission time",
             )
-    return _event(
-        ws,
-        current,
-        {
-            "action": "submit",
-            "at": iso(when),
-            "regime": regime,
-            "obligation": group,
-            "sha256": hashlib.sha256(content).hexdigest(),
-            "amends": amends,
-            "details": {"size": len(content)},
-            "created_by": by,
-        },
-    )
+        if amends is not None:
+            previous = [s for s in current.facts.submissions if s.id == amends]
+            if not previous or previous[0].regime != regime:
+                raise InputError(
+                    f"--amends {amends} is not a report under {regime} for incident {incident_id}",
+                    hint="name the id of the report being amended ('incidents show ID')",
+                )
+        return [
+            {
+                "action": "submit",
+                "at": iso(when),
+                "regime": regime,
+                "obligation": group,
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "amends": amends,
+                "details": {"size": len(content)},
+                "created_by": by,
+            }
+        ]
+
+    return _write(ws, incident_id, build)[0]
 
 
 def clock(
     ws: Workspace, *, as_of: datetime | None = None, include_resolved: bool = False
 ) -> list[tuple[IncidentView, list[Obligation]]]:
-    """Every incident's obligations at ``as_of`` (default now)."""
+    """Every incident's obligations at ``as_of`` (default now); resolved incidents only while
+    something is open, overdue or was late."""
     moment = as_of or _now()
     regs = regimes.load_regimes(ws.root)
     out = []
     for v in load_all(ws):
         items = clocks.obligations(v.facts, regs, moment)
         if not include_resolved and v.facts.resolved_at is not None:
-            items = [o for o in items if o.status in ("open", "overdue", "pending")]
+            items = [o for o in items if o.status in ("open", "overdue", "pending", "late")]
             if not items:
                 continue
         out.append((v, items))
