@@ -46,7 +46,7 @@ def test_sb53_fifteen_days_from_discovery_and_24_hours_for_imminent_risk() -> No
 def test_raise_runs_from_determination_and_says_when_it_has_none() -> None:
     determined = T0 + timedelta(days=3)
     facts = IncidentFacts(1, T0, frozenset({"catastrophic-risk"}), False, determined)
-    item = by(obligations(facts, REGIMES, T0), "raise", "initial")
+    item = by(obligations(facts, REGIMES, determined), "raise", "initial")
     assert item.deadline == determined + timedelta(hours=72)
     undetermined = IncidentFacts(1, T0, frozenset({"catastrophic-risk"}))
     item = by(obligations(undetermined, REGIMES, T0), "raise", "initial")
@@ -246,3 +246,17 @@ def test_a_report_is_met_exactly_when_sent_by_the_deadline(
         if o.regime == "sb53" and o.group == "initial" and o.deadline is not None:
             assert (o.status == "met") == (discovered + sent_after <= o.deadline)
             assert o.status in ("met", "late")
+
+
+def test_a_past_as_of_ignores_what_happened_later() -> None:
+    sent = Submission(1, "sb53", "initial", T0 + timedelta(days=10), "a" * 64)
+    facts = IncidentFacts(1, T0, frozenset({"catastrophic-risk"}), submissions=(sent,))
+    before = by(obligations(facts, REGIMES, T0 + timedelta(days=5)), "sb53", "initial")
+    assert before.status == "open" and not before.submissions
+    after = by(obligations(facts, REGIMES, T0 + timedelta(days=11)), "sb53", "initial")
+    assert after.status == "met"
+    determined = IncidentFacts(
+        1, T0, frozenset({"catastrophic-risk"}), False, T0 + timedelta(days=3)
+    )
+    early = by(obligations(determined, REGIMES, T0 + timedelta(days=1)), "raise", "initial")
+    assert early.deadline == T0 + timedelta(hours=72)  # not yet determined then: from discovery

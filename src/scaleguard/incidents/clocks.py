@@ -125,10 +125,26 @@ def obligations(
 ) -> list[Obligation]:
     """Every duty each regime puts on this incident, with its deadline and status at ``as_of``."""
     _aware("as-of", as_of)
+    facts = as_known_at(facts, as_of)
     out: list[Obligation] = []
     for regime in regimes:
         out.extend(_regime_obligations(facts, regime, as_of))
     return out
+
+
+def as_known_at(facts: IncidentFacts, as_of: datetime) -> IncidentFacts:
+    """The incident as it stood at ``as_of``: later determinations, resolutions and reports
+    are left out, so a past ``as_of`` shows what was then due, open or overdue."""
+    return replace(
+        facts,
+        determined_at=facts.determined_at
+        if facts.determined_at is not None and facts.determined_at <= as_of
+        else None,
+        resolved_at=facts.resolved_at
+        if facts.resolved_at is not None and facts.resolved_at <= as_of
+        else None,
+        submissions=tuple(s for s in facts.submissions if s.at <= as_of),
+    )
 
 
 def _regime_obligations(facts: IncidentFacts, regime: Regime, as_of: datetime) -> list[Obligation]:

@@ -93,7 +93,8 @@ def add_to_demo(ws: Workspace, console: Console) -> IncidentDemo:
         "RAISE takes effect on 2027-01-01. The same incident discovered on 2027-01-11 "
         "(determined 2027-01-12 15:00 UTC) would owe New York:"
     )
-    for o in clocks.obligations(moved, [raise_regime], moved.discovered_at):
+    assert moved.determined_at is not None
+    for o in clocks.obligations(moved, [raise_regime], moved.determined_at):
         console.print(
             f"  {o.name}: by {clocks.iso(o.deadline) if o.deadline else '-'} "
             f"({o.clock}; source not verified against the enacted text)"
