@@ -383,7 +383,7 @@ def render_clock(
         for o in items:
             status = f"[{styles[o.status]}]{o.status.replace('_', ' ')}[/]"
             detail = [
-                f"{o.name} -> {o.recipient}",
+                o.name if o.recipient == "-" else f"{o.name} -> {o.recipient}",
                 f"{o.section}" + ("" if o.verified else " (source unverified)"),
             ]
             detail.extend(o.notes)

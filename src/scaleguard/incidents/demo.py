@@ -82,6 +82,10 @@ def add_to_demo(ws: Workspace, console: Console) -> IncidentDemo:
         f"determined {clocks.iso(DETERMINED)}; clocks as of {clocks.iso(AS_OF)}:"
     )
     render_clock(console, [(view, items)], AS_OF, UTC)
+    console.print(
+        "The two reports were recorded after their stated send times (the demo records them "
+        "today), and the clock says so: a backdated claim is never silent."
+    )
     moved = replace(
         view.facts,
         discovered_at=datetime(2027, 1, 11, 9, 0, tzinfo=UTC),
