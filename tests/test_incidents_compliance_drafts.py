@@ -163,3 +163,27 @@ def test_the_demo_act_runs_and_leaves_a_verified_ledger(tmp_path: Path) -> None:
         assert verify(ws.store, ws.verifier(), full=True).ok
     finally:
         ws.close()
+
+
+def test_compliance_cli_records_and_exits_1_when_overdue(
+    tmp_path: Path, cli: Callable[..., object]
+) -> None:
+    root = tmp_path / "lab"
+    init_workspace(root, name="lab").close()
+    r = cli("compliance", "status", "--workspace", root, "--as-of", "2026-02-01", "--json")
+    assert r.code == 0, r.out  # type: ignore[attr-defined]
+    r = cli("compliance", "status", "--workspace", root, "--as-of", "2026-11-26")
+    assert r.code == 1  # type: ignore[attr-defined]  # the internal-use summary was never sent
+    r = cli("compliance", "record", "--workspace", root, "--kind", "internal-use-summary",
+            "--subject", "Q3 internal use", "--on", "2026-10-01")  # fmt: skip
+    assert r.code == 0, r.err  # type: ignore[attr-defined]
+    r = cli("compliance", "status", "--workspace", root, "--as-of", "2026-11-26", "--json")
+    assert r.code == 0, r.out  # type: ignore[attr-defined]
+    summary = next(d for d in json.loads(r.out) if d["duty"] == "internal-use-summary")  # type: ignore[attr-defined]
+    assert summary["due"] == "2027-01-01" and summary["state"] == "open"
+    r = cli("compliance", "record", "--workspace", root, "--kind", "memo", "--subject", "x",
+            "--on", "2026-10-01")  # fmt: skip
+    assert r.code == 2 and "unknown record kind" in r.err  # type: ignore[attr-defined]
+    r = cli("compliance", "record", "--workspace", root, "--kind", "framework-review",
+            "--subject", "x", "--on", "2026-13-01")  # fmt: skip
+    assert r.code == 2 and "not a date" in r.err  # type: ignore[attr-defined]

@@ -214,3 +214,32 @@ def test_the_rso_cannot_handle_a_report_about_the_rso(ws: Workspace) -> None:
     assert ledger_size(ws) == before
     noncompliance.act(ws, done.report.id, "triage", by="board-chair")
     assert noncompliance.state(ws, done.report.id).status == "triaged"
+
+
+def test_an_anonymous_cli_submission_signs_no_checkpoint(
+    tmp_path: Path, cli: Callable[..., object]
+) -> None:
+    from scaleguard.ledger import storage
+    from scaleguard.workspace import open_workspace
+
+    root = tmp_path / "lab"
+    init_workspace(root, name="lab").close()
+    (root / noncompliance.RECIPIENTS_FILE).write_text(RECIPIENTS)
+
+    def checkpoints() -> int:
+        ws = open_workspace(root)
+        try:
+            with ws.store.read() as s:
+                return len(storage.checkpoints(s))
+        finally:
+            ws.close()
+
+    before = checkpoints()
+    r = cli("noncompliance", "submit", "--workspace", root, "--anonymous", "--recipient",
+            "counsel", "text")  # fmt: skip
+    assert r.code == 0, r.err  # type: ignore[attr-defined]
+    assert checkpoints() == before  # a checkpoint's time would date the report
+    r = cli("noncompliance", "submit", "--workspace", root, "--as", "ann", "--recipient",
+            "counsel", "text")  # fmt: skip
+    assert r.code == 0, r.err  # type: ignore[attr-defined]
+    assert checkpoints() == before + 1
