@@ -332,15 +332,23 @@ def list_(
 @incidents_app.command("show")
 def show(
     incident_id: int = typer.Argument(..., metavar="ID"),
+    as_of: str | None = typer.Option(None, "--as-of", help="Obligations as of this time."),
+    tz: str | None = TZ_OPTION,
     workspace: Path | None = WORKSPACE_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """One incident with every record about it."""
-    from scaleguard.incidents import service
+    """One incident with every record about it and its obligations."""
+    from datetime import UTC
 
+    from scaleguard.incidents import clocks, regimes, service
+
+    zone = _zone(tz)
+    moment = _time(as_of, "--as-of") or datetime.now(UTC)
     with _workspace(workspace) as ws:
         v = service.load(ws, incident_id)
+        items = clocks.obligations(v.facts, regimes.load_regimes(ws.root), moment)
     data = view_json(v)
+    data["obligations"] = [obligation_json(o, moment, zone) for o in items]
     if json_out:
         print_json(data)
         return
@@ -355,11 +363,12 @@ def show(
         "imminent_risk",
         "internal_use",
     ):
-        console.print(f"  {key}: {data[key]}")
+        console.print(f"  {key}: {data[key]}", markup=False)
     for e in data["events"]:
         parts = [e["action"], e["status"], e["regime"], e["duty"], e["note"], e["sha256"]]
         text = " ".join(str(p) for p in parts if p)
         console.print(f"  [{e['id']}] {e['recorded_at']} {text}", markup=False)
+    render_clock(console, [(v, items)], moment, zone)
 
 
 def render_clock(
