@@ -328,7 +328,3 @@ def _late_by(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     hours, rest = divmod(seconds, 3600)
     return f"{hours // 24}d {hours % 24}h {rest // 60}m"
-
-
-def overdue(items: Sequence[Obligation]) -> list[Obligation]:
-    return [o for o in items if o.status == "overdue"]
