@@ -135,7 +135,8 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "noncompliance": LazyCommand(
         "scaleguard.cli.noncompliance:noncompliance_app",
-        "Noncompliance reports from staff: anonymous or named, investigated, reported to the board.",
+        "Noncompliance reports from staff: anonymous or named, investigated, "
+        "reported to the board.",
     ),
     "compliance": LazyCommand(
         "scaleguard.cli.compliance:compliance_app",
