@@ -310,6 +310,16 @@ def _show_history(console: Console, lib: Library, root: Path) -> None:
     console.print(f"the whole history as one page with an accessible timeline: {page}")
 
 
+def _show_incidents(console: Console, ws: object) -> None:
+    """An incident's clocks under SB 53, RAISE and the EU Code; a staff report to the board."""
+    from scaleguard.incidents.demo import add_to_demo
+    from scaleguard.workspace.workspace import Workspace
+
+    assert isinstance(ws, Workspace)
+    console.rule("An incident and its legal clocks; a noncompliance report to the board")
+    add_to_demo(ws, console)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     root = Path(args[0]) if args else Path("demo-workspace")
@@ -355,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
             from scaleguard.reports.demo import add_to_demo
 
             add_to_demo(ws, console)
+            _show_incidents(console, ws)
 
             console.rule("6. Can an outside reviewer trust this record?")
             _show_ledger(console, ws)

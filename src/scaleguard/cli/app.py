@@ -129,6 +129,19 @@ COMMANDS: dict[str, LazyCommand] = {
         "scaleguard.cli.review:review_app",
         "The review of a Risk Report: assign, access, comment, submit, respond, status.",
     ),
+    "incidents": LazyCommand(
+        "scaleguard.cli.incidents:incidents_app",
+        "Critical incidents and the statutory clocks (SB 53, RAISE, EU Code of Practice).",
+    ),
+    "noncompliance": LazyCommand(
+        "scaleguard.cli.noncompliance:noncompliance_app",
+        "Noncompliance reports from staff: anonymous or named, investigated, "
+        "reported to the board.",
+    ),
+    "compliance": LazyCommand(
+        "scaleguard.cli.compliance:compliance_app",
+        "Framework review, change publication, transparency reports, quarterly summaries.",
+    ),
 }
 
 

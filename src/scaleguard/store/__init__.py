@@ -5,6 +5,7 @@ every query; :mod:`scaleguard.store.migrate` keeps the schema at the code's
 revision. Callers receive the frozen values of :mod:`scaleguard.store.records`.
 """
 
+from scaleguard.store import tables_incidents as _tables_incidents  # noqa: F401 - metadata
 from scaleguard.store import tables_reports as _tables_reports  # noqa: F401 - metadata
 from scaleguard.store import tables_roadmap as _tables_roadmap  # noqa: F401 - metadata
 from scaleguard.store.db import Store, Tx, normalize_url
