@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from scaleguard import __version__
-from scaleguard.cli import decisions, frameworks, ledger, reports, roadmap, workspace
+from scaleguard.cli import decisions, frameworks, ledger, reports, roadmap, usage, workspace
 from scaleguard.errors import ScaleguardError
 
 # Typer vendors its own copy of click; usage errors may come from either.
@@ -67,6 +67,8 @@ app.add_typer(roadmap.roadmap_app, name="roadmap")
 app.add_typer(reports.report_app, name="report")
 app.add_typer(reports.reviewers_app, name="reviewers")
 app.add_typer(reports.review_app, name="review")
+app.add_typer(usage.usage_app, name="usage")
+app.command("screen")(usage.screen)
 
 
 def _version(value: bool) -> None:
