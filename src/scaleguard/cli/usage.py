@@ -445,3 +445,53 @@ def appeals_decide(
         )
     else:
         Console().print(f"appeal {rec.appeal_id}: {rec.outcome}")
+
+
+# -- HTTP --------------------------------------------------------------------------------
+
+
+def serve_screen(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8100, "--port", help="Port to listen on."),
+    upstream: str | None = typer.Option(
+        None, "--upstream", help="OpenAI-compatible base URL that allowed requests go to."
+    ),
+    upstream_key_env: str | None = typer.Option(
+        None, "--upstream-key-env", help="Environment variable holding the upstream API key."
+    ),
+    judge_url: str | None = typer.Option(
+        None, "--judge-url", help="OpenAI-compatible base URL of a judge for the review band."
+    ),
+    judge_model: str = typer.Option("judge", "--judge-model", help="The judge's model name."),
+    policy: str | None = POLICY_OPTION,
+    workspace: Path | None = WORKSPACE_OPTION,
+) -> None:
+    """Serve POST /v1/screen and an OpenAI-compatible /v1/chat/completions screening proxy.
+
+    Inside a workspace, customers' contracts apply (header X-Scaleguard-Customer)
+    and every decision is audited in the ledger.
+    """
+    import os
+
+    from scaleguard.usage.judge import Judge
+    from scaleguard.usage.server import ServerConfig, serve
+    from scaleguard.workspace.workspace import find_root, open_workspace
+
+    ws = None
+    try:
+        ws = open_workspace(workspace) if workspace else open_workspace(find_root())
+    except ScaleguardError:
+        if workspace:
+            raise
+        Console(stderr=True).print("[yellow]note[/]: no workspace: decisions are not audited")
+    key = os.environ.get(upstream_key_env) if upstream_key_env else None
+    judge = Judge(judge_url, judge_model) if judge_url else None
+    config = ServerConfig(
+        policy=load_policy(policy), workspace=ws, upstream=upstream, upstream_key=key, judge=judge
+    )
+    Console(stderr=True).print(f"screening on http://{host}:{port} (Ctrl-C stops)")
+    try:
+        serve(config, host, port)
+    finally:
+        if ws is not None:
+            ws.close()
