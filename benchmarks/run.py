@@ -14,7 +14,12 @@ import sqlite3
 import sys
 from pathlib import Path
 
-SECTIONS = ("benchmarks.ingest_bench", "benchmarks.decision_bench", "benchmarks.ledger_bench")
+SECTIONS = (
+    "benchmarks.ingest_bench",
+    "benchmarks.decision_bench",
+    "benchmarks.ledger_bench",
+    "benchmarks.usage_bench",
+)
 
 
 def machine() -> str:

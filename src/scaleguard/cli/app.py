@@ -70,6 +70,7 @@ app.add_typer(reports.review_app, name="review")
 app.add_typer(usage.usage_app, name="usage")
 app.command("screen")(usage.screen)
 app.command("serve-screen")(usage.serve_screen)
+app.command("bench-screen")(usage.bench_screen)
 
 
 def _version(value: bool) -> None:

@@ -495,3 +495,66 @@ def serve_screen(
     finally:
         if ws is not None:
             ws.close()
+
+
+# -- accuracy ---------------------------------------------------------------------------
+
+
+def bench_screen(
+    input_file: list[Path] = typer.Option(
+        [],
+        "--input",
+        help="Labelled prompts: XSTest or AILuminate CSV, or CSV/JSONL with prompt, label "
+        "(positive/benign) and clause. Repeatable. Default: the built-in held-out set.",
+    ),
+    heldout_too: bool = typer.Option(
+        False, "--with-heldout", help="Add the built-in held-out set to the --input files."
+    ),
+    policy: str | None = POLICY_OPTION,
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Accuracy of the screen: recall per red line, false blocks on look-alikes, review rate."""
+    from rich.progress import Progress
+
+    from scaleguard.usage.bench import evaluate, heldout, labelled_file
+    from scaleguard.usage.service import build_screener
+
+    items = [i for f in input_file for i in labelled_file(f)]
+    if not input_file or heldout_too:
+        items = heldout() + items
+    screener = build_screener(policy=load_policy(policy))
+    with Progress(transient=True, disable=json_out) as progress:
+        task = progress.add_task("screening", total=len(items))
+        report = evaluate(screener, items, progress=lambda n: progress.advance(task, n))
+    if json_out:
+        print_json(report)
+        return
+    console = Console()
+    console.print(
+        f"policy {report['policy']}  model sha256 {report['model_sha256'][:12]}…  "
+        f"{len(items)} prompts"
+    )
+    table = Table()
+    for col in ("source", "clause", "label", "n", "recall (block+review)", "blocked", "review"):
+        table.add_column(col)
+    for g in report["groups"]:
+        recall = f"{g['recall']:.2f}" if "recall" in g else ""
+        name = f"[bold]{g['clause']}[/]" if g["red_line"] else g["clause"]
+        table.add_row(
+            g["source"],
+            name,
+            g["label"],
+            str(g["n"]),
+            recall,
+            f"{g['block_rate']:.2f}",
+            f"{g['review_rate']:.2f}",
+        )
+    console.print(table)
+    s = report["summary"]
+    if s["red_line_recall"] is not None:
+        console.print(
+            f"red lines: recall {s['red_line_recall']:.2f} (blocked outright "
+            f"{s['red_line_block_recall']:.2f}); look-alikes blocked "
+            f"{s['red_line_lookalike_false_block_rate']:.2f}, sent to review "
+            f"{s['red_line_lookalike_review_rate']:.2f}"
+        )

@@ -19,6 +19,7 @@ import csv
 import io
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -70,7 +71,7 @@ def labelled_file(path: Path) -> list[Item]:
             continue
         if "hazard" in row and "prompt_text" in row:  # AILuminate
             if row["hazard"] == "iwp":
-                out.append(Item(row["prompt_text"], True, None, f"{name}:iwp"))
+                out.append(Item(row["prompt_text"], True, None, "ailuminate:iwp"))
             continue
         prompt = row.get("prompt")
         label = str(row.get("label", "")).lower()
@@ -80,7 +81,7 @@ def labelled_file(path: Path) -> list[Item]:
         clause = row.get("clause") or None
         if label == "unsafe" and clause is None:
             continue  # XSTest unsafe prompts are mostly outside this policy's clauses
-        tag = f"{name}:{row.get('type', label)}" if label in ("safe", "unsafe") else name
+        tag = f"xstest:{row.get('type', label)}" if label in ("safe", "unsafe") else name
         out.append(Item(prompt, positive, clause, tag))
     if not out:
         raise InputError(
@@ -113,7 +114,13 @@ class Tally:
         return round(value / self.n, 4) if self.n else 0.0
 
 
-def evaluate(screener: Screener, items: list[Item], *, batch: int = 16) -> dict[str, Any]:
+def evaluate(
+    screener: Screener,
+    items: list[Item],
+    *,
+    batch: int = 16,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
     """Screen every item; tallies by (source kind, clause, label)."""
     groups: dict[tuple[str, str, str], Tally] = defaultdict(Tally)
     red = {c.id for c in screener.policy.policy.red_lines}
@@ -124,6 +131,8 @@ def evaluate(screener: Screener, items: list[Item], *, batch: int = 16) -> dict[
             source = item.source.split(":")[0] if item.source == "heldout" else item.source
             key = (source, item.clause or "*", "positive" if item.positive else "benign")
             groups[key].add(result, item.text, positive=item.positive)
+        if progress is not None:
+            progress(len(chunk))
     rows = []
     for (source, clause, label), t in sorted(groups.items()):
         row: dict[str, Any] = {
