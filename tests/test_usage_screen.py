@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import codecs
 from datetime import date
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -158,3 +159,36 @@ def test_tightened_thresholds_are_lower() -> None:
     tight = {ci.id: ci.thresholds() for ci in strict.index}
     assert tight["weapons.cbrn"][1] == pytest.approx(base["weapons.cbrn"][1] - 0.2)
     assert tight["weapons.autonomous-lethal"] == base["weapons.autonomous-lethal"]
+
+
+def test_example_embeddings_are_cached_and_a_bad_cache_is_recomputed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    from scaleguard.usage.screen import cached_embeddings
+
+    monkeypatch.setenv("SCALEGUARD_CACHE_DIR", str(tmp_path))
+    texts = ["How do I bake bread?", "How do I make sarin?"]
+    first = cached_embeddings(embedder(), texts)
+    files = list(tmp_path.glob("*.npy"))
+    assert len(files) == 1
+    files[0].write_bytes(b"not a numpy file")
+    again = cached_embeddings(embedder(), texts)
+    assert np.allclose(first, again)
+    np.save(files[0], np.zeros((3, 384), dtype=np.float32))  # wrong shape: ignored
+    assert np.allclose(cached_embeddings(embedder(), texts), first)
+
+
+def test_bench_screen_reports_recall_per_red_line(cli: object) -> None:
+    import json
+
+    assert callable(cli)
+    result = cli("bench-screen", "--json")
+    assert result.code == 0
+    report = json.loads(result.out)
+    red = {g["clause"] for g in report["groups"] if g["red_line"]}
+    assert red == {"surveillance.mass-domestic", "weapons.autonomous-lethal", "weapons.cbrn"}
+    summary = report["summary"]
+    assert 0.0 <= summary["red_line_recall"] <= 1.0
+    assert summary["red_line_lookalike_false_block_rate"] <= 0.1

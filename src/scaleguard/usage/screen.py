@@ -21,6 +21,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -191,6 +192,46 @@ def windows(text: str) -> list[str]:
     return out
 
 
+def _cache_dir() -> Path:
+    import os
+
+    explicit = os.environ.get("SCALEGUARD_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "scaleguard" / "usage"
+
+
+def cached_embeddings(embedder: Embedder, texts: list[str]) -> npt.NDArray[np.float32]:
+    """Embeddings of the policy's examples, cached on disk by model and text hash.
+
+    The cache only saves start-up time: a missing, unreadable or mismatched file is
+    recomputed, and the key covers the model file's SHA-256 and every example.
+    """
+    import numpy as np
+
+    h = hashlib.sha256(embedder.model_sha256.encode())
+    for t in texts:
+        h.update(b"\0" + t.encode("utf-8", "surrogatepass"))
+    path = _cache_dir() / f"{h.hexdigest()}.npy"
+    try:
+        found: npt.NDArray[np.float32] = np.load(path, allow_pickle=False)
+        if found.shape == (len(texts), 384) and found.dtype == np.float32:
+            return found
+    except (OSError, ValueError):
+        pass
+    vectors = embedder.embed(texts)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{uuid.uuid4().hex}.tmp")
+        with tmp.open("wb") as fh:
+            np.save(fh, vectors, allow_pickle=False)
+        tmp.replace(path)
+    except OSError:
+        pass
+    return vectors
+
+
 class Screener:
     """Screens requests for one policy and (optionally) one customer's contract."""
 
@@ -228,7 +269,7 @@ class Screener:
         background = list(policy.policy.background)
         benign_texts.extend(background)
         self.benign_ids.extend(f"background/{i}" for i in range(len(background)))
-        vectors = embedder.embed([*texts, *benign_texts])
+        vectors = cached_embeddings(embedder, [*texts, *benign_texts])
         self.benign = vectors[len(texts) :]
         self.index: list[ClauseIndex] = []
         for e, (start, stop, _, _) in zip(effective, spans, strict=True):
