@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scaleguard.store.tables import Base, BigId, Time, _ledger_fk
@@ -44,8 +44,8 @@ class UsageContractRow(Base):
     policy: Mapped[str]
     status: Mapped[str] = mapped_column(String(16))
     digest: Mapped[str] = mapped_column(String(64))
-    document: Mapped[Any]
-    problems: Mapped[Any]
+    document: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+    problems: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
     created_at: Mapped[str] = mapped_column(Time)
     created_by: Mapped[str]
     ledger_index: Mapped[int] = _ledger_fk()

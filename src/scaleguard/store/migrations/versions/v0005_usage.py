@@ -85,7 +85,7 @@ def upgrade() -> None:
         _text("clause", nullable=True),
         sa.Column("score", sa.Double(), nullable=True),
         _text("decided_by"),
-        sa.Column("result", sa.JSON(), nullable=True),
+        sa.Column("result", sa.JSON(), nullable=False),
         *_tail("usage_screens"),
         sa.UniqueConstraint("request_id", name="uq_usage_screens_request_id"),
     )
