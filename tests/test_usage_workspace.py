@@ -170,3 +170,26 @@ def test_audit_writer_batches_and_drains(tmp_path: Path) -> None:
         assert verify(ws.store, ws.verifier(), full=True).ok
     finally:
         ws.close()
+
+
+def test_the_demo_act(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from scaleguard.usage.demo import REQUESTS, add_to_demo
+
+    ws = open_ws(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        console = Console(record=True, width=200)
+        add_to_demo(ws, console)
+        out = console.export_text()
+        assert "refused contract gov-agency@2026-12-01" in out
+        assert "red line surveillance.mass-domestic" in out
+        assert "(!)" not in out  # every request got the band a careful reader expects
+        assert "ledger verified" in out
+        with ws.store.read() as s:
+            rows = usage_store.screens(s)
+            reviewed = usage_store.reviews(s)
+        assert len(rows) == len(REQUESTS) and len(reviewed) == 1
+        assert sorted(r.band for r in rows).count("block") == 5
+    finally:
+        ws.close()
