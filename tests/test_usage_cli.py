@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import CliResult
 from scaleguard.usage.demo import GOV_CONTRACT, GOV_CONTRACT_LIFTING
@@ -192,3 +194,34 @@ def test_contracts_review_and_audit_in_a_workspace(cli: Cli, tmp_path: Path) -> 
     appeals = json.loads(cli("usage", "appeals", "list", "--workspace", root, "--json").out)
     assert appeals[0]["outcome"] == "uphold"
     assert cli("ledger", "verify", "--full", "--workspace", root).code == 0
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.binary(max_size=400), suffix=st.sampled_from([".csv", ".jsonl"]))
+def test_prompt_files_read_or_fail_cleanly(tmp_path: Path, data: bytes, suffix: str) -> None:
+    from scaleguard.errors import InputError
+    from scaleguard.usage.inputs import read_prompts
+
+    path = tmp_path / f"f{suffix}"
+    path.write_bytes(data)
+    try:
+        prompts = read_prompts(path)
+    except InputError as exc:
+        assert exc.message
+        return
+    assert prompts and all(isinstance(p, str) and p.strip() for p in prompts)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.text(min_size=1, max_size=40).filter(str.strip), min_size=1, max_size=5))
+def test_jsonl_prompts_round_trip(tmp_path: Path, prompts: list[str]) -> None:
+    from scaleguard.usage.inputs import read_prompts
+
+    path = tmp_path / "p.jsonl"
+    lines = "".join(json.dumps({"prompt": p}, ensure_ascii=False) + "\r\n" for p in prompts)
+    path.write_text(lines, encoding="utf-8", newline="")
+    assert read_prompts(path) == prompts

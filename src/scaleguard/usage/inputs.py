@@ -63,7 +63,7 @@ def read_prompts(path: Path) -> list[str]:
 def _jsonl(text: str, file: str) -> list[str]:
     out: list[str] = []
     problems: list[Problem] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
