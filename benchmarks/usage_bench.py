@@ -179,6 +179,8 @@ def run(*, quick: bool = False) -> str:
     lines = [
         "## Usage-policy screen",
         "",
+        f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        "",
         f"Policy {acc['policy']} (sha256 {acc['policy_digest'][:12]}…), model "
         f"all-MiniLM-L6-v2 ONNX int8 weights (sha256 {acc['model_sha256'][:12]}…), "
         "onnxruntime with one intra-op thread per session. Short prompts are XSTest's "
