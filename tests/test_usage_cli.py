@@ -82,6 +82,7 @@ def test_screen_files_print_one_object_per_input(cli: Cli, tmp_path: Path) -> No
         ("a.jsonl", '{"prompt": "ok"}\nnot json\n', ":2:"),
         ("a.txt", "hello", "unknown format"),
         ("a.csv", b"prompt\n\xff\xfe\n", "not valid UTF-8"),
+        ("a.csv", "prompt\nhello\n" + "x" * 100_001 + "\n", "input 2: the request is"),
     ],
 )
 def test_bad_screen_files_are_clear_errors(

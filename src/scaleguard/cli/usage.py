@@ -255,7 +255,13 @@ def screen(
             assert ws is not None
             contract = customer_contract(ws, customer, loaded)
         screener = build_screener(policy=loaded, contract=contract)
-        results = screen_and_record(ws, screener, texts, by=_by(by))
+        from rich.progress import Progress
+
+        with Progress(transient=True, console=Console(stderr=True)) as bar:
+            task = bar.add_task("screening", total=len(texts), visible=len(texts) > 32)
+            results = screen_and_record(
+                ws, screener, texts, by=_by(by), progress=lambda n: bar.advance(task, n)
+            )
         if ws is not None:
             checkpoint_after_write(ws)
     finally:

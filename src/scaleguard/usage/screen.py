@@ -283,10 +283,19 @@ class Screener:
         return self.screen_many([text], request_ids=[request_id] if request_id else None)[0]
 
     def screen_many(
-        self, texts: list[str], *, request_ids: list[str] | None = None
+        self, texts: list[str], *, request_ids: list[str] | None = None, first_index: int = 0
     ) -> list[ScreenResult]:
         """Screen a batch; embeddings for all views and windows run in one pass."""
-        prepared = [self._prepare(t) for t in texts]
+        prepared = []
+        for n, text in enumerate(texts):
+            try:
+                prepared.append(self._prepare(text))
+            except InputError as exc:
+                if len(texts) == 1 and first_index == 0:
+                    raise
+                raise InputError(
+                    f"input {first_index + n + 1}: {exc.message}", hint=exc.hint
+                ) from None
         chunks: list[str] = []
         owners: list[tuple[int, str]] = []
         for n, (_, vws) in enumerate(prepared):

@@ -6,7 +6,7 @@ a route.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from scaleguard.usage.judge import Judge
     from scaleguard.usage.screen import Screener, ScreenResult
     from scaleguard.workspace.workspace import Workspace
+
+
+SCREEN_BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -138,11 +141,20 @@ def screen_and_record(
     texts: Sequence[str],
     *,
     by: str,
+    progress: Callable[[int], None] | None = None,
 ) -> list[ScreenResult]:
-    """Screen a batch and (in a workspace) write one audit row per decision."""
+    """Screen a batch and (in a workspace) write one audit row per decision.
+
+    Nothing is recorded unless every text was screened (a bad text fails the batch).
+    """
     from scaleguard.usage.audit import record_screens
 
-    results = screener.screen_many(list(texts))
+    results: list[ScreenResult] = []
+    for start in range(0, len(texts), SCREEN_BATCH):
+        chunk = list(texts[start : start + SCREEN_BATCH])
+        results.extend(screener.screen_many(chunk, first_index=start))
+        if progress is not None:
+            progress(len(chunk))
     if ws is not None:
         retain = bool(screener.contract and screener.contract.contract.retain_text)
         record_screens(ws.store, results, texts, retain=retain, by=by)
