@@ -193,3 +193,13 @@ def test_the_demo_act(tmp_path: Path) -> None:
         assert sorted(r.band for r in rows).count("block") == 5
     finally:
         ws.close()
+
+
+def test_every_usage_record_kind_is_verified() -> None:
+    from scaleguard.ledger.recheck import RECORD_TABLES
+    from scaleguard.store.tables import Base
+    from scaleguard.store.tables_usage import USAGE_RECORD_KINDS, USAGE_TABLES
+
+    assert USAGE_RECORD_KINDS.items() <= RECORD_TABLES.items()
+    assert {t for t, _ in USAGE_RECORD_KINDS.values()} == set(USAGE_TABLES)
+    assert set(USAGE_TABLES) <= set(Base.metadata.tables)

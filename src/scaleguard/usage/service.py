@@ -165,9 +165,11 @@ def screen_and_record(
 
 
 def review_queue(ws: Workspace) -> list[usage_store.ScreenRecord]:
+    """Undecided reviews, most severe first: red lines, then higher scores, then oldest."""
     with ws.store.read() as s:
         decided = usage_store.reviews(s)
-        return [r for r in usage_store.screens(s, band="review") if r.id not in decided]
+        waiting = [r for r in usage_store.screens(s, band="review") if r.id not in decided]
+    return sorted(waiting, key=lambda r: (not r.result.get("red_line"), -(r.score or 0.0), r.id))
 
 
 def decide_review(
