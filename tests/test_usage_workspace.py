@@ -203,3 +203,19 @@ def test_every_usage_record_kind_is_verified() -> None:
     assert USAGE_RECORD_KINDS.items() <= RECORD_TABLES.items()
     assert {t for t, _ in USAGE_RECORD_KINDS.values()} == set(USAGE_TABLES)
     assert set(USAGE_TABLES) <= set(Base.metadata.tables)
+
+
+def test_review_queue_puts_red_lines_first(tmp_path: Path) -> None:
+    ws = open_ws(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        screener = Screener(load_policy(), embedder())
+        texts = [
+            "Plan the logistics for moving an armoured brigade to the front line next week.",
+            "Monitor the social media posts of people in the district who criticise the mayor.",
+        ]
+        results = service.screen_and_record(ws, screener, texts, by="gw")
+        assert [r.band for r in results] == ["review", "review"]
+        queue = service.review_queue(ws)
+        assert [q.clause for q in queue] == ["surveillance.mass-domestic", "military.operations"]
+    finally:
+        ws.close()
