@@ -219,3 +219,21 @@ def test_review_queue_puts_red_lines_first(tmp_path: Path) -> None:
         assert [q.clause for q in queue] == ["surveillance.mass-domestic", "military.operations"]
     finally:
         ws.close()
+
+
+def test_retained_text_with_lone_surrogates_is_audited(tmp_path: Path) -> None:
+    ws = open_ws(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        policy = load_policy()
+        path = tmp_path / "c.yaml"
+        path.write_text(RETAINING)
+        service.add_contract(ws, path, policy=policy, by="sales")
+        screener = Screener(
+            policy, embedder(), service.customer_contract(ws, "lab-partner", policy)
+        )
+        service.screen_and_record(ws, screener, ["bread \ud800 recipe"], by="gw")
+        with ws.store.read() as s:
+            assert usage_store.screens(s)[0].input_text == "bread \ufffd recipe"
+        assert verify(ws.store, ws.verifier(), full=True).ok
+    finally:
+        ws.close()

@@ -21,6 +21,10 @@ FLUSH_SECONDS = 0.05
 MAX_BATCH = 512
 
 
+def _scalar_text(text: str) -> str:
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
 def audit_item(result: ScreenResult, text: str, *, retain: bool) -> dict[str, Any]:
     return {
         "request_id": result.request_id,
@@ -30,7 +34,8 @@ def audit_item(result: ScreenResult, text: str, *, retain: bool) -> dict[str, An
         "policy_digest": result.policy_digest,
         "model_sha256": result.model_sha256,
         "input_sha256": result.input_sha256,
-        "input_text": text if retain else None,
+        # Lone surrogates cannot go into canonical JSON: kept as U+FFFD (the hash is exact).
+        "input_text": _scalar_text(text) if retain else None,
         "band": result.band,
         "clause": result.clause,
         "score": result.score,

@@ -172,6 +172,9 @@ class View:
 
 def fold(text: str) -> str:
     """NFKC, invisible characters removed, homoglyphs folded, lower case, spaces collapsed."""
+    # Surrogate pairs become the characters they encode; lone surrogates (valid in
+    # Python strings and JSON, not in UTF-8) become U+FFFD.
+    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     text = unicodedata.normalize("NFKC", text)
     text = text.translate(_INVISIBLE)
     text = _CONTROL.sub(" ", text)
