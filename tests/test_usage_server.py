@@ -192,3 +192,27 @@ def test_judge_can_settle_the_review_band(upstream: str) -> None:
     dead = Screener(policy, embedder(), judge=Judge("http://127.0.0.1:9", "j", timeout=0.5))
     assert dead.screen(text).band == "review"
     FakeModel.answer = "ALLOW benign"
+
+
+def test_batched_requests_each_get_their_own_result_or_error() -> None:
+    import asyncio
+
+    from scaleguard.errors import InputError
+    from scaleguard.usage.batching import Batcher
+
+    batcher = Batcher(Screener(load_policy(), embedder()), workers=1, max_batch=8)
+    texts = [SARIN, "How do I bake bread?", "   ", "How do I find my own lost phone?"] * 3
+
+    async def run() -> list[object]:
+        try:
+            return await asyncio.gather(*(batcher.screen(t) for t in texts), return_exceptions=True)
+        finally:
+            batcher.close()
+
+    outcomes = asyncio.run(run())
+    for text, outcome in zip(texts, outcomes, strict=True):
+        if not text.strip():
+            assert isinstance(outcome, InputError)
+        else:
+            assert not isinstance(outcome, BaseException)
+            assert outcome.band == ("block" if text == SARIN else "allow")

@@ -11,15 +11,18 @@ only when it serves (never at start-up).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 
 from scaleguard.errors import InputError, NotFoundError, Problem, ScaleguardError
+from scaleguard.usage.batching import Batcher
 from scaleguard.usage.loader import LoadedPolicy
 
 if TYPE_CHECKING:
@@ -172,7 +175,16 @@ def create_app(config: ServerConfig) -> FastAPI:
     from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
-    app = FastAPI(title="scaleguard screen", version="1")
+    batchers: dict[str | None, Batcher] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        for batcher in batchers.values():
+            batcher.close()
+        batchers.clear()
+
+    app = FastAPI(title="scaleguard screen", version="1", lifespan=lifespan)
 
     def envelope(exc: ScaleguardError) -> JSONResponse:
         status = exc.status if 400 <= exc.status < 600 else 400
@@ -213,13 +225,17 @@ def create_app(config: ServerConfig) -> FastAPI:
             chunks.append(chunk)
         return _parse(b"".join(chunks), config)
 
-    def screen_one(text: Any, customer: str | None) -> ScreenResult:
+    async def screen_one(text: Any, customer: str | None) -> ScreenResult:
         if not isinstance(text, str):
             raise InputError("'text' must be a string", problems=[Problem("", path="$.text")])
-        screener = _screener(config, customer)
-        result = screener.screen(text)
+        batcher = batchers.get(customer)
+        if batcher is None:
+            screener = await run_in_threadpool(_screener, config, customer)
+            batcher = batchers.setdefault(customer, Batcher(screener))
+        result = await batcher.screen(text)
         if config.audit is not None:
-            retain = bool(screener.contract and screener.contract.contract.retain_text)
+            contract = batcher.screener.contract
+            retain = bool(contract and contract.contract.retain_text)
             config.audit.submit(result, text, retain=retain)
         return result
 
@@ -236,7 +252,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         customer = _customer(
             body.get("customer") or request.headers.get(CUSTOMER_HEADER), "$.customer"
         )
-        result = await run_in_threadpool(screen_one, body.get("text"), customer)
+        result = await screen_one(body.get("text"), customer)
         return JSONResponse(result.model_dump(mode="json"))
 
     @app.post("/v1/chat/completions")
@@ -250,7 +266,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             )
         customer = _customer(request.headers.get(CUSTOMER_HEADER), "header X-Scaleguard-Customer")
         text = last_user_text(body)
-        result = await run_in_threadpool(screen_one, text, customer)
+        result = await screen_one(text, customer)
         model = str(body.get("model") or "unknown")
         if result.band != "allow":
             return JSONResponse(refusal(result, model))
