@@ -375,8 +375,8 @@ class Screener:
     def _combine(
         self, text: str, hits: list[RuleHit], scores: list[ClauseScore], request_id: str
     ) -> ScreenResult:
-        # Candidates: (band, red line, score, clause, decided_by)
-        candidates: list[tuple[int, int, float, str, str, Band]] = []
+        # Candidates: (band, red line, decided by a rule, score, clause, how, band)
+        candidates: list[tuple[int, int, int, float, str, str, Band]] = []
         by_clause = {cs.clause: cs.score for cs in scores}
         for hit in hits:
             eff = self.by_id[hit.clause]
@@ -386,7 +386,7 @@ class Screener:
             )
             value = by_clause.get(hit.clause, 0.0)
             candidates.append(
-                (BAND_ORDER[band], int(eff.red_line), 2.0 + value, hit.clause, how, band)
+                (BAND_ORDER[band], int(eff.red_line), 1, value, hit.clause, how, band)
             )
         for cs in scores:
             if cs.band == "allow":
@@ -394,11 +394,13 @@ class Screener:
             eff = self.by_id[cs.clause]
             band = self._cap(eff, cs.band)
             how = f"nearest exemplar {cs.nearest_exemplar} on view {cs.view}"
-            candidates.append((BAND_ORDER[band], int(eff.red_line), cs.score, cs.clause, how, band))
+            candidates.append(
+                (BAND_ORDER[band], int(eff.red_line), 0, cs.score, cs.clause, how, band)
+            )
         exception = None
         kept = []
         for cand in candidates:
-            eff = self.by_id[cand[3]]
+            eff = self.by_id[cand[4]]
             if eff.exception is not None and not eff.red_line:
                 exception = (
                     f"{eff.clause.id}: {eff.exception.scope} (until {eff.exception.expires})"
@@ -422,8 +424,8 @@ class Screener:
                 scores,
                 exception,
             )
-        kept.sort(key=lambda c: (c[0], c[1], c[2]), reverse=True)
-        _, _, score, clause_id, how, band = kept[0]
+        kept.sort(key=lambda c: c[:4], reverse=True)
+        _, _, _, score, clause_id, how, band = kept[0]
         clause = self.by_id[clause_id].clause
         verb = {"block": "blocked", "review": "held for human review"}[band]
         reason = f"{verb} under clause {clause_id} ({clause.title}): {how}"
@@ -432,7 +434,7 @@ class Screener:
             request_id,
             band,
             clause_id,
-            score - 2.0 if score >= 1.5 else score,
+            score,
             how,
             reason,
             hits,
