@@ -91,11 +91,13 @@ def show(policy: str | None = POLICY_OPTION, json_out: bool = JSON_OPTION) -> No
     console = Console()
     console.print(f"[bold]{loaded.policy.title}[/] {loaded.ref}  sha256 {loaded.digest[:16]}…")
     table = Table(show_lines=True)
-    for col in ("clause", "force", "title / text", "sources"):
-        table.add_column(col)
+    table.add_column("clause", no_wrap=True)
+    table.add_column("force", no_wrap=True)
+    table.add_column("title / text", ratio=3)
+    table.add_column("sources (URLs in --json)", ratio=1)
     for c in loaded.policy.clauses:
         force = f"[bold red]{c.force}[/]" if c.red_line else c.force
-        sources = "\n".join(f"{s.title} ({s.url})" for s in c.sources)
+        sources = "\n".join(f"• {s.title}" for s in c.sources)
         table.add_row(c.id, force, f"[bold]{c.title}[/]\n{c.text}", sources)
     console.print(table)
 
