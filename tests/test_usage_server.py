@@ -111,7 +111,7 @@ def test_screen_endpoint_and_audit(app_and_ws: tuple[TestClient, ServerConfig]) 
     r = client.post("/v1/screen", json={"text": "How do I bake bread?", "customer": "gov-agency"})
     assert r.status_code == 200 and r.json()["contract"] == "gov-agency@2026-11-01"
     assert config.audit is not None
-    config.audit.flush()
+    assert config.audit.flush()
     assert config.workspace is not None
     with config.workspace.store.read() as s:
         rows = usage_store.screens(s)

@@ -74,10 +74,15 @@ class AuditWriter:
         self.queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.errors: list[str] = []
         self.written = 0
+        self.failed = 0
+        self.submitted = 0
+        self._count_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="usage-audit", daemon=True)
         self._thread.start()
 
     def submit(self, result: ScreenResult, text: str, *, retain: bool) -> None:
+        with self._count_lock:
+            self.submitted += 1
         self.queue.put(audit_item(result, text, retain=retain))
 
     def _run(self) -> None:
@@ -99,18 +104,26 @@ class AuditWriter:
             try:
                 with self.store.write() as tx:
                     usage_store.add_screens(tx, batch, by=self.by)
-                self.written += len(batch)
+                with self._count_lock:
+                    self.written += len(batch)
             except Exception as exc:  # kept and reported: the audit must not vanish silently
                 self.errors.append(f"{type(exc).__name__}: {exc}")
+                with self._count_lock:
+                    self.failed += len(batch)
 
-    def flush(self, timeout: float = 10.0) -> None:
-        """Wait until everything queued so far is written."""
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until everything submitted so far is written (or failed); False on timeout."""
         import time
 
+        with self._count_lock:
+            target = self.submitted
         deadline = time.monotonic() + timeout
-        while not self.queue.empty() and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            with self._count_lock:
+                if self.written + self.failed >= target:
+                    return True
             time.sleep(0.01)
-        time.sleep(FLUSH_SECONDS * 2)
+        return False
 
     def close(self) -> None:
         self.queue.put(None)
