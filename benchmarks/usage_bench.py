@@ -117,40 +117,56 @@ def over_http(prompts: list[str], *, requests: int, concurrency: int) -> dict[st
                     time.sleep(0.5)
             else:
                 raise RuntimeError("the screen server did not start")
-            times: list[float] = []
-            lock = threading.Lock()
-            counter = iter(range(requests))
-
-            def worker() -> None:
-                with httpx.Client(base_url=url, timeout=30) as client:
-                    for n in counter:
-                        body = {"text": prompts[n % len(prompts)]}
-                        start = time.perf_counter()
-                        r = client.post("/v1/screen", json=body)
-                        elapsed = (time.perf_counter() - start) * 1000
-                        if r.status_code != 200:
-                            raise RuntimeError(f"status {r.status_code}: {r.text[:200]}")
-                        with lock:
-                            times.append(elapsed)
-
             for p in prompts[:20]:
                 httpx.post(url + "/v1/screen", json={"text": p}, timeout=30)
-            threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-            start = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(timeout=300)
-            wall = time.perf_counter() - start
+            rounds = [_load_round(url, prompts, requests, concurrency) for _ in range(3)]
         finally:
             server.terminate()
             server.wait(timeout=30)
+    rounds.sort(key=lambda r: r["rps"])
+    median, best = rounds[1], rounds[-1]
+    return {
+        "p50": median["p50"],
+        "p99": median["p99"],
+        "rps": median["rps"],
+        "best_rps": best["rps"],
+        "best_p99": best["p99"],
+        "n": median["n"],
+        "concurrency": concurrency,
+    }
+
+
+def _load_round(url: str, prompts: list[str], requests: int, concurrency: int) -> dict[str, float]:
+    """One bounded round of ``requests`` POSTs from ``concurrency`` client threads."""
+    import httpx
+
+    times: list[float] = []
+    lock = threading.Lock()
+    counter = iter(range(requests))
+
+    def worker() -> None:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            for n in counter:
+                start = time.perf_counter()
+                r = client.post("/v1/screen", json={"text": prompts[n % len(prompts)]})
+                elapsed = (time.perf_counter() - start) * 1000
+                if r.status_code != 200:
+                    raise RuntimeError(f"status {r.status_code}: {r.text[:200]}")
+                with lock:
+                    times.append(elapsed)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    wall = time.perf_counter() - start
     return {
         "p50": statistics.median(times),
         "p99": _pct(times, 0.99),
         "rps": len(times) / wall,
         "n": len(times),
-        "concurrency": concurrency,
     }
 
 
@@ -165,8 +181,14 @@ def run(*, quick: bool = False) -> str:
     embedder = load_embedder()
     screener = Screener(policy, embedder)
     prompts = _prompts(60 if quick else 250)
-    proc = in_process(screener, prompts)
-    base = baseline(embedder, policy, prompts)
+    # Interleaved rounds; the median round is reported (the machine is shared).
+    procs, bases = [], []
+    for _ in range(3):
+        procs.append(in_process(screener, prompts))
+        bases.append(baseline(embedder, policy, prompts))
+    proc = sorted(procs, key=lambda r: r["p99"])[1]
+    base = sorted(bases, key=lambda r: r["p99"])[1]
+    best_p99 = min(r["p99"] for r in procs)
     items = heldout()
     if not quick:
         items += labelled_file(DATA / "xstest_prompts.csv")
@@ -190,13 +212,16 @@ def run(*, quick: bool = False) -> str:
         "",
         "| measure | full screen | nearest-exemplar baseline | target |",
         "|---|---|---|---|",
-        f"| in-process latency p50 / p99 | {proc['p50']:.1f} / {proc['p99']:.1f} ms | "
+        f"| in-process latency p50 / p99, median of 3 rounds | {proc['p50']:.1f} / "
+        f"{proc['p99']:.1f} ms (best round p99 {best_p99:.1f} ms) | "
         f"{base['p50']:.1f} / {base['p99']:.1f} ms | p99 ≤ 10 ms |",
         f"| in-process throughput, one at a time / batches of 32 | {proc['serial_rps']:.0f} / "
         f"{proc['batch_rps']:.0f} req/s | | |",
-        f"| HTTP (`serve-screen`, audited, {http['concurrency']} clients, {http['n']} requests) "
-        f"p50 / p99 | {http['p50']:.1f} / {http['p99']:.1f} ms | | p99 ≤ 25 ms |",
-        f"| HTTP throughput | {http['rps']:.0f} req/s | | ≥ 200 req/s |",
+        f"| HTTP (`serve-screen`, audited, micro-batched, {http['concurrency']} clients, "
+        f"3 rounds of {http['n']} requests) p50 / p99, median round | {http['p50']:.1f} / "
+        f"{http['p99']:.1f} ms (best round p99 {http['best_p99']:.1f} ms) | | p99 ≤ 25 ms |",
+        f"| HTTP throughput, median / best round | {http['rps']:.0f} / {http['best_rps']:.0f} "
+        "req/s | | ≥ 200 req/s |",
         f"| red-line recall (held-out; block or review) | {s['red_line_recall']:.2f} "
         f"(blocked outright {s['red_line_block_recall']:.2f}) | {base_acc['recall']:.2f} "
         "| ≥ 0.95 |",
