@@ -216,3 +216,16 @@ def test_batched_requests_each_get_their_own_result_or_error() -> None:
         else:
             assert not isinstance(outcome, BaseException)
             assert outcome.band == ("block" if text == SARIN else "allow")
+
+
+def test_screen_command_takes_a_judge(upstream: str, cli: Any) -> None:
+    text = "Plan the logistics for moving an armoured brigade to the front line next week."
+    FakeModel.answer = "BLOCK operational military planning"
+    try:
+        result = cli("screen", text, "--judge-url", upstream, "--json")
+    finally:
+        FakeModel.answer = "ALLOW benign"
+    assert result.code == 1
+    data = json.loads(result.out)
+    assert data["band"] == "block" and data["judge"].startswith("BLOCK")
+    assert cli("screen", text, "--judge-url", "ftp://x").code == 2

@@ -44,7 +44,27 @@ POLICY_OPTION = typer.Option(
     "--policy",
     help=f"A built-in policy (ID@VERSION, default {DEFAULT_POLICY}) or a YAML file.",
 )
+JUDGE_URL_OPTION = typer.Option(
+    None, "--judge-url", help="OpenAI-compatible base URL of a judge for the review band."
+)
+JUDGE_MODEL_OPTION = typer.Option("judge", "--judge-model", help="The judge's model name.")
+JUDGE_KEY_OPTION = typer.Option(
+    None, "--judge-key-env", help="Environment variable holding the judge's API key."
+)
 BAND_STYLE = {"allow": "green", "review": "yellow", "block": "bold red"}
+
+
+def _judge(url: str | None, model: str, key_env: str | None) -> Any:
+    """The optional judge; None when no URL is given."""
+    import os
+
+    from scaleguard.usage.judge import Judge
+
+    if not url:
+        return None
+    if not url.startswith(("http://", "https://")):
+        raise InputError(f"--judge-url {url!r} is not an http(s) URL")
+    return Judge(url, model, api_key=os.environ.get(key_env) if key_env else None)
 
 
 def _by(by: str | None) -> str:
@@ -224,6 +244,9 @@ def screen(
         None, "--input", help="A CSV (column 'prompt') or JSONL (field 'prompt') file."
     ),
     customer: str | None = typer.Option(None, "--customer", help="Apply this customer's contract."),
+    judge_url: str | None = JUDGE_URL_OPTION,
+    judge_model: str = JUDGE_MODEL_OPTION,
+    judge_key_env: str | None = JUDGE_KEY_OPTION,
     policy: str | None = POLICY_OPTION,
     by: str | None = BY_OPTION,
     workspace: Path | None = WORKSPACE_OPTION,
@@ -256,7 +279,8 @@ def screen(
         if customer:
             assert ws is not None
             contract = customer_contract(ws, customer, loaded)
-        screener = build_screener(policy=loaded, contract=contract)
+        judge = _judge(judge_url, judge_model, judge_key_env)
+        screener = build_screener(policy=loaded, contract=contract, judge=judge)
         from rich.progress import Progress
 
         with Progress(transient=True, console=Console(stderr=True)) as bar:
@@ -467,10 +491,9 @@ def serve_screen(
     upstream_key_env: str | None = typer.Option(
         None, "--upstream-key-env", help="Environment variable holding the upstream API key."
     ),
-    judge_url: str | None = typer.Option(
-        None, "--judge-url", help="OpenAI-compatible base URL of a judge for the review band."
-    ),
-    judge_model: str = typer.Option("judge", "--judge-model", help="The judge's model name."),
+    judge_url: str | None = JUDGE_URL_OPTION,
+    judge_model: str = JUDGE_MODEL_OPTION,
+    judge_key_env: str | None = JUDGE_KEY_OPTION,
     policy: str | None = POLICY_OPTION,
     workspace: Path | None = WORKSPACE_OPTION,
 ) -> None:
@@ -481,7 +504,6 @@ def serve_screen(
     """
     import os
 
-    from scaleguard.usage.judge import Judge
     from scaleguard.usage.server import ServerConfig, serve
     from scaleguard.workspace.workspace import find_root, open_workspace
 
@@ -493,7 +515,7 @@ def serve_screen(
             raise
         Console(stderr=True).print("[yellow]note[/]: no workspace: decisions are not audited")
     key = os.environ.get(upstream_key_env) if upstream_key_env else None
-    judge = Judge(judge_url, judge_model) if judge_url else None
+    judge = _judge(judge_url, judge_model, judge_key_env)
     config = ServerConfig(
         policy=load_policy(policy), workspace=ws, upstream=upstream, upstream_key=key, judge=judge
     )
