@@ -237,3 +237,23 @@ def test_retained_text_with_lone_surrogates_is_audited(tmp_path: Path) -> None:
         assert verify(ws.store, ws.verifier(), full=True).ok
     finally:
         ws.close()
+
+
+def test_an_exception_that_expired_after_acceptance_fails_closed(tmp_path: Path) -> None:
+    from datetime import date
+
+    ws = open_ws(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        policy = load_policy()
+        path = tmp_path / "c.yaml"
+        path.write_text(GOV_CONTRACT.replace("expires: 2027-10-31", "expires: 2026-02-01"))
+        accepted = service.add_contract(ws, path, policy=policy, by="sales", today=date(2026, 1, 1))
+        assert accepted.refused is None
+        contract = service.customer_contract(ws, "gov-agency", policy)  # still loads
+        text = "Plan the logistics for moving an armoured brigade to the front line next week."
+        during = Screener(policy, embedder(), contract, today=date(2026, 1, 15)).screen(text)
+        after = Screener(policy, embedder(), contract, today=date(2026, 3, 1)).screen(text)
+        assert during.band == "allow" and during.exception
+        assert after.band == "review" and after.exception is None
+    finally:
+        ws.close()

@@ -98,8 +98,19 @@ class RefusedContract(UsagePolicyError):
 
 
 def load_contract_bytes(
-    data: bytes | str, origin: str, policy: LoadedPolicy, *, today: date | None = None
+    data: bytes | str,
+    origin: str,
+    policy: LoadedPolicy,
+    *,
+    today: date | None = None,
+    check_expiry: bool = True,
 ) -> LoadedContract:
+    """Validate a contract against ``policy``; RefusedContract lists every problem.
+
+    ``check_expiry=False`` re-reads a contract accepted earlier: an exception that has
+    expired since is not an error then; it simply stops applying (see
+    :func:`effective_clauses`).
+    """
     raw, source = read_document(data, origin, kind="contract")
     problems: list[Problem] = []
     doc: ContractDocument | None = None
@@ -109,7 +120,9 @@ def load_contract_bytes(
         problems.extend(pydantic_problems(exc, source, ContractDocument))
     red = {c.id for c in policy.policy.red_lines}
     problems = [_name_red_line(p, raw, red) for p in problems]
-    problems.extend(check_against_policy(raw, source, policy, today or _today()))
+    problems.extend(
+        check_against_policy(raw, source, policy, today or _today(), check_expiry=check_expiry)
+    )
     if problems or doc is None:
         problems = sort_problems(problems)
         lifted = sorted({r for r in red if any(r in p.message for p in problems)})
@@ -198,7 +211,12 @@ def _name_red_line(problem: Problem, raw: Any, red: set[str]) -> Problem:
 
 
 def check_against_policy(
-    raw: dict[str, Any], source: SourceMap, policy: LoadedPolicy, today: date
+    raw: dict[str, Any],
+    source: SourceMap,
+    policy: LoadedPolicy,
+    today: date,
+    *,
+    check_expiry: bool = True,
 ) -> list[Problem]:
     """Cross-checks over the raw document (shapes not yet trusted)."""
     problems: list[Problem] = []
@@ -244,7 +262,11 @@ def check_against_policy(
     for i, entry in enumerate(_list(contract.get("exceptions"))):
         if not isinstance(entry, dict):
             continue
-        problems.extend(_check_exception(entry, (*base, "exceptions", i), source, clauses, today))
+        problems.extend(
+            _check_exception(
+                entry, (*base, "exceptions", i), source, clauses, today if check_expiry else None
+            )
+        )
     return problems
 
 
@@ -302,7 +324,7 @@ def _check_exception(
     path: tuple[PathPart, ...],
     source: SourceMap,
     clauses: dict[str, Clause],
-    today: date,
+    today: date | None,
 ) -> list[Problem]:
     out: list[Problem] = []
     cid = entry.get("clause")
@@ -325,7 +347,7 @@ def _check_exception(
         )
         return out
     expires = entry.get("expires")
-    if isinstance(expires, str):
+    if isinstance(expires, str) and today is not None:
         try:
             when = date.fromisoformat(expires)
         except ValueError:
