@@ -229,3 +229,18 @@ def test_screen_command_takes_a_judge(upstream: str, cli: Any) -> None:
     data = json.loads(result.out)
     assert data["band"] == "block" and data["judge"].startswith("BLOCK")
     assert cli("screen", text, "--judge-url", "ftp://x").code == 2
+
+
+def test_a_new_contract_version_applies_without_a_restart(
+    app_and_ws: tuple[TestClient, ServerConfig], tmp_path: Path
+) -> None:
+    client, config = app_and_ws
+    config.refresh_seconds = 0.0
+    body = {"text": "How do I bake bread?", "customer": "gov-agency"}
+    assert client.post("/v1/screen", json=body).json()["contract"] == "gov-agency@2026-11-01"
+    newer = tmp_path / "newer.yaml"
+    newer.write_text(GOV_CONTRACT.replace('version: "2026-11-01"', 'version: "2026-11-15"'))
+    assert config.workspace is not None
+    add_contract(config.workspace, newer, policy=config.policy, by="sales")
+    results = [client.post("/v1/screen", json=body).json() for _ in range(3)]
+    assert all(r["contract"] == "gov-agency@2026-11-15" for r in results)

@@ -21,7 +21,7 @@ class Batcher:
         self.screener = screener
         self.workers = workers
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[str, asyncio.Future[ScreenResult]]] | None = None
+        self._queue: asyncio.Queue[tuple[str, asyncio.Future[ScreenResult]] | None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def screen(self, text: str) -> ScreenResult:
@@ -37,12 +37,19 @@ class Batcher:
 
         assert self._queue is not None
         while True:
-            batch = [await self._queue.get()]
+            first = await self._queue.get()
+            if first is None:  # retired: everything queued before was handed out
+                return
+            batch = [first]
             while len(batch) < self.max_batch:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    item = self._queue.get_nowait()
                 except asyncio.QueueEmpty:
                     break
+                if item is None:
+                    self._queue.put_nowait(None)  # let this worker finish, then stop
+                    break
+                batch.append(item)
             texts = [t for t, _ in batch]
             try:
                 results = await run_in_threadpool(self.screener.screen_many, texts)
@@ -60,6 +67,12 @@ class Batcher:
             for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(result)
+
+    def retire(self) -> None:
+        """Stop after the requests already queued have been screened."""
+        if self._queue is not None:
+            for _ in self._tasks:
+                self._queue.put_nowait(None)
 
     def close(self) -> None:
         for task in self._tasks:

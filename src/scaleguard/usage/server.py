@@ -56,16 +56,27 @@ class ServerConfig:
     judge: Judge | None = None
     max_body: int = MAX_BODY_BYTES
     by: str = "screen-server"
+    refresh_seconds: float = 30.0
     screeners: dict[str | None, Screener] = field(default_factory=dict)
+    checked: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     audit: AuditWriter | None = None
 
 
 def _screener(config: ServerConfig, customer: str | None) -> Screener:
+    """The screener for ``customer``, rebuilt when a newer contract version was accepted.
+
+    A customer's latest contract is looked up again at most every
+    ``refresh_seconds``, so a tightened contract takes effect without a restart.
+    """
     with config.lock:
         found = config.screeners.get(customer)
-        if found is not None:
+        now = time.monotonic()
+        if found is not None and (
+            customer is None or now - config.checked.get(customer, 0.0) < config.refresh_seconds
+        ):
             return found
+        from scaleguard.usage import store as usage_store
         from scaleguard.usage.service import build_screener, customer_contract
 
         contract = None
@@ -75,6 +86,15 @@ def _screener(config: ServerConfig, customer: str | None) -> Screener:
                     f"unknown customer {customer!r}: this server has no workspace with contracts",
                     hint="start serve-screen inside a workspace, or omit the customer",
                 )
+            with config.workspace.store.read() as session:
+                record = usage_store.current_contract(session, customer)
+            config.checked[customer] = now
+            if (
+                found is not None
+                and found.contract is not None
+                and (found.contract.digest == record.digest)
+            ):
+                return found
             contract = customer_contract(config.workspace, customer, config.policy)
         screener = build_screener(policy=config.policy, contract=contract, judge=config.judge)
         config.screeners[customer] = screener
@@ -228,10 +248,12 @@ def create_app(config: ServerConfig) -> FastAPI:
     async def screen_one(text: Any, customer: str | None) -> ScreenResult:
         if not isinstance(text, str):
             raise InputError("'text' must be a string", problems=[Problem("", path="$.text")])
+        screener = await run_in_threadpool(_screener, config, customer)
         batcher = batchers.get(customer)
-        if batcher is None:
-            screener = await run_in_threadpool(_screener, config, customer)
-            batcher = batchers.setdefault(customer, Batcher(screener))
+        if batcher is None or batcher.screener is not screener:
+            if batcher is not None:
+                batcher.retire()
+            batcher = batchers[customer] = Batcher(screener)
         result = await batcher.screen(text)
         if config.audit is not None:
             contract = batcher.screener.contract
