@@ -243,7 +243,8 @@ def decoded_spans(text: str) -> list[View]:
 
 
 def views(text: str) -> list[View]:
-    """The readings of ``text`` the screen checks: plain, de-obfuscated, decoded, rot13."""
+    """The readings of ``text`` the screen checks: plain, de-obfuscated, decoded
+    (base64, hex, percent-encoding, HTML references), rot13."""
     out: list[View] = []
     seen: set[str] = set()
 
@@ -262,8 +263,24 @@ def views(text: str) -> list[View]:
         if depth < MAX_DECODE_DEPTH:
             for span in decoded_spans(raw):
                 walk(f"{kind}>{span.kind}", span.text, depth + 1)
+            unescaped = _unescape(raw)
+            if unescaped != raw:
+                walk(f"{kind}>unescaped", unescaped, depth + 1)
 
     walk("plain", text, 0)
+    return out
+
+
+def _unescape(text: str) -> str:
+    """Percent-encoding (``%73%61``) and HTML character references (``&#115;``) undone."""
+    import html
+    from urllib.parse import unquote
+
+    out = text
+    if re.search(r"%[0-9A-Fa-f]{2}", out):
+        out = unquote(out, errors="replace")
+    if "&" in out:
+        out = html.unescape(out)
     return out
 
 
