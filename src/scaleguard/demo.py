@@ -367,6 +367,11 @@ def main(argv: list[str] | None = None) -> int:
             add_to_demo(ws, console)
             _show_incidents(console, ws)
 
+            console.rule("Usage-policy red lines, enforced at run time")
+            from scaleguard.usage.demo import add_to_demo as usage_act
+
+            usage_act(ws, console)
+
             console.rule("6. Can an outside reviewer trust this record?")
             _show_ledger(console, ws)
         finally:

@@ -142,6 +142,22 @@ COMMANDS: dict[str, LazyCommand] = {
         "scaleguard.cli.compliance:compliance_app",
         "Framework review, change publication, transparency reports, quarterly summaries.",
     ),
+    "usage": LazyCommand(
+        "scaleguard.cli.usage:usage_app",
+        "Usage-policy red lines: the policy, customer contracts, human review and appeals.",
+    ),
+    "screen": LazyCommand(
+        "scaleguard.cli.usage:screen",
+        "Screen text against the usage policy: allow, review or block, with the clause and why.",
+    ),
+    "serve-screen": LazyCommand(
+        "scaleguard.cli.usage:serve_screen",
+        "Serve POST /v1/screen and an OpenAI-compatible /v1/chat/completions screening proxy.",
+    ),
+    "bench-screen": LazyCommand(
+        "scaleguard.cli.usage:bench_screen",
+        "Accuracy of the screen: recall per red line, false blocks on look-alikes, review rate.",
+    ),
 }
 
 

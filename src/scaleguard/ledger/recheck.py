@@ -52,6 +52,11 @@ RECORD_TABLES: dict[str, tuple[str, str]] = {
     "nc-report": ("nc_reports", "created_at"),
     "nc-event": ("nc_events", "created_at"),
     "compliance-record": ("compliance_records", "created_at"),
+    "usage-contract": ("usage_contracts", "created_at"),
+    "usage-screen": ("usage_screens", "created_at"),
+    "usage-review": ("usage_reviews", "created_at"),
+    "usage-appeal": ("usage_appeals", "created_at"),
+    "usage-appeal-decision": ("usage_appeal_decisions", "created_at"),
 }
 _KIND_RE = re.compile(r"[a-z][a-z0-9]*(?:[-.][a-z0-9]+)*", re.ASCII)
 _TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{6})?Z", re.ASCII)

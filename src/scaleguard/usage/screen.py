@@ -1,0 +1,483 @@
+"""The screen: a cascade of normalisation, rules, embeddings and (optionally) a judge.
+
+1. :mod:`~scaleguard.usage.normalise` turns a request into views (plain,
+   de-obfuscated, decoded base64/hex/rot13 spans).
+2. :mod:`~scaleguard.usage.rules` runs each clause's deterministic rules on
+   every view.
+3. Every view, in overlapping windows of words (no blind tail), is embedded
+   and compared with each clause's positive examples and with the benign
+   look-alikes; the clause score is ``s_pos + 0.5 * (s_pos - s_benign)`` and
+   is banded with per-clause thresholds calibrated on the policy's examples.
+4. A judge (:mod:`~scaleguard.usage.judge`), when configured, looks at the
+   review band only.
+
+The result names the clause, the policy version and digest, the contract
+version, the score and thresholds, what decided it, and a request id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from scaleguard.errors import InputError
+from scaleguard.usage.contracts import EffectiveClause, LoadedContract, effective_clauses
+from scaleguard.usage.loader import LoadedPolicy
+from scaleguard.usage.normalise import View, views
+from scaleguard.usage.rules import CompiledRule, RuleHit, compile_rules, run_rules
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from scaleguard.usage.embed import Embedder
+    from scaleguard.usage.judge import Judge
+
+Band = Literal["allow", "review", "block"]
+BAND_ORDER: dict[str, int] = {"allow": 0, "review": 1, "block": 2}
+MAX_CHARS = 100_000
+WINDOW_WORDS = 40
+WINDOW_STRIDE = 20
+MAX_WINDOWS = 1200
+MARGIN_WEIGHT = 0.5
+#: A block threshold is this far above the highest benign look-alike's score.
+BLOCK_MARGIN = 0.02
+#: The review threshold lets this share of the clause's positives reach review.
+REVIEW_RECALL = 0.95
+#: ... but no lower than the score this share of benign look-alikes stays under.
+REVIEW_BENIGN_QUANTILE = 0.8
+
+
+class ClauseScore(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    clause: str
+    score: float
+    review_threshold: float
+    block_threshold: float
+    nearest_exemplar: str
+    nearest_benign: str
+    view: str
+    band: Band
+
+
+class ScreenResult(BaseModel):
+    """One decision, with everything needed to explain and audit it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request_id: str
+    band: Band
+    clause: str | None
+    clause_title: str | None
+    red_line: bool
+    score: float | None
+    decided_by: str
+    reason: str
+    policy: str
+    policy_digest: str
+    contract: str | None
+    customer: str | None
+    model_sha256: str
+    input_sha256: str
+    input_chars: int
+    rules: list[str]
+    scores: list[ClauseScore]
+    exception: str | None = None
+    judge: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "band": self.band,
+            "clause": self.clause,
+            "score": self.score,
+            "decided_by": self.decided_by,
+        }
+
+
+@dataclass
+class Calibration:
+    review: float
+    block: float
+
+
+@dataclass
+class ClauseIndex:
+    eff: EffectiveClause
+    positives: npt.NDArray[np.float32]
+    calibration: Calibration
+
+    @property
+    def id(self) -> str:
+        return self.eff.clause.id
+
+    def thresholds(self) -> tuple[float, float]:
+        fixed = self.eff.clause.thresholds
+        review = fixed.review if fixed else self.calibration.review
+        block = fixed.block if fixed else self.calibration.block
+        return review - self.eff.lower_by, block - self.eff.lower_by
+
+
+def input_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _scores(
+    x: npt.NDArray[np.float32], pos: npt.NDArray[np.float32], ben: npt.NDArray[np.float32]
+) -> tuple[
+    npt.NDArray[np.float32], npt.NDArray[np.bool_], npt.NDArray[np.intp], npt.NDArray[np.intp]
+]:
+    """Clause scores of rows of ``x`` (s_pos + w * (s_pos - s_benign)), and whether the
+    nearest example of each row is one of the clause's positives rather than a benign one."""
+    sp = x @ pos.T
+    sb = x @ ben.T
+    best_p = sp.max(axis=1)
+    best_b = sb.max(axis=1)
+    score = best_p + MARGIN_WEIGHT * (best_p - best_b)
+    return score, best_p > best_b, sp.argmax(axis=1), sb.argmax(axis=1)
+
+
+def calibrate(pos: npt.NDArray[np.float32], ben: npt.NDArray[np.float32]) -> Calibration:
+    """Leave-one-out thresholds from the clause's positives and all benign look-alikes.
+
+    Each positive is scored without itself among the positives, each benign
+    example without itself among the benign ones; block sits just above the
+    highest benign score, review where 95% of positives reach it, but not
+    below the score 80% of the benign look-alikes stay under (and never above
+    block).
+    """
+    import numpy as np
+
+    sp = pos @ pos.T
+    np.fill_diagonal(sp, -1.0)
+    pos_best = sp.max(axis=1)
+    pos_ben = (pos @ ben.T).max(axis=1)
+    pos_scores = pos_best + MARGIN_WEIGHT * (pos_best - pos_ben)
+    bb = ben @ ben.T
+    np.fill_diagonal(bb, -1.0)
+    ben_best_b = bb.max(axis=1)
+    ben_best_p = (ben @ pos.T).max(axis=1)
+    ben_scores = ben_best_p + MARGIN_WEIGHT * (ben_best_p - ben_best_b)
+    block = float(ben_scores.max()) + BLOCK_MARGIN
+    review = float(np.quantile(pos_scores, 1.0 - REVIEW_RECALL))
+    review = max(review, float(np.quantile(ben_scores, REVIEW_BENIGN_QUANTILE)))
+    review = min(review, block)
+    return Calibration(review=round(review, 4), block=round(block, 4))
+
+
+def windows(text: str) -> list[str]:
+    """Overlapping word windows covering the whole text (the tail included)."""
+    words = text.split(" ")
+    if len(words) <= WINDOW_WORDS:
+        return [text]
+    out = []
+    start = 0
+    while True:
+        out.append(" ".join(words[start : start + WINDOW_WORDS]))
+        if start + WINDOW_WORDS >= len(words):
+            break
+        start += WINDOW_STRIDE
+    if len(out) > MAX_WINDOWS:
+        raise InputError(
+            f"the request is too long to screen ({len(words):,} words)",
+            hint=f"send at most about {WINDOW_STRIDE * MAX_WINDOWS:,} words per request",
+        )
+    return out
+
+
+def _cache_dir() -> Path:
+    import os
+
+    explicit = os.environ.get("SCALEGUARD_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "scaleguard" / "usage"
+
+
+def cached_embeddings(embedder: Embedder, texts: list[str]) -> npt.NDArray[np.float32]:
+    """Embeddings of the policy's examples, cached on disk by model and text hash.
+
+    The cache only saves start-up time: a missing, unreadable or mismatched file is
+    recomputed, and the key covers the model file's SHA-256 and every example.
+    """
+    import numpy as np
+
+    h = hashlib.sha256(embedder.model_sha256.encode())
+    for t in texts:
+        h.update(b"\0" + t.encode("utf-8", "surrogatepass"))
+    path = _cache_dir() / f"{h.hexdigest()}.npy"
+    try:
+        found: npt.NDArray[np.float32] = np.load(path, allow_pickle=False)
+        if found.shape == (len(texts), 384) and found.dtype == np.float32:
+            return found
+    except (OSError, ValueError):
+        pass
+    vectors = embedder.embed(texts)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{uuid.uuid4().hex}.tmp")
+        with tmp.open("wb") as fh:
+            np.save(fh, vectors, allow_pickle=False)
+        tmp.replace(path)
+    except OSError:
+        pass
+    return vectors
+
+
+class Screener:
+    """Screens requests for one policy and (optionally) one customer's contract."""
+
+    def __init__(
+        self,
+        policy: LoadedPolicy,
+        embedder: Embedder,
+        contract: LoadedContract | None = None,
+        *,
+        judge: Judge | None = None,
+        today: date | None = None,
+    ) -> None:
+        import numpy as np
+
+        self.policy = policy
+        self.contract = contract
+        self.embedder = embedder
+        self.judge = judge
+        effective = effective_clauses(policy, contract, today=today)
+        self.rules: list[CompiledRule] = compile_rules([e.clause for e in effective])
+        self.by_id = {e.clause.id: e for e in effective}
+        texts: list[str] = []
+        spans: list[tuple[int, int, int, int]] = []
+        self.exemplar_ids: list[str] = []
+        self.benign_ids: list[str] = []
+        benign_texts: list[str] = []
+        for e in effective:
+            start = len(texts)
+            texts.extend(e.clause.examples.positive)
+            spans.append((start, len(texts), 0, 0))
+            benign_texts.extend(e.clause.examples.benign)
+            self.benign_ids.extend(
+                f"{e.clause.id}/benign/{i}" for i in range(len(e.clause.examples.benign))
+            )
+        background = list(policy.policy.background)
+        benign_texts.extend(background)
+        self.benign_ids.extend(f"background/{i}" for i in range(len(background)))
+        vectors = cached_embeddings(embedder, [*texts, *benign_texts])
+        self.benign = vectors[len(texts) :]
+        self.index: list[ClauseIndex] = []
+        for e, (start, stop, _, _) in zip(effective, spans, strict=True):
+            pos = vectors[start:stop]
+            self.index.append(ClauseIndex(e, pos, calibrate(pos, self.benign)))
+        self._np = np
+
+    # -- one request ----------------------------------------------------------
+
+    def screen(self, text: str, *, request_id: str | None = None) -> ScreenResult:
+        return self.screen_many([text], request_ids=[request_id] if request_id else None)[0]
+
+    def screen_many(
+        self, texts: list[str], *, request_ids: list[str] | None = None, first_index: int = 0
+    ) -> list[ScreenResult]:
+        """Screen a batch; embeddings for all views and windows run in one pass."""
+        prepared = []
+        for n, text in enumerate(texts):
+            try:
+                prepared.append(self._prepare(text))
+            except InputError as exc:
+                if len(texts) == 1 and first_index == 0:
+                    raise
+                raise InputError(
+                    f"input {first_index + n + 1}: {exc.message}", hint=exc.hint
+                ) from None
+        chunks: list[str] = []
+        owners: list[tuple[int, str]] = []
+        for n, (_, vws) in enumerate(prepared):
+            for view in vws:
+                for w in windows(view.text):
+                    chunks.append(w)
+                    owners.append((n, view.kind))
+        vectors = self.embedder.embed(chunks) if chunks else None
+        results = []
+        for n, (text, vws) in enumerate(prepared):
+            rows = [i for i, (owner, _) in enumerate(owners) if owner == n]
+            rid = request_ids[n] if request_ids else str(uuid.uuid4())
+            results.append(self._decide(text, vws, vectors, rows, owners, rid))
+        return results
+
+    def _prepare(self, text: str) -> tuple[str, list[View]]:
+        if not isinstance(text, str):
+            raise InputError("the request text must be a string")
+        if not text.strip():
+            raise InputError("the request text is empty", hint="send the prompt to screen")
+        if len(text) > MAX_CHARS:
+            raise InputError(
+                f"the request is {len(text):,} characters, over the {MAX_CHARS:,} limit",
+                hint="split it into several requests",
+            )
+        return text, views(text)
+
+    def _decide(
+        self,
+        text: str,
+        vws: list[View],
+        vectors: npt.NDArray[np.float32] | None,
+        rows: list[int],
+        owners: list[tuple[int, str]],
+        request_id: str,
+    ) -> ScreenResult:
+        hits: list[RuleHit] = []
+        for view in vws:
+            hits.extend(run_rules(self.rules, view.kind, view.text))
+        scores: list[ClauseScore] = []
+        if vectors is not None and rows:
+            x = vectors[rows]
+            kinds = [owners[i][1] for i in rows]
+            for ci in self.index:
+                s, closer, near_p, near_b = _scores(x, ci.positives, self.benign)
+                best = int(s.argmax())
+                review, block = ci.thresholds()
+                value = float(s[best])
+                # Review needs the nearest example to be a positive (a 1-nearest-neighbour
+                # vote); block needs a score above every benign look-alike's.
+                band: Band = (
+                    "block"
+                    if value >= block
+                    else "review"
+                    if value >= review and bool(closer[best])
+                    else "allow"
+                )
+                scores.append(
+                    ClauseScore(
+                        clause=ci.id,
+                        score=round(value, 4),
+                        review_threshold=round(review, 4),
+                        block_threshold=round(block, 4),
+                        nearest_exemplar=f"{ci.id}/positive/{int(near_p[best])}",
+                        nearest_benign=self.benign_ids[int(near_b[best])],
+                        view=kinds[best],
+                        band=band,
+                    )
+                )
+        return self._combine(text, hits, scores, request_id)
+
+    def _cap(self, eff: EffectiveClause, band: Band) -> Band:
+        if eff.force == "restricted" and band == "block":
+            return "review"
+        return band
+
+    def _combine(
+        self, text: str, hits: list[RuleHit], scores: list[ClauseScore], request_id: str
+    ) -> ScreenResult:
+        # Candidates: (band, red line, decided by a rule, score, clause, how, band)
+        candidates: list[tuple[int, int, int, float, str, str, Band]] = []
+        by_clause = {cs.clause: cs.score for cs in scores}
+        for hit in hits:
+            eff = self.by_id[hit.clause]
+            band = self._cap(eff, "block" if hit.band == "block" else "review")
+            how = f"rule {hit.rule} on view {hit.view}" + (
+                " (softened by context)" if hit.softened else ""
+            )
+            value = by_clause.get(hit.clause, 0.0)
+            candidates.append(
+                (BAND_ORDER[band], int(eff.red_line), 1, value, hit.clause, how, band)
+            )
+        for cs in scores:
+            if cs.band == "allow":
+                continue
+            eff = self.by_id[cs.clause]
+            band = self._cap(eff, cs.band)
+            how = f"nearest exemplar {cs.nearest_exemplar} on view {cs.view}"
+            candidates.append(
+                (BAND_ORDER[band], int(eff.red_line), 0, cs.score, cs.clause, how, band)
+            )
+        exception = None
+        kept = []
+        for cand in candidates:
+            eff = self.by_id[cand[4]]
+            if eff.exception is not None and not eff.red_line:
+                exception = (
+                    f"{eff.clause.id}: {eff.exception.scope} (until {eff.exception.expires})"
+                )
+                continue
+            kept.append(cand)
+        top_score = max((cs.score for cs in scores), default=None)
+        if not kept:
+            reason = "no clause matched"
+            if exception:
+                reason = f"allowed under the contract's exception for {exception}"
+            return self._result(
+                text,
+                request_id,
+                "allow",
+                None,
+                top_score,
+                "no match",
+                reason,
+                hits,
+                scores,
+                exception,
+            )
+        kept.sort(key=lambda c: c[:4], reverse=True)
+        _, _, _, score, clause_id, how, band = kept[0]
+        clause = self.by_id[clause_id].clause
+        verb = {"block": "blocked", "review": "held for human review"}[band]
+        reason = f"{verb} under clause {clause_id} ({clause.title}): {how}"
+        result = self._result(
+            text,
+            request_id,
+            band,
+            clause_id,
+            score,
+            how,
+            reason,
+            hits,
+            scores,
+            exception,
+        )
+        if band == "review" and self.judge is not None:
+            from scaleguard.usage.judge import apply_judge
+
+            result = apply_judge(self.judge, result, clause, text)
+        return result
+
+    def _result(
+        self,
+        text: str,
+        request_id: str,
+        band: Band,
+        clause_id: str | None,
+        score: float | None,
+        how: str,
+        reason: str,
+        hits: list[RuleHit],
+        scores: list[ClauseScore],
+        exception: str | None,
+    ) -> ScreenResult:
+        clause = self.by_id[clause_id] if clause_id else None
+        return ScreenResult(
+            request_id=request_id,
+            band=band,
+            clause=clause_id,
+            clause_title=clause.clause.title if clause else None,
+            red_line=bool(clause and clause.red_line),
+            score=round(score, 4) if score is not None else None,
+            decided_by=how,
+            reason=reason,
+            policy=self.policy.ref,
+            policy_digest=self.policy.digest,
+            contract=self.contract.ref if self.contract else None,
+            customer=self.contract.contract.customer if self.contract else None,
+            model_sha256=self.embedder.model_sha256,
+            input_sha256=input_digest(text),
+            input_chars=len(text),
+            rules=sorted({h.rule for h in hits}),
+            scores=sorted(scores, key=lambda s: -s.score)[:3],
+            exception=exception,
+        )
