@@ -1,7 +1,7 @@
 """Usage-policy screen: contracts, screen decisions, reviews and appeals.
 
 Revision ID: 0006_usage
-Revises: 0004_reports_review
+Revises: 0005_incidents
 
 ``usage_contracts`` holds every contract version submitted for a customer,
 accepted or refused; ``usage_screens`` one row per screen decision (the
