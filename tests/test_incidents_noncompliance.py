@@ -45,6 +45,8 @@ def test_an_anonymous_report_stores_nothing_that_identifies_the_reporter(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     user = "reporter-" + uuid.uuid4().hex[:10]
+    monkeypatch.setenv("SCALEGUARD_USER", user)
+    monkeypatch.setenv("LOGNAME", user)
     monkeypatch.setenv("USER", user)
     monkeypatch.setenv("USERNAME", user)
     host = socket.gethostname()

@@ -154,6 +154,8 @@ def test_ingest_input_errors(ws: Workspace, tmp_path: Path) -> None:
 def test_ingested_by_defaults_to_the_os_user(
     ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("SCALEGUARD_USER", raising=False)
+    monkeypatch.setenv("LOGNAME", "carol")
     monkeypatch.setenv("USER", "carol")
     report = ingest_paths(ws, [csv_file(tmp_path, "a.csv", "m", 1.0)])
     assert report.ingested_by == "carol"

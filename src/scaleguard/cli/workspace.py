@@ -50,7 +50,9 @@ WORKSPACE_OPTION = typer.Option(
     file_okay=False,
 )
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
-BY_OPTION = typer.Option(None, "--by", help="Who is recording this (default: $USER).")
+BY_OPTION = typer.Option(
+    None, "--by", help="Who is recording this (default: $SCALEGUARD_USER, else the login name)."
+)
 
 models_app = typer.Typer(
     help="The model registry: our models and competitors'.", no_args_is_help=True

@@ -9,14 +9,13 @@ the registry from the store, calls :mod:`scaleguard.determinations.assess` and
 from __future__ import annotations
 
 import datetime as dt
-import getpass
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from scaleguard.actor import acting_user
 from scaleguard.decisions.engine import decide as evaluate_decision
 from scaleguard.decisions.model import (
     AssertedFact,
@@ -39,12 +38,8 @@ STATES: tuple[str, ...] = ("below", "alert", "ambiguous", "crossed")
 
 
 def default_actor(by: str | None) -> str:
-    if by:
-        return by
-    try:
-        return os.environ.get("SCALEGUARD_USER") or getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+    """``by``, else the actor every record names: :func:`scaleguard.actor.acting_user`."""
+    return acting_user(by)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ the current folder to the first one holding ``scaleguard.toml``.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
 import re
 import shutil
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from scaleguard.actor import acting_user
 from scaleguard.errors import ConflictError, LedgerError, NotFoundError, WorkspaceError
 from scaleguard.framework.library import Library
 from scaleguard.framework.loader import LoadedFramework
@@ -56,14 +56,9 @@ INIT_HINT = "create one with 'scaleguard init DIR', or pass --workspace DIR"
 
 
 def current_user() -> str:
-    """Who is acting, for provenance: $USER, else the login name, else 'unknown'."""
-    user = os.environ.get("USER") or os.environ.get("USERNAME")
-    if user:
-        return user
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # pragma: no cover - no passwd entry
-        return "unknown"
+    """Who is acting, for provenance: see :func:`scaleguard.actor.acting_user`
+    (``$SCALEGUARD_USER``, else the login name)."""
+    return acting_user(None)
 
 
 @dataclass
