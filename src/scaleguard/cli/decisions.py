@@ -26,7 +26,7 @@ FRAMEWORK_OPTION = typer.Option(
     None,
     "--framework",
     "-f",
-    help="ID@VERSION of the framework (default: [frameworks] default in scaleguard.toml).",
+    help="ID@VERSION of the framework (default: \\[frameworks] default in scaleguard.toml).",
 )
 
 decisions_app = typer.Typer(help="Recorded scaling decisions.", no_args_is_help=True)

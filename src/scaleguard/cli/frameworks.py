@@ -11,7 +11,7 @@ from rich.console import Console
 
 from scaleguard.cli import render
 from scaleguard.cli.output import print_json
-from scaleguard.errors import FrameworkError, Problem
+from scaleguard.errors import FrameworkError, InputError, Problem
 from scaleguard.framework.facts import BUILTIN_FACTS
 from scaleguard.framework.library import Library
 from scaleguard.framework.loader import load_file
@@ -129,13 +129,19 @@ def diff(
         None, "--top", min=1, help="Terminal format: only the N most important changes."
     ),
     dirs: list[Path] = DIR_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (the same as --format json)."),
 ) -> int:
     """Semantic diff: what was added, removed, renamed or changed, and whether it weakens."""
     from scaleguard.diff import diff_frameworks, render_json, render_markdown, render_rich
 
+    if as_json and fmt not in (DiffFormat.rich, DiffFormat.json):
+        raise InputError(
+            f"--json and --format {fmt.value} ask for two different outputs",
+            hint="give one of them",
+        )
     lib = _library(dirs)
     result = diff_frameworks(lib.get(old), lib.get(new))
-    if fmt is DiffFormat.json:
+    if as_json or fmt is DiffFormat.json:
         print_json(render_json(result))
     elif fmt is DiffFormat.markdown:
         typer.echo(render_markdown(result), nl=False)

@@ -32,6 +32,35 @@ def _num(value: float | None) -> str:
     return "" if value is None else f"{value:.3f}"
 
 
+def missing_warning(console: Console, missing: Sequence[str], total: int, *, decided: bool) -> None:
+    """A loud banner when thresholds have no evidence: "missing" is never "below", and an
+    outcome reached without evidence is not a clean result."""
+    if not missing:
+        return
+    what = (
+        "The outcome above treats them as unresolved (never as below): it is not a clean result."
+        if decided
+        else "They are treated as unresolved by every decision (never as below)."
+    )
+    body = Text.assemble(
+        (f"NO EVIDENCE for {len(missing)} of {total} threshold(s): ", "bold"),
+        ", ".join(missing),
+        ".\n",
+        what,
+        "\nMap your evaluations to thresholds with [[indicators]] in scaleguard.toml "
+        "(docs/evidence.md), then ingest evidence and run 'scaleguard determine' again.",
+    )
+    console.print(
+        Panel(
+            body,
+            title=Text("WARNING: evidence missing", style="bold magenta"),
+            title_align="left",
+            border_style="magenta",
+            expand=True,
+        )
+    )
+
+
 def determinations(console: Console, ref: str, model: str, rows: Sequence[ThresholdStatus]) -> None:
     table = Table(title=f"Determinations for {model} under {ref}", title_justify="left")
     for col in ("threshold", "state", "estimate", "interval", "indicator", "evidence", "note"):
@@ -56,6 +85,8 @@ def determinations(console: Console, ref: str, model: str, rows: Sequence[Thresh
             note,
         )
     console.print(table)
+    missing = [st.threshold_id for st in rows if st.finding.state == "missing"]
+    missing_warning(console, missing, len(rows), decided=False)
 
 
 def decision(console: Console, d: Decision, decision_id: int | None = None) -> None:
@@ -66,6 +97,8 @@ def decision(console: Console, d: Decision, decision_id: int | None = None) -> N
         (f"  (decision #{decision_id})" if decision_id is not None else "", "dim"),
     )
     console.print(Panel(Text(d.summary), title=head, title_align="left", expand=True))
+    missing = [t.id for t in d.thresholds if t.state == "missing"]
+    missing_warning(console, missing, len(d.thresholds), decided=True)
 
     console.print(Text("Thresholds", style="bold underline"))
     for t in d.thresholds:

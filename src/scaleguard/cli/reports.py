@@ -39,7 +39,7 @@ report_app = typer.Typer(
 
 REPORT_ARG = typer.Argument(None, help="Report id (default: the latest drafted report).")
 FRAMEWORK_OPTION = typer.Option(
-    None, "--framework", "-f", help="ID@VERSION (default: [frameworks] default)."
+    None, "--framework", "-f", help="ID@VERSION (default: \\[frameworks] default)."
 )
 
 
