@@ -9,8 +9,15 @@ a random stream.
 
 When there are no per-sample scores the fallbacks are, in order: a normal
 approximation from a standard error the artifact reports (``method="normal"``),
-then a degenerate interval at the reported value (``method="point"``), which
-says plainly that the uncertainty is unknown.
+then a Wilson score interval from the number of samples when the value is a
+proportion in [0, 1] and that number is known (``method="wilson"``), then a
+degenerate interval at the reported value (``method="point"``), which says
+plainly that the uncertainty is unknown. A point interval is never evidence
+that a threshold is *not* reached (see :mod:`scaleguard.determinations.assess`).
+
+The Wilson interval is exact in its assumptions for pass/fail scores; for a
+mean of scores in [0, 1] it is conservative, since such a mean's variance is at
+most ``p(1-p)/n``.
 
 The bootstrap treats every score as independent; scores from repeated epochs
 of the same sample are correlated, so with several epochs the interval is
@@ -31,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scaleguard.errors import InputError
 from scaleguard.evidence.records import EvidenceRecord
 
-Method = Literal["bootstrap", "normal", "point"]
+Method = Literal["bootstrap", "normal", "wilson", "point"]
 DEFAULT_RESAMPLES = 2000
 DEFAULT_CONFIDENCE = 0.95
 # Resampled indices are drawn in blocks of at most this many elements,
@@ -144,6 +151,29 @@ def normal_interval(
     )
 
 
+def wilson_interval(estimate: float, n: int, *, confidence: float = DEFAULT_CONFIDENCE) -> Interval:
+    """Wilson score interval for a proportion ``estimate`` observed on ``n`` samples."""
+    _check_confidence(confidence)
+    if not math.isfinite(estimate) or not 0.0 <= estimate <= 1.0 or n < 1:
+        raise InputError(
+            f"a Wilson interval needs a proportion in [0, 1] and at least one sample, got "
+            f"{estimate!r} on {n!r} samples",
+            hint="check the value and sample_count the evidence reports",
+        )
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+    z2 = z * z
+    centre = (estimate + z2 / (2 * n)) / (1 + z2 / n)
+    half = (z / (1 + z2 / n)) * math.sqrt(estimate * (1 - estimate) / n + z2 / (4 * n * n))
+    return Interval(
+        estimate=estimate,
+        low=max(0.0, min(centre - half, estimate)),
+        high=min(1.0, max(centre + half, estimate)),
+        method="wilson",
+        confidence=confidence,
+        n=n,
+    )
+
+
 def point_interval(estimate: float, *, confidence: float = DEFAULT_CONFIDENCE) -> Interval:
     """The degenerate interval ``[estimate, estimate]``: uncertainty unknown."""
     _check_confidence(confidence)
@@ -159,11 +189,12 @@ def estimate_interval(
     sample_scores: Sequence[float] | None = None,
     stderr: float | None = None,
     *,
+    sample_count: int | None = None,
     resamples: int = DEFAULT_RESAMPLES,
     confidence: float = DEFAULT_CONFIDENCE,
     seed: int = 0,
 ) -> Interval:
-    """The best interval the inputs allow: bootstrap, then normal, then point.
+    """The best interval the inputs allow: bootstrap, normal, Wilson, then point.
 
     The bootstrap describes the *mean* of the sample scores, so it is used
     only when that mean equals ``value``; a metric that is not a mean (a
@@ -186,7 +217,9 @@ def estimate_interval(
             )
     if stderr is not None:
         n = len(sample_scores) if sample_scores else None
-        return normal_interval(value, stderr, confidence=confidence, n=n)
+        return normal_interval(value, stderr, confidence=confidence, n=n or sample_count)
+    if sample_count is not None and sample_count >= 1 and 0.0 <= value <= 1.0:
+        return wilson_interval(value, sample_count, confidence=confidence)
     return point_interval(value, confidence=confidence)
 
 
@@ -202,6 +235,7 @@ def interval_for(
         record.value,
         record.sample_scores,
         record.stderr,
+        sample_count=record.sample_count,
         resamples=resamples,
         confidence=confidence,
         seed=seed,
