@@ -97,6 +97,11 @@ def _worst_determination(items: Sequence[Determination]) -> Determination | None
 
 
 def _indicator_specs(ws: Workspace) -> list[IndicatorSpec]:
+    from scaleguard.workspace.vocabulary import check_indicators
+
+    if ws.config.indicators:
+        text = ws.config_path.read_text(encoding="utf-8", errors="replace")
+        check_indicators(ws.config.indicators, ws.library(), text, ws.relative(ws.config_path))
     return [
         IndicatorSpec(
             id=ind.id,

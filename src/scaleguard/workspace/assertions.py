@@ -17,6 +17,7 @@ import re
 from scaleguard.errors import InputError
 from scaleguard.store import repo
 from scaleguard.store.records import Attestation, Fact
+from scaleguard.workspace.vocabulary import check_fact_name, check_standard
 from scaleguard.workspace.workspace import Workspace, current_user
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
@@ -60,6 +61,7 @@ def attest(
 ) -> Attestation:
     """Record that ``model`` meets safeguard ``standard``; the model must be registered."""
     check_id(standard, "safeguard standard id", "asl-3-deployment")
+    check_standard(standard, ws.library())
     check_url(evidence_url, "--evidence")
     who = check_person(by)
     if note is not None and not (0 < len(note) <= MAX_TEXT):
@@ -105,6 +107,7 @@ def assert_fact(
 ) -> Fact:
     """Assert a fact, about one model or the whole workspace; the newest assertion counts."""
     check_id(name, "fact name", "marginal_risk_small")
+    check_fact_name(name, ws.library())
     check_url(source, "--source")
     who = check_person(by)
     with ws.store.write() as tx:

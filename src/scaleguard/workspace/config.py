@@ -202,6 +202,12 @@ def _locate(text: str, loc: tuple[Any, ...]) -> tuple[int, int] | None:
     return None
 
 
+def locate_in_config(text: str, loc: tuple[Any, ...]) -> tuple[int | None, int | None]:
+    """Line and column of a key of a scaleguard.toml (``(None, None)`` if not found)."""
+    found = _locate(text, loc)
+    return found if found is not None else (None, None)
+
+
 def parse_config(text: str, file: str) -> WorkspaceConfig:
     """Parse and validate the text of a scaleguard.toml; WorkspaceError names each problem."""
     try:
