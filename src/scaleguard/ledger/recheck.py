@@ -47,6 +47,7 @@ RECORD_TABLES: dict[str, tuple[str, str]] = {
     "review-comment": ("review_comments", "created_at"),
     "review-statement": ("review_statements", "created_at"),
     "review-response": ("review_responses", "created_at"),
+    "report-reviewer-edition": ("report_reviewer_editions", "created_at"),
 }
 _KIND_RE = re.compile(r"[a-z][a-z0-9]*(?:[-.][a-z0-9]+)*", re.ASCII)
 _TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{6})?Z", re.ASCII)

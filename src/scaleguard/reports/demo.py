@@ -80,10 +80,10 @@ def add_to_demo(ws: Workspace, console: Console | None = None, *, by: str = "rso
             published = service.publish(ws, report.id, edition=edition, fmt=fmt, by=by)
             key = f"{edition}.{fmt}"
             result.files[key] = published.path
-            result.sha256[key] = published.publication.sha256
+            result.sha256[key] = published.digest
+            label = "sha256" if edition == "public" else "salted commitment"
             out.print(
-                f"published {ws.relative(published.path)}  sha256 "
-                f"{published.publication.sha256[:16]}…",
+                f"published {ws.relative(published.path)}  {label} {published.digest[:16]}…",
                 markup=False,
             )
 
