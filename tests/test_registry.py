@@ -124,7 +124,11 @@ def test_registry_entries_are_append_only(ws: Workspace) -> None:
         ({"name": "m", "scores": {"cyber": True}}, "not true/false"),
         ({"name": " padded"}, "should match pattern"),
         ({"name": "m", "parent": "m"}, "its own parent"),
-        ({"name": "m", "sources": ["not a url"]}, "should match pattern"),
+        ({"name": "m", "sources": ["not a url"]}, "not an http"),
+        ({"name": "m", "sources": ["javascript:alert(1)"]}, "not an http"),
+        ({"name": "F\u0456ctional-1"}, "mixes scripts"),
+        ({"name": "aurora\u200b-3"}, "invisible"),
+        ({"name": "\uff41urora"}, "look-alike forms"),
     ],
 )
 def test_model_spec_rejects_bad_values(values: dict[str, Any], message: str) -> None:

@@ -17,11 +17,11 @@ import re
 from scaleguard.errors import InputError
 from scaleguard.store import repo
 from scaleguard.store.records import Attestation, Fact
+from scaleguard.textcheck import http_url
 from scaleguard.workspace.vocabulary import check_fact_name, check_standard
 from scaleguard.workspace.workspace import Workspace, current_user
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 MAX_TEXT = 5000
 
 
@@ -35,12 +35,14 @@ def check_id(value: str, what: str, example: str) -> str:
 
 
 def check_url(value: str, what: str) -> str:
-    if len(value) > 2000 or not _URL.match(value):
+    """Only absolute http(s) URLs: a link a reader follows is never javascript: or data:."""
+    try:
+        return http_url(value)
+    except ValueError as exc:
         raise InputError(
-            f"{what} {value[:100]!r} is not a URL",
+            f"{what} {value[:100]!r} is not a URL: {exc}",
             hint="give an absolute URL such as https://wiki.example.com/safeguards/asl3",
-        )
-    return value
+        ) from None
 
 
 def check_person(value: str | None) -> str:
