@@ -399,7 +399,8 @@ def test_html_escapes_what_users_wrote() -> None:
     assert 'href="javascript' not in html
     assert "T &lt;b&gt;" in html and "a &amp; b" in html
     md = card_markdown(report_card([goal], date(2026, 2, 1)), title="T")
-    assert "<javascript:" not in md and "`javascript:alert(1)`" in md
+    assert "<javascript:" not in md and "javascript:alert(1)" in md
+    assert "<script>" not in md and "\\<script\\>" in md
 
 
 @pytest.mark.browser

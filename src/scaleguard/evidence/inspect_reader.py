@@ -47,6 +47,11 @@ _SAMPLES = "samples/"
 # A zip declares how large its members expand; refuse archives that would
 # expand past this (a compressed log holds mostly transcripts, ~5-20x).
 _FULL_EXPANDED_LIMIT = 2 * 1024 * 1024 * 1024
+# Members that are parsed in memory (the header, the sample index) may expand
+# to at most this many bytes, counted as they are decompressed: a declared
+# size can lie, a count of the bytes read cannot.
+_INDEX_LIMIT = 64 * 1024 * 1024
+_HEADER = "header.json"
 
 _STATUS_HINTS = {
     "started": "the run has not finished (still running, or it crashed); "
@@ -152,6 +157,8 @@ def _read_eval(raw: bytes, name: str) -> tuple[EvalLog, list[_Scored] | None]:
                 "where the run wrote it",
             )
         names = {info.filename for info in infos}
+        if _HEADER in names:  # Inspect parses it whole: bound it first
+            read_member(archive, _HEADER, name, _INDEX_LIMIT)
         header = _inspect_read(raw, name, header_only=True, fmt="eval")
         _check_status(header, name)
         if _SUMMARIES in names or any(n.startswith(_JOURNAL_SUMMARIES) for n in names):
@@ -200,8 +207,9 @@ def _read_summaries(archive: zipfile.ZipFile, names: set[str], name: str) -> lis
         members = sorted(journal, key=_journal_index)
     latest: dict[tuple[str, int], _Scored] = {}
     for member in members:
+        data = read_member(archive, member, name, _INDEX_LIMIT)
         try:
-            rows = json.loads(archive.read(member))
+            rows = json.loads(data)
             if not isinstance(rows, list):
                 raise ValueError("expected a list of sample summaries")
             for row in rows:
@@ -212,6 +220,29 @@ def _read_summaries(archive: zipfile.ZipFile, names: set[str], name: str) -> lis
         except Exception as exc:  # damaged member: zip, zstd, JSON or pydantic errors
             raise _unreadable(name, f"the sample index {member} is unreadable", exc) from None
     return list(latest.values())
+
+
+def read_member(archive: zipfile.ZipFile, member: str, name: str, limit: int) -> bytes:
+    """A member's bytes, decompressed in chunks and refused once more than ``limit`` bytes
+    come out, whatever size the archive declares."""
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        with archive.open(member) as handle:
+            while chunk := handle.read(1024 * 1024):
+                total += len(chunk)
+                if total > limit:
+                    raise EvidenceError(
+                        f"{name}: the archive member {shorten(member, 80)} expands past "
+                        f"{limit // 2**20} MiB, more than scaleguard reads into memory",
+                        hint="this is not a log Inspect writes; check where the file came from",
+                    )
+                chunks.append(chunk)
+    except EvidenceError:
+        raise
+    except Exception as exc:  # damaged member: zip or decompression errors
+        raise _unreadable(name, f"the archive member {member} is unreadable", exc) from None
+    return b"".join(chunks)
 
 
 def _journal_index(member: str) -> tuple[int, str]:

@@ -19,6 +19,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from scaleguard.mdtext import md_escape
 from scaleguard.reports.assemble import interval, num
 from scaleguard.reports.charts import render_svg
 from scaleguard.reports.model import Chart, EditionContent, Redaction
@@ -35,14 +36,6 @@ REDACTIONS_INTRO = {
     "reviewer": "Redactions recorded for the public edition. This edition withholds nothing.",
     "public": "Every redaction in this edition: where it is, its category and why.",
 }
-
-_MD_SPECIAL = re.compile(r"([\\`*_<>\[\]|])")
-
-
-def md_escape(text: str) -> str:
-    """Backslash-escape Markdown syntax so content never turns into markup."""
-    out = _MD_SPECIAL.sub(r"\\\1", " ".join(text.splitlines()))
-    return "\\" + out if out.startswith(("#", "-", "+", ">")) else out
 
 
 def md_cell(text: str) -> str:
