@@ -31,5 +31,10 @@ def md_link(url: str | None) -> str:
     """An autolink for a plain http(s) URL; anything else as escaped text."""
     if not url:
         return ""
-    plain = url.lower().startswith(("https://", "http://")) and not re.search(r"[\s<>\"'`\\]", url)
-    return f"<{url}>" if plain else md_escape(url)
+    from scaleguard.textcheck import http_url
+
+    try:
+        http_url(url)
+    except ValueError:
+        return md_escape(url)
+    return md_escape(url) if re.search(r"[<>\"'`\\]", url) else f"<{url}>"

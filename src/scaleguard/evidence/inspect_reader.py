@@ -22,7 +22,6 @@ values but has no per-sample scores; the artifact's ``notes`` say so.
 from __future__ import annotations
 
 import io
-import json
 import math
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -35,7 +34,14 @@ from inspect_ai.scorer import Score, value_to_float
 from pydantic import BaseModel, ConfigDict
 
 from scaleguard.errors import EvidenceError
-from scaleguard.evidence._files import LOG_LIMIT, read_bounded, sha256_hex, shorten, validating
+from scaleguard.evidence._files import (
+    LOG_LIMIT,
+    read_bounded,
+    sha256_hex,
+    shorten,
+    strict_json,
+    validating,
+)
 from scaleguard.evidence.records import ArtifactEvidence, EvidenceRecord, RunMetadata
 
 InspectFormat = Literal["eval", "json"]
@@ -209,7 +215,7 @@ def _read_summaries(archive: zipfile.ZipFile, names: set[str], name: str) -> lis
     for member in members:
         data = read_member(archive, member, name, _INDEX_LIMIT)
         try:
-            rows = json.loads(data)
+            rows = strict_json(data)
             if not isinstance(rows, list):
                 raise ValueError("expected a list of sample summaries")
             for row in rows:
