@@ -47,6 +47,18 @@ def visible(value: str) -> str:
     return value
 
 
+def free_text(value: str) -> str:
+    """Longer text (descriptions, notes): no control characters except tab and line breaks."""
+    bad = [
+        f"U+{ord(ch):04X}"
+        for ch in value
+        if ch not in "\t\n\r" and unicodedata.category(ch) in ("Cc", "Cs")
+    ]
+    if bad:
+        raise ValueError(f"contains control characters ({', '.join(bad[:3])}); remove them")
+    return value
+
+
 def safe_name(value: str) -> str:
     visible(value)
     if value.isascii():

@@ -62,6 +62,7 @@ from scaleguard.reports.store import (
     Submission,
 )
 from scaleguard.store import repo
+from scaleguard.textcheck import free_text
 from scaleguard.workspace.files import atomic_write
 from scaleguard.workspace.workspace import Workspace
 
@@ -255,6 +256,11 @@ def redact(
         )
     if not justification.strip():
         raise InputError("a redaction needs a justification", hint='add --why "..."')
+    for text in (justification, section, span or ""):
+        try:
+            free_text(text)
+        except ValueError as exc:
+            raise InputError(f"the redaction {exc}") from None
     actor = default_actor(by)
     with ws.store.write() as tx:
         report = store.latest_report(tx) if report_id is None else store.report(tx, report_id)

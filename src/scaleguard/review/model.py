@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from scaleguard.textcheck import safe_name, visible
+from scaleguard.textcheck import free_text, safe_name, visible
 
 InterestKind = Literal["employment", "equity", "contract", "funding", "personal-tie"]
 INTEREST_KINDS: tuple[InterestKind, ...] = (
@@ -48,7 +48,11 @@ Name = Annotated[
 ]
 #: A reviewer's name: also one script per word and no look-alike forms.
 PersonName = Annotated[Name, AfterValidator(safe_name)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+LongText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000),
+    AfterValidator(free_text),
+]
 
 
 class _Spec(BaseModel):

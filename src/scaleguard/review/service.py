@@ -55,6 +55,7 @@ from scaleguard.review.store import (
     Statement,
 )
 from scaleguard.store import repo
+from scaleguard.textcheck import free_text
 from scaleguard.workspace.workspace import Workspace
 
 # -- reviewers ------------------------------------------------------------------------
@@ -294,7 +295,10 @@ def _text(text: str, what: str) -> str:
         raise InputError(f"the {what} is empty", hint='give it with --text "..."')
     if len(cleaned) > 100_000:
         raise InputError(f"the {what} is over 100,000 characters")
-    return cleaned
+    try:
+        return free_text(cleaned)
+    except ValueError as exc:
+        raise InputError(f"the {what} {exc}") from None
 
 
 def comment(

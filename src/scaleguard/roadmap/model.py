@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from scaleguard.framework.model import Id
-from scaleguard.textcheck import http_url
+from scaleguard.textcheck import free_text, http_url, visible
 
 Area = Literal["security", "safeguards", "alignment", "policy"]
 AREAS: tuple[Area, ...] = ("security", "safeguards", "alignment", "policy")
@@ -60,6 +60,7 @@ Title = Annotated[
     StringConstraints(
         strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
     ),
+    AfterValidator(visible),
 ]
 Label = Annotated[
     str,
@@ -67,7 +68,11 @@ Label = Annotated[
         strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
     ),
 ]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=5000),
+    AfterValidator(free_text),
+]
 Criterion = Annotated[
     str,
     StringConstraints(
