@@ -106,8 +106,8 @@ def add_to_demo(ws: Workspace, console: Console | None = None, *, by: str = "rso
     )
     _, access, _ = review.assign(ws, report.id, REVIEWER, by=by)
     out.print(
-        f"assigned {REVIEWER}; access to the reviewer edition {access.edition_sha256[:16]}… "
-        "recorded in the ledger",
+        f"assigned {REVIEWER}; access to the reviewer edition (salted commitment "
+        f"{access.edition_sha256[:16]}…) recorded in the ledger",
         markup=False,
     )
     review.record_access(ws, report.id, REVIEWER, fmt="html", by=by)
