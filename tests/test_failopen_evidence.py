@@ -155,6 +155,6 @@ def test_safeguard_facts_are_unknown_when_nothing_is_known(lab: Workspace) -> No
         assert facts["recommended_safeguards_met"].value in (None, True)
         assert decision.outcome not in ("proceed", "proceed_with_conditions")
     # with evidence on record, a crossed threshold without attestations is plainly unmet
-    decision = service.decide(lab, "aurora-3", "deploy-external", framework="anthropic-rsp@2.2")
-    facts = {f.name: f for f in decision.decision.facts}
+    result = service.decide(lab, "aurora-3", "deploy-external", framework="anthropic-rsp@2.2")
+    facts = {f.name: f for f in result.decision.facts}
     assert facts["required_safeguards_met"].value is False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import zipfile
@@ -256,3 +257,33 @@ def test_duplicate_json_keys_are_refused() -> None:
 @settings(suppress_health_check=[HealthCheck.too_slow])
 def test_strict_json_round_trips_objects_without_duplicates(value: dict[str, int]) -> None:
     assert strict_json(json.dumps(value)) == value
+
+
+@given(
+    st.lists(
+        st.sampled_from(["[", "]", "{", "}", "x = ", '"', "'", "#", "\n", ",", "1", "a.b = "]),
+        max_size=200,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_any_toml_gives_a_config_or_a_clear_error(tokens: list[str]) -> None:
+    text = '[workspace]\nname = "x"\n' + "".join(tokens)
+    with contextlib.suppress(ScaleguardError):  # anything else fails the test
+        parse_config(text, "scaleguard.toml")
+
+
+@given(
+    tag=st.sampled_from(["", "!!set ", "!!omap ", "!x ", "!!map ", "!!seq ", "!!python/tuple "]),
+    collection=st.sampled_from(["{a: 1}", "[1, 2]", "{a: [1]}"]),
+    depth=st.integers(0, 3),
+)
+def test_yaml_collections_are_plain_or_refused(tag: str, collection: str, depth: int) -> None:
+    doc = "framework:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(depth))
+    doc += "  " * (depth + 1) + f"v: {tag}{collection}\n"
+    try:
+        value, _ = read_yaml(doc, "f.yaml")
+    except FrameworkError as exc:
+        assert tag.strip() not in ("", "!!map", "!!seq") and "tag" in exc.render()
+    else:
+        assert tag.strip() in ("", "!!map", "!!seq")
+        assert isinstance(value, dict)
