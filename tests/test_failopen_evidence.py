@@ -158,3 +158,29 @@ def test_safeguard_facts_are_unknown_when_nothing_is_known(lab: Workspace) -> No
     result = service.decide(lab, "aurora-3", "deploy-external", framework="anthropic-rsp@2.2")
     facts = {f.name: f for f in result.decision.facts}
     assert facts["required_safeguards_met"].value is False
+
+
+def test_three_identical_scores_do_not_make_a_zero_width_interval() -> None:
+    interval = estimate_interval(0.0, [0.0, 0.0, 0.0])
+    assert interval.method == "bootstrap"
+    assert interval.high > 0.5  # Wilson: three failures cannot rule out p = 0.56
+    assert state_of(interval, IndicatorSpec("i", ("t",), "accuracy", ">=", 0.5)) == "ambiguous"
+
+
+def test_a_zero_standard_error_is_no_uncertainty_information() -> None:
+    assert estimate_interval(0.1, stderr=0.0).method == "point"
+    assert estimate_interval(0.1, stderr=0.0, sample_count=3).method == "wilson"
+    assert state_of(estimate_interval(0.1, stderr=0.0), SPEC) == "ambiguous"
+
+
+@given(
+    scores=st.lists(st.sampled_from([0.0, 1.0]), min_size=1, max_size=60),
+)
+@settings(max_examples=60, deadline=None)
+def test_a_bootstrap_of_pass_fail_scores_contains_the_wilson_interval(
+    scores: list[float],
+) -> None:
+    mean = sum(scores) / len(scores)
+    boot = estimate_interval(mean, scores, resamples=200)
+    wilson = wilson_interval(mean, len(scores))
+    assert boot.low <= wilson.low + 1e-12 and boot.high >= wilson.high - 1e-12

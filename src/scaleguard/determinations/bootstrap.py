@@ -15,6 +15,13 @@ degenerate interval at the reported value (``method="point"``), which says
 plainly that the uncertainty is unknown. A point interval is never evidence
 that a threshold is *not* reached (see :mod:`scaleguard.determinations.assess`).
 
+A standard error of zero says nothing about uncertainty (it is what a
+harness reports for a single sample or a constant score), so it is skipped
+like a missing one. For scores in [0, 1] the bootstrap interval is widened
+to contain the Wilson interval of the same mean and count: the percentile
+bootstrap undercovers badly for few samples and collapses to a point when
+all scores are equal.
+
 The Wilson interval is exact in its assumptions for pass/fail scores; for a
 mean of scores in [0, 1] it is conservative, since such a mean's variance is at
 most ``p(1-p)/n``.
@@ -207,15 +214,16 @@ def estimate_interval(
             boot = bootstrap_mean(
                 sample_scores, resamples=resamples, confidence=confidence, seed=seed
             )
+            low, high = min(boot.low, value), max(boot.high, value)
+            if all(0.0 <= x <= 1.0 for x in sample_scores) and 0.0 <= value <= 1.0:
+                # A percentile bootstrap of few or identical scores is far too narrow
+                # (three zeros give [0, 0]); for scores in [0, 1] it is widened to
+                # contain the Wilson interval of the same mean and count.
+                wilson = wilson_interval(value, len(sample_scores), confidence=confidence)
+                low, high = min(low, wilson.low), max(high, wilson.high)
             # Report the artifact's own value (they differ at most by rounding).
-            return boot.model_copy(
-                update={
-                    "estimate": value,
-                    "low": min(boot.low, value),
-                    "high": max(boot.high, value),
-                }
-            )
-    if stderr is not None:
+            return boot.model_copy(update={"estimate": value, "low": low, "high": high})
+    if stderr is not None and stderr > 0:
         n = len(sample_scores) if sample_scores else None
         return normal_interval(value, stderr, confidence=confidence, n=n or sample_count)
     if sample_count is not None and sample_count >= 1 and 0.0 <= value <= 1.0:
