@@ -287,3 +287,11 @@ def test_yaml_collections_are_plain_or_refused(tag: str, collection: str, depth:
     else:
         assert tag.strip() in ("", "!!map", "!!seq")
         assert isinstance(value, dict)
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [("1.7e+26", "1.7e+26"), ("0.81", "0.81"), ("1. item", "1\\. item"), ("2) x", "2\\) x")],
+)
+def test_numbers_stay_numbers_and_list_markers_are_escaped(text: str, escaped: str) -> None:
+    assert md_escape(text) == escaped

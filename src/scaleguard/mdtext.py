@@ -21,7 +21,7 @@ def md_escape(text: str) -> str:
     out = _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
     if out.startswith(_LINE_START):
         return "\\" + out
-    number = re.match(r"\d+(?=[.)])", out)
+    number = re.match(r"\d{1,9}(?=[.)](?:\s|$))", out)
     if number:  # "1." or "1)" would start a list
         return number.group() + "\\" + out[number.end() :]
     return out
