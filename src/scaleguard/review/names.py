@@ -102,10 +102,12 @@ def organisation_key(name: str) -> str:
     """The comparison form of an organisation name (see module doc)."""
     text = unicodedata.normalize("NFKC", name)
     text = "".join(ch for ch in text if not _invisible(ch)).casefold()
-    table = _prototypes()
-    text = "".join(table.get(ch, ch) for ch in text).casefold()
+    # accents off before confusable folding, so the folded form is a fixed point
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    table = _prototypes()
+    text = unicodedata.normalize("NFKC", "".join(table.get(ch, ch) for ch in text).casefold())
+    text = "".join(ch for ch in text if not _invisible(ch))
     words = [w for w in _WORD.split(text.replace("_", " ")) if w]
     while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
         words.pop()
