@@ -151,6 +151,9 @@ def _read_eval(raw: bytes, name: str) -> tuple[EvalLog, list[_Scored] | None]:
         raise _unreadable(name, "not a readable .eval archive", exc) from None
     with archive:
         _check_expansion(name, infos, _FULL_EXPANDED_LIMIT)
+        for info in infos:  # the members parsed in memory first: a bomb is refused fast
+            if info.filename in (_HEADER, _SUMMARIES):
+                read_member(archive, info.filename, name, _INDEX_LIMIT)
         try:
             damaged = archive.testzip()  # CRC of every member, transcripts included
         except Exception as exc:  # damaged compressed data raises, not returns
@@ -163,8 +166,6 @@ def _read_eval(raw: bytes, name: str) -> tuple[EvalLog, list[_Scored] | None]:
                 "where the run wrote it",
             )
         names = {info.filename for info in infos}
-        if _HEADER in names:  # Inspect parses it whole: bound it first
-            read_member(archive, _HEADER, name, _INDEX_LIMIT)
         header = _inspect_read(raw, name, header_only=True, fmt="eval")
         _check_status(header, name)
         if _SUMMARIES in names or any(n.startswith(_JOURNAL_SUMMARIES) for n in names):
