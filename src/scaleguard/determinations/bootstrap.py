@@ -37,13 +37,15 @@ import hashlib
 import math
 from collections.abc import Sequence
 from statistics import NormalDist
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from scaleguard.errors import InputError
 from scaleguard.evidence.records import EvidenceRecord
+
+if TYPE_CHECKING:  # numpy is imported where intervals are computed, not at start-up
+    import numpy as np
 
 Method = Literal["bootstrap", "normal", "wilson", "point"]
 DEFAULT_RESAMPLES = 2000
@@ -82,6 +84,8 @@ def _check_confidence(confidence: float) -> None:
 
 def derive_seed(scores: np.ndarray, resamples: int, confidence: float, seed: int) -> int:
     """A 63-bit generator seed from the inputs, stable across platforms and runs."""
+    import numpy as np
+
     digest = hashlib.sha256()
     digest.update(b"scaleguard.bootstrap.v1\0")
     digest.update(f"{seed}\0{resamples}\0{confidence!r}\0".encode())
@@ -104,6 +108,8 @@ def bootstrap_mean(
     _check_confidence(confidence)
     if resamples < 1:
         raise InputError(f"resamples must be at least 1, got {resamples}", hint="use e.g. 2000")
+    import numpy as np
+
     values = np.asarray(scores, dtype=np.float64)
     if values.ndim != 1 or values.size == 0:
         raise InputError(

@@ -26,11 +26,10 @@ import math
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from inspect_ai.log import EvalLog, EvalScore, read_eval_log
-from inspect_ai.scorer import Score, value_to_float
 from pydantic import BaseModel, ConfigDict
 
 from scaleguard.errors import EvidenceError
@@ -69,7 +68,25 @@ _STATUS_HINTS = {
 }
 _LETTER_GRADES = frozenset({"C", "I", "P", "N"})
 _WORD_GRADES = frozenset({"yes", "no", "true", "false"})
-_to_float = value_to_float()
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from inspect_ai.log import EvalLog, EvalScore
+    from inspect_ai.scorer import Score
+
+# inspect_ai takes a second to import: it is imported when a log is read, never at
+# start-up of a command that reads none.
+
+
+@cache
+def _float_converter() -> Callable[[Any], float]:
+    from inspect_ai.scorer import value_to_float
+
+    return value_to_float()
+
+
+def _to_float(value: Any) -> float:
+    return _float_converter()(value)
 
 
 class _SampleScores(BaseModel):
@@ -79,7 +96,7 @@ class _SampleScores(BaseModel):
 
     id: int | str
     epoch: int
-    scores: dict[str, Score] | None = None
+    scores: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -188,7 +205,18 @@ def _read_json(raw: bytes, name: str) -> tuple[EvalLog, list[_Scored] | None]:
     return log, _from_samples(log)
 
 
+def _scores(raw: dict[str, Any] | None) -> dict[str, Score] | None:
+    """Each score of a sample summary validated as Inspect's own ``Score``."""
+    if raw is None:
+        return None
+    from inspect_ai.scorer import Score
+
+    return {key: Score.model_validate(value) for key, value in raw.items()}
+
+
 def _inspect_read(raw: bytes, name: str, *, header_only: bool, fmt: InspectFormat) -> EvalLog:
+    from inspect_ai.log import read_eval_log
+
     try:
         return read_eval_log(io.BytesIO(raw), header_only=header_only, format=fmt)
     except Exception as exc:  # Inspect's reader raises many types on damaged input
@@ -222,7 +250,7 @@ def _read_summaries(archive: zipfile.ZipFile, names: set[str], name: str) -> lis
             for row in rows:
                 parsed = _SampleScores.model_validate(row)
                 latest[(str(parsed.id), parsed.epoch)] = _Scored(
-                    parsed.id, parsed.epoch, parsed.scores or {}
+                    parsed.id, parsed.epoch, _scores(parsed.scores) or {}
                 )
         except Exception as exc:  # damaged member: zip, zstd, JSON or pydantic errors
             raise _unreadable(name, f"the sample index {member} is unreadable", exc) from None
