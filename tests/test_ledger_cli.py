@@ -42,12 +42,30 @@ def root(tmp_path: Path, cli: Cli) -> Path:
     assert cli("models", "add", "m-1", "--own", *base).code == 0
     assert cli("models", "add", "rival", "--competitor", "--status", "released", *base).code == 0
     assert (
-        cli("facts", "assert", "lead", "true", "--source", "https://s", "--by", "a", *base).code
+        cli(
+            "facts",
+            "assert",
+            "developer_leads",
+            "true",
+            "--source",
+            "https://s",
+            "--by",
+            "a",
+            *base,
+        ).code
         == 0
     )
     assert (
         cli(
-            "safeguards", "attest", "m-1", "asl-3", "--by", "sec", "--evidence", "https://e", *base
+            "safeguards",
+            "attest",
+            "m-1",
+            "asl-3-security",
+            "--by",
+            "sec",
+            "--evidence",
+            "https://e",
+            *base,
         ).code
         == 0
     )
@@ -66,7 +84,7 @@ def test_log_lists_entries(root: Path, cli: Cli) -> None:
     rows = json.loads(result.out)
     assert [(r["index"], r["kind"], r["subject"]) for r in rows] == [
         (1, "model", "rival"),
-        (2, "fact", "lead"),
+        (2, "fact", "developer_leads"),
         (3, "attestation", "m-1"),
     ]
     assert all(len(r["leaf_hash"]) == 64 for r in rows)
@@ -99,7 +117,11 @@ def test_prove_writes_a_receipt_a_reviewer_verifies_with_only_the_vkey(
     ok = cli("ledger", "verify-receipt", receipt, "--key", vkey, "--json")
     assert ok.code == 0, ok.err
     checked = json.loads(ok.out)
-    assert (checked["index"], checked["kind"], checked["record"]["name"]) == (2, "fact", "lead")
+    assert (checked["index"], checked["kind"], checked["record"]["name"]) == (
+        2,
+        "fact",
+        "developer_leads",
+    )
     assert verify_receipt(receipt.read_bytes(), shown.out.strip()).index == 2
     text = receipt.read_text().replace("index 2", "index 3")
     receipt.write_text(text)
@@ -115,7 +137,16 @@ def test_verify_receipt_with_a_consistency_proof_to_a_later_checkpoint(
     assert cli("ledger", "prove", "1", "--receipt", receipt, "--workspace", root).code == 0
     assert (
         cli(
-            "facts", "assert", "x", "2", "--source", "https://s", "--by", "a", "--workspace", root
+            "facts",
+            "assert",
+            "effective_compute_multiple",
+            "2",
+            "--source",
+            "https://s",
+            "--by",
+            "a",
+            "--workspace",
+            root,
         ).code
         == 0
     )
@@ -154,7 +185,7 @@ def test_export_writes_a_dsse_envelope(root: Path, cli: Cli, tmp_path: Path) -> 
     vkey = cli("keys", "show", "--vkey", "--workspace", root).out.strip()
     checked = verify_attestation(out.read_bytes(), vkey)
     assert checked.predicate_type == "https://scaleguard.dev/attestation/attestation/v1"
-    assert checked.record["standard"] == "asl-3"
+    assert checked.record["standard"] == "asl-3-security"
     keyfile = tmp_path / "k.vkey"
     keyfile.write_text(vkey)
     assert cli("ledger", "verify-attestation", out, "--key", keyfile).code == 0

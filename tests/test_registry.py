@@ -124,7 +124,11 @@ def test_registry_entries_are_append_only(ws: Workspace) -> None:
         ({"name": "m", "scores": {"cyber": True}}, "not true/false"),
         ({"name": " padded"}, "should match pattern"),
         ({"name": "m", "parent": "m"}, "its own parent"),
-        ({"name": "m", "sources": ["not a url"]}, "should match pattern"),
+        ({"name": "m", "sources": ["not a url"]}, "not an http"),
+        ({"name": "m", "sources": ["javascript:alert(1)"]}, "not an http"),
+        ({"name": "F\u0456ctional-1"}, "mixes scripts"),
+        ({"name": "aurora\u200b-3"}, "invisible"),
+        ({"name": "\uff41urora"}, "look-alike forms"),
     ],
 )
 def test_model_spec_rejects_bad_values(values: dict[str, Any], message: str) -> None:
@@ -247,15 +251,17 @@ def test_random_bytes_only_ever_raise_input_error(data: bytes, kind: str) -> Non
 def test_attestations(ws: Workspace) -> None:
     add_model(ws, ModelSpec(name="acme-3", own=True), by="a")
     with pytest.raises(NotFoundError, match="no model called 'acme-4'"):
-        attest(ws, "acme-4", "asl-3", by="rso", evidence_url="https://w/1")
+        attest(ws, "acme-4", "asl-3-security", by="rso", evidence_url="https://w/1")
     with pytest.raises(InputError, match="not a URL"):
-        attest(ws, "acme-3", "asl-3", by="rso", evidence_url="see wiki")
+        attest(ws, "acme-3", "asl-3-security", by="rso", evidence_url="see wiki")
     with pytest.raises(InputError, match="invalid safeguard standard"):
         attest(ws, "acme-3", "ASL 3", by="rso", evidence_url="https://w/1")
-    first = attest(ws, "acme-3", "asl-3", by="rso", evidence_url="https://w/1")
-    second = attest(ws, "acme-3", "asl-3", by="ciso", evidence_url="https://w/2", note="re-audit")
+    first = attest(ws, "acme-3", "asl-3-security", by="rso", evidence_url="https://w/1")
+    second = attest(
+        ws, "acme-3", "asl-3-security", by="ciso", evidence_url="https://w/2", note="re-audit"
+    )
     with ws.store.read() as s:
-        assert repo.attested_standards(s, "acme-3") == {"asl-3": second}
+        assert repo.attested_standards(s, "acme-3") == {"asl-3-security": second}
         assert repo.attestations(s) == [first, second]
 
 
@@ -274,7 +280,7 @@ def test_facts(ws: Workspace) -> None:
     assert_fact(ws, "marginal_risk_small", True, source="https://memo", by="rso")
     assert_fact(ws, "marginal_risk_small", False, source="https://memo2", by="rso", model="acme-3")
     with pytest.raises(NotFoundError):
-        assert_fact(ws, "x", True, source="https://m", by="rso", model="ghost")
+        assert_fact(ws, "marginal_risk_small", True, source="https://m", by="rso", model="ghost")
     with pytest.raises(InputError, match="invalid fact name"):
         assert_fact(ws, "Bad Name", True, source="https://m", by="rso")
     with ws.store.read() as s:
@@ -308,11 +314,19 @@ def test_cli_models_safeguards_and_facts(cli: Cli, tmp_path: Path) -> None:
     ]
     assert cli("models", "score", "acme-3", "cyber=0.5", "--source", "https://e", *w).code == 0
     attested = cli(
-        "safeguards", "attest", "acme-3", "asl-3", "--by", "rso", "--evidence", "https://w", *w
+        "safeguards",
+        "attest",
+        "acme-3",
+        "asl-3-security",
+        "--by",
+        "rso",
+        "--evidence",
+        "https://w",
+        *w,
     )
     assert attested.code == 0
     shown = json.loads(cli("models", "show", "acme-3", "--json", *w).out)
-    assert [a["standard"] for a in shown["attestations"]] == ["asl-3"]
+    assert [a["standard"] for a in shown["attestations"]] == ["asl-3-security"]
     assert [x["score"] for x in shown["scores"]] == [0.5]
     missing = cli("models", "show", "acme-4", *w)
     assert missing.code == 2 and "did you mean 'acme-3'" in missing.err

@@ -8,6 +8,7 @@ from pathlib import Path
 from scaleguard import demo
 from scaleguard.ledger.verify import verify
 from scaleguard.reports.demo import CONFLICTED, REVIEWER, add_to_demo
+from scaleguard.reports.private import commitment
 from scaleguard.review import service as review
 from scaleguard.workspace import open_workspace
 
@@ -19,9 +20,20 @@ def test_the_demo_publishes_both_editions_and_runs_one_review(tmp_path: Path) ->
     try:
         result = add_to_demo(ws)
         assert set(result.files) == {"public.html", "public.pdf", "reviewer.html", "reviewer.pdf"}
+        salt = bytes.fromhex((root / "reviewer-editions" / "report-1.salt").read_text())
         for key, path in result.files.items():
-            assert path.parent == root / "reports"
-            assert hashlib.sha256(path.read_bytes()).hexdigest() == result.sha256[key]
+            data = path.read_bytes()
+            if key.startswith("public."):
+                assert path.parent == root / "reports"
+                assert hashlib.sha256(data).hexdigest() == result.sha256[key]
+            else:  # kept apart, committed to with a salt only reviewers get
+                assert path.parent == root / "reviewer-editions"
+                assert commitment(salt, data) == result.sha256[key]
+                assert hashlib.sha256(data).hexdigest() != result.sha256[key]
+        assert sorted(p.name for p in (root / "reports").iterdir()) == [
+            "2026-Q4-report-1-public.html",
+            "2026-Q4-report-1-public.pdf",
+        ]
         public = result.files["public.html"].read_text()
         assert "[REDACTED R1 — security]" in public
         assert CONFLICTED in result.refused_reason and "equity" in result.refused_reason

@@ -77,7 +77,8 @@ def test_the_whole_report_flow_on_each_backend(tmp_path: Path, store_url: str) -
         assert first.publication.redaction_ids == (r1.record_id,)
         assert b"[REDACTED R1 \xe2\x80\x94 security]" in data
         reviewer = service.publish(ws, report.id, edition="reviewer", fmt="markdown", by="rso")
-        assert reviewer.publication.edition_sha256 != first.publication.edition_sha256
+        assert isinstance(reviewer.publication, store.ReviewerEdition)
+        assert reviewer.path.parent == ws.root / "reviewer-editions"
 
         after = service.cadence(ws)
         assert (after.state, after.last_report_id) == ("ok", report.id)

@@ -12,6 +12,7 @@ from scaleguard import demo
 from scaleguard.errors import ConflictError, InputError, NotFoundError
 from scaleguard.ledger.verify import verify
 from scaleguard.reports import service as reports
+from scaleguard.reports.private import commitment, report_salt
 from scaleguard.review import service
 from scaleguard.review import store as review_store
 from scaleguard.review.model import InterestSpec, ReviewerSpec
@@ -68,7 +69,9 @@ def test_the_whole_review_on_each_backend(tmp_path: Path, store_url: str) -> Non
         assignment, access, _ = service.assign(
             ws, report.id, "Mara", sections=["capabilities", "overall-risk"], by="rso"
         )
-        assert access.edition_sha256 == reports.build(ws, report.id, "reviewer").sha256
+        plain = reports.build(ws, report.id, "reviewer").sha256
+        salt = report_salt(ws, report.id)
+        assert access.edition_sha256 == commitment(salt, plain.encode()) != plain
         assert assignment.screening["results"][4]["rule"] == "recent-employment"
         with pytest.raises(ConflictError, match="already assigned"):
             service.assign(ws, report.id, "Mara", by="rso")

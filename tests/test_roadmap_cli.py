@@ -159,7 +159,7 @@ def test_grade_defaults_to_today(cli: Cli, root: Path) -> None:
         (("update", "sec-vault", "--status", "on_track", "--evidence", "https://e.example",
           "--target", "2026-06-30", "--on", "2026-02-01"), "the target is already 2026-06-30"),
         (("update", "sec-vault", "--status", "on_track", "--evidence", "nope"),
-         "--evidence: String should match"),
+         "--evidence: 'nope' is not an http(s) URL"),
         (("add", "sec-2", "--area", "marketing", "--title", "t", "--description", "d",
           "--target", "2026-06-30", "--owner", "o"), "--area: Input should be"),
         (("add", "sec-2", "--area", "policy", "--title", "t", "--description", "d",
@@ -399,7 +399,8 @@ def test_html_escapes_what_users_wrote() -> None:
     assert 'href="javascript' not in html
     assert "T &lt;b&gt;" in html and "a &amp; b" in html
     md = card_markdown(report_card([goal], date(2026, 2, 1)), title="T")
-    assert "<javascript:" not in md and "`javascript:alert(1)`" in md
+    assert "<javascript:" not in md and "javascript:alert(1)" in md
+    assert "<script>" not in md and "\\<script\\>" in md
 
 
 @pytest.mark.browser

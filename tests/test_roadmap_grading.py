@@ -368,7 +368,8 @@ def test_update_checks() -> None:
         ({"goal": "Not An Id"}, "pattern"),
         ({"target": "2026-02-30"}, "date"),
         ({"title": "  "}, "at least 1 character"),
-        ({"evidence_url": "not a url"}, "pattern"),
+        ({"evidence_url": "not a url"}, "not an http"),
+        ({"evidence_url": "javascript:alert(1)"}, "not an http"),
     ],
 )
 def test_goal_spec_refuses_bad_input(values: dict[str, object], message: str) -> None:

@@ -49,14 +49,37 @@ def _library(dirs: list[Path] | None) -> Library:
     return Library(extra_dirs=dirs or [])
 
 
+def _workspace_frameworks() -> list[Path]:
+    """The frameworks folder of the workspace around the current folder, if any."""
+    from scaleguard.errors import WorkspaceError
+    from scaleguard.workspace.workspace import FRAMEWORKS, find_root
+
+    try:
+        folder = find_root() / FRAMEWORKS
+    except WorkspaceError:
+        return []
+    return [folder] if folder.is_dir() else []
+
+
 @app.command("list")
 def list_frameworks(as_json: bool = JSON_OPTION, dirs: list[Path] = DIR_OPTION) -> None:
-    """List the built-in frameworks (and any in --dir) with versions and dates."""
-    lib = _library(dirs)
+    """List the built-in frameworks, the workspace's and any in --dir; broken files exit 1."""
+    lib = Library(extra_dirs=[*_workspace_frameworks(), *(dirs or [])], tolerant=True)
     if as_json:
-        print_json([render.framework_summary(e.framework, e.builtin) for e in lib.entries])
-        return
-    render.framework_table(Console(), lib.entries)
+        rows: list[dict[str, Any]] = [
+            render.framework_summary(e.framework, e.builtin) for e in lib.entries
+        ]
+        rows.extend(
+            {"origin": str(path), "broken": True, "error": exc.as_dict()}
+            for path, exc in lib.broken
+        )
+        print_json(rows)
+    else:
+        render.framework_table(Console(), lib.entries)
+        for path, exc in lib.broken:
+            typer.echo(f"broken framework {path}:\n{exc.render()}", err=True)
+    if lib.broken:
+        raise typer.Exit(1)
 
 
 @app.command("show")

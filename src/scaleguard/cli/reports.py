@@ -275,7 +275,8 @@ def publish(
         None,
         "--output",
         "-o",
-        help="File to write (default: reports/PERIOD-report-ID-EDITION.EXT).",
+        help="File to write (default: reports/PERIOD-report-ID-public.EXT, or "
+        "reviewer-editions/PERIOD-report-ID-reviewer.EXT for the reviewer edition).",
     ),
     by: str | None = BY_OPTION,
     workspace: Path | None = WORKSPACE_OPTION,
@@ -293,7 +294,10 @@ def publish(
         print_json({**as_json(p), "written": str(result.path), "new_record": result.created})
         return
     typer.echo(f"wrote {result.path} ({p.size:,} bytes)")
-    typer.echo(f"sha256 {p.sha256}")
+    if isinstance(p, store.Publication):
+        typer.echo(f"sha256 {p.sha256}")
+    else:
+        typer.echo(f"salted commitment {p.commitment} (salt in reviewer-editions/, reviewers only)")
     if result.created:
         typer.echo(f"publication #{p.id} recorded (ledger entry {p.ledger_index})")
     else:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from scaleguard.decisions.facts import CompetitorCache, FactValue, derive_facts
+from scaleguard.decisions.facts import CompetitorCache, FactValue, derive_facts, safeguards_fact
 from scaleguard.decisions.model import (
     SEVERITY,
     Attestation,
@@ -150,14 +150,21 @@ def _evaluate(
     rec_unmet = _unmet(triggered, inp.attested, required=False)
     domains = _domains(triggered or unresolved)
     highly_capable, lead_domains = _highly_capable(fw, triggered, unresolved)
+    # nothing known is never "met": unresolved thresholds make these facts unknown
+    req_met, req_basis = safeguards_fact(
+        req_unmet, _unmet(unresolved, inp.attested, required=True), "required"
+    )
+    rec_met, rec_basis = safeguards_fact(
+        rec_unmet, _unmet(unresolved, inp.attested, required=False), "recommended"
+    )
     facts = derive_facts(
         inp,
         domains,
         doc.framework.comparability_margin,
-        required_met=not req_unmet,
-        recommended_met=not rec_unmet,
-        required_basis=_unmet_basis(req_unmet, "required"),
-        recommended_basis=_unmet_basis(rec_unmet, "recommended"),
+        required_met=req_met,
+        recommended_met=rec_met,
+        required_basis=req_basis,
+        recommended_basis=rec_basis,
         cache=cache,
         highly_capable=highly_capable,
         lead_domains=lead_domains,
@@ -278,12 +285,6 @@ def _unmet(
                 continue
             out.append((t.id, req.standard))
     return out
-
-
-def _unmet_basis(unmet: list[tuple[str, str]], what: str) -> str:
-    if not unmet:
-        return f"every {what} safeguard of the crossed thresholds is attested (or none is crossed)"
-    return "not attested: " + ", ".join(f"{s} (for {t})" for t, s in unmet)
 
 
 def _highly_capable(

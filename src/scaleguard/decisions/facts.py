@@ -79,6 +79,30 @@ def comparable_competitors(
     return result
 
 
+def safeguards_fact(
+    unmet_crossed: list[tuple[str, str]], unmet_unresolved: list[tuple[str, str]], what: str
+) -> tuple[bool | None, str]:
+    """``required_safeguards_met`` / ``recommended_safeguards_met`` and their basis.
+
+    False when a crossed threshold lacks an attestation; unknown when only an
+    unresolved threshold (no evidence, or an ambiguous result) would need one
+    that is not attested: nothing known is never "met".
+    """
+    if unmet_crossed:
+        return False, "not attested: " + ", ".join(f"{s} (for {t})" for t, s in unmet_crossed)
+    if unmet_unresolved:
+        return None, (
+            f"unknown: unresolved threshold(s) would need {what} safeguard(s) that are not "
+            "attested: "
+            + ", ".join(f"{s} (for {t})" for t, s in unmet_unresolved)
+            + "; establish the thresholds' state or attest the safeguards"
+        )
+    return True, (
+        f"every {what} safeguard of the crossed and unresolved thresholds is attested "
+        "(or none is needed)"
+    )
+
+
 def derive_facts(
     inp: DecisionInput,
     domains: list[str],

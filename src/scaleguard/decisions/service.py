@@ -92,6 +92,11 @@ def _worst_determination(items: Sequence[Determination]) -> Determination | None
 
 
 def _indicator_specs(ws: Workspace) -> list[IndicatorSpec]:
+    from scaleguard.workspace.vocabulary import check_indicators
+
+    if ws.config.indicators:
+        text = ws.config_path.read_text(encoding="utf-8", errors="replace")
+        check_indicators(ws.config.indicators, ws.library(), text, ws.relative(ws.config_path))
     return [
         IndicatorSpec(
             id=ind.id,
@@ -116,6 +121,8 @@ def _same(d: Determination, a: Assessment) -> bool:
         and d.estimate == a.interval.estimate
         and d.low == a.interval.low
         and d.high == a.interval.high
+        and d.method == a.interval.method
+        and d.params.get("evidence_basis") == a.basis
     )
 
 
@@ -142,6 +149,7 @@ def determine(
                 sample_scores=e.sample_scores,
                 stderr=e.stderr,
                 ingested_at=e.ingested_at,
+                sample_count=e.sample_count,
             )
             for e in repo.evidence_for_model(s, model)
         ]
@@ -197,6 +205,7 @@ def determine(
                         "threshold": a.indicator.threshold,
                         "early_warning": a.indicator.early_warning,
                         "indicator_origin": a.indicator.origin,
+                        "evidence_basis": a.basis,
                     },
                 )
     return fw, status(ws, model, fw)

@@ -9,8 +9,22 @@ a random stream.
 
 When there are no per-sample scores the fallbacks are, in order: a normal
 approximation from a standard error the artifact reports (``method="normal"``),
-then a degenerate interval at the reported value (``method="point"``), which
-says plainly that the uncertainty is unknown.
+then a Wilson score interval from the number of samples when the value is a
+proportion in [0, 1] and that number is known (``method="wilson"``), then a
+degenerate interval at the reported value (``method="point"``), which says
+plainly that the uncertainty is unknown. A point interval is never evidence
+that a threshold is *not* reached (see :mod:`scaleguard.determinations.assess`).
+
+A standard error of zero says nothing about uncertainty (it is what a
+harness reports for a single sample or a constant score), so it is skipped
+like a missing one. For scores in [0, 1] the bootstrap interval is widened
+to contain the Wilson interval of the same mean and count: the percentile
+bootstrap undercovers badly for few samples and collapses to a point when
+all scores are equal.
+
+The Wilson interval is exact in its assumptions for pass/fail scores; for a
+mean of scores in [0, 1] it is conservative, since such a mean's variance is at
+most ``p(1-p)/n``.
 
 The bootstrap treats every score as independent; scores from repeated epochs
 of the same sample are correlated, so with several epochs the interval is
@@ -23,15 +37,17 @@ import hashlib
 import math
 from collections.abc import Sequence
 from statistics import NormalDist
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from scaleguard.errors import InputError
 from scaleguard.evidence.records import EvidenceRecord
 
-Method = Literal["bootstrap", "normal", "point"]
+if TYPE_CHECKING:  # numpy is imported where intervals are computed, not at start-up
+    import numpy as np
+
+Method = Literal["bootstrap", "normal", "wilson", "point"]
 DEFAULT_RESAMPLES = 2000
 DEFAULT_CONFIDENCE = 0.95
 # Resampled indices are drawn in blocks of at most this many elements,
@@ -68,6 +84,8 @@ def _check_confidence(confidence: float) -> None:
 
 def derive_seed(scores: np.ndarray, resamples: int, confidence: float, seed: int) -> int:
     """A 63-bit generator seed from the inputs, stable across platforms and runs."""
+    import numpy as np
+
     digest = hashlib.sha256()
     digest.update(b"scaleguard.bootstrap.v1\0")
     digest.update(f"{seed}\0{resamples}\0{confidence!r}\0".encode())
@@ -90,6 +108,8 @@ def bootstrap_mean(
     _check_confidence(confidence)
     if resamples < 1:
         raise InputError(f"resamples must be at least 1, got {resamples}", hint="use e.g. 2000")
+    import numpy as np
+
     values = np.asarray(scores, dtype=np.float64)
     if values.ndim != 1 or values.size == 0:
         raise InputError(
@@ -144,6 +164,29 @@ def normal_interval(
     )
 
 
+def wilson_interval(estimate: float, n: int, *, confidence: float = DEFAULT_CONFIDENCE) -> Interval:
+    """Wilson score interval for a proportion ``estimate`` observed on ``n`` samples."""
+    _check_confidence(confidence)
+    if not math.isfinite(estimate) or not 0.0 <= estimate <= 1.0 or n < 1:
+        raise InputError(
+            f"a Wilson interval needs a proportion in [0, 1] and at least one sample, got "
+            f"{estimate!r} on {n!r} samples",
+            hint="check the value and sample_count the evidence reports",
+        )
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+    z2 = z * z
+    centre = (estimate + z2 / (2 * n)) / (1 + z2 / n)
+    half = (z / (1 + z2 / n)) * math.sqrt(estimate * (1 - estimate) / n + z2 / (4 * n * n))
+    return Interval(
+        estimate=estimate,
+        low=max(0.0, min(centre - half, estimate)),
+        high=min(1.0, max(centre + half, estimate)),
+        method="wilson",
+        confidence=confidence,
+        n=n,
+    )
+
+
 def point_interval(estimate: float, *, confidence: float = DEFAULT_CONFIDENCE) -> Interval:
     """The degenerate interval ``[estimate, estimate]``: uncertainty unknown."""
     _check_confidence(confidence)
@@ -159,11 +202,12 @@ def estimate_interval(
     sample_scores: Sequence[float] | None = None,
     stderr: float | None = None,
     *,
+    sample_count: int | None = None,
     resamples: int = DEFAULT_RESAMPLES,
     confidence: float = DEFAULT_CONFIDENCE,
     seed: int = 0,
 ) -> Interval:
-    """The best interval the inputs allow: bootstrap, then normal, then point.
+    """The best interval the inputs allow: bootstrap, normal, Wilson, then point.
 
     The bootstrap describes the *mean* of the sample scores, so it is used
     only when that mean equals ``value``; a metric that is not a mean (a
@@ -176,17 +220,20 @@ def estimate_interval(
             boot = bootstrap_mean(
                 sample_scores, resamples=resamples, confidence=confidence, seed=seed
             )
+            low, high = min(boot.low, value), max(boot.high, value)
+            if all(0.0 <= x <= 1.0 for x in sample_scores) and 0.0 <= value <= 1.0:
+                # A percentile bootstrap of few or identical scores is far too narrow
+                # (three zeros give [0, 0]); for scores in [0, 1] it is widened to
+                # contain the Wilson interval of the same mean and count.
+                wilson = wilson_interval(value, len(sample_scores), confidence=confidence)
+                low, high = min(low, wilson.low), max(high, wilson.high)
             # Report the artifact's own value (they differ at most by rounding).
-            return boot.model_copy(
-                update={
-                    "estimate": value,
-                    "low": min(boot.low, value),
-                    "high": max(boot.high, value),
-                }
-            )
-    if stderr is not None:
+            return boot.model_copy(update={"estimate": value, "low": low, "high": high})
+    if stderr is not None and stderr > 0:
         n = len(sample_scores) if sample_scores else None
-        return normal_interval(value, stderr, confidence=confidence, n=n)
+        return normal_interval(value, stderr, confidence=confidence, n=n or sample_count)
+    if sample_count is not None and sample_count >= 1 and 0.0 <= value <= 1.0:
+        return wilson_interval(value, sample_count, confidence=confidence)
     return point_interval(value, confidence=confidence)
 
 
@@ -202,6 +249,7 @@ def interval_for(
         record.value,
         record.sample_scores,
         record.stderr,
+        sample_count=record.sample_count,
         resamples=resamples,
         confidence=confidence,
         seed=seed,

@@ -7,9 +7,11 @@ SHA-256 stored with the evidence is the hash of the content that produced it.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -55,6 +57,27 @@ def _too_big(name: str, size: int, limit: int, kind: str) -> EvidenceError:
         f"{name}: {size / MIB:.1f} MiB is larger than the {limit // MIB} MiB limit for {kind}",
         hint="split the results into smaller files, or ingest only the runs you need",
     )
+
+
+class DuplicateKeyError(ValueError):
+    """A JSON object names the same key twice (json.loads would keep only the last)."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKeyError(
+                f"the key {shorten(key, 80)!r} appears twice in one JSON object; which value "
+                "counts would be a guess"
+            )
+        out[key] = value
+    return out
+
+
+def strict_json(text: str | bytes) -> Any:
+    """``json.loads`` that refuses duplicate keys (DuplicateKeyError, a ValueError)."""
+    return json.loads(text, object_pairs_hook=_no_duplicates)
 
 
 def sha256_hex(data: bytes) -> str:

@@ -22,20 +22,25 @@ values but has no per-sample scores; the artifact's ``notes`` say so.
 from __future__ import annotations
 
 import io
-import json
 import math
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from inspect_ai.log import EvalLog, EvalScore, read_eval_log
-from inspect_ai.scorer import Score, value_to_float
 from pydantic import BaseModel, ConfigDict
 
 from scaleguard.errors import EvidenceError
-from scaleguard.evidence._files import LOG_LIMIT, read_bounded, sha256_hex, shorten, validating
+from scaleguard.evidence._files import (
+    LOG_LIMIT,
+    read_bounded,
+    sha256_hex,
+    shorten,
+    strict_json,
+    validating,
+)
 from scaleguard.evidence.records import ArtifactEvidence, EvidenceRecord, RunMetadata
 
 InspectFormat = Literal["eval", "json"]
@@ -47,6 +52,11 @@ _SAMPLES = "samples/"
 # A zip declares how large its members expand; refuse archives that would
 # expand past this (a compressed log holds mostly transcripts, ~5-20x).
 _FULL_EXPANDED_LIMIT = 2 * 1024 * 1024 * 1024
+# Members that are parsed in memory (the header, the sample index) may expand
+# to at most this many bytes, counted as they are decompressed: a declared
+# size can lie, a count of the bytes read cannot.
+_INDEX_LIMIT = 64 * 1024 * 1024
+_HEADER = "header.json"
 
 _STATUS_HINTS = {
     "started": "the run has not finished (still running, or it crashed); "
@@ -58,7 +68,25 @@ _STATUS_HINTS = {
 }
 _LETTER_GRADES = frozenset({"C", "I", "P", "N"})
 _WORD_GRADES = frozenset({"yes", "no", "true", "false"})
-_to_float = value_to_float()
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from inspect_ai.log import EvalLog, EvalScore
+    from inspect_ai.scorer import Score
+
+# inspect_ai takes a second to import: it is imported when a log is read, never at
+# start-up of a command that reads none.
+
+
+@cache
+def _float_converter() -> Callable[[Any], float]:
+    from inspect_ai.scorer import value_to_float
+
+    return value_to_float()
+
+
+def _to_float(value: Any) -> float:
+    return _float_converter()(value)
 
 
 class _SampleScores(BaseModel):
@@ -68,7 +96,7 @@ class _SampleScores(BaseModel):
 
     id: int | str
     epoch: int
-    scores: dict[str, Score] | None = None
+    scores: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +168,9 @@ def _read_eval(raw: bytes, name: str) -> tuple[EvalLog, list[_Scored] | None]:
         raise _unreadable(name, "not a readable .eval archive", exc) from None
     with archive:
         _check_expansion(name, infos, _FULL_EXPANDED_LIMIT)
+        for info in infos:  # the members parsed in memory first: a bomb is refused fast
+            if info.filename in (_HEADER, _SUMMARIES):
+                read_member(archive, info.filename, name, _INDEX_LIMIT)
         try:
             damaged = archive.testzip()  # CRC of every member, transcripts included
         except Exception as exc:  # damaged compressed data raises, not returns
@@ -174,7 +205,18 @@ def _read_json(raw: bytes, name: str) -> tuple[EvalLog, list[_Scored] | None]:
     return log, _from_samples(log)
 
 
+def _scores(raw: dict[str, Any] | None) -> dict[str, Score] | None:
+    """Each score of a sample summary validated as Inspect's own ``Score``."""
+    if raw is None:
+        return None
+    from inspect_ai.scorer import Score
+
+    return {key: Score.model_validate(value) for key, value in raw.items()}
+
+
 def _inspect_read(raw: bytes, name: str, *, header_only: bool, fmt: InspectFormat) -> EvalLog:
+    from inspect_ai.log import read_eval_log
+
     try:
         return read_eval_log(io.BytesIO(raw), header_only=header_only, format=fmt)
     except Exception as exc:  # Inspect's reader raises many types on damaged input
@@ -200,18 +242,42 @@ def _read_summaries(archive: zipfile.ZipFile, names: set[str], name: str) -> lis
         members = sorted(journal, key=_journal_index)
     latest: dict[tuple[str, int], _Scored] = {}
     for member in members:
+        data = read_member(archive, member, name, _INDEX_LIMIT)
         try:
-            rows = json.loads(archive.read(member))
+            rows = strict_json(data)
             if not isinstance(rows, list):
                 raise ValueError("expected a list of sample summaries")
             for row in rows:
                 parsed = _SampleScores.model_validate(row)
                 latest[(str(parsed.id), parsed.epoch)] = _Scored(
-                    parsed.id, parsed.epoch, parsed.scores or {}
+                    parsed.id, parsed.epoch, _scores(parsed.scores) or {}
                 )
         except Exception as exc:  # damaged member: zip, zstd, JSON or pydantic errors
             raise _unreadable(name, f"the sample index {member} is unreadable", exc) from None
     return list(latest.values())
+
+
+def read_member(archive: zipfile.ZipFile, member: str, name: str, limit: int) -> bytes:
+    """A member's bytes, decompressed in chunks and refused once more than ``limit`` bytes
+    come out, whatever size the archive declares."""
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        with archive.open(member) as handle:
+            while chunk := handle.read(1024 * 1024):
+                total += len(chunk)
+                if total > limit:
+                    raise EvidenceError(
+                        f"{name}: the archive member {shorten(member, 80)} expands past "
+                        f"{limit // 2**20} MiB, more than scaleguard reads into memory",
+                        hint="this is not a log Inspect writes; check where the file came from",
+                    )
+                chunks.append(chunk)
+    except EvidenceError:
+        raise
+    except Exception as exc:  # damaged member: zip or decompression errors
+        raise _unreadable(name, f"the archive member {member} is unreadable", exc) from None
+    return b"".join(chunks)
 
 
 def _journal_index(member: str) -> tuple[int, str]:

@@ -28,7 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from scaleguard.errors import EvidenceError, Problem
-from scaleguard.evidence._files import LOG_LIMIT, read_bounded, sha256_hex, shorten, validating
+from scaleguard.evidence._files import (
+    LOG_LIMIT,
+    read_bounded,
+    sha256_hex,
+    shorten,
+    strict_json,
+    validating,
+)
 from scaleguard.evidence.records import ArtifactEvidence, EvidenceRecord, RunMetadata
 
 _STDERR_SUFFIX = "_stderr"
@@ -146,14 +153,14 @@ def _load_json(raw: bytes, name: str) -> dict[str, Any]:
             problems=[Problem("invalid UTF-8 byte", file=name, line=line, column=column)],
         ) from None
     try:
-        data = json.loads(text)
+        data = strict_json(text)
     except json.JSONDecodeError as exc:
         raise EvidenceError(
             f"{name}: not valid JSON",
             hint="the file is truncated or was edited by hand; " + _HINT,
             problems=[Problem(exc.msg, file=name, line=exc.lineno, column=exc.colno)],
         ) from None
-    except (ValueError, RecursionError) as exc:  # over-long integers, absurd nesting
+    except (ValueError, RecursionError) as exc:  # duplicate keys, over-long integers, nesting
         raise EvidenceError(f"{name}: not usable JSON ({shorten(str(exc))})", hint=_HINT) from None
     if not isinstance(data, dict):
         raise EvidenceError(f"{name}: the JSON document is not an object", hint=_HINT)

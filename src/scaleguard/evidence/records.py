@@ -9,9 +9,11 @@ that is not a number is not evidence.
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -35,9 +37,36 @@ def _finite(value: object) -> object:
     return value
 
 
+def _visible_name(value: str) -> str:
+    if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _free_text(value: str) -> str:
+    if any((ord(c) < 32 and c not in "\t\n\r") or 0x7F <= ord(c) < 0xA0 for c in value):
+        raise ValueError("must not contain control characters (other than tab and newline)")
+    return value
+
+
+FreeText = Annotated[str, AfterValidator(_free_text)]
 FiniteFloat = Annotated[float, BeforeValidator(_finite), Field(allow_inf_nan=False)]
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=500), AfterValidator(_visible_name)
+]
+
+
+#: Metrics that are proportions (a share of samples): their values and per-sample
+#: scores must lie in [0, 1]. Matched on the metric name without its scorer prefix.
+PROPORTION_METRIC = re.compile(
+    r"^(acc|accuracy|acc_norm|exact_match|em|f1|precision|recall|pass_rate|success_rate|"
+    r"pass@\d+|pass_at_\d+|[a-z_]+_rate)$"
+)
+
+
+def is_proportion(metric: str) -> bool:
+    return PROPORTION_METRIC.match(metric.rsplit("/", 1)[-1].lower()) is not None
 
 
 class _Frozen(BaseModel):
@@ -74,11 +103,11 @@ class EvidenceRecord(_Frozen):
         None, description="Per-sample numeric scores (epochs flattened), if the artifact has them."
     )
     stderr: FiniteFloat | None = Field(None, ge=0, description="Standard error the artifact gives.")
-    scorer: str | None = Field(None, description="Inspect scorer that produced the metric.")
-    reducer: str | None = Field(None, description="Inspect epoch reducer, when there is one.")
-    filter: str | None = Field(None, description="lm-evaluation-harness filter, e.g. 'none'.")
-    source: str | None = Field(None, description="Free-text provenance (CSV 'source' column).")
-    notes: str | None = Field(None, description="Free-text notes (CSV 'notes' column).")
+    scorer: FreeText | None = Field(None, description="Inspect scorer that produced the metric.")
+    reducer: FreeText | None = Field(None, description="Inspect epoch reducer, when there is one.")
+    filter: FreeText | None = Field(None, description="lm-evaluation-harness filter, e.g. 'none'.")
+    source: FreeText | None = Field(None, description="Free-text provenance (CSV 'source' column).")
+    notes: FreeText | None = Field(None, description="Free-text notes (CSV 'notes' column).")
     source_format: SourceFormat
     artifact_sha256: Sha256Hex = Field(description="SHA-256 of the raw artifact bytes, hex.")
     artifact_name: Name = Field(description="File name (or path) the artifact was read from.")
@@ -88,6 +117,32 @@ class EvidenceRecord(_Frozen):
     def bare_metric(self) -> str:
         """The metric without its ``<score>/`` prefix (``"accuracy"``)."""
         return self.metric.rsplit("/", 1)[-1]
+
+    @model_validator(mode="after")
+    def _plausible(self) -> EvidenceRecord:
+        if is_proportion(self.metric):
+            if not 0.0 <= self.value <= 1.0:
+                raise ValueError(
+                    f"{self.metric} is a proportion, so its value must lie in [0, 1]; got "
+                    f"{self.value!r}"
+                )
+            bad = [x for x in self.sample_scores or () if not 0.0 <= x <= 1.0]
+            if bad:
+                raise ValueError(
+                    f"{self.metric} is a proportion, so every per-sample score must lie in "
+                    f"[0, 1]; got {bad[0]!r}"
+                )
+        if (
+            self.source_format == "csv"
+            and self.sample_scores is not None
+            and self.sample_count is not None
+            and self.sample_count != len(self.sample_scores)
+        ):
+            raise ValueError(
+                f"sample_count is {self.sample_count} but {len(self.sample_scores)} per-sample "
+                "scores are given; they must agree"
+            )
+        return self
 
 
 class ArtifactEvidence(_Frozen):

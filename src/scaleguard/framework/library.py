@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from scaleguard.errors import FrameworkError, NotFoundError
+from scaleguard.errors import FrameworkError, NotFoundError, ScaleguardError
 from scaleguard.framework.loader import LoadedFramework, load_bytes, load_file
 
 
@@ -53,23 +53,41 @@ def _entry_key(entry: LibraryEntry) -> tuple[str, tuple[tuple[int, object], ...]
 class Library:
     """Built-in frameworks plus any loaded from extra folders (e.g. a workspace's)."""
 
-    def __init__(self, extra_dirs: Iterable[Path] = (), *, include_builtin: bool = True) -> None:
+    def __init__(
+        self,
+        extra_dirs: Iterable[Path] = (),
+        *,
+        include_builtin: bool = True,
+        tolerant: bool = False,
+    ) -> None:
+        """``tolerant``: collect a broken file in :attr:`broken` instead of raising, so a
+        listing can show it (anything that decides must load strictly)."""
         entries: list[LibraryEntry] = []
+        self.broken: list[tuple[Path, ScaleguardError]] = []
         if include_builtin:
             entries.extend(LibraryEntry(f, builtin=True) for f in builtin_frameworks())
         for folder in extra_dirs:
             for path in sorted(Path(folder).glob("*.yaml")):
-                entries.append(LibraryEntry(load_file(path), builtin=False))
+                try:
+                    entries.append(LibraryEntry(load_file(path), builtin=False))
+                except ScaleguardError as exc:
+                    if not tolerant:
+                        raise
+                    self.broken.append((path, exc))
         seen: dict[str, LibraryEntry] = {}
         for entry in entries:
             if entry.ref in seen:
-                raise FrameworkError(
+                clash = FrameworkError(
                     f"two frameworks are both {entry.ref}: {seen[entry.ref].framework.origin} "
                     f"and {entry.framework.origin}",
                     hint="give the workspace copy another id or version",
                 )
+                if not tolerant:
+                    raise clash
+                self.broken.append((Path(entry.framework.origin), clash))
+                continue
             seen[entry.ref] = entry
-        self.entries = sorted(entries, key=_entry_key)
+        self.entries = sorted(seen.values(), key=_entry_key)
 
     def get(self, name: str) -> LoadedFramework:
         """Resolve ``ID@VERSION``, ``ID`` (latest) or a path to a YAML file."""

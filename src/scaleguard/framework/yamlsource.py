@@ -73,6 +73,9 @@ def json_path(path: Sequence[PathPart]) -> str:
     return out
 
 
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"})
+
+
 class _Converter:
     def __init__(self, source: SourceMap) -> None:
         self.source = source
@@ -91,6 +94,19 @@ class _Converter:
         self.source.values.setdefault(path, _pos(node))
         if isinstance(node, ScalarNode):
             return self.scalar(node, path)
+        if isinstance(node, SequenceNode | MappingNode) and node.tag not in _PLAIN_TAGS:
+            # a tag on a mapping or list (!!set, !!omap, !custom) changes what it means
+            self.problems.append(
+                _problem_at(
+                    self.source.file,
+                    node,
+                    path,
+                    f"YAML tag {node.tag!r} is not allowed on a "
+                    f"{'mapping' if isinstance(node, MappingNode) else 'list'}",
+                    "remove the '!' tag; these documents are plain data",
+                )
+            )
+            return None
         if isinstance(node, SequenceNode):
             inner = active | {id(node)}
             return [

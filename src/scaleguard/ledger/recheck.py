@@ -57,6 +57,7 @@ RECORD_TABLES: dict[str, tuple[str, str]] = {
     "usage-review": ("usage_reviews", "created_at"),
     "usage-appeal": ("usage_appeals", "created_at"),
     "usage-appeal-decision": ("usage_appeal_decisions", "created_at"),
+    "report-reviewer-edition": ("report_reviewer_editions", "created_at"),
 }
 _KIND_RE = re.compile(r"[a-z][a-z0-9]*(?:[-.][a-z0-9]+)*", re.ASCII)
 _TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{6})?Z", re.ASCII)

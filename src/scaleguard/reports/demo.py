@@ -80,10 +80,10 @@ def add_to_demo(ws: Workspace, console: Console | None = None, *, by: str = "rso
             published = service.publish(ws, report.id, edition=edition, fmt=fmt, by=by)
             key = f"{edition}.{fmt}"
             result.files[key] = published.path
-            result.sha256[key] = published.publication.sha256
+            result.sha256[key] = published.digest
+            label = "sha256" if edition == "public" else "salted commitment"
             out.print(
-                f"published {ws.relative(published.path)}  sha256 "
-                f"{published.publication.sha256[:16]}…",
+                f"published {ws.relative(published.path)}  {label} {published.digest[:16]}…",
                 markup=False,
             )
 
@@ -106,8 +106,8 @@ def add_to_demo(ws: Workspace, console: Console | None = None, *, by: str = "rso
     )
     _, access, _ = review.assign(ws, report.id, REVIEWER, by=by)
     out.print(
-        f"assigned {REVIEWER}; access to the reviewer edition {access.edition_sha256[:16]}… "
-        "recorded in the ledger",
+        f"assigned {REVIEWER}; access to the reviewer edition (salted commitment "
+        f"{access.edition_sha256[:16]}…) recorded in the ledger",
         markup=False,
     )
     review.record_access(ws, report.id, REVIEWER, fmt="html", by=by)

@@ -19,9 +19,11 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from scaleguard.mdtext import md_escape
 from scaleguard.reports.assemble import interval, num
 from scaleguard.reports.charts import render_svg
 from scaleguard.reports.model import Chart, EditionContent, Redaction
+from scaleguard.reports.redact import edition_sha256
 
 EDITION_LABELS = {"reviewer": "Reviewer edition", "public": "Public edition"}
 EDITION_NOTES = {
@@ -34,14 +36,6 @@ REDACTIONS_INTRO = {
     "reviewer": "Redactions recorded for the public edition. This edition withholds nothing.",
     "public": "Every redaction in this edition: where it is, its category and why.",
 }
-
-_MD_SPECIAL = re.compile(r"([\\`*_<>\[\]|])")
-
-
-def md_escape(text: str) -> str:
-    """Backslash-escape Markdown syntax so content never turns into markup."""
-    out = _MD_SPECIAL.sub(r"\\\1", " ".join(text.splitlines()))
-    return "\\" + out if out.startswith(("#", "-", "+", ">")) else out
 
 
 def md_cell(text: str) -> str:
@@ -100,6 +94,21 @@ def dates_of(edition: EditionContent, redactions: list[Redaction]) -> RenderDate
     return RenderDates(created=created, modified=max([created, *days]))
 
 
+def provenance(edition: EditionContent, content_sha256: str) -> str:
+    """The hash an edition prints: only ever a hash of what its readers can see.
+
+    The public edition never prints the hash of the unredacted content: the
+    content is deterministic, so a reader holding the public text could
+    confirm guesses of a redacted value (a number, a name) against it.
+    """
+    if edition.edition == "public":
+        return (
+            f"edition SHA-256 {edition_sha256(edition)}: the hash of exactly what this "
+            "edition shows"
+        )
+    return f"content SHA-256 {content_sha256}: the hash of the unredacted content"
+
+
 def _context(edition: EditionContent, content_sha256: str, dates: RenderDates) -> dict[str, Any]:
     return {
         "edition": edition.edition,
@@ -110,7 +119,7 @@ def _context(edition: EditionContent, content_sha256: str, dates: RenderDates) -
         "meta": edition.content.meta,
         "sections": edition.content.sections,
         "notices": edition.redactions,
-        "content_sha256": content_sha256,
+        "provenance": provenance(edition, content_sha256),
         "created": dates.created.isoformat(),
         "modified": dates.modified.isoformat(),
     }

@@ -35,6 +35,14 @@ from scaleguard.reports.model import (
 )
 from scaleguard.reports.pdf import html_to_pdf
 from scaleguard.reports.period import parse_period
+from scaleguard.reports.private import (
+    REVIEWER_DIR,
+    check_private_target,
+    commitment,
+    report_salt,
+    reviewer_dir,
+    write_private,
+)
 from scaleguard.reports.redact import (
     build_edition,
     check_new,
@@ -46,8 +54,15 @@ from scaleguard.reports.render import (
     render_html,
     render_markdown,
 )
-from scaleguard.reports.store import Publication, RedactionRecord, RiskReport, Submission
+from scaleguard.reports.store import (
+    Publication,
+    RedactionRecord,
+    ReviewerEdition,
+    RiskReport,
+    Submission,
+)
 from scaleguard.store import repo
+from scaleguard.textcheck import free_text
 from scaleguard.workspace.files import atomic_write
 from scaleguard.workspace.workspace import Workspace
 
@@ -241,6 +256,11 @@ def redact(
         )
     if not justification.strip():
         raise InputError("a redaction needs a justification", hint='add --why "..."')
+    for text in (justification, section, span or ""):
+        try:
+            free_text(text)
+        except ValueError as exc:
+            raise InputError(f"the redaction {exc}") from None
     actor = default_actor(by)
     with ws.store.write() as tx:
         report = store.latest_report(tx) if report_id is None else store.report(tx, report_id)
@@ -320,13 +340,21 @@ def submit(
 
 @dataclass(frozen=True)
 class Published:
-    publication: Publication
+    publication: Publication | ReviewerEdition
     path: Path
     created: bool
+
+    @property
+    def digest(self) -> str:
+        """The public file's SHA-256, or a reviewer edition's salted commitment."""
+        p = self.publication
+        return p.sha256 if isinstance(p, Publication) else p.commitment
 
 
 def default_path(ws: Workspace, report: RiskReport, edition: str, fmt: Format) -> Path:
     name = f"{report.period}-report-{report.id}-{edition}.{EXTENSIONS[fmt]}"
+    if edition == "reviewer":
+        return ws.root / REVIEWER_DIR / name
     return ws.root / REPORTS_DIR / name
 
 
@@ -339,16 +367,20 @@ def publish(
     output: Path | None = None,
     by: str | None = None,
 ) -> Published:
-    """Write an edition and record its SHA-256 in the ledger.
+    """Write an edition and record it in the ledger.
 
+    A public edition is recorded by the SHA-256 of its bytes; a reviewer
+    edition goes to its own private folder and is recorded under its own
+    entry kind by salted commitments (see :mod:`scaleguard.reports.private`).
     Publishing the same edition again gives the same bytes and records
-    nothing new: the earlier publication is returned.
+    nothing new: the earlier record is returned.
     """
     actor = default_actor(by)
     chosen = parse_format(fmt)
     built = build(ws, report_id, edition)
     report = built.report
-    if built.edition.edition == "public":
+    reviewer = built.edition.edition == "reviewer"
+    if not reviewer:
         fw = ws.library().get(report.framework_ref)
         problem = coverage_problem(fw.doc, report.coverage_date, today())
         if problem:
@@ -357,38 +389,68 @@ def publish(
                 hint="draft a new report with a more recent --coverage-date",
             )
     data = render(built, chosen)
-    digest = hashlib.sha256(data).hexdigest()
     path = (output or default_path(ws, report, built.edition.edition, chosen)).expanduser()
     if path.exists() and path.is_dir():
         raise InputError(f"{path} is a folder", hint="give a file name with --output")
+    if reviewer:
+        check_private_target(ws, path)
+        if output is None:
+            reviewer_dir(ws)
+        salt = report_salt(ws, report.id)
+        digest = commitment(salt, data)
+        edition_digest = commitment(salt, built.sha256.encode())
+    else:
+        digest = hashlib.sha256(data).hexdigest()
     existed = path.exists()
     wrote = False
     try:
         with ws.store.write() as tx:
             unchanged(tx, built)
-            for p in store.publications(tx, report.id):
-                if (p.edition, p.format, p.sha256) == (built.edition.edition, chosen, digest):
-                    previous = p
-                    break
+            previous: Publication | ReviewerEdition | None = None
+            if reviewer:
+                for r in store.reviewer_editions(tx, report.id):
+                    if (r.format, r.commitment) == (chosen, digest):
+                        previous = r
+                        break
             else:
-                previous = None
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, data)
+                for p in store.publications(tx, report.id):
+                    if (p.edition, p.format, p.sha256) == ("public", chosen, digest):
+                        previous = p
+                        break
+            if reviewer:
+                write_private(path, data)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write(path, data)
             wrote = True
             if previous is not None:
                 return Published(previous, path, False)
-            record = store.add_publication(
-                tx,
-                report_id=report.id,
-                edition=built.edition.edition,
-                format=chosen,
-                sha256=digest,
-                size=len(data),
-                edition_sha256=built.sha256,
-                redaction_ids=[r.record_id for r in built.redactions],
-                path=ws.relative(path),
-                created_by=actor,
-            )
+            record: Publication | ReviewerEdition
+            if reviewer:
+                record = store.add_reviewer_edition(
+                    tx,
+                    report_id=report.id,
+                    format=chosen,
+                    commitment=digest,
+                    size=len(data),
+                    edition_commitment=edition_digest,
+                    redaction_ids=[r.record_id for r in built.redactions],
+                    path=ws.relative(path),
+                    created_by=actor,
+                )
+            else:
+                record = store.add_publication(
+                    tx,
+                    report_id=report.id,
+                    edition=built.edition.edition,
+                    format=chosen,
+                    sha256=digest,
+                    size=len(data),
+                    edition_sha256=built.sha256,
+                    redaction_ids=[r.record_id for r in built.redactions],
+                    path=ws.relative(path),
+                    created_by=actor,
+                )
     except BaseException:
         if wrote and not existed:
             path.unlink(missing_ok=True)

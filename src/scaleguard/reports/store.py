@@ -20,6 +20,7 @@ from scaleguard.store.repo import _create, _to
 from scaleguard.store.tables_reports import (
     ReportPublicationRow,
     ReportRedactionRow,
+    ReportReviewerEditionRow,
     ReportSubmissionRow,
     RiskReportRow,
 )
@@ -74,6 +75,23 @@ class Publication:
     sha256: str
     size: int
     edition_sha256: str
+    redaction_ids: tuple[int, ...]
+    path: str | None
+    created_at: str
+    created_by: str
+    ledger_index: int
+
+
+@dataclass(frozen=True)
+class ReviewerEdition:
+    """A written reviewer edition: salted commitments, never a plain hash of its bytes."""
+
+    id: int
+    report_id: int
+    format: str
+    commitment: str
+    size: int
+    edition_commitment: str
     redaction_ids: tuple[int, ...]
     path: str | None
     created_at: str
@@ -218,3 +236,39 @@ def publications(session: Session, report_id: int | None = None) -> list[Publica
     if report_id is not None:
         query = query.where(ReportPublicationRow.report_id == report_id)
     return [_to(Publication, r) for r in session.scalars(query.order_by(ReportPublicationRow.id))]
+
+
+def add_reviewer_edition(
+    tx: Tx,
+    *,
+    report_id: int,
+    format: str,
+    commitment: str,
+    size: int,
+    edition_commitment: str,
+    redaction_ids: Sequence[int],
+    path: str | None,
+    created_by: str,
+) -> ReviewerEdition:
+    values = {
+        "report_id": report_id,
+        "format": format,
+        "commitment": commitment,
+        "size": size,
+        "edition_commitment": edition_commitment,
+        "redaction_ids": list(redaction_ids),
+        "path": path,
+        "created_by": created_by,
+    }
+    subject = f"report-{report_id}"
+    return _create(
+        tx, ReportReviewerEditionRow, ReviewerEdition, "report-reviewer-edition", subject, values
+    )
+
+
+def reviewer_editions(session: Session, report_id: int | None = None) -> list[ReviewerEdition]:
+    query = select(ReportReviewerEditionRow)
+    if report_id is not None:
+        query = query.where(ReportReviewerEditionRow.report_id == report_id)
+    rows = session.scalars(query.order_by(ReportReviewerEditionRow.id))
+    return [_to(ReviewerEdition, r) for r in rows]

@@ -20,7 +20,11 @@ An interest is *active* if it is in force at any time from the screening date
 to the end of the review window (the screening date plus the framework's
 ``commentary_within``): an employment starting next week counts. It has
 *ended* if it ended before the screening date, and no longer ago than
-``within``. Names are compared without case or surrounding space; the
+``within``. Organisation names are compared by
+:func:`scaleguard.review.names.organisation_key` (Unicode NFKC, invisible
+characters removed, case and confusable look-alikes folded, legal suffixes
+such as "Inc." stripped), and a name that is close to but not the same as a
+developer's is reported as a minor conflict for a person to clear; the
 developer is who owns the report's models in the registry (else the
 framework's developer) plus ``developer_aliases``; other developers are
 those of the registry's other models.
@@ -59,6 +63,7 @@ from scaleguard.review.model import (
     Screening,
     Severity,
 )
+from scaleguard.review.names import near, organisation_key
 
 BUILTIN = "conflict_rules.yaml"
 WORKSPACE_RULES = Path("review") / "conflict-rules.yaml"
@@ -173,7 +178,8 @@ def load_rules(root: Path) -> LoadedRules:
 
 
 def normal(name: str) -> str:
-    return " ".join(name.split()).casefold()
+    """The comparison form of an organisation name (see :mod:`scaleguard.review.names`)."""
+    return organisation_key(name)
 
 
 def _minus(duration: Duration, day: date) -> date:
@@ -203,7 +209,11 @@ def _matches(
     window_end: date,
     developer: set[str],
     others: set[str],
+    *,
+    nearly: bool = False,
 ) -> bool:
+    """Whether the interest falls under the rule; ``nearly``: with a name that is only
+    a near match of a developer's (and no exact match)."""
     if i.kind not in rule.kinds or i.holder not in rule.holders:
         return False
     if (
@@ -213,9 +223,15 @@ def _matches(
     ):
         return False
     party = normal(i.counterparty)
-    if rule.counterparty == "developer" and party not in developer:
-        return False
-    if rule.counterparty == "other-developer" and (party not in others or party in developer):
+    if nearly:
+        if rule.counterparty == "any" or party in developer or party in others:
+            return False
+        pool = developer if rule.counterparty == "developer" else others
+        if not any(near(party, name) for name in pool):
+            return False
+    elif (rule.counterparty == "developer" and party not in developer) or (
+        rule.counterparty == "other-developer" and (party not in others or party in developer)
+    ):
         return False
     return _timing(rule, i, as_of, window_end)
 
@@ -250,6 +266,22 @@ def screen(
                 reasons=tuple(hits),
             )
         )
+        close = [
+            f"{i.describe()} (the name is close to but not the same as a developer's: "
+            "a person must confirm it is a different organisation)"
+            for i in interests
+            if _matches(rule, i, as_of, max(window_end, as_of), own, others, nearly=True)
+        ]
+        if close:
+            results.append(
+                RuleResult(
+                    rule=f"{rule.id}.near-name",
+                    severity="minor",
+                    description=f"near name match for: {rule.description}",
+                    matched=True,
+                    reasons=tuple(close),
+                )
+            )
     return Screening(
         reviewer=reviewer,
         as_of=as_of,

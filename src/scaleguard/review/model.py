@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from scaleguard.textcheck import free_text, safe_name, visible
 
 InterestKind = Literal["employment", "equity", "contract", "funding", "personal-tie"]
 INTEREST_KINDS: tuple[InterestKind, ...] = (
@@ -35,8 +44,15 @@ Name = Annotated[
     StringConstraints(
         strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
     ),
+    AfterValidator(visible),
 ]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+#: A reviewer's name: also one script per word and no look-alike forms.
+PersonName = Annotated[Name, AfterValidator(safe_name)]
+LongText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000),
+    AfterValidator(free_text),
+]
 
 
 class _Spec(BaseModel):
@@ -44,7 +60,7 @@ class _Spec(BaseModel):
 
 
 class ReviewerSpec(_Spec):
-    name: Name
+    name: PersonName
     organisation: Name
     expertise: tuple[Name, ...] = Field(min_length=1)
 
@@ -52,7 +68,7 @@ class ReviewerSpec(_Spec):
 class InterestSpec(_Spec):
     """One declared interest; ``to_date`` None means it is ongoing."""
 
-    reviewer: Name
+    reviewer: PersonName
     kind: InterestKind
     counterparty: Name
     holder: Holder = "self"

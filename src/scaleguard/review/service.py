@@ -21,6 +21,13 @@ from scaleguard.framework.model import ExternalReview
 from scaleguard.reports import service as reports
 from scaleguard.reports import store as report_store
 from scaleguard.reports.model import EXTENSIONS, Section
+from scaleguard.reports.private import (
+    check_private_target,
+    commitment,
+    report_salt,
+    reviewer_dir,
+    write_private,
+)
 from scaleguard.reports.redact import find_section
 from scaleguard.reports.store import RiskReport, record_date
 from scaleguard.review import store
@@ -48,7 +55,7 @@ from scaleguard.review.store import (
     Statement,
 )
 from scaleguard.store import repo
-from scaleguard.workspace.files import atomic_write
+from scaleguard.textcheck import free_text
 from scaleguard.workspace.workspace import Workspace
 
 # -- reviewers ------------------------------------------------------------------------
@@ -206,7 +213,7 @@ def assign(
             tx,
             report_id=report_id,
             reviewer=reviewer,
-            edition_sha256=built.sha256,
+            edition_sha256=commitment(report_salt(ws, report_id), built.sha256.encode()),
             format=None,
             file_sha256=None,
             created_by=actor,
@@ -223,6 +230,16 @@ def _assignment(session: Session, report_id: int, reviewer: str) -> Assignment:
             hint=f'assign them first: scaleguard review assign {report_id} "{reviewer}"',
         )
     return found[0]
+
+
+def reviewer_slug(reviewer: str) -> str:
+    """A file-name part unique to the reviewer: readable letters plus a hash of the name.
+
+    Two names that read alike ("Dr. Ada Lee" and "dr-ada-lee") never share a file.
+    """
+    slug = "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in reviewer.lower())
+    slug = "-".join(part for part in slug.split("-") if part)[:40] or "reviewer"
+    return f"{slug}-{hashlib.sha256(reviewer.encode()).hexdigest()[:8]}"
 
 
 def record_access(
@@ -242,24 +259,24 @@ def record_access(
     if fmt is not None:
         chosen = reports.parse_format(fmt)
         data = reports.render(built, chosen)
-        slug = "".join(ch if ch.isalnum() else "-" for ch in reviewer.lower()).strip("-")
-        name = f"{built.report.period}-report-{report_id}-reviewer-{slug}.{EXTENSIONS[chosen]}"
-        path = (output or ws.root / reports.REPORTS_DIR / name).expanduser()
+        name = f"{built.report.period}-report-{report_id}-reviewer-{reviewer_slug(reviewer)}"
+        path = (output or reviewer_dir(ws) / f"{name}.{EXTENSIONS[chosen]}").expanduser()
+        check_private_target(ws, path)
+    salt = report_salt(ws, report_id)
     existed = path.exists() if path else False
     try:
         with ws.store.write() as tx:
             _assignment(tx, report_id, reviewer)
             reports.unchanged(tx, built)
             if path is not None and data is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write(path, data)
+                write_private(path, data)
             access = store.add_access(
                 tx,
                 report_id=report_id,
                 reviewer=reviewer,
-                edition_sha256=built.sha256,
+                edition_sha256=commitment(salt, built.sha256.encode()),
                 format=fmt,
-                file_sha256=hashlib.sha256(data).hexdigest() if data is not None else None,
+                file_sha256=commitment(salt, data) if data is not None else None,
                 created_by=actor,
             )
     except BaseException:
@@ -278,7 +295,10 @@ def _text(text: str, what: str) -> str:
         raise InputError(f"the {what} is empty", hint='give it with --text "..."')
     if len(cleaned) > 100_000:
         raise InputError(f"the {what} is over 100,000 characters")
-    return cleaned
+    try:
+        return free_text(cleaned)
+    except ValueError as exc:
+        raise InputError(f"the {what} {exc}") from None
 
 
 def comment(

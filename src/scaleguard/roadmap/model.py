@@ -12,9 +12,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from scaleguard.framework.model import Id
+from scaleguard.textcheck import free_text, http_url, visible
 
 Area = Literal["security", "safeguards", "alignment", "policy"]
 AREAS: tuple[Area, ...] = ("security", "safeguards", "alignment", "policy")
@@ -52,6 +60,7 @@ Title = Annotated[
     StringConstraints(
         strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
     ),
+    AfterValidator(visible),
 ]
 Label = Annotated[
     str,
@@ -59,14 +68,18 @@ Label = Annotated[
         strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
     ),
 ]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=5000),
+    AfterValidator(free_text),
+]
 Criterion = Annotated[
     str,
     StringConstraints(
         strip_whitespace=True, min_length=1, max_length=1000, pattern=r"^[^\x00-\x1f\x7f]+$"
     ),
 ]
-Url = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")]
+Url = Annotated[str, AfterValidator(http_url)]
 MAX_CRITERIA = 50
 
 

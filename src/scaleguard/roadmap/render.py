@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from scaleguard.mdtext import md_escape, md_link
 from scaleguard.roadmap.model import (
     AREA_LABELS,
     AREAS,
@@ -169,8 +170,9 @@ def print_diff(console: Console, diff: RoadmapDiff) -> None:
 
 
 def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell: one line, pipes escaped."""
-    return " ".join(text.split()).replace("|", "\\|")
+    """Text safe in Markdown, table cells included: one line, every markup character escaped
+    (raw HTML such as ``<img onerror=...>`` stays text)."""
+    return md_escape(text)
 
 
 def is_web_url(value: object) -> bool:
@@ -181,7 +183,7 @@ def is_web_url(value: object) -> bool:
 def _link(url: str | None) -> str:
     if not url:
         return ""
-    return f"<{url}>" if is_web_url(url) else f"`{_cell(url).replace('`', '')}`"
+    return md_link(url)
 
 
 def card_markdown(card: ReportCard, *, title: str) -> str:

@@ -31,6 +31,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
 from scaleguard.errors import StoreError
+from scaleguard.store import params
 
 Backend = Literal["sqlite", "postgresql"]
 
@@ -100,6 +101,7 @@ class Store:
             self._read_engine = self.engine.execution_options(
                 isolation_level="REPEATABLE READ", postgresql_readonly=True
             )
+        params.install(self.engine)
 
     def __repr__(self) -> str:
         return f"Store({redact(self.url)!r})"
@@ -148,6 +150,15 @@ class Store:
             yield
         except exc.OperationalError as err:
             raise _operational(err, self) from None
+        except exc.DatabaseError as err:
+            if self.backend == "sqlite" and _damaged(err):
+                raise StoreError(
+                    f"the SQLite database {self.url.database} is damaged or is not a "
+                    f"scaleguard database: {_first_line(err)}",
+                    hint="restore it from a backup, or point [database] url in scaleguard.toml "
+                    "at the right file",
+                ) from None
+            raise
         except exc.InterfaceError as err:
             raise StoreError(
                 f"cannot talk to the database {self.display_url}: {_first_line(err)}"
@@ -160,6 +171,17 @@ class Store:
 def _signed(key: int) -> int:
     """The lock key as a signed 64-bit integer, which is what PostgreSQL's bigint holds."""
     return key - (1 << 64) if key >= (1 << 63) else key
+
+
+def _damaged(err: exc.DatabaseError) -> bool:
+    """SQLite's own errors for a file that is not (or no longer) a database."""
+    import sqlite3
+
+    origin = getattr(err, "orig", None)
+    if type(origin) is not sqlite3.DatabaseError:  # not integrity or programming errors
+        return False
+    text = str(origin).lower()
+    return any(w in text for w in ("not a database", "malformed", "encrypted", "corrupt"))
 
 
 def _first_line(err: BaseException) -> str:

@@ -45,6 +45,7 @@ REPORT_RECORD_KINDS: dict[str, tuple[str, str]] = {
     "review-comment": ("review_comments", "created_at"),
     "review-statement": ("review_statements", "created_at"),
     "review-response": ("review_responses", "created_at"),
+    "report-reviewer-edition": ("report_reviewer_editions", "created_at"),
 }
 
 
@@ -117,6 +118,24 @@ class ReportPublicationRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int]
     edition_sha256: Mapped[str] = mapped_column(String(64))
+    redaction_ids: Mapped[Any]
+    path: Mapped[str | None]
+    created_at: Mapped[str] = mapped_column(Time)
+    created_by: Mapped[str]
+    ledger_index: Mapped[int] = _ledger_fk()
+
+
+class ReportReviewerEditionRow(Base):
+    """A written reviewer edition, by salted commitments only (0007_reviewer_editions)."""
+
+    __tablename__ = "report_reviewer_editions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    report_id: Mapped[int] = _report_fk()
+    format: Mapped[str] = mapped_column(String(16))
+    commitment: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    edition_commitment: Mapped[str] = mapped_column(String(64))
     redaction_ids: Mapped[Any]
     path: Mapped[str | None]
     created_at: Mapped[str] = mapped_column(Time)

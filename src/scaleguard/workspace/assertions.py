@@ -17,10 +17,11 @@ import re
 from scaleguard.errors import InputError
 from scaleguard.store import repo
 from scaleguard.store.records import Attestation, Fact
+from scaleguard.textcheck import http_url
+from scaleguard.workspace.vocabulary import check_fact_name, check_standard
 from scaleguard.workspace.workspace import Workspace, current_user
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 MAX_TEXT = 5000
 
 
@@ -34,12 +35,14 @@ def check_id(value: str, what: str, example: str) -> str:
 
 
 def check_url(value: str, what: str) -> str:
-    if len(value) > 2000 or not _URL.match(value):
+    """Only absolute http(s) URLs: a link a reader follows is never javascript: or data:."""
+    try:
+        return http_url(value)
+    except ValueError as exc:
         raise InputError(
-            f"{what} {value[:100]!r} is not a URL",
+            f"{what} {value[:100]!r} is not a URL: {exc}",
             hint="give an absolute URL such as https://wiki.example.com/safeguards/asl3",
-        )
-    return value
+        ) from None
 
 
 def check_person(value: str | None) -> str:
@@ -60,6 +63,7 @@ def attest(
 ) -> Attestation:
     """Record that ``model`` meets safeguard ``standard``; the model must be registered."""
     check_id(standard, "safeguard standard id", "asl-3-deployment")
+    check_standard(standard, ws.library())
     check_url(evidence_url, "--evidence")
     who = check_person(by)
     if note is not None and not (0 < len(note) <= MAX_TEXT):
@@ -105,6 +109,7 @@ def assert_fact(
 ) -> Fact:
     """Assert a fact, about one model or the whole workspace; the newest assertion counts."""
     check_id(name, "fact name", "marginal_risk_small")
+    check_fact_name(name, ws.library())
     check_url(source, "--source")
     who = check_person(by)
     with ws.store.write() as tx:

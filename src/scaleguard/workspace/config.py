@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -38,6 +39,7 @@ from pydantic import (
 )
 
 from scaleguard.errors import Problem, WorkspaceError
+from scaleguard.textcheck import safe_name
 
 CONFIG_NAME = "scaleguard.toml"
 #: Layout version this code writes; a larger number comes from a newer scaleguard.
@@ -46,7 +48,9 @@ DEFAULT_SQLITE = "scaleguard.db"
 MAX_CONFIG_BYTES = 64 * 1024
 
 WorkspaceName = Annotated[
-    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
+    str,
+    StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$"),
+    AfterValidator(safe_name),
 ]
 
 
@@ -202,10 +206,65 @@ def _locate(text: str, loc: tuple[Any, ...]) -> tuple[int, int] | None:
     return None
 
 
+def locate_in_config(text: str, loc: tuple[Any, ...]) -> tuple[int | None, int | None]:
+    """Line and column of a key of a scaleguard.toml (``(None, None)`` if not found)."""
+    found = _locate(text, loc)
+    return found if found is not None else (None, None)
+
+
+#: Deepest nesting of arrays and inline tables a scaleguard.toml may have.
+MAX_TOML_DEPTH = 32
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """Line and column where arrays/inline tables nest past MAX_TOML_DEPTH (strings and
+    comments skipped), else None. Checked before parsing: the parser recurses."""
+    depth, i, line, start = 0, 0, 1, 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            line, start = line + 1, i + 1
+        elif ch == "#":
+            while i < n and text[i] != "\n":
+                i += 1
+            continue
+        elif ch in "\"'":
+            quote = text[i : i + 3] if text[i : i + 3] in ('"""', "'''") else ch
+            i += len(quote)
+            while i < n and not text.startswith(quote, i):
+                if text[i] == "\\" and quote[0] == '"':
+                    i += 1
+                elif text[i] == "\n":
+                    line, start = line + 1, i + 1
+                i += 1
+            i += len(quote)
+            continue
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_TOML_DEPTH:
+                return line, i - start + 1
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return None
+
+
 def parse_config(text: str, file: str) -> WorkspaceConfig:
     """Parse and validate the text of a scaleguard.toml; WorkspaceError names each problem."""
+    deep = _too_deep(text)
+    if deep is not None:
+        raise WorkspaceError(
+            f"{file} nests arrays or tables more than {MAX_TOML_DEPTH} levels deep",
+            problems=[Problem("nested too deeply", file=file, line=deep[0], column=deep[1])],
+            hint="a scaleguard.toml needs at most two levels; remove the nesting",
+        )
     try:
         raw = tomllib.loads(text)
+    except RecursionError:
+        raise WorkspaceError(
+            f"{file} nests arrays or tables too deeply", hint="remove the nesting"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         where = _TOML_POSITION.search(str(exc))
         line, col = (int(where.group(1)), int(where.group(2))) if where else (None, None)

@@ -16,6 +16,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -29,6 +30,7 @@ from scaleguard.errors import ConflictError, InputError, Problem
 from scaleguard.framework.model import Id
 from scaleguard.store import Tx, repo
 from scaleguard.store.records import Model, ModelScore
+from scaleguard.textcheck import http_url, safe_name
 from scaleguard.workspace.workspace import Workspace, current_user
 
 Status = Literal["planned", "training", "internal", "released", "retired"]
@@ -39,9 +41,10 @@ SAFEGUARD_LEVELS: tuple[str, ...] = ("none", "weak", "comparable", "strong", "un
 ModelName = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200, pattern=r"^[^\s\x00-\x1f\x7f](?:.*\S)?$"),
+    AfterValidator(safe_name),
 ]
 Label = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
-Url = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")]
+Url = Annotated[str, AfterValidator(http_url)]
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=5000)]
 
 

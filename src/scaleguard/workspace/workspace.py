@@ -231,8 +231,15 @@ def init_workspace(
     Refuses a folder that already holds a workspace or a scaleguard.db. On any
     failure, everything this call created is removed again.
     """
-    root = directory.expanduser().resolve()
-    if root.exists() and not root.is_dir():
+    try:
+        root = directory.expanduser().resolve()
+        exists = root.exists()
+    except (OSError, RuntimeError) as exc:
+        raise WorkspaceError(
+            f"cannot use {directory} as a workspace folder: {exc}",
+            hint="choose a folder you may create and write to",
+        ) from None
+    if exists and not root.is_dir():
         raise WorkspaceError(f"{root} exists and is not a folder")
     if (root / CONFIG_NAME).exists():
         raise ConflictError(
@@ -274,12 +281,18 @@ def init_workspace(
             signer = create_ledger_key(root / KEYS, config.workspace.name)
             storage.checkpoint(store, signer)
         atomic_write(root / CONFIG_NAME, dump_config(config).encode())
-    except BaseException:
+    except BaseException as exc:
         if store is not None:
             store.dispose()
         for step in reversed(undo):
             with contextlib.suppress(OSError):
                 step()
+        if isinstance(exc, OSError):
+            where = exc.filename or root
+            raise WorkspaceError(
+                f"cannot create the workspace in {root}: {exc.strerror or exc} ({where})",
+                hint="choose a folder you may create and write to",
+            ) from None
         raise
     return Workspace(root=root, config=config, store=store)
 
