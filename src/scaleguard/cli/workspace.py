@@ -501,6 +501,12 @@ def evidence_ingest(
     fmt: str | None = typer.Option(
         None, "--format", help="Skip detection: " + "|".join(INGEST_FORMATS) + "."
     ),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        help="The evaluated model, for files that do not name it (lm-evaluation-harness v0 "
+        "results); a file naming another model is refused.",
+    ),
     by: str | None = BY_OPTION,
     workspace: Path | None = WORKSPACE_OPTION,
     json_out: bool = JSON_OPTION,
@@ -529,7 +535,7 @@ def evidence_ingest(
         def update(event: IngestProgress) -> None:
             bar.update(tasks[event.phase], completed=event.done, total=event.total, visible=True)
 
-        report = ingest_paths(ws, paths, fmt=fmt, by=by, progress=update)
+        report = ingest_paths(ws, paths, fmt=fmt, by=by, progress=update, model=model)
         checkpoint_after_write(ws)
     if json_out:
         print_json(report.as_json())

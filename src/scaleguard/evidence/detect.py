@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any, get_args
 
 from scaleguard.errors import EvidenceError
-from scaleguard.evidence._files import CSV_LIMIT, LOG_LIMIT, read_bounded
+from scaleguard.evidence._files import CSV_LIMIT, LOG_LIMIT, read_bounded, shorten
 from scaleguard.evidence.csv_reader import REQUIRED, parse_results_csv
 from scaleguard.evidence.inspect_reader import ZIP_MAGIC, parse_inspect_log
-from scaleguard.evidence.lmeval_reader import parse_lmeval_results
+from scaleguard.evidence.lmeval_reader import names_model, parse_lmeval_results
 from scaleguard.evidence.records import ArtifactEvidence, SourceFormat
 
 #: Values accepted for ``fmt`` (and the CLI's ``--format``); "inspect" means either log format.
@@ -37,8 +37,13 @@ _FORMAT_HINT = (
 )
 
 
-def read_artifact(path: Path, fmt: str | None = None) -> ArtifactEvidence:
-    """Read one evidence file, detecting its format unless ``fmt`` names it."""
+def read_artifact(path: Path, fmt: str | None = None, model: str | None = None) -> ArtifactEvidence:
+    """Read one evidence file, detecting its format unless ``fmt`` names it.
+
+    ``model``, when given, is the model the caller says was evaluated: it names the
+    records of a file that does not say (an lm-evaluation-harness v0 results file), and a
+    file any of whose records name another model is refused.
+    """
     if fmt is not None and fmt not in FORMAT_CHOICES:
         raise EvidenceError(
             f"unknown evidence format '{fmt}'",
@@ -50,13 +55,29 @@ def read_artifact(path: Path, fmt: str | None = None) -> ArtifactEvidence:
     chosen = (
         fmt if fmt not in (None, "inspect") else detect_format(raw, name, inspect_only=bool(fmt))
     )
-    if chosen == "inspect-eval":
-        return parse_inspect_log(raw, name, "eval")
-    if chosen == "inspect-json":
-        return parse_inspect_log(raw, name, "json")
     if chosen == "lm-eval":
-        return parse_lmeval_results(raw, name)
-    return parse_results_csv(raw, name)
+        return parse_lmeval_results(raw, name, model)
+    if chosen == "inspect-eval":
+        evidence = parse_inspect_log(raw, name, "eval")
+    elif chosen == "inspect-json":
+        evidence = parse_inspect_log(raw, name, "json")
+    else:
+        evidence = parse_results_csv(raw, name)
+    if model is not None:
+        _check_model(evidence, model)
+    return evidence
+
+
+def _check_model(evidence: ArtifactEvidence, model: str) -> None:
+    """Refuse an artifact whose records name another model than ``--model``."""
+    others = sorted({r.model for r in evidence.records if not names_model(r.model, model)})
+    if others:
+        shown = ", ".join(f"'{shorten(o, 100)}'" for o in others[:5])
+        raise EvidenceError(
+            f"{evidence.artifact_name}: the file names model {shown}, not '{model}'",
+            hint="--model must name the model the file was produced for; "
+            "check that this is the right file, or leave out --model",
+        )
 
 
 def detect_format(raw: bytes, name: str, *, inspect_only: bool = False) -> SourceFormat:

@@ -45,14 +45,19 @@ _HINT = (
 )
 
 
-def read_lmeval_results(path: Path) -> ArtifactEvidence:
-    """Read one lm-evaluation-harness results file."""
+def read_lmeval_results(path: Path, model: str | None = None) -> ArtifactEvidence:
+    """Read one lm-evaluation-harness results file (``model``: see :func:`parse_lmeval_results`)."""
     raw = read_bounded(path, LOG_LIMIT, "lm-evaluation-harness results")
-    return parse_lmeval_results(raw, str(path))
+    return parse_lmeval_results(raw, str(path), model)
 
 
-def parse_lmeval_results(raw: bytes, name: str) -> ArtifactEvidence:
-    """Parse the bytes of a results file named ``name``."""
+def parse_lmeval_results(raw: bytes, name: str, model: str | None = None) -> ArtifactEvidence:
+    """Parse the bytes of a results file named ``name``.
+
+    ``model`` is the model the caller says was evaluated (``evidence ingest --model``): it
+    names the records of a file that does not say (a v0 file has only ``results`` and
+    ``versions``), and a file that names a different model is refused.
+    """
     data = _load_json(raw, name)
     results = data.get("results")
     if not isinstance(results, dict) or not results:
@@ -61,7 +66,7 @@ def parse_lmeval_results(raw: bytes, name: str) -> ArtifactEvidence:
             hint=_HINT,
             problems=[Problem("expected an object of tasks", file=name, path="$.results")],
         )
-    model = _model_name(data, name)
+    model = _model_name(data, name, model)
     sha = sha256_hex(raw)
     notes: list[str] = []
     records: list[EvidenceRecord] = []
@@ -167,8 +172,36 @@ def _load_json(raw: bytes, name: str) -> dict[str, Any]:
     return data
 
 
-def _model_name(data: Mapping[str, Any], name: str) -> str:
-    """The model as the run names it: ``model_name``, else ``pretrained=``/``model=`` args."""
+def names_model(found: str, given: str) -> bool:
+    """Whether an artifact's model name ``found`` names the model ``given``: the same name,
+    or ``provider/given`` (the rule that attributes evidence to registry models)."""
+    return found == given or found.endswith("/" + given)
+
+
+def _model_name(data: Mapping[str, Any], name: str, given: str | None) -> str:
+    """The model as the run names it (``model_name``, else ``pretrained=``/``model=`` args);
+    else ``given``; a run that names another model than ``given`` is refused."""
+    found = _named_model(data)
+    if found is not None and given is not None and not names_model(found, given):
+        raise EvidenceError(
+            f"{name}: the results name model '{shorten(found, 100)}', not '{given}'",
+            hint="--model must name the model the file was produced for; "
+            "check that this is the right file, or leave out --model",
+            problems=[Problem(f"model '{shorten(found, 100)}'", file=name, path="$.model_name")],
+        )
+    if found is not None:
+        return found
+    if given is not None:
+        return given
+    raise EvidenceError(
+        f"{name}: the results do not say which model was evaluated",
+        hint="name it with 'scaleguard evidence ingest FILE --model NAME' (older "
+        'lm-evaluation-harness files have only "results" and "versions")',
+        problems=[Problem("missing model name", file=name, path="$.model_name")],
+    )
+
+
+def _named_model(data: Mapping[str, Any]) -> str | None:
     explicit = data.get("model_name")
     if isinstance(explicit, str) and explicit.strip():
         return explicit.strip()
@@ -182,12 +215,7 @@ def _model_name(data: Mapping[str, Any], name: str) -> str:
             value = args.get(key)
             if isinstance(value, str) and value.strip():
                 return value.strip()
-    raise EvidenceError(
-        f"{name}: the results do not say which model was evaluated",
-        hint='add a top-level "model_name" (recent lm-evaluation-harness versions write it), '
-        "or re-run with --model_args pretrained=<model>",
-        problems=[Problem("missing model name", file=name, path="$.model_name")],
-    )
+    return None
 
 
 def _number(value: Any) -> float | None:

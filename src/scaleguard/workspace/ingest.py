@@ -115,8 +115,12 @@ def ingest_paths(
     fmt: str | None = None,
     by: str | None = None,
     progress: ProgressCallback | None = None,
+    model: str | None = None,
 ) -> IngestReport:
     """Ingest evidence files into ``ws``; see the module docstring for the guarantees.
+
+    ``model`` names the evaluated model for files that do not say (an lm-evaluation-harness
+    v0 results file); a file that names another model is refused, and nothing is stored.
 
     Raises EvidenceError listing every unreadable file (nothing stored), or
     StoreError if the workspace cannot be written (nothing stored).
@@ -126,8 +130,15 @@ def ingest_paths(
         raise InputError("--by must name who is ingesting", hint="e.g. --by alice@example.com")
     if not paths:
         raise InputError("no files to ingest", hint="pass one or more evidence files")
+    if model is not None:
+        model = model.strip()
+        if not model or len(model) > 200 or any(ord(c) < 32 or ord(c) == 127 for c in model):
+            raise InputError(
+                "--model must name a model (1 to 200 printable characters)",
+                hint="e.g. --model aurora-3, as in 'scaleguard models list'",
+            )
     report = progress or (lambda _event: None)
-    artifacts = _read_all([Path(p) for p in paths], fmt, report)
+    artifacts = _read_all([Path(p) for p in paths], fmt, report, model)
     files: list[IngestedFile] = []
     created: list[Path] = []
     with ws.store.write() as tx:
@@ -144,7 +155,7 @@ def ingest_paths(
 
 
 def _read_all(
-    paths: list[Path], fmt: str | None, report: ProgressCallback
+    paths: list[Path], fmt: str | None, report: ProgressCallback, model: str | None = None
 ) -> list[tuple[Path, ArtifactEvidence]]:
     from scaleguard.evidence import read_artifact  # imports Inspect: only when ingesting
 
@@ -152,7 +163,7 @@ def _read_all(
     bad: list[EvidenceError] = []
     for done, path in enumerate(paths, start=1):
         try:
-            good.append((path, read_artifact(path, fmt)))
+            good.append((path, read_artifact(path, fmt, model)))
         except EvidenceError as exc:
             bad.append(exc)
         report(IngestProgress("read", done, len(paths), str(path)))
