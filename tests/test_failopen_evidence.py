@@ -155,7 +155,14 @@ def test_safeguard_facts_are_unknown_when_nothing_is_known(lab: Workspace) -> No
         assert facts["recommended_safeguards_met"].value in (None, True)
         assert decision.outcome not in ("proceed", "proceed_with_conditions")
     # with evidence on record, a crossed threshold without attestations is plainly unmet
-    result = service.decide(lab, "aurora-3", "deploy-external", framework="anthropic-rsp@2.2")
+    csv = lab.root / "aurora-4.csv"
+    csv.write_text(
+        "model,task,metric,value,sample_count,source\n"
+        "aurora-4,bio_basic_uplift,accuracy,0.9,200,https://lab.example/evals/bio\n"
+        "aurora-4,bio_novel_design,accuracy,0.85,200,https://lab.example/evals/bio\n"
+    )
+    ingest_paths(lab, [csv], by="eval-team")
+    result = service.decide(lab, "aurora-4", "deploy-external", framework="anthropic-rsp@2.2")
     facts = {f.name: f for f in result.decision.facts}
     assert facts["required_safeguards_met"].value is False
 
