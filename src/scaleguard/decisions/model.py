@@ -14,9 +14,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from scaleguard.determinations.state import StateName
 from scaleguard.framework.model import Action
 
-State = Literal["below", "alert", "ambiguous", "crossed", "missing"]
+#: A threshold's state: the one order and vocabulary of :mod:`scaleguard.determinations.state`.
+State = StateName
 Outcome = Literal["proceed", "proceed_with_conditions", "delay", "pause", "not_permitted"]
 
 #: Severity order: a decision takes the most severe outcome of the rules that apply.

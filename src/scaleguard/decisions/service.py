@@ -26,6 +26,7 @@ from scaleguard.decisions.model import (
     RegistryModel,
 )
 from scaleguard.determinations.assess import Assessment, EvidencePoint, IndicatorSpec, assess
+from scaleguard.determinations.state import severity
 from scaleguard.errors import InputError, NotFoundError
 from scaleguard.framework.loader import LoadedFramework
 from scaleguard.framework.model import ACTIONS, Action
@@ -82,13 +83,10 @@ class ThresholdStatus:
         )
 
 
-_RANK = {"missing": -1, "below": 0, "alert": 1, "ambiguous": 2, "crossed": 3}
-
-
 def _worst_determination(items: Sequence[Determination]) -> Determination | None:
     if not items:
         return None
-    return max(items, key=lambda d: _RANK.get(d.state, -1))
+    return max(items, key=lambda d: severity(d.state))
 
 
 def _indicator_specs(ws: Workspace) -> list[IndicatorSpec]:

@@ -16,7 +16,15 @@ from scaleguard.determinations.bootstrap import (
     normal_interval,
     point_interval,
 )
-from scaleguard.determinations.state import Comparator, State, classify, is_past
+from scaleguard.determinations.state import (
+    Comparator,
+    State,
+    StateName,
+    classify,
+    is_past,
+    severity,
+    worst,
+)
 
 __all__ = [
     "DEFAULT_CONFIDENCE",
@@ -24,6 +32,7 @@ __all__ = [
     "Comparator",
     "Interval",
     "State",
+    "StateName",
     "bootstrap_mean",
     "classify",
     "estimate_interval",
@@ -31,4 +40,6 @@ __all__ = [
     "is_past",
     "normal_interval",
     "point_interval",
+    "severity",
+    "worst",
 ]

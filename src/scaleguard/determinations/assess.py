@@ -33,11 +33,9 @@ from scaleguard.determinations.bootstrap import (
     Interval,
     estimate_interval,
 )
-from scaleguard.determinations.state import classify
+from scaleguard.determinations.state import classify, severity
 from scaleguard.framework.loader import LoadedFramework
 from scaleguard.framework.model import Comparator
-
-_SEVERITY = {"below": 0, "alert": 1, "ambiguous": 2, "crossed": 3}
 
 
 @dataclass(frozen=True)
@@ -171,8 +169,8 @@ def choose(
     if newest[0].id != point.id:
         why += f"; newer evidence #{newest[0].id} is weaker ({describe_strength(newest[1])})"
     newer = [c for c in candidates if _recency(c[0]) > _recency(point)]
-    severe = max(newer, key=lambda c: (_SEVERITY[c[2]], _recency(c[0])), default=None)
-    if severe is not None and _SEVERITY[severe[2]] > _SEVERITY[state]:
+    severe = max(newer, key=lambda c: (severity(c[2]), _recency(c[0])), default=None)
+    if severe is not None and severity(severe[2]) > severity(state):
         why = (
             f"evidence #{severe[0].id} used: newer and weaker "
             f"({describe_strength(severe[1])}) than #{point.id} "
@@ -231,4 +229,4 @@ def worst(assessments: Sequence[Assessment]) -> Assessment | None:
     """The most severe assessment of a threshold (ties: the first indicator listed)."""
     if not assessments:
         return None
-    return max(assessments, key=lambda a: _SEVERITY[a.state])
+    return max(assessments, key=lambda a: severity(a.state))

@@ -23,11 +23,17 @@ that applies:
 The four states are exhaustive and mutually exclusive. A point interval
 (``low == estimate == high``) can never be ambiguous. How an ambiguous
 result is treated is the framework's decision, not this module's.
+
+A threshold with no evidence at all is ``missing``: never ``below``. Every
+ranking of states (the worst indicator of a threshold, the worst threshold of
+a risk domain, the most severe of several records) uses the one order of
+:class:`State`: ``below < missing < alert < ambiguous < crossed``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Literal
 
@@ -38,10 +44,32 @@ _UPWARD = frozenset({">=", ">"})
 
 
 class State(StrEnum):
+    """Where a threshold stands, declared in severity order (least severe first)."""
+
     BELOW = "below"
+    MISSING = "missing"
     ALERT = "alert"
     AMBIGUOUS = "ambiguous"
     CROSSED = "crossed"
+
+
+#: The same states as a type for string fields (records, pydantic models); a test keeps
+#: it equal to :class:`State`, in the same order.
+StateName = Literal["below", "missing", "alert", "ambiguous", "crossed"]
+
+_SEVERITY = {state.value: rank for rank, state in enumerate(State)}
+
+
+def severity(state: str) -> int:
+    """The rank of ``state`` in the one severity order; a state this version does not know
+    ranks as ``missing`` (unresolved: never as good as ``below``)."""
+    return _SEVERITY.get(state, _SEVERITY[State.MISSING])
+
+
+def worst(states: Iterable[str]) -> State | None:
+    """The most severe of ``states`` (None for none)."""
+    ranked = [severity(s) for s in states]
+    return list(State)[max(ranked)] if ranked else None
 
 
 def is_past(value: float, comparator: Comparator, threshold: float) -> bool:

@@ -24,9 +24,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from scaleguard.determinations.state import State, severity
 from scaleguard.reports.inputs import DeterminationInfo, ReportInputs
 
-RANK = {"below": 0, "missing": 1, "alert": 2, "ambiguous": 3, "crossed": 4}
+_KNOWN = frozenset(s.value for s in State)
+
 LEVELS = ("low", "unknown", "moderate", "elevated", "high", "not assessed")
 
 
@@ -41,7 +43,7 @@ class DomainRisk:
 
 def _state(d: DeterminationInfo, treat_ambiguous_as_crossed: bool) -> str:
     state = d.effective_state
-    if state not in RANK:
+    if state not in _KNOWN:
         state = "missing"
     if state == "ambiguous" and treat_ambiguous_as_crossed:
         return "crossed"
@@ -84,8 +86,8 @@ def domain_risks(inputs: ReportInputs) -> list[DomainRisk]:
                     d for d in inputs.determinations if d.model == model and d.threshold_id == t.id
                 ]
                 states = [_state(d, as_crossed) for d in dets] or ["missing"]
-                state = max(states, key=RANK.__getitem__)
-                if RANK[state] > RANK[worst]:
+                state = max(states, key=severity)
+                if severity(state) > severity(worst):
                     worst = state
                 if state != "below":
                     reasons.append(f"{model}: {t.name} is {state}")
