@@ -38,6 +38,8 @@ from scaleguard.decisions.model import (
     SafeguardOut,
     State,
     ThresholdOut,
+    Treatment,
+    Trigger,
 )
 from scaleguard.framework.conditions import Truth, describe, evaluate, facts_named
 from scaleguard.framework.loader import LoadedFramework
@@ -67,6 +69,8 @@ class _Eval:
     unresolved: list[Threshold]
     conditions: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    #: rules set aside by a relaxing rule whose condition holds: rule id -> relaxing rule id
+    set_aside: dict[str, str] = field(default_factory=dict)
 
 
 def decide(fw: LoadedFramework, inp: DecisionInput) -> Decision:
@@ -214,10 +218,11 @@ def _evaluate(
         unresolved=unresolved,
         conditions=_dedupe(conditions),
         missing=missing,
+        set_aside={rid: by for rid, by in relaxed.items() if rid in {c.id for c in governing}},
     )
 
 
-def _treat(fw: LoadedFramework, t: Threshold, f: Finding) -> tuple[str, str]:
+def _treat(fw: LoadedFramework, t: Threshold, f: Finding) -> tuple[Treatment, str]:
     override = f" (override by {f.override_by}: {f.override_reason})" if f.override_by else ""
     if t.kind != "threshold":
         return "not a trigger", f"a {t.kind}: reported, it does not trigger safeguards" + override
@@ -353,7 +358,7 @@ def _trigger(
     unresolved: list[Threshold],
     standards: dict[str, SafeguardStandard],
     attested: dict[str, Attestation],
-) -> tuple[str, str]:
+) -> tuple[Trigger, str]:
     when = c.trigger.when
     if when == "always":
         return "fired", "applies whenever this action is taken"
@@ -479,7 +484,7 @@ def _deciding_rules(ev: _Eval) -> list[RuleOut]:
         if not r.applied
         and r.trigger == "fired"
         and r.force in ("conditional", "binding")
-        and (r.condition_value == "false" or r.reason.startswith("set aside"))
+        and (r.condition_value == "false" or r.commitment in ev.set_aside)
     ]
 
 
@@ -500,7 +505,7 @@ def _summary(fw: LoadedFramework, inp: DecisionInput, ev: _Eval, deciding: list[
             )
             if r.applied:
                 parts.append(f"{label} applies: {why}")
-            elif r.reason.startswith("set aside"):
+            elif r.commitment in ev.set_aside:
                 parts.append(f"{label} does not apply: {r.reason}")
             else:
                 parts.append(f"{label} does not apply: {why}")

@@ -19,6 +19,11 @@ from scaleguard.framework.model import Action
 
 #: A threshold's state: the one order and vocabulary of :mod:`scaleguard.determinations.state`.
 State = StateName
+#: How the decision treats a threshold's state.
+Treatment = Literal["crossed", "below", "unresolved", "not a trigger"]
+#: Whether a rule's trigger fired: ``unknown`` when it would fire if an unresolved
+#: threshold turned out crossed; ``n/a`` for an obligation without an outcome.
+Trigger = Literal["fired", "not fired", "unknown", "n/a"]
 Outcome = Literal["proceed", "proceed_with_conditions", "delay", "pause", "not_permitted"]
 
 #: Severity order: a decision takes the most severe outcome of the rules that apply.
@@ -126,7 +131,7 @@ class ThresholdOut(_Out):
     domain: str
     kind: str
     state: State
-    treated_as: Literal["crossed", "below", "unresolved", "not a trigger"]
+    treated_as: Treatment
     reason: str
     estimate: float | None = None
     low: float | None = None
@@ -144,7 +149,7 @@ class RuleOut(_Out):
     force: str
     scope: str
     source: str
-    trigger: Literal["fired", "not fired", "unknown", "n/a"]
+    trigger: Trigger
     trigger_detail: str
     condition: str | None = None
     condition_value: Literal["true", "false", "unknown"] | None = None
