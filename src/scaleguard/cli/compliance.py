@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from scaleguard.cli.common import BY_OPTION, JSON_OPTION, WORKSPACE_OPTION, parse_date
 from scaleguard.cli.output import print_json
-from scaleguard.cli.workspace import (
-    BY_OPTION,
-    JSON_OPTION,
-    WORKSPACE_OPTION,
-    _workspace,
-    checkpoint_after_write,
-)
+from scaleguard.cli.workspace import _workspace, checkpoint_after_write
 from scaleguard.errors import InputError
 
 compliance_app = typer.Typer(
     help="Framework review, change publication, transparency reports, quarterly summaries.",
     no_args_is_help=True,
 )
-
-
-def _day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(f"{option}: {text!r} is not a date", hint="write YYYY-MM-DD") from None
 
 
 @compliance_app.command("status")
@@ -44,7 +29,7 @@ def status(
     from scaleguard.incidents import compliance
 
     with _workspace(workspace) as ws:
-        duties = compliance.status(ws, as_of=_day(as_of, "--as-of"))
+        duties = compliance.status(ws, as_of=parse_date(as_of, "--as-of"))
     failing = [d for d in duties if d.state in ("overdue", "late")]
     if json_out:
         print_json(
@@ -113,7 +98,7 @@ def record(
             raise InputError(
                 f"{file}: cannot read ({exc.strerror})", hint="check the path"
             ) from None
-    day = _day(on, "--on")
+    day = parse_date(on, "--on")
     assert day is not None
     with _workspace(workspace) as ws:
         rec = compliance.record(

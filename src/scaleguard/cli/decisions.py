@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -10,16 +9,11 @@ import typer
 from rich.console import Console
 
 from scaleguard.cli import render_decisions
+from scaleguard.cli.common import BY_OPTION, JSON_OPTION, WORKSPACE_OPTION, date_option, parse_date
 from scaleguard.cli.output import print_json
-from scaleguard.cli.workspace import (
-    BY_OPTION,
-    JSON_OPTION,
-    WORKSPACE_OPTION,
-    _workspace,
-    checkpoint_after_write,
-)
+from scaleguard.cli.workspace import _workspace, checkpoint_after_write
 from scaleguard.decisions import service
-from scaleguard.errors import InputError, NotFoundError
+from scaleguard.errors import NotFoundError
 from scaleguard.store import as_json, repo
 
 FRAMEWORK_OPTION = typer.Option(
@@ -113,22 +107,13 @@ def decide(
     compare: str | None = typer.Option(
         None, "--compare", help="Also evaluate the same facts under this framework."
     ),
-    as_of: str | None = typer.Option(
-        None, "--as-of", help="Decide as of this date (YYYY-MM-DD; default today, UTC)."
-    ),
+    as_of: str | None = date_option("--as-of", "Decide as of this date (default: today, UTC)."),
     by: str | None = BY_OPTION,
     workspace: Path | None = WORKSPACE_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Evaluate an action under the framework: the outcome and the full explanation."""
-    day = None
-    if as_of is not None:
-        try:
-            day = dt.date.fromisoformat(as_of)
-        except ValueError:
-            raise InputError(
-                f"--as-of {as_of!r} is not a date", hint="write it as YYYY-MM-DD"
-            ) from None
+    day = parse_date(as_of, "--as-of")
     with _workspace(workspace) as ws:
         result = service.decide(
             ws, model, action, framework=framework, compare=compare, as_of=day, by=by

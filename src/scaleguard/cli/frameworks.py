@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from scaleguard.cli import render
+from scaleguard.cli.common import JSON_OPTION, output_option
 from scaleguard.cli.output import print_json
 from scaleguard.errors import FrameworkError, InputError, Problem
 from scaleguard.framework.facts import BUILTIN_FACTS
@@ -22,7 +23,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
 DIR_OPTION = typer.Option(
     None,
     "--dir",
@@ -50,15 +50,17 @@ def _library(dirs: list[Path] | None) -> Library:
 
 
 def _workspace_frameworks() -> list[Path]:
-    """The frameworks folder of the workspace around the current folder, if any."""
-    from scaleguard.errors import WorkspaceError
-    from scaleguard.workspace.workspace import FRAMEWORKS, find_root
+    """The frameworks folder of the workspace around the current folder, if any.
 
-    try:
-        folder = find_root() / FRAMEWORKS
-    except WorkspaceError:
-        return []
-    return [folder] if folder.is_dir() else []
+    Found like ``workspace.find_root`` does, without importing the workspace package
+    (which loads the database layer): listing frameworks needs no database.
+    """
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "scaleguard.toml").is_file():
+            frameworks = folder / "frameworks"
+            return [frameworks] if frameworks.is_dir() else []
+    return []
 
 
 @app.command("list")
@@ -212,13 +214,7 @@ class HistoryFormat(StrEnum):
 def history(
     framework_id: str = typer.Argument(..., help="Framework id, e.g. anthropic-rsp."),
     fmt: HistoryFormat = typer.Option(HistoryFormat.markdown, "--format", help="Output format."),
-    output: Path | None = typer.Option(
-        None,
-        "--output",
-        "-o",
-        help="Write to this file (default: standard output).",
-        dir_okay=False,
-    ),
+    output: Path | None = output_option(),
     top: int = typer.Option(
         5, "--top", min=0, help="Findings kept per step, most important first."
     ),

@@ -15,16 +15,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from scaleguard.cli.common import BY_OPTION, JSON_OPTION, WORKSPACE_OPTION, output_option
 from scaleguard.cli.compliance import compliance_app
 from scaleguard.cli.noncompliance import noncompliance_app
 from scaleguard.cli.output import print_json
-from scaleguard.cli.workspace import (
-    BY_OPTION,
-    JSON_OPTION,
-    WORKSPACE_OPTION,
-    _workspace,
-    checkpoint_after_write,
-)
+from scaleguard.cli.workspace import _workspace, checkpoint_after_write
 from scaleguard.errors import InputError
 
 if TYPE_CHECKING:
@@ -544,7 +539,7 @@ def report(
     incident_id: int = typer.Argument(..., metavar="ID"),
     regime: str = typer.Option(..., "--regime", help="sb53, raise, eu-cop or a lab regime id."),
     fmt: str = typer.Option("markdown", "--format", help="markdown, pdf or json."),
-    out: Path | None = typer.Option(None, "--out", help="Write here (needed for pdf)."),
+    out: Path | None = output_option("Write here (needed for pdf)."),
     as_of: str | None = typer.Option(None, "--as-of", help="Deadlines as of this time."),
     workspace: Path | None = WORKSPACE_OPTION,
 ) -> None:

@@ -14,14 +14,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from scaleguard.cli.common import BY_OPTION, JSON_OPTION, WORKSPACE_OPTION, output_option
 from scaleguard.cli.output import print_json
-from scaleguard.cli.workspace import (
-    BY_OPTION,
-    JSON_OPTION,
-    WORKSPACE_OPTION,
-    _workspace,
-    checkpoint_after_write,
-)
+from scaleguard.cli.workspace import _workspace, checkpoint_after_write
 from scaleguard.errors import InputError
 
 if TYPE_CHECKING:
@@ -252,7 +247,7 @@ def recipients(workspace: Path | None = WORKSPACE_OPTION, json_out: bool = JSON_
 @noncompliance_app.command("quarterly")
 def quarterly(
     quarter: str = typer.Option(..., "--quarter", help="e.g. 2026-Q4."),
-    out: Path | None = typer.Option(None, "--out", help="Write the Markdown update here."),
+    out: Path | None = output_option("Write the Markdown update here."),
     record: bool = typer.Option(
         False, "--record", help="Record the update's SHA-256 in the ledger as delivered."
     ),

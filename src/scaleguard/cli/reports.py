@@ -16,15 +16,16 @@ from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
-from scaleguard.cli.output import print_json
-from scaleguard.cli.review import review_app, reviewers_app
-from scaleguard.cli.workspace import (
+from scaleguard.cli.common import (
     BY_OPTION,
     JSON_OPTION,
     WORKSPACE_OPTION,
-    _workspace,
-    checkpoint_after_write,
+    output_option,
+    parse_date,
 )
+from scaleguard.cli.output import print_json
+from scaleguard.cli.review import review_app, reviewers_app
+from scaleguard.cli.workspace import _workspace, checkpoint_after_write
 from scaleguard.errors import InputError
 from scaleguard.reports import service, store
 from scaleguard.reports.model import Section
@@ -51,17 +52,6 @@ def parse_report(text: str | None) -> int | None:
     if not cleaned.isdigit():
         raise InputError(f"{text!r} is not a report id", hint="give a number (see 'report list')")
     return int(cleaned)
-
-
-def parse_date(text: str | None, option: str) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(
-            f"{option} {text!r} is not a date", hint="write it as YYYY-MM-DD"
-        ) from None
 
 
 def _split(text: str) -> list[str]:
@@ -271,12 +261,9 @@ def publish(
     report: str | None = REPORT_ARG,
     edition: str = typer.Option(..., "--edition", help="public or reviewer."),
     fmt: str = typer.Option(..., "--format", help="pdf, html or markdown."),
-    output: Path | None = typer.Option(
-        None,
-        "--output",
-        "-o",
-        help="File to write (default: reports/PERIOD-report-ID-public.EXT, or "
-        "reviewer-editions/PERIOD-report-ID-reviewer.EXT for the reviewer edition).",
+    output: Path | None = output_option(
+        "File to write (default: reports/PERIOD-report-ID-public.EXT, or "
+        "reviewer-editions/PERIOD-report-ID-reviewer.EXT for the reviewer edition)."
     ),
     by: str | None = BY_OPTION,
     workspace: Path | None = WORKSPACE_OPTION,

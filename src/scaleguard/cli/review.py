@@ -17,14 +17,15 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from scaleguard.cli.output import print_json
-from scaleguard.cli.workspace import (
+from scaleguard.cli.common import (
     BY_OPTION,
     JSON_OPTION,
     WORKSPACE_OPTION,
-    _workspace,
-    checkpoint_after_write,
+    output_option,
+    parse_date,
 )
+from scaleguard.cli.output import print_json
+from scaleguard.cli.workspace import _workspace, checkpoint_after_write
 from scaleguard.errors import InputError, Problem
 from scaleguard.review import service, store
 from scaleguard.review.model import InterestSpec, ReviewerSpec, Screening
@@ -41,17 +42,6 @@ review_app = typer.Typer(
 M = TypeVar("M", bound=BaseModel)
 REPORT_ARG = typer.Argument(..., help="Report id.")
 REVIEWER_ARG = typer.Argument(..., help="Reviewer name.")
-
-
-def _date(text: str | None, option: str) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(
-            f"{option} {text!r} is not a date", hint="write it as YYYY-MM-DD"
-        ) from None
 
 
 def _report(text: str) -> int:
@@ -138,8 +128,8 @@ def declare_interest(
             "counterparty": with_,
             "holder": holder,
             "relation": relation,
-            "from_date": _date(from_, "--from"),
-            "to_date": _date(to, "--to"),
+            "from_date": parse_date(from_, "--from"),
+            "to_date": parse_date(to, "--to"),
             "note": note,
         },
         {
@@ -203,7 +193,7 @@ def screen(
             ws,
             name,
             report_id=_report(report) if report else None,
-            as_of=_date(as_of, "--as-of"),
+            as_of=parse_date(as_of, "--as-of"),
         )
     if json_out:
         print_json({**result.model_dump(mode="json"), "blocked": result.blocked})
@@ -280,7 +270,7 @@ def access(
     report: str = REPORT_ARG,
     reviewer: str = REVIEWER_ARG,
     fmt: str | None = typer.Option(None, "--format", help="Also write it: pdf, html or markdown."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="File to write."),
+    output: Path | None = output_option("File to write."),
     by: str | None = BY_OPTION,
     workspace: Path | None = WORKSPACE_OPTION,
     json_out: bool = JSON_OPTION,
@@ -407,7 +397,7 @@ def status(
     """Review deadlines and progress; exits 1 when a deadline is overdue."""
     with _workspace(workspace) as ws:
         result = service.status(
-            ws, _report(report) if report else None, as_of=_date(as_of, "--as-of")
+            ws, _report(report) if report else None, as_of=parse_date(as_of, "--as-of")
         )
     if json_out:
         print_json(_status_json(result))

@@ -16,19 +16,21 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from scaleguard.cli.output import print_json
-from scaleguard.cli.workspace import (
+from scaleguard.cli.common import (
     BY_OPTION,
     JSON_OPTION,
     WORKSPACE_OPTION,
-    _workspace,
-    checkpoint_after_write,
+    date_option,
+    output_option,
+    parse_date,
 )
+from scaleguard.cli.output import print_json
+from scaleguard.cli.workspace import _workspace, checkpoint_after_write
 from scaleguard.errors import InputError, Problem
 from scaleguard.roadmap import render
 from scaleguard.roadmap.grading import diff_roadmaps, goal_card, report_card
 from scaleguard.roadmap.model import AREA_LABELS, STATUSES, GoalSpec, UpdateSpec
-from scaleguard.roadmap.revision import at_revision, parse_day
+from scaleguard.roadmap.revision import at_revision
 from scaleguard.roadmap.store import (
     add_goal,
     add_update,
@@ -46,9 +48,7 @@ roadmap_app = typer.Typer(
     no_args_is_help=True,
 )
 
-AS_OF_OPTION = typer.Option(
-    None, "--as-of", help="Grade as of this date, YYYY-MM-DD (default: today, UTC)."
-)
+AS_OF_OPTION = date_option("--as-of", "Grade as of this date (default: today, UTC).")
 
 #: Spec field -> the option (or argument) a user typed it with.
 _OPTION_OF = {
@@ -84,7 +84,7 @@ def _spec(cls: type[S], values: dict[str, Any], what: str) -> S:
 
 
 def _as_of(text: str | None) -> date:
-    return parse_day(text, "--as-of") if text is not None else today_utc()
+    return parse_date(text, "--as-of") or today_utc()
 
 
 @roadmap_app.command("add")
@@ -304,13 +304,7 @@ def roadmap_grade(
 def roadmap_publish(
     fmt: str = typer.Option(..., "--format", help="html or markdown."),
     as_of: str | None = AS_OF_OPTION,
-    output: Path | None = typer.Option(
-        None,
-        "--output",
-        "-o",
-        help="Write to this file (default: standard output).",
-        dir_okay=False,
-    ),
+    output: Path | None = output_option(),
     title: str | None = typer.Option(
         None,
         "--title",

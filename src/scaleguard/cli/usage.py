@@ -14,14 +14,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from scaleguard.cli.common import BY_OPTION, JSON_OPTION, WORKSPACE_OPTION
 from scaleguard.cli.output import print_json
-from scaleguard.cli.workspace import (
-    BY_OPTION,
-    JSON_OPTION,
-    WORKSPACE_OPTION,
-    _workspace,
-    checkpoint_after_write,
-)
+from scaleguard.cli.workspace import _workspace, checkpoint_after_write
 from scaleguard.errors import InputError, ScaleguardError
 from scaleguard.usage.loader import DEFAULT_POLICY, load_policy
 

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
+from scaleguard.cli.common import BY_OPTION, JSON_OPTION, WORKSPACE_OPTION
 from scaleguard.cli.output import print_json, print_table
 from scaleguard.errors import InputError, LedgerError, Problem
 from scaleguard.store import as_json, repo
@@ -40,19 +41,6 @@ from scaleguard.workspace import (
 )
 from scaleguard.workspace.ingest import INGEST_FORMATS
 from scaleguard.workspace.registry import SAFEGUARD_LEVELS, STATUSES
-
-WORKSPACE_OPTION = typer.Option(
-    None,
-    "--workspace",
-    envvar="SCALEGUARD_WORKSPACE",
-    help="The workspace folder (default: the nearest folder above the current one "
-    "holding scaleguard.toml).",
-    file_okay=False,
-)
-JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
-BY_OPTION = typer.Option(
-    None, "--by", help="Who is recording this (default: $SCALEGUARD_USER, else the login name)."
-)
 
 models_app = typer.Typer(
     help="The model registry: our models and competitors'.", no_args_is_help=True
