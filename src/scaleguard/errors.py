@@ -9,6 +9,7 @@ reach a user as a traceback.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,10 @@ class ScaleguardError(Exception):
     hint: str = ""
     problems: list[Problem] = field(default_factory=list)
 
-    #: HTTP status for the web layer; CLI always exits 2.
+    #: HTTP status for the web layer.
     status: int = 400
+    #: CLI exit code: 2 (bad input) unless a subclass is a failed check (1).
+    exit_code: ClassVar[int] = 2
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -135,6 +138,15 @@ class WorkspaceError(StoreError):
 
 class LedgerError(ScaleguardError):
     """The ledger or a proof/receipt did not verify."""
+
+
+class LedgerIntegrityError(LedgerError):
+    """The ledger in the database does not add up (it was tampered with or damaged).
+
+    Unlike bad input, this is a failed check: the CLI exits 1, not 2.
+    """
+
+    exit_code: ClassVar[int] = 1
 
 
 class DecisionError(ScaleguardError):

@@ -99,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if verbose:
             err.print(traceback.format_exc(), markup=False)
         err.print(Text.assemble(("error: ", "bold red"), exc.render()))
-        code = EXIT_INPUT_ERROR
+        code = exc.exit_code
     except _CLICK_EXIT as exc:
         code = int(getattr(exc, "exit_code", EXIT_OK))
     except _CLICK_EXCEPTION as exc:

@@ -7,9 +7,9 @@ so every proof below costs one query for O(log n) rows of ``ledger_nodes``:
 the hashes a proof needs depend only on sizes and indices, never on hash
 values, so they are collected by a dry run and fetched together.
 
-Checkpoints are signed in their own write transaction, after the entries they
-cover were committed, and only when the new tree is provably consistent with
-the latest checkpoint already stored (:func:`checkpoint`).
+Checkpoints are signed by :mod:`scaleguard.ledger.signer`, inside the write
+transaction that appended the entries, and only over the tree the signer
+itself left signed.
 """
 
 from __future__ import annotations
@@ -17,15 +17,14 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TypeVar, cast
 
 from sqlalchemy import Table, and_, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from scaleguard.errors import LedgerError, NotFoundError
+from scaleguard.errors import LedgerError, LedgerIntegrityError, NotFoundError
 from scaleguard.ledger.attest import PREDICATE_DECISION, PREDICATE_EVIDENCE, attest_record
-from scaleguard.ledger.canonical import LedgerEntry, format_time, parse_entry
+from scaleguard.ledger.canonical import LedgerEntry, parse_entry
 from scaleguard.ledger.merkle import (
     HASH_SIZE,
     NodeSource,
@@ -43,10 +42,9 @@ from scaleguard.ledger.note import (
     NoteVerifier,
     b64decode_strict,
     open_checkpoint,
-    sign_checkpoint,
 )
 from scaleguard.ledger.receipt import make_receipt
-from scaleguard.store.db import Store, Tx
+from scaleguard.store.db import Tx
 from scaleguard.store.tables import LedgerCheckpointRow, LedgerEntryRow, LedgerNodeRow
 
 T = TypeVar("T")
@@ -106,7 +104,7 @@ class DbNodeSource:
         if found is not None:
             self._cache[key] = found = bytes(found)
             return found
-        raise LedgerError(
+        raise LedgerIntegrityError(
             f"the ledger tree has no stored hash for level {level}, index {index} "
             f"(leaves {index << level}..{((index + 1) << level) - 1})",
             hint="the ledger_nodes table was damaged; run 'scaleguard ledger verify --full'",
@@ -242,12 +240,12 @@ def open_stored(stored: StoredCheckpoint, verifier: NoteVerifier) -> Checkpoint:
     try:
         parsed = open_checkpoint(stored.note, verifier)
     except LedgerError as exc:
-        raise LedgerError(
+        raise LedgerIntegrityError(
             f"stored checkpoint of size {stored.size} does not verify: {exc.message}",
             hint=exc.hint,
         ) from None
     if parsed.size != stored.size or parsed.root != stored.root:
-        raise LedgerError(
+        raise LedgerIntegrityError(
             f"stored checkpoint of size {stored.size} was altered: its signed note says "
             f"size {parsed.size}, root {parsed.root.hex()}, the row says root {stored.root.hex()}"
         )
@@ -260,67 +258,6 @@ class CheckpointResult:
 
     checkpoint: StoredCheckpoint
     signed: bool
-
-
-def checkpoint(store: Store, signer: NoteSigner, *, at: datetime | None = None) -> CheckpointResult:
-    """Sign and store a checkpoint of the current ledger, unless the latest one covers it.
-
-    Call it after the transactions that appended entries have committed: it
-    takes the write lock itself and signs only what is durable. Before
-    signing it proves consistency from the latest stored checkpoint to the
-    new size and checks the proof against both roots; any doubt raises
-    LedgerError and nothing is signed, so the log never signs two
-    inconsistent checkpoints.
-    """
-    refuse = "refusing to sign a new checkpoint"
-    with store.write() as tx:
-        size = ledger_size(tx)
-        if _entry_count(tx) != size:
-            raise LedgerError(
-                f"{refuse}: the ledger has {_entry_count(tx)} entries but its highest index "
-                f"is {size - 1}; entries were deleted",
-                hint="run 'scaleguard ledger verify --full' to see which",
-            )
-        new_root = root_at(tx, size)
-        latest = latest_checkpoint(tx)
-        if latest is not None:
-            try:
-                open_stored(latest, signer.verifier)
-            except LedgerError as exc:
-                raise LedgerError(f"{refuse}: {exc.message}", hint=exc.hint) from None
-            if latest.size > size:
-                raise LedgerError(
-                    f"{refuse}: the latest checkpoint covers {latest.size} entries but the "
-                    f"ledger now has only {size}; entries were removed",
-                    hint="run 'scaleguard ledger verify --full'",
-                )
-            try:
-                old_root = root_at(tx, latest.size)
-                proof = prove_consistency(tx, latest.size, size)
-                verify_consistency(latest.size, size, latest.root, new_root, proof)
-            except LedgerError as exc:
-                raise LedgerError(
-                    f"{refuse}: the ledger is not consistent with the checkpoint of size "
-                    f"{latest.size}: {exc.message}",
-                    hint="history before that checkpoint was rewritten; "
-                    "run 'scaleguard ledger verify --full' to find where",
-                ) from None
-            if old_root != latest.root:  # pragma: no cover - implied by the proof check
-                raise LedgerError(f"{refuse}: root at size {latest.size} changed")
-            if latest.size == size:
-                return CheckpointResult(latest, signed=False)
-        note = sign_checkpoint(Checkpoint(signer.name, size, new_root), signer)
-        stored = StoredCheckpoint(size, new_root, note, format_time(at or datetime.now(UTC)))
-        tx.execute(
-            insert(_CHECKPOINTS),
-            {
-                "size": stored.size,
-                "root": stored.root,
-                "note": stored.note,
-                "created_at": stored.created_at,
-            },
-        )
-    return CheckpointResult(stored, signed=True)
 
 
 def require_checkpoint(session: Session, covering: int = 0) -> StoredCheckpoint:
@@ -347,12 +284,14 @@ def receipt(session: Session, index: int, stored: StoredCheckpoint | None = None
     data, _ = entry(session, index)
     stored = stored or require_checkpoint(session, index + 1)
     if index >= stored.size:
-        raise LedgerError(f"entry {index} is not covered by the checkpoint of size {stored.size}")
+        raise LedgerIntegrityError(
+            f"entry {index} is not covered by the checkpoint of size {stored.size}"
+        )
     proof = prove_inclusion(session, index, stored.size)
     try:
         verify_inclusion(leaf_hash(data), index, stored.size, proof, stored.root)
     except LedgerError as exc:
-        raise LedgerError(
+        raise LedgerIntegrityError(
             f"entry {index} does not verify against the checkpoint of size {stored.size}: "
             f"{exc.message}",
             hint="the ledger was damaged; run 'scaleguard ledger verify --full'",

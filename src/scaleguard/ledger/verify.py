@@ -13,14 +13,18 @@ one is the earliest damage.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from pathlib import Path
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import type_coerce
+from sqlalchemy.sql.sqltypes import NullType
 
-from scaleguard.errors import LedgerError, NotFoundError
+from scaleguard.errors import InputError, LedgerError, NotFoundError
 from scaleguard.ledger.merkle import (
     HASH_SIZE,
     consistency_proof,
@@ -29,7 +33,8 @@ from scaleguard.ledger.merkle import (
     root,
     verify_consistency,
 )
-from scaleguard.ledger.note import Checkpoint, NoteVerifier
+from scaleguard.ledger.note import Checkpoint, NoteVerifier, open_checkpoint
+from scaleguard.ledger.objects import check_objects
 from scaleguard.ledger.receipt import verify_receipt
 from scaleguard.ledger.recheck import (
     RECORD_TABLES,
@@ -41,7 +46,6 @@ from scaleguard.ledger.recheck import (
 )
 from scaleguard.ledger.storage import (
     StoredCheckpoint,
-    checkpoints,
     entry,
     ledger_size,
     open_stored,
@@ -49,7 +53,9 @@ from scaleguard.ledger.storage import (
     root_at,
 )
 from scaleguard.store.db import Store
-from scaleguard.store.tables import LedgerEntryRow, LedgerNodeRow, metadata
+from scaleguard.store.tables import LedgerCheckpointRow, LedgerEntryRow, LedgerNodeRow, metadata
+
+T = TypeVar("T")
 
 #: Quick verification re-checks this many entries before the latest checkpoint.
 QUICK_TAIL = 1000
@@ -59,6 +65,7 @@ _STREAM = 5000
 
 _ENTRIES = cast(Table, LedgerEntryRow.__table__)
 _NODES = cast(Table, LedgerNodeRow.__table__)
+_CHECKPOINTS = cast(Table, LedgerCheckpointRow.__table__)
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,9 @@ class Discrepancy:
     table: str
     row: str
     message: str
+    #: For findings only a checkpoint can make (the damage is somewhere in
+    #: ``span``): a more precise finding inside the span names the entry.
+    span: tuple[int, int] | None = None
 
     def render(self) -> str:
         where = f"{self.table} {self.row}".strip()
@@ -104,6 +114,11 @@ class VerifyReport:
     latest: int | None = None
     discrepancies: list[Discrepancy] = field(default_factory=list)
     total_found: int = 0
+    #: The key trusted: name, key ID, vkey and where it came from (set by the caller).
+    key: dict[str, str] | None = None
+    #: Limits of this verification worth saying (not discrepancies).
+    warnings: list[str] = field(default_factory=list)
+    artifacts: int = 0
 
     @property
     def ok(self) -> bool:
@@ -113,13 +128,32 @@ class VerifyReport:
     def first(self) -> Discrepancy | None:
         return self.discrepancies[0] if self.discrepancies else None
 
-    def add(self, index: int | None, table: str, row: str, message: str) -> None:
+    def add(
+        self,
+        index: int | None,
+        table: str,
+        row: str,
+        message: str,
+        span: tuple[int, int] | None = None,
+    ) -> None:
         self.total_found += 1
         if len(self.discrepancies) < MAX_FINDINGS:
-            self.discrepancies.append(Discrepancy(index, table, row, message))
+            self.discrepancies.append(Discrepancy(index, table, row, message, span))
 
     def finish(self) -> VerifyReport:
-        self.discrepancies.sort(key=order)
+        """Sort earliest first; a checkpoint's range finding takes the precise index inside it."""
+        precise = sorted(
+            d.index for d in self.discrepancies if d.span is None and d.index is not None
+        )
+        placed: list[Discrepancy] = []
+        for d in self.discrepancies:
+            if d.span is not None:
+                lo, hi = d.span
+                inside = next((i for i in precise if lo <= i < hi), None)
+                if inside is not None:
+                    d = Discrepancy(inside, d.table, d.row, d.message, d.span)
+            placed.append(d)
+        self.discrepancies = sorted(placed, key=order)
         return self
 
     def as_json(self) -> dict[str, object]:
@@ -132,8 +166,11 @@ class VerifyReport:
                 "nodes": self.nodes,
                 "records": self.records,
                 "checkpoints": self.checkpoints,
+                "artifacts": self.artifacts,
             },
             "latest_checkpoint": self.latest,
+            "key": self.key,
+            "warnings": self.warnings,
             "first_bad_index": None if self.first is None else self.first.index,
             "discrepancies": [d.as_json() for d in self.discrepancies],
             "total_discrepancies": self.total_found,
@@ -153,9 +190,26 @@ class _Ledger:
         self.kinds: list[str] = []
         self.digests = bytearray()
         self.referenced = bytearray()
+        #: artifact SHA-256 -> the first evidence entry citing it
+        self.artifacts: dict[str, int] = {}
 
     def position(self, index: int) -> int | None:
         return index - self.start if self.start <= index < self.end else None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def as_bytes(value: object) -> bytes | None:
+    """A BLOB column's value as bytes; None when the database holds another type there."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    return None
+
+
+def _type_name(value: object) -> str:
+    return "NULL" if value is None else f"{type(value).__name__} ({str(value)[:40]!r})"
 
 
 def _stream(session: Session, query: Any) -> Iterator[Any]:
@@ -176,8 +230,16 @@ def _check_entries(session: Session, report: VerifyReport, start: int) -> _Ledge
         .order_by(_ENTRIES.c.idx)
     )
     expected = start
-    for idx, kind, created_at, raw, stored_leaf in _stream(session, query):
-        idx = int(idx)
+    for raw_idx, kind, created_at, raw, stored_leaf in _stream(session, query):
+        if not _is_int(raw_idx):
+            report.add(
+                None,
+                "ledger_entries",
+                f"idx {str(raw_idx)[:40]!r}",
+                f"the index is a {type(raw_idx).__name__}, not an integer (a row was inserted)",
+            )
+            continue
+        idx = int(raw_idx)
         where = f"idx {idx}"
         if idx > expected:
             report.add(
@@ -191,11 +253,22 @@ def _check_entries(session: Session, report: VerifyReport, start: int) -> _Ledge
                 ledger.kinds.append("")
                 ledger.digests += bytes(HASH_SIZE)
         expected = idx + 1
-        data = bytes(raw)
+        report.entries += 1
+        data = as_bytes(raw)
+        if data is None:
+            report.add(
+                idx,
+                "ledger_entries",
+                where,
+                f"the entry bytes are stored as {_type_name(raw)}, not as bytes",
+            )
+            ledger.leaves += bytes(HASH_SIZE)
+            ledger.kinds.append("")
+            ledger.digests += bytes(HASH_SIZE)
+            continue
         leaf = leaf_hash(data)
         ledger.leaves += leaf
-        report.entries += 1
-        if bytes(stored_leaf) != leaf:
+        if as_bytes(stored_leaf) != leaf:
             report.add(
                 idx, "ledger_entries", where, "stored leaf hash is not the hash of its bytes"
             )
@@ -221,6 +294,10 @@ def _check_entries(session: Session, report: VerifyReport, start: int) -> _Ledge
             )
         ledger.kinds.append(entry_kind)
         ledger.digests += fingerprint(moment, record)
+        if entry_kind == "evidence":
+            sha = record.get("artifact_sha256")
+            if isinstance(sha, str):
+                ledger.artifacts.setdefault(sha, idx)
     ledger.end = expected
     ledger.referenced = bytearray(ledger.end - start)
     return ledger
@@ -283,6 +360,11 @@ def _check_nodes(session: Session, report: VerifyReport, levels: list[bytes], si
 
     current = 0
     for level, idx, h in _stream(session, query):
+        if not (_is_int(level) and _is_int(idx)):
+            report.add(
+                None, "ledger_nodes", f"level {level!r} idx {idx!r}", "not integer coordinates"
+            )
+            continue
         level, idx = int(level), int(idx)
         report.nodes += 1
         where = f"level {level} idx {idx}"
@@ -299,7 +381,7 @@ def _check_nodes(session: Session, report: VerifyReport, levels: list[bytes], si
             current += 1
         missing(level, idx)
         next_at[level] = idx + 1
-        if bytes(h) != levels[level][idx * HASH_SIZE : (idx + 1) * HASH_SIZE]:
+        if as_bytes(h) != levels[level][idx * HASH_SIZE : (idx + 1) * HASH_SIZE]:
             bad.setdefault(level, set()).add(idx)
             if not inherited(level, idx):
                 report.add(
@@ -313,16 +395,70 @@ def _check_nodes(session: Session, report: VerifyReport, levels: list[bytes], si
         missing(level, size >> level)
 
 
+def _stored_checkpoints(session: Session, report: VerifyReport) -> list[StoredCheckpoint]:
+    """Checkpoint rows, smallest first; rows with values of the wrong type are findings."""
+    query = select(
+        _CHECKPOINTS.c.size, _CHECKPOINTS.c.root, _CHECKPOINTS.c.note, _CHECKPOINTS.c.created_at
+    )
+    out: list[StoredCheckpoint] = []
+    for size, root_value, note, created in session.execute(query):
+        root_bytes, note_bytes = as_bytes(root_value), as_bytes(note)
+        if not _is_int(size) or root_bytes is None or note_bytes is None:
+            report.checkpoints += 1
+            report.add(
+                None,
+                "ledger_checkpoints",
+                f"size {str(size)[:40]}",
+                "the row holds values of the wrong type (size must be an integer, "
+                "root and note bytes)",
+            )
+            continue
+        out.append(StoredCheckpoint(int(size), root_bytes, note_bytes, str(created)))
+    return sorted(out, key=lambda c: c.size)
+
+
+def _root_of(session: Session, size: int, tree: _LevelSource | None) -> bytes | None:
+    """The root at ``size`` from the recomputed tree (full) or the stored hashes (quick)."""
+    if tree is not None:
+        return root(size, tree)
+    try:
+        return root_at(session, size)
+    except LedgerError:
+        return None
+
+
+def _consistent(
+    session: Session, old: Checkpoint, new: Checkpoint, tree: _LevelSource | None
+) -> str | None:
+    """None when ``new`` extends ``old`` by a verified consistency proof, else why not."""
+    try:
+        proof = (
+            consistency_proof(old.size, new.size, tree)
+            if tree is not None
+            else prove_consistency(session, old.size, new.size)
+        )
+        verify_consistency(old.size, new.size, old.root, new.root, proof)
+    except LedgerError as exc:
+        return exc.message
+    return None
+
+
 def _check_checkpoints(
     session: Session,
     report: VerifyReport,
     verifier: NoteVerifier,
     size: int,
     tree: _LevelSource | None,
-) -> None:
-    """Signatures, rows, roots against the tree, and consistency along the chain."""
+) -> list[Checkpoint]:
+    """Signatures, rows, roots against the tree, and consistency along the chain.
+
+    The chain must start at the signed empty tree and its last checkpoint must
+    cover every entry: entries no checkpoint covers were written without the key.
+    Returns the checkpoints that hold, smallest first.
+    """
     good: list[Checkpoint] = []
-    for stored in checkpoints(session):
+    signed_up_to = 0  # the largest size any validly signed checkpoint claims
+    for stored in _stored_checkpoints(session, report):
         report.checkpoints += 1
         report.latest = stored.size
         where = f"size {stored.size}"
@@ -331,6 +467,7 @@ def _check_checkpoints(
         except LedgerError as exc:
             report.add(None, "ledger_checkpoints", where, exc.message)
             continue
+        signed_up_to = max(signed_up_to, signed.size)
         if signed.size > size:
             report.add(
                 size,
@@ -340,48 +477,152 @@ def _check_checkpoints(
                 f"entries {size}..{signed.size - 1} are gone",
             )
             continue
-        recomputed = root(signed.size, tree) if tree is not None else root_at(session, signed.size)
-        if recomputed != signed.root:
-            lower = good[-1].size if good else 0
+        lower = good[-1].size if good else 0
+        if _root_of(session, signed.size, tree) != signed.root:
             report.add(
                 lower,
                 "ledger_checkpoints",
                 where,
                 f"the ledger no longer has the root this checkpoint signed: an entry in "
                 f"{lower}..{signed.size - 1} was changed, removed or reordered",
+                span=(lower, max(signed.size, lower + 1)),
             )
             continue
         if good:
-            old = good[-1]
-            try:
-                proof = (
-                    consistency_proof(old.size, signed.size, tree)
-                    if tree is not None
-                    else prove_consistency(session, old.size, signed.size)
-                )
-                verify_consistency(old.size, signed.size, old.root, signed.root, proof)
-            except LedgerError as exc:
+            why = _consistent(session, good[-1], signed, tree)
+            if why is not None:
                 report.add(
-                    old.size,
+                    lower,
                     "ledger_checkpoints",
                     where,
-                    f"not consistent with size {old.size}: {exc.message}",
+                    f"not consistent with size {lower}: {why}",
+                    span=(lower, max(signed.size, lower + 1)),
                 )
                 continue
         good.append(signed)
+    if not good or good[0].size != 0:
+        report.add(
+            0 if size else None,
+            "ledger_checkpoints",
+            "size 0",
+            "the log does not start with the signed empty tree (size 0): "
+            + (
+                "the database holds no valid checkpoint at all"
+                if not good
+                else f"the first valid checkpoint has size {good[0].size}"
+            )
+            + "; checkpoint rows were deleted, or the ledger was started without the key",
+        )
+    covered = signed_up_to  # entries beyond it no signature ever spoke for
+    if covered < size:
+        report.add(
+            covered,
+            "ledger_entries",
+            f"idx {covered}",
+            f"entries {covered}..{size - 1} are not covered by any signed checkpoint: "
+            "they were written without the key (or their checkpoints were deleted)",
+        )
+    return good
 
 
-def _check_records(session: Session, report: VerifyReport, ledger: _Ledger) -> None:
+@dataclass(frozen=True)
+class KnownCheckpoint:
+    """A checkpoint held outside the database: the signer's state, a published copy."""
+
+    label: str
+    note: bytes
+
+
+def _check_known(
+    session: Session,
+    report: VerifyReport,
+    verifier: NoteVerifier,
+    size: int,
+    tree: _LevelSource | None,
+    good: list[Checkpoint],
+    known: Sequence[KnownCheckpoint],
+) -> None:
+    """The log must still contain each checkpoint held outside it, and have grown from it."""
+    for item in known:
+        try:
+            held = open_checkpoint(item.note, verifier)
+        except LedgerError as exc:
+            report.add(None, "checkpoint", item.label, f"does not verify: {exc.message}")
+            continue
+        if held.size > size:
+            report.add(
+                size,
+                "checkpoint",
+                item.label,
+                f"covers {held.size} entries but the ledger has only {size}: "
+                f"entries {size}..{held.size - 1} and their checkpoints were deleted",
+            )
+            continue
+        if _root_of(session, held.size, tree) != held.root:
+            report.add(
+                0,
+                "checkpoint",
+                item.label,
+                f"the ledger's root at size {held.size} is not the one this checkpoint signed: "
+                "history was rewritten",
+                span=(0, max(held.size, 1)),
+            )
+            continue
+        newest = good[-1] if good else None
+        if newest is None or newest.size < held.size:
+            have = 0 if newest is None else newest.size
+            report.add(
+                have,
+                "checkpoint",
+                item.label,
+                f"covers {held.size} entries but the database's newest valid checkpoint "
+                f"covers {have}: newer checkpoints were deleted",
+            )
+            continue
+        why = _consistent(session, held, newest, tree)
+        if why is not None:
+            report.add(
+                held.size,
+                "checkpoint",
+                item.label,
+                f"the newest checkpoint (size {newest.size}) does not extend it: {why}",
+            )
+
+
+def _raw_rows(session: Session, table: Table, start: int) -> Iterator[dict[str, Any]]:
+    """A record table's rows as column -> value, without trusting the stored types.
+
+    Columns are read untyped and converted one cell at a time; a cell the
+    column's type cannot read keeps its raw value, which then fails the
+    comparison with the entry instead of stopping verification.
+    """
+    dialect = session.get_bind().dialect
+    processors = {c.name: c.type.result_processor(dialect, None) for c in table.c}
+    query = (
+        select(*(type_coerce(c, NullType()).label(c.name) for c in table.c))
+        .where(table.c.ledger_index >= start)
+        .order_by(table.c.ledger_index)
+    )
+    for row in _stream(session, query):
+        values: dict[str, Any] = {}
+        for name, raw in row._mapping.items():
+            process = processors.get(name)
+            try:
+                values[name] = raw if process is None or raw is None else process(raw)
+            except (TypeError, ValueError, OverflowError):
+                values[name] = raw
+        yield values
+
+
+def _check_records(
+    session: Session, report: VerifyReport, ledger: _Ledger, missing: Collection[str] = ()
+) -> None:
     tables = {name: (kind, column) for kind, (name, column) in RECORD_TABLES.items()}
     for name, (kind, time_column) in tables.items():
         table = metadata.tables.get(name)
-        if table is None:  # its entries, if any, are reported below as unbacked
+        if table is None or name in missing:  # its entries are reported below as unbacked
             continue
-        query = (
-            select(table).where(table.c.ledger_index >= ledger.start).order_by(table.c.ledger_index)
-        )
-        for row in _stream(session, query):
-            values = dict(row._mapping)
+        for values in _raw_rows(session, table, ledger.start):
             report.records += 1
             _check_row(session, report, ledger, name, kind, time_column, values)
     for pos, kind in enumerate(ledger.kinds):
@@ -407,7 +648,7 @@ def _check_row(
     values: dict[str, Any],
 ) -> None:
     claimed = values.get("ledger_index")
-    where = f"id {values.get('id')}"
+    where = f"id {str(values.get('id'))[:40]}"
     pos = ledger.position(claimed) if isinstance(claimed, int) else None
     if pos is None:
         report.add(None, table, where, f"points at ledger index {claimed}, which does not exist")
@@ -426,7 +667,11 @@ def _check_row(
     digest = fingerprint(str(moment), normalized(record))
     if digest == bytes(ledger.digests[pos * HASH_SIZE : (pos + 1) * HASH_SIZE]):
         return
-    _, entry_time, entry_record = read_entry(entry(session, index)[0])
+    try:
+        _, entry_time, entry_record = read_entry(entry(session, index)[0])
+    except (LedgerError, NotFoundError, TypeError):  # the entry itself was already reported
+        report.add(index, table, where, "the row cannot be compared with its unreadable entry")
+        return
     if moment != entry_time:
         report.add(
             index, table, where, f"{time_column} {moment!r} but the entry says {entry_time!r}"
@@ -463,30 +708,127 @@ def _check_gaps(session: Session, report: VerifyReport, size: int, *, count_gaps
         )
 
 
-def verify(store: Store, verifier: NoteVerifier, *, full: bool = False) -> VerifyReport:
+def verify(
+    store: Store,
+    verifier: NoteVerifier,
+    *,
+    full: bool = False,
+    known: Sequence[KnownCheckpoint] = (),
+    objects: Path | None = None,
+) -> VerifyReport:
     """Check the ledger; ``full`` recomputes everything from the entry bytes up.
 
     Quick mode: every checkpoint's signature, root (from the stored tree) and
-    consistency with the previous one, no gaps in the indices, and the entries
+    consistency with the previous one, that the chain starts at the signed
+    empty tree and covers every entry, no gaps in the indices, and the entries
     and record rows from shortly before the latest checkpoint to the end.
+    ``known`` checkpoints (held outside the database) must still be in the log
+    and be extended by its newest checkpoint. With ``full`` and ``objects``,
+    every evidence file is hashed against the digest its evidence entry holds.
+
+    A database with the wrong types, NULLs, missing rows or tables is reported
+    as findings; verification never stops at them.
     """
     with store.read() as session:
-        size = ledger_size(session)
-        report = VerifyReport(full=full, size=size)
-        _check_gaps(session, report, size, count_gaps=not full)
-        if full:
-            ledger = _check_entries(session, report, 0)
-            levels = _levels(bytes(ledger.leaves), ledger.end)
-            _check_nodes(session, report, levels, ledger.end)
-            _check_checkpoints(session, report, verifier, ledger.end, _LevelSource(levels))
-            _check_records(session, report, ledger)
+        report = VerifyReport(full=full, size=0)
+        missing = _missing_tables(session)
+        for name in missing:
+            report.add(None, name, "", "the table is missing (dropped)")
+        if missing & {"ledger_entries", "ledger_nodes", "ledger_checkpoints"}:
             return report.finish()
-        _check_checkpoints(session, report, verifier, size, None)
-        start = max(0, min(report.latest or 0, size) - QUICK_TAIL)
-        ledger = _check_entries(session, report, start)
-        _check_tail_leaves(session, report, ledger)
-        _check_records(session, report, ledger)
+        size = report.size = _guarded(session, report, "ledger_entries", ledger_size, 0)
+        _guarded(
+            session,
+            report,
+            "ledger_entries",
+            lambda s: _check_gaps(s, report, size, count_gaps=not full),
+            None,
+        )
+        if full:
+            ledger = _guarded(
+                session,
+                report,
+                "ledger_entries",
+                lambda s: _check_entries(s, report, 0),
+                _Ledger(0),
+            )
+            levels = _levels(bytes(ledger.leaves), ledger.end)
+            tree: _LevelSource | None = _LevelSource(levels)
+            _guarded(
+                session,
+                report,
+                "ledger_nodes",
+                lambda s: _check_nodes(s, report, levels, ledger.end),
+                None,
+            )
+            chain_size = ledger.end
+        else:
+            tree, chain_size = None, size
+        no_checkpoints: list[Checkpoint] = []
+        good = _guarded(
+            session,
+            report,
+            "ledger_checkpoints",
+            lambda s: _check_checkpoints(s, report, verifier, chain_size, tree),
+            no_checkpoints,
+        )
+        _guarded(
+            session,
+            report,
+            "ledger_checkpoints",
+            lambda s: _check_known(s, report, verifier, chain_size, tree, good, known),
+            None,
+        )
+        if not full:
+            start = max(0, min(report.latest or 0, size) - QUICK_TAIL)
+            ledger = _guarded(
+                session,
+                report,
+                "ledger_entries",
+                lambda s: _check_entries(s, report, start),
+                _Ledger(start),
+            )
+            _guarded(
+                session,
+                report,
+                "ledger_nodes",
+                lambda s: _check_tail_leaves(s, report, ledger),
+                None,
+            )
+        _guarded(
+            session, report, "records", lambda s: _check_records(s, report, ledger, missing), None
+        )
+        if full and objects is not None:
+            report.artifacts = _guarded(
+                session,
+                report,
+                "artifacts",
+                lambda s: check_objects(s, ledger.artifacts, objects, report.add),
+                0,
+            )
         return report.finish()
+
+
+def _missing_tables(session: Session) -> set[str]:
+    present = set(inspect(session.connection()).get_table_names())
+    wanted = {"ledger_entries", "ledger_nodes", "ledger_checkpoints", "artifacts"}
+    wanted |= {name for name, _ in RECORD_TABLES.values() if name in metadata.tables}
+    return wanted - present
+
+
+def _guarded(
+    session: Session, report: VerifyReport, table: str, check: Callable[[Session], T], fallback: T
+) -> T:
+    """Run one pass; a database that cannot even be read that way is a finding, not a crash."""
+    try:
+        with session.begin_nested():
+            return check(session)
+    except SQLAlchemyError as exc:
+        message = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["?"])[0]
+        report.add(None, table, "", f"cannot be read as scaleguard wrote it: {message[:200]}")
+    except (TypeError, ValueError, OverflowError, LedgerError, InputError) as exc:
+        report.add(None, table, "", f"holds a value verification cannot read: {exc}"[:300])
+    return fallback
 
 
 def _check_tail_leaves(session: Session, report: VerifyReport, ledger: _Ledger) -> None:
@@ -498,6 +840,9 @@ def _check_tail_leaves(session: Session, report: VerifyReport, ledger: _Ledger) 
     )
     seen = set()
     for idx, h in _stream(session, query):
+        if not _is_int(idx):
+            report.add(None, "ledger_nodes", f"level 0 idx {idx!r}", "not an integer index")
+            continue
         idx = int(idx)
         pos = ledger.position(idx)
         report.nodes += 1
@@ -510,7 +855,7 @@ def _check_tail_leaves(session: Session, report: VerifyReport, ledger: _Ledger) 
             )
             continue
         seen.add(idx)
-        if bytes(h) != bytes(ledger.leaves[pos * HASH_SIZE : (pos + 1) * HASH_SIZE]):
+        if as_bytes(h) != bytes(ledger.leaves[pos * HASH_SIZE : (pos + 1) * HASH_SIZE]):
             report.add(
                 idx,
                 "ledger_nodes",
