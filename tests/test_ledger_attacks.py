@@ -232,9 +232,9 @@ def test_deleting_the_newest_entries_and_their_checkpoints_is_found(
 def test_zero_checkpoints_or_an_unsigned_tail_fail_verification(
     ws: Workspace, at: dict[str, int], cli: Cli
 ) -> None:
-    record = {"id": 99, "name": "lead", "value": False, "model": None}
-    record |= {"source": "https://forged", "asserted_by": "x"}
-    attack(ws, *forged_rows(ws, "fact", "facts", record))
+    record = {"id": 99, "model": "acme-7", "standard": "asl-4", "attested_by": "x"}
+    record |= {"evidence_url": "https://forged", "note": None}
+    attack(ws, *forged_rows(ws, "attestation", "attestations", record))
     attack(ws, *rebuild_tree(ws))
     n = size_of(ws) - 1
     tail = cli("ledger", "verify", "--workspace", ws.root)
@@ -306,7 +306,7 @@ def test_an_overwritten_evidence_file_is_found(lab: Workspace, cli: Cli) -> None
     assert cli("ledger", "verify", "--full", "--workspace", lab.root).code == 0
     sha, path = _an_artifact(lab)
     path.chmod(0o644)
-    path.write_bytes(path.read_bytes().replace(b"0.", b"9.", 1))
+    path.write_bytes(path.read_bytes() + b"\n")
     result = cli("ledger", "verify", "--full", "--workspace", lab.root)
     assert result.code == 1
     assert "it was overwritten" in result.err and sha[2:12] in result.err

@@ -20,13 +20,11 @@ stores the checkpoint row in the same transaction. Anything else (forged
 appends, rewritten history, deleted entries or checkpoints) is refused with
 :class:`~scaleguard.errors.LedgerIntegrityError` and the write rolls back.
 
-The state is written in two steps around the commit: before it, the new
-checkpoint as *pending*; after it, as the state. A crash in between leaves a
-pending checkpoint, which counts if and only if the database holds its
-signed row. A newer checkpoint found in the database is adopted only when it
-carries the signer's own valid signature and extends the state: only the
-signer can have made it (e.g. a concurrent writer that has not yet updated
-the file).
+The state is written after the commit. A crash (or a concurrent writer)
+between the commit and that write leaves the database one checkpoint ahead of
+the file; that checkpoint is adopted next time because it carries the
+signer's own valid signature and extends the state: only the signer can have
+made it. Its note never existed anywhere but in the committed row.
 """
 
 from __future__ import annotations
@@ -160,10 +158,9 @@ def empty_tree(signer: NoteSigner) -> SignedTree:
 
 @dataclass(frozen=True)
 class SignerState:
-    """What ``keys/ledger.state`` holds: the signed tree, and one pending successor."""
+    """What ``keys/ledger.state`` holds: the latest tree the signer signed."""
 
     signed: SignedTree
-    pending: SignedTree | None = None
 
 
 def _tree_json(tree: SignedTree) -> dict[str, Any]:
@@ -210,15 +207,9 @@ def read_state(path: Path, verifier: NoteVerifier) -> SignerState | None:
         raise LedgerError(f"signer state {path}: 'format' must be {STATE_FORMAT!r}", hint=hint)
     try:
         signed = _tree_from(data.get("signed"), verifier, f"{path}: $.signed")
-        pending_value = data.get("pending")
-        pending = (
-            None
-            if pending_value is None
-            else _tree_from(pending_value, verifier, f"{path}: $.pending")
-        )
     except LedgerError as exc:
         raise LedgerError(exc.message, hint=hint) from None
-    return SignerState(signed, pending)
+    return SignerState(signed)
 
 
 def write_state(path: Path, state: SignerState) -> None:
@@ -226,7 +217,6 @@ def write_state(path: Path, state: SignerState) -> None:
     body = {
         "format": STATE_FORMAT,
         "signed": _tree_json(state.signed),
-        "pending": None if state.pending is None else _tree_json(state.pending),
     }
     data = (json.dumps(body, indent=1) + "\n").encode("utf-8")
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -283,21 +273,6 @@ def _latest_row(session: Session) -> tuple[int, bytes] | None:
             f"{REFUSE}: the newest ledger_checkpoints row holds values of the wrong type",
             hint="the checkpoints table was edited; run 'scaleguard ledger verify --full'",
         ) from None
-
-
-def _row_for(session: Session, size: int) -> bytes | None:
-    row = session.execute(select(_CHECKPOINTS.c.note).where(_CHECKPOINTS.c.size == size)).first()
-    if row is None or not isinstance(row[0], bytes | bytearray | memoryview):
-        return None
-    return bytes(row[0])
-
-
-def effective(session: Session, state: SignerState) -> SignedTree:
-    """The signer's latest checkpoint: the pending one only if the database committed it."""
-    pending = state.pending
-    if pending is not None and _row_for(session, pending.size) == pending.note:
-        return pending
-    return state.signed
 
 
 def _root_from_db(session: Session, size: int) -> bytes:
@@ -436,8 +411,8 @@ class LedgerSigner:
         """The signer's latest checkpoint, after checking the database still extends it."""
         with _locked(self.state_path):
             state = self._state()
-            tree = _roll_forward(session, effective(session, state), self.verifier)
-            if tree is not state.signed or state.pending is not None:
+            tree = _roll_forward(session, state.signed, self.verifier)
+            if tree is not state.signed:
                 write_state(self.state_path, SignerState(tree))
         check_extends(session, tree)
         return tree
@@ -449,31 +424,29 @@ class LedgerSigner:
         if not appended:
             return None
         with _locked(self.state_path):
-            state = self._state()
-            before = _roll_forward(tx, effective(tx, state), self.verifier)
-            check_extends(tx, before, [idx for idx, _ in appended])
-            leaves = [leaf for _, leaf in appended]
-            frontier = extend(before.frontier, before.size, leaves)
-            size, new_root = before.size + len(leaves), fold(frontier)
-            if _root_from_db(tx, size) != new_root:
-                raise LedgerIntegrityError(
-                    f"{REFUSE}: the stored tree's root at size {size} is not the one the "
-                    "signer computed from its own frontier",
-                    hint="ledger_nodes was edited during the write; retry, then run "
-                    "'scaleguard ledger verify --full'",
-                )
-            checkpoint = Checkpoint(self.signer.name, size, new_root)
-            after = SignedTree(sign_checkpoint(checkpoint, self.signer), checkpoint, frontier)
-            tx.execute(
-                insert(_CHECKPOINTS),
-                {
-                    "size": size,
-                    "root": new_root,
-                    "note": after.note,
-                    "created_at": format_time(datetime.now(UTC)),
-                },
+            before = _roll_forward(tx, self._state().signed, self.verifier)
+        check_extends(tx, before, [idx for idx, _ in appended])
+        leaves = [leaf for _, leaf in appended]
+        frontier = extend(before.frontier, before.size, leaves)
+        size, new_root = before.size + len(leaves), fold(frontier)
+        if _root_from_db(tx, size) != new_root:
+            raise LedgerIntegrityError(
+                f"{REFUSE}: the stored tree's root at size {size} is not the one the "
+                "signer computed from its own frontier",
+                hint="ledger_nodes was edited during the write; retry, then run "
+                "'scaleguard ledger verify --full'",
             )
-            write_state(self.state_path, SignerState(before, after))
+        checkpoint = Checkpoint(self.signer.name, size, new_root)
+        after = SignedTree(sign_checkpoint(checkpoint, self.signer), checkpoint, frontier)
+        tx.execute(
+            insert(_CHECKPOINTS),
+            {
+                "size": size,
+                "root": new_root,
+                "note": after.note,
+                "created_at": format_time(datetime.now(UTC)),
+            },
+        )
         return Sealed(before, after)
 
     def committed(self, sealed: Sealed) -> None:
@@ -484,11 +457,8 @@ class LedgerSigner:
                 write_state(self.state_path, SignerState(sealed.after))
 
     def aborted(self, sealed: Sealed) -> None:
-        """The transaction rolled back: forget its checkpoint."""
-        with _locked(self.state_path):
-            state = read_state(self.state_path, self.verifier)
-            if state is not None and state.pending == sealed.after:
-                write_state(self.state_path, SignerState(state.signed))
+        """The transaction rolled back: its checkpoint never existed; nothing to undo."""
+        return None
 
 
 class NoSigner:

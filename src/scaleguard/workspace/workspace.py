@@ -44,7 +44,6 @@ from scaleguard.ledger.signer import (
     LedgerSigner,
     WorkspaceSealer,
     adopt,
-    effective,
     read_state,
     start_log,
 )
@@ -266,9 +265,9 @@ class Workspace:
         except LedgerError as exc:
             state, state_problem = None, exc.message
         if state is not None:
-            with self.store.read() as s:
-                tree = effective(s, state)
-            known.append(KnownCheckpoint("the signer's latest (keys/ledger.state)", tree.note))
+            known.append(
+                KnownCheckpoint("the signer's latest (keys/ledger.state)", state.signed.note)
+            )
         elif state_problem is None and not against:
             warnings.append(
                 "no signer state (keys/ledger.state) in this copy and no --against checkpoint: "
