@@ -520,3 +520,60 @@ def test_verify_against_a_published_checkpoint(
     held = cli("ledger", "verify", "--against", published, "--workspace", ws.root)
     assert held.code == 1
     assert "history was rewritten" in held.err
+
+
+# -- library callers get the same guarantees as the CLI ----------------------------------
+
+
+def test_the_inspect_hook_signs_and_refuses_like_the_cli(
+    tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inspect_ai.log import write_eval_log
+
+    from scaleguard.errors import EvidenceError
+    from scaleguard.evidence import inspect_hook
+    from scaleguard.evidence.synthetic import make_eval_log
+    from scaleguard.workspace import init_workspace
+
+    root = tmp_path / "hooked"
+    init_workspace(root, db_url=None if store_url.startswith("sqlite") else store_url).close()
+    monkeypatch.setenv(inspect_hook.WORKSPACE_ENV, str(root))
+    first, second = tmp_path / "first.eval", tmp_path / "second.eval"
+    write_eval_log(make_eval_log("wmdp-bio", "m-1", [1.0, 0.0, 1.0]), str(first), format="eval")
+    write_eval_log(make_eval_log("wmdp-chem", "m-1", [0.0, 1.0]), str(second), format="eval")
+
+    inspect_hook.record_log(str(first))
+    with open_workspace(root) as ws:
+        size = size_of(ws)
+        assert size > 0 and checkpoint_sizes(ws)[-1] == size  # signed as it was written
+        assert verify(ws.store, ws.verifier(), full=True, objects=ws.objects_dir).ok
+        record = {"id": 50, "model": "m-1", "standard": "asl-4", "attested_by": "x"}
+        record |= {"evidence_url": "https://forged", "note": None}
+        attack(ws, *forged_rows(ws, "attestation", "attestations", record))
+        attack(ws, *rebuild_tree(ws))
+    with pytest.raises(EvidenceError, match="refusing to sign"):
+        inspect_hook.record_log(str(second))
+    with open_workspace(root) as ws:
+        assert size_of(ws) == size + 1  # only the forged entry; the hook recorded nothing
+
+
+def _facts_in_a_workspace(root: str, worker: int, count: int) -> None:
+    with open_workspace(Path(root)) as ws:
+        for i in range(count):
+            with ws.store.write() as tx:
+                repo.add_fact(tx, name=f"w{worker}", value=i, source="s", asserted_by="w")
+
+
+def test_concurrent_writers_each_sign_their_own_transactions(ws: Workspace, store_url: str) -> None:
+    from conftest import worker_context
+
+    ctx = worker_context()
+    procs = [ctx.Process(target=_facts_in_a_workspace, args=(str(ws.root), w, 6)) for w in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=300)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    assert checkpoint_sizes(ws) == list(range(19))  # the empty tree, then one per transaction
+    assert ws.checkpoint().checkpoint.size == 18
+    assert ws.verify_ledger(full=True).ok

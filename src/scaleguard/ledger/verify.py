@@ -14,7 +14,6 @@ one is the earliest damage.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -25,15 +24,13 @@ from sqlalchemy.sql.expression import type_coerce
 from sqlalchemy.sql.sqltypes import NullType
 
 from scaleguard.errors import InputError, LedgerError, NotFoundError
+from scaleguard.ledger.chain import KnownCheckpoint, check_checkpoints, check_known
 from scaleguard.ledger.merkle import (
     HASH_SIZE,
-    consistency_proof,
     leaf_hash,
     node_hash,
-    root,
-    verify_consistency,
 )
-from scaleguard.ledger.note import Checkpoint, NoteVerifier, open_checkpoint
+from scaleguard.ledger.note import Checkpoint, NoteVerifier
 from scaleguard.ledger.objects import check_objects
 from scaleguard.ledger.receipt import verify_receipt
 from scaleguard.ledger.recheck import (
@@ -44,140 +41,42 @@ from scaleguard.ledger.recheck import (
     record_difference,
     row_record,
 )
+from scaleguard.ledger.report import (
+    Discrepancy,
+    VerifyReport,
+    as_bytes,
+    is_int,
+    order,
+    type_name,
+)
 from scaleguard.ledger.storage import (
     StoredCheckpoint,
     entry,
     ledger_size,
-    open_stored,
-    prove_consistency,
     root_at,
 )
 from scaleguard.store.db import Store
-from scaleguard.store.tables import LedgerCheckpointRow, LedgerEntryRow, LedgerNodeRow, metadata
+from scaleguard.store.tables import LedgerEntryRow, LedgerNodeRow, metadata
 
 T = TypeVar("T")
 
+__all__ = [
+    "QUICK_TAIL",
+    "Discrepancy",
+    "KnownCheckpoint",
+    "VerifyReport",
+    "check_receipt",
+    "describe",
+    "order",
+    "verify",
+]
+
 #: Quick verification re-checks this many entries before the latest checkpoint.
 QUICK_TAIL = 1000
-#: A wholesale rewrite produces a finding per row; keep the report readable.
-MAX_FINDINGS = 1000
 _STREAM = 5000
 
 _ENTRIES = cast(Table, LedgerEntryRow.__table__)
 _NODES = cast(Table, LedgerNodeRow.__table__)
-_CHECKPOINTS = cast(Table, LedgerCheckpointRow.__table__)
-
-
-@dataclass(frozen=True)
-class Discrepancy:
-    """One thing that does not add up, located as precisely as the data allows.
-
-    ``index`` is the first ledger index affected; it is None when no single
-    entry can be named (e.g. a checkpoint row that was altered).
-    """
-
-    index: int | None
-    table: str
-    row: str
-    message: str
-    #: For findings only a checkpoint can make (the damage is somewhere in
-    #: ``span``): a more precise finding inside the span names the entry.
-    span: tuple[int, int] | None = None
-
-    def render(self) -> str:
-        where = f"{self.table} {self.row}".strip()
-        at = "" if self.index is None else f"entry {self.index}: "
-        return f"{at}{where}: {self.message}"
-
-    def as_json(self) -> dict[str, object]:
-        return {"index": self.index, "table": self.table, "row": self.row, "message": self.message}
-
-
-_RANK = {"ledger_entries": 0, "ledger_nodes": 1, "ledger_checkpoints": 3, "receipt": 4}
-
-
-def order(finding: Discrepancy) -> tuple[int, int]:
-    """Earliest index first; at one index, the most specific finding (a row) first."""
-    return (1 << 64 if finding.index is None else finding.index, _RANK.get(finding.table, 2))
-
-
-@dataclass
-class VerifyReport:
-    """What :func:`verify` checked and every discrepancy it found, earliest first."""
-
-    full: bool
-    size: int
-    entries: int = 0
-    nodes: int = 0
-    records: int = 0
-    checkpoints: int = 0
-    latest: int | None = None
-    discrepancies: list[Discrepancy] = field(default_factory=list)
-    total_found: int = 0
-    #: The key trusted: name, key ID, vkey and where it came from (set by the caller).
-    key: dict[str, str] | None = None
-    #: Limits of this verification worth saying (not discrepancies).
-    warnings: list[str] = field(default_factory=list)
-    artifacts: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return self.total_found == 0
-
-    @property
-    def first(self) -> Discrepancy | None:
-        return self.discrepancies[0] if self.discrepancies else None
-
-    def add(
-        self,
-        index: int | None,
-        table: str,
-        row: str,
-        message: str,
-        span: tuple[int, int] | None = None,
-    ) -> None:
-        self.total_found += 1
-        if len(self.discrepancies) < MAX_FINDINGS:
-            self.discrepancies.append(Discrepancy(index, table, row, message, span))
-
-    def finish(self) -> VerifyReport:
-        """Sort earliest first; a checkpoint's range finding takes the precise index inside it."""
-        precise = sorted(
-            d.index for d in self.discrepancies if d.span is None and d.index is not None
-        )
-        placed: list[Discrepancy] = []
-        for d in self.discrepancies:
-            if d.span is not None:
-                lo, hi = d.span
-                inside = next((i for i in precise if lo <= i < hi), None)
-                if inside is not None:
-                    d = Discrepancy(inside, d.table, d.row, d.message, d.span)
-            placed.append(d)
-        self.discrepancies = sorted(placed, key=order)
-        return self
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "ok": self.ok,
-            "full": self.full,
-            "size": self.size,
-            "checked": {
-                "entries": self.entries,
-                "nodes": self.nodes,
-                "records": self.records,
-                "checkpoints": self.checkpoints,
-                "artifacts": self.artifacts,
-            },
-            "latest_checkpoint": self.latest,
-            "key": self.key,
-            "warnings": self.warnings,
-            "first_bad_index": None if self.first is None else self.first.index,
-            "discrepancies": [d.as_json() for d in self.discrepancies],
-            "total_discrepancies": self.total_found,
-        }
-
-
-# -- the checks ----------------------------------------------------------------------
 
 
 class _Ledger:
@@ -195,21 +94,6 @@ class _Ledger:
 
     def position(self, index: int) -> int | None:
         return index - self.start if self.start <= index < self.end else None
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def as_bytes(value: object) -> bytes | None:
-    """A BLOB column's value as bytes; None when the database holds another type there."""
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value)
-    return None
-
-
-def _type_name(value: object) -> str:
-    return "NULL" if value is None else f"{type(value).__name__} ({str(value)[:40]!r})"
 
 
 def _stream(session: Session, query: Any) -> Iterator[Any]:
@@ -231,7 +115,7 @@ def _check_entries(session: Session, report: VerifyReport, start: int) -> _Ledge
     )
     expected = start
     for raw_idx, kind, created_at, raw, stored_leaf in _stream(session, query):
-        if not _is_int(raw_idx):
+        if not is_int(raw_idx):
             report.add(
                 None,
                 "ledger_entries",
@@ -260,7 +144,7 @@ def _check_entries(session: Session, report: VerifyReport, start: int) -> _Ledge
                 idx,
                 "ledger_entries",
                 where,
-                f"the entry bytes are stored as {_type_name(raw)}, not as bytes",
+                f"the entry bytes are stored as {type_name(raw)}, not as bytes",
             )
             ledger.leaves += bytes(HASH_SIZE)
             ledger.kinds.append("")
@@ -360,7 +244,7 @@ def _check_nodes(session: Session, report: VerifyReport, levels: list[bytes], si
 
     current = 0
     for level, idx, h in _stream(session, query):
-        if not (_is_int(level) and _is_int(idx)):
+        if not (is_int(level) and is_int(idx)):
             report.add(
                 None, "ledger_nodes", f"level {level!r} idx {idx!r}", "not integer coordinates"
             )
@@ -393,200 +277,6 @@ def _check_nodes(session: Session, report: VerifyReport, levels: list[bytes], si
                 )
     for level in range(current, len(levels)):
         missing(level, size >> level)
-
-
-def _stored_checkpoints(session: Session, report: VerifyReport) -> list[StoredCheckpoint]:
-    """Checkpoint rows, smallest first; rows with values of the wrong type are findings."""
-    query = select(
-        _CHECKPOINTS.c.size, _CHECKPOINTS.c.root, _CHECKPOINTS.c.note, _CHECKPOINTS.c.created_at
-    )
-    out: list[StoredCheckpoint] = []
-    for size, root_value, note, created in session.execute(query):
-        root_bytes, note_bytes = as_bytes(root_value), as_bytes(note)
-        if not _is_int(size) or root_bytes is None or note_bytes is None:
-            report.checkpoints += 1
-            report.add(
-                None,
-                "ledger_checkpoints",
-                f"size {str(size)[:40]}",
-                "the row holds values of the wrong type (size must be an integer, "
-                "root and note bytes)",
-            )
-            continue
-        out.append(StoredCheckpoint(int(size), root_bytes, note_bytes, str(created)))
-    return sorted(out, key=lambda c: c.size)
-
-
-def _root_of(session: Session, size: int, tree: _LevelSource | None) -> bytes | None:
-    """The root at ``size`` from the recomputed tree (full) or the stored hashes (quick)."""
-    if tree is not None:
-        return root(size, tree)
-    try:
-        return root_at(session, size)
-    except LedgerError:
-        return None
-
-
-def _consistent(
-    session: Session, old: Checkpoint, new: Checkpoint, tree: _LevelSource | None
-) -> str | None:
-    """None when ``new`` extends ``old`` by a verified consistency proof, else why not."""
-    try:
-        proof = (
-            consistency_proof(old.size, new.size, tree)
-            if tree is not None
-            else prove_consistency(session, old.size, new.size)
-        )
-        verify_consistency(old.size, new.size, old.root, new.root, proof)
-    except LedgerError as exc:
-        return exc.message
-    return None
-
-
-def _check_checkpoints(
-    session: Session,
-    report: VerifyReport,
-    verifier: NoteVerifier,
-    size: int,
-    tree: _LevelSource | None,
-) -> list[Checkpoint]:
-    """Signatures, rows, roots against the tree, and consistency along the chain.
-
-    The chain must start at the signed empty tree and its last checkpoint must
-    cover every entry: entries no checkpoint covers were written without the key.
-    Returns the checkpoints that hold, smallest first.
-    """
-    good: list[Checkpoint] = []
-    signed_up_to = 0  # the largest size any validly signed checkpoint claims
-    for stored in _stored_checkpoints(session, report):
-        report.checkpoints += 1
-        report.latest = stored.size
-        where = f"size {stored.size}"
-        try:
-            signed = open_stored(stored, verifier)
-        except LedgerError as exc:
-            report.add(None, "ledger_checkpoints", where, exc.message)
-            continue
-        signed_up_to = max(signed_up_to, signed.size)
-        if signed.size > size:
-            report.add(
-                size,
-                "ledger_checkpoints",
-                where,
-                f"signed for {signed.size} entries but the ledger has {size}: "
-                f"entries {size}..{signed.size - 1} are gone",
-            )
-            continue
-        lower = good[-1].size if good else 0
-        if _root_of(session, signed.size, tree) != signed.root:
-            report.add(
-                lower,
-                "ledger_checkpoints",
-                where,
-                f"the ledger no longer has the root this checkpoint signed: an entry in "
-                f"{lower}..{signed.size - 1} was changed, removed or reordered",
-                span=(lower, max(signed.size, lower + 1)),
-            )
-            continue
-        if good:
-            why = _consistent(session, good[-1], signed, tree)
-            if why is not None:
-                report.add(
-                    lower,
-                    "ledger_checkpoints",
-                    where,
-                    f"not consistent with size {lower}: {why}",
-                    span=(lower, max(signed.size, lower + 1)),
-                )
-                continue
-        good.append(signed)
-    if not good or good[0].size != 0:
-        report.add(
-            0 if size else None,
-            "ledger_checkpoints",
-            "size 0",
-            "the log does not start with the signed empty tree (size 0): "
-            + (
-                "the database holds no valid checkpoint at all"
-                if not good
-                else f"the first valid checkpoint has size {good[0].size}"
-            )
-            + "; checkpoint rows were deleted, or the ledger was started without the key",
-        )
-    covered = signed_up_to  # entries beyond it no signature ever spoke for
-    if covered < size:
-        report.add(
-            covered,
-            "ledger_entries",
-            f"idx {covered}",
-            f"entries {covered}..{size - 1} are not covered by any signed checkpoint: "
-            "they were written without the key (or their checkpoints were deleted)",
-        )
-    return good
-
-
-@dataclass(frozen=True)
-class KnownCheckpoint:
-    """A checkpoint held outside the database: the signer's state, a published copy."""
-
-    label: str
-    note: bytes
-
-
-def _check_known(
-    session: Session,
-    report: VerifyReport,
-    verifier: NoteVerifier,
-    size: int,
-    tree: _LevelSource | None,
-    good: list[Checkpoint],
-    known: Sequence[KnownCheckpoint],
-) -> None:
-    """The log must still contain each checkpoint held outside it, and have grown from it."""
-    for item in known:
-        try:
-            held = open_checkpoint(item.note, verifier)
-        except LedgerError as exc:
-            report.add(None, "checkpoint", item.label, f"does not verify: {exc.message}")
-            continue
-        if held.size > size:
-            report.add(
-                size,
-                "checkpoint",
-                item.label,
-                f"covers {held.size} entries but the ledger has only {size}: "
-                f"entries {size}..{held.size - 1} and their checkpoints were deleted",
-            )
-            continue
-        if _root_of(session, held.size, tree) != held.root:
-            report.add(
-                0,
-                "checkpoint",
-                item.label,
-                f"the ledger's root at size {held.size} is not the one this checkpoint signed: "
-                "history was rewritten",
-                span=(0, max(held.size, 1)),
-            )
-            continue
-        newest = good[-1] if good else None
-        if newest is None or newest.size < held.size:
-            have = 0 if newest is None else newest.size
-            report.add(
-                have,
-                "checkpoint",
-                item.label,
-                f"covers {held.size} entries but the database's newest valid checkpoint "
-                f"covers {have}: newer checkpoints were deleted",
-            )
-            continue
-        why = _consistent(session, held, newest, tree)
-        if why is not None:
-            report.add(
-                held.size,
-                "checkpoint",
-                item.label,
-                f"the newest checkpoint (size {newest.size}) does not extend it: {why}",
-            )
 
 
 def _raw_rows(session: Session, table: Table, start: int) -> Iterator[dict[str, Any]]:
@@ -682,7 +372,7 @@ def _check_row(
         report.add(index, table, where, difference)
 
 
-def _check_gaps(session: Session, report: VerifyReport, size: int, *, count_gaps: bool) -> None:
+def _check_gaps(session: Session, report: VerifyReport, size: int, count_gaps: bool) -> None:
     """Cheap: no negative indices, and (quick mode) count and highest index agree."""
     negative = int(
         session.execute(
@@ -736,75 +426,34 @@ def verify(
             report.add(None, name, "", "the table is missing (dropped)")
         if missing & {"ledger_entries", "ledger_nodes", "ledger_checkpoints"}:
             return report.finish()
-        size = report.size = _guarded(session, report, "ledger_entries", ledger_size, 0)
-        _guarded(
-            session,
-            report,
-            "ledger_entries",
-            lambda s: _check_gaps(s, report, size, count_gaps=not full),
-            None,
-        )
+
+        def run(table: str, fallback: T, check: Callable[..., T], *args: Any) -> T:
+            return _guarded(session, report, table, lambda s: check(s, *args), fallback)
+
+        size = report.size = run("ledger_entries", 0, ledger_size)
+        run("ledger_entries", None, _check_gaps, report, size, not full)
+        tree: _LevelSource | None = None
+        chain_size = size
         if full:
-            ledger = _guarded(
-                session,
-                report,
-                "ledger_entries",
-                lambda s: _check_entries(s, report, 0),
-                _Ledger(0),
-            )
+            ledger = run("ledger_entries", _Ledger(0), _check_entries, report, 0)
             levels = _levels(bytes(ledger.leaves), ledger.end)
-            tree: _LevelSource | None = _LevelSource(levels)
-            _guarded(
-                session,
-                report,
-                "ledger_nodes",
-                lambda s: _check_nodes(s, report, levels, ledger.end),
-                None,
-            )
-            chain_size = ledger.end
-        else:
-            tree, chain_size = None, size
-        no_checkpoints: list[Checkpoint] = []
-        good = _guarded(
-            session,
-            report,
-            "ledger_checkpoints",
-            lambda s: _check_checkpoints(s, report, verifier, chain_size, tree),
-            no_checkpoints,
+            tree, chain_size = _LevelSource(levels), ledger.end
+            run("ledger_nodes", None, _check_nodes, report, levels, ledger.end)
+        none: list[Checkpoint] = []
+        good = run(
+            "ledger_checkpoints", none, check_checkpoints, report, verifier, chain_size, tree
         )
-        _guarded(
-            session,
-            report,
-            "ledger_checkpoints",
-            lambda s: _check_known(s, report, verifier, chain_size, tree, good, known),
-            None,
+        run(
+            "ledger_checkpoints", None, check_known, report, verifier, chain_size, tree, good, known
         )
         if not full:
             start = max(0, min(report.latest or 0, size) - QUICK_TAIL)
-            ledger = _guarded(
-                session,
-                report,
-                "ledger_entries",
-                lambda s: _check_entries(s, report, start),
-                _Ledger(start),
-            )
-            _guarded(
-                session,
-                report,
-                "ledger_nodes",
-                lambda s: _check_tail_leaves(s, report, ledger),
-                None,
-            )
-        _guarded(
-            session, report, "records", lambda s: _check_records(s, report, ledger, missing), None
-        )
+            ledger = run("ledger_entries", _Ledger(start), _check_entries, report, start)
+            run("ledger_nodes", None, _check_tail_leaves, report, ledger)
+        run("records", None, _check_records, report, ledger, missing)
         if full and objects is not None:
-            report.artifacts = _guarded(
-                session,
-                report,
-                "artifacts",
-                lambda s: check_objects(s, ledger.artifacts, objects, report.add),
-                0,
+            report.artifacts = run(
+                "artifacts", 0, check_objects, ledger.artifacts, objects, report.add
             )
         return report.finish()
 
@@ -840,7 +489,7 @@ def _check_tail_leaves(session: Session, report: VerifyReport, ledger: _Ledger) 
     )
     seen = set()
     for idx, h in _stream(session, query):
-        if not _is_int(idx):
+        if not is_int(idx):
             report.add(None, "ledger_nodes", f"level 0 idx {idx!r}", "not an integer index")
             continue
         idx = int(idx)
