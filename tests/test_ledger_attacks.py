@@ -577,3 +577,44 @@ def test_concurrent_writers_each_sign_their_own_transactions(ws: Workspace, stor
     assert checkpoint_sizes(ws) == list(range(19))  # the empty tree, then one per transaction
     assert ws.checkpoint().checkpoint.size == 18
     assert ws.verify_ledger(full=True).ok
+
+
+# -- workspaces made before signer state ------------------------------------------------------
+
+
+def test_a_workspace_without_signer_state_is_adopted_only_after_full_verification(
+    ws: Workspace, at: dict[str, int], cli: Cli
+) -> None:
+    ws.ledger_state_path.unlink()  # as a workspace made by an earlier scaleguard
+    refused = cli("models", "add", "m-9", "--workspace", ws.root)
+    assert refused.code == 2
+    assert "ledger adopt" in refused.err
+    # populate()'s evidence cites a file that was never stored: --full fails, so no adoption
+    failed = cli("ledger", "adopt", "--workspace", ws.root)
+    assert failed.code == 1 and "does not verify" in failed.err
+    assert not ws.ledger_state_path.exists()
+    attack(ws, sql("DELETE FROM evidence"), sql("DELETE FROM artifacts"))
+    attack(ws, sql("DELETE FROM ledger_entries WHERE kind = 'evidence'"))
+    still = cli("ledger", "adopt", "--workspace", ws.root)
+    assert still.code == 1  # a deleted entry is a finding too
+    assert not ws.ledger_state_path.exists()
+
+
+def test_adopt_trusts_a_verified_ledger_once(tmp_path: Path, cli: Cli) -> None:
+    root = tmp_path / "old"
+    assert cli("init", root).code == 0
+    assert cli("models", "add", "m-1", "--workspace", root).code == 0
+    (root / "keys" / "ledger.state").unlink()
+    adopted = cli("ledger", "adopt", "--workspace", root)
+    assert adopted.code == 0, adopted.err
+    assert cli("models", "add", "m-2", "--workspace", root).code == 0
+    assert cli("ledger", "verify", "--full", "--workspace", root).code == 0
+    again = cli("ledger", "adopt", "--workspace", root)
+    assert again.code == 2 and "already exists" in again.err
+
+
+def test_consistency_on_a_tampered_log_exits_1(ws: Workspace, at: dict[str, int], cli: Cli) -> None:
+    attack(ws, sql("DELETE FROM ledger_nodes WHERE level = 1"))
+    result = cli("ledger", "consistency", "3", "--workspace", ws.root)
+    assert result.code == 1
+    assert "Traceback" not in result.err
