@@ -618,3 +618,25 @@ def test_consistency_on_a_tampered_log_exits_1(ws: Workspace, at: dict[str, int]
     result = cli("ledger", "consistency", "3", "--workspace", ws.root)
     assert result.code == 1
     assert "Traceback" not in result.err
+
+
+def test_a_witness_file_holds_the_latest_checkpoint_and_catches_truncation(
+    tmp_path: Path, cli: Cli
+) -> None:
+    root = tmp_path / "witnessed"
+    assert cli("init", root).code == 0
+    with (root / "scaleguard.toml").open("a") as fh:
+        fh.write('\n[ledger]\nwitness = "../published/latest.checkpoint"\n')
+    for name in ("m-1", "m-2", "m-3"):
+        assert cli("models", "add", name, "--workspace", root).code == 0
+    published = tmp_path / "published" / "latest.checkpoint"
+    with open_workspace(root) as ws:
+        with ws.store.read() as s:
+            latest = storage.require_checkpoint(s)
+        assert published.read_bytes() == latest.note and latest.size == 3
+        truncate(ws, 2)
+        attack(ws, sql("DELETE FROM models WHERE ledger_index >= 2"))
+        ws.ledger_state_path.unlink()  # a verifier's copy, without the keys folder
+    result = cli("ledger", "verify", "--workspace", root)
+    assert result.code == 1
+    assert "the witness copy" in result.err and "were deleted" in result.err

@@ -491,9 +491,10 @@ class WorkspaceSealer:
     which refuses to record entries nobody could sign.
     """
 
-    def __init__(self, key_path: Path, state_path: Path) -> None:
+    def __init__(self, key_path: Path, state_path: Path, witness: Path | None = None) -> None:
         self.key_path = key_path
         self.state_path = state_path
+        self.witness = witness
         self._impl: LedgerSigner | NoSigner | None = None
 
     def _get(self) -> LedgerSigner | NoSigner:
@@ -513,9 +514,30 @@ class WorkspaceSealer:
 
     def committed(self, sealed: Sealed) -> None:
         self._get().committed(sealed)
+        if self.witness is not None:
+            publish(self.witness, sealed.after.note)
 
     def aborted(self, sealed: Sealed) -> None:
         self._get().aborted(sealed)
+
+
+def publish(path: Path, note: bytes) -> None:
+    """Write the latest signed checkpoint to a witness file (after the commit)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(note)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(name, 0o644)
+        os.replace(name, path)
+    except OSError as exc:
+        raise LedgerError(
+            f"recorded and signed, but the checkpoint could not be published to {path}: "
+            f"{exc.strerror or exc}",
+            hint="fix the [ledger] witness path; the next write publishes the latest checkpoint",
+        ) from None
 
 
 # -- starting a log, and adopting one made before signer state existed ---------------

@@ -189,7 +189,9 @@ class Workspace:
             start_log(tx, signer, self.ledger_state_path)
             save_private_key(self.ledger_key_path, signer)
             atomic_write(self.ledger_vkey_path, (signer.vkey + "\n").encode("utf-8"))
-        self.store.sealer = WorkspaceSealer(self.ledger_key_path, self.ledger_state_path)
+        self.store.sealer = WorkspaceSealer(
+            self.ledger_key_path, self.ledger_state_path, self.config.witness_path(self.root)
+        )
         return signer
 
     def adopt_ledger(self) -> storage.CheckpointResult:
@@ -264,11 +266,15 @@ class Workspace:
             state = read_state(self.ledger_state_path, verifier)
         except LedgerError as exc:
             state, state_problem = None, exc.message
+        witness = self.config.witness_path(self.root)
+        if witness is not None and witness.is_file():
+            label = f"the witness copy ({self.relative(witness)})"
+            known.append(KnownCheckpoint(label, witness.read_bytes()[:65536]))
         if state is not None:
             known.append(
                 KnownCheckpoint("the signer's latest (keys/ledger.state)", state.signed.note)
             )
-        elif state_problem is None and not against:
+        elif state_problem is None and len(known) == 0:
             warnings.append(
                 "no signer state (keys/ledger.state) in this copy and no --against checkpoint: "
                 "the newest entries could have been deleted together with their checkpoints; "
@@ -380,7 +386,9 @@ def open_workspace(path: Path | None = None) -> Workspace:
     except BaseException:
         store.dispose()
         raise
-    store.sealer = WorkspaceSealer(root / KEYS / LEDGER_KEY, root / KEYS / LEDGER_STATE)
+    store.sealer = WorkspaceSealer(
+        root / KEYS / LEDGER_KEY, root / KEYS / LEDGER_STATE, config.witness_path(root)
+    )
     return Workspace(root=root, config=config, store=store)
 
 
