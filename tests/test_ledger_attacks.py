@@ -387,6 +387,8 @@ def test_entry_bytes_stored_as_text_are_reported_not_a_crash(
         assert result.code == 1, result.err
         assert "Traceback" not in result.err
         assert "not as bytes" in result.err
+    proved = cli("ledger", "prove", i, "--workspace", ws.root)
+    assert proved.code == 1 and "not bytes" in proved.err
 
 
 @pytest.mark.parametrize(

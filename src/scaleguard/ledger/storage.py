@@ -94,7 +94,8 @@ class DbNodeSource:
             )
             query = select(_NODES.c.level, _NODES.c.idx, _NODES.c.hash).where(condition)
             for level, idx, h in self._session.execute(query):
-                self._cache[(int(level), int(idx))] = bytes(h)
+                if isinstance(h, bytes | bytearray | memoryview):
+                    self._cache[(int(level), int(idx))] = bytes(h)
 
     def node(self, level: int, index: int) -> bytes:
         key = (level, index)
@@ -102,7 +103,7 @@ class DbNodeSource:
         if found is None:
             found = self._session.execute(_NODE_AT, {"level": level, "idx": index}).scalar()
         if found is not None:
-            self._cache[key] = found = bytes(found)
+            self._cache[key] = found = _blob(found, f"the tree hash at level {level}, {index}")
             return found
         raise LedgerIntegrityError(
             f"the ledger tree has no stored hash for level {level}, index {index} "
@@ -183,7 +184,7 @@ def entry(session: Session, index: int) -> tuple[bytes, bytes]:
             f"no ledger entry {index}",
             hint=f"entries are numbered 0..{ledger_size(session) - 1}",
         )
-    return bytes(row[0]), bytes(row[1])
+    return _blob(row[0], f"entry {index}"), _blob(row[1], f"the leaf hash of entry {index}")
 
 
 # -- checkpoints -----------------------------------------------------------------
@@ -199,8 +200,27 @@ class StoredCheckpoint:
     created_at: str
 
 
-def _to_checkpoint(row: tuple[int, bytes, bytes, str]) -> StoredCheckpoint:
-    return StoredCheckpoint(int(row[0]), bytes(row[1]), bytes(row[2]), str(row[3]))
+def _blob(value: object, what: str) -> bytes:
+    """A BLOB column's value; LedgerIntegrityError when the database holds another type."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise LedgerIntegrityError(
+        f"{what} is stored as {'NULL' if value is None else type(value).__name__}, not bytes",
+        hint="the database was edited; run 'scaleguard ledger verify --full'",
+    )
+
+
+def _to_checkpoint(row: tuple[object, object, object, object]) -> StoredCheckpoint:
+    size = row[0]
+    if not isinstance(size, int) or isinstance(size, bool):
+        raise LedgerIntegrityError(
+            f"a ledger_checkpoints row has the size {str(size)[:40]!r}, not an integer",
+            hint="the database was edited; run 'scaleguard ledger verify --full'",
+        )
+    where = f"checkpoint of size {size}"
+    return StoredCheckpoint(
+        size, _blob(row[1], f"the root of the {where}"), _blob(row[2], f"the {where}"), str(row[3])
+    )
 
 
 def checkpoints(session: Session) -> list[StoredCheckpoint]:
