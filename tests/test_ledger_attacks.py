@@ -498,6 +498,18 @@ def test_prove_on_a_tampered_log_exits_1(ws: Workspace, at: dict[str, int], cli:
     assert "does not verify against the checkpoint" in result.err
 
 
+def test_an_edited_entry_is_never_attested_with_the_key(
+    ws: Workspace, at: dict[str, int], cli: Cli, tmp_path: Path
+) -> None:
+    i = at["decision"]
+    attack(ws, *set_entry(i, rewritten(ws, i, outcome="proceed")))
+    out = tmp_path / "a.dsse"
+    result = cli("ledger", "export", i, "--attestation", out, "--workspace", ws.root)
+    assert result.code == 1
+    assert "refusing to attest" in result.err
+    assert not out.exists()
+
+
 def test_verify_against_a_published_checkpoint(
     ws: Workspace, at: dict[str, int], cli: Cli, tmp_path: Path
 ) -> None:

@@ -453,8 +453,9 @@ def test_receipts_need_a_covering_checkpoint(store: Store) -> None:
 def test_exported_attestations_verify_with_the_log_key(ws: Workspace) -> None:
     at = populate(ws)
     with ws.store.read() as s:
-        envelope, parsed = storage.export_attestation(s, at["decision"], ws.signer())
-        fact_env, _ = storage.export_attestation(s, at["fact"], ws.signer())
+        signed = ws.signed_checkpoint()
+        envelope, parsed = storage.export_attestation(s, at["decision"], ws.signer(), signed)
+        fact_env, _ = storage.export_attestation(s, at["fact"], ws.signer(), signed)
     checked = verify_attestation(envelope, ws.verifier())
     assert checked.predicate_type == "https://scaleguard.dev/attestation/decision/v1"
     assert checked.subject_name == f"scaleguard.local/tamper-lab/entries/{at['decision']}"

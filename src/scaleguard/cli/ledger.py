@@ -444,8 +444,10 @@ def ledger_export(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Export an entry's record as an in-toto Statement in a DSSE envelope, signed."""
-    with _workspace(workspace) as ws, ws.store.read() as s:
-        envelope, parsed = storage.export_attestation(s, index, ws.signer())
+    with _workspace(workspace) as ws:
+        signed = ws.signed_checkpoint()
+        with ws.store.read() as s:
+            envelope, parsed = storage.export_attestation(s, index, ws.signer(), signed)
     atomic_write(attestation, envelope)
     info = {
         "index": index,

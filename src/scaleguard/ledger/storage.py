@@ -399,14 +399,30 @@ def predicate_type(kind: str) -> str:
 
 
 def export_attestation(
-    session: Session, index: int, signer: NoteSigner
+    session: Session, index: int, signer: NoteSigner, signed: Checkpoint
 ) -> tuple[bytes, LedgerEntry]:
     """DSSE envelope around entry ``index``'s record, signed with the ledger key.
 
-    The subject names the log and the index (``<origin>/entries/<index>``), so a
-    reviewer can pair the attestation with a receipt for the same entry.
+    The key signs only what it already signed: the entry must be proven in
+    ``signed`` (the signer's latest checkpoint) first, so an entry edited in
+    the database is refused, not attested. The subject names the log and the
+    index (``<origin>/entries/<index>``), so a reviewer can pair the
+    attestation with a receipt for the same entry.
     """
     data, _ = entry(session, index)
+    if index >= signed.size:
+        raise LedgerIntegrityError(
+            f"entry {index} is not covered by the signer's latest checkpoint ({signed.size})"
+        )
+    try:
+        proof = prove_inclusion(session, index, signed.size)
+        verify_inclusion(leaf_hash(data), index, signed.size, proof, signed.root)
+    except LedgerError as exc:
+        raise LedgerIntegrityError(
+            f"refusing to attest entry {index}: it does not verify against the signer's "
+            f"latest checkpoint (size {signed.size}): {exc.message}",
+            hint="the database was edited; run 'scaleguard ledger verify --full'",
+        ) from None
     parsed = parse_entry(data)
     envelope = attest_record(
         parsed.record,
