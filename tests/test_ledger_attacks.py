@@ -654,3 +654,80 @@ def test_a_witness_file_holds_the_latest_checkpoint_and_catches_truncation(
     result = cli("ledger", "verify", "--workspace", root)
     assert result.code == 1
     assert "the witness copy" in result.err and "were deleted" in result.err
+
+
+# -- the signer's rule as a property ----------------------------------------------------------
+
+
+def test_whatever_the_attack_the_signer_only_signs_honest_history(tmp_path: Path) -> None:
+    """Any attack, then an ordinary write: it is refused, or what gets signed is exactly the
+    honest history plus the new record (never the attacker's version), and verify fails
+    whenever the attack changed the ledger."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from scaleguard.ledger.merkle import naive_root
+    from scaleguard.workspace import init_workspace
+
+    template = tmp_path / "template"
+    with init_workspace(template, name="Property") as w:
+        for n in range(12):
+            with w.store.write() as tx:
+                repo.add_fact(tx, name=f"f{n}", value=n, source="https://s", asserted_by="x")
+    counter = iter(range(10**6))
+
+    def attacks(ws: Workspace, kind: str, k: int) -> None:
+        if kind == "bytes":
+            attack(ws, *set_entry(k, rewritten(ws, k, value=-1), leaf=False))
+        elif kind == "rewrite":
+            attack(ws, *set_entry(k, rewritten(ws, k, value=-1)))
+            attack(ws, sql("UPDATE facts SET value = '-1' WHERE ledger_index = :k", k=k))
+            attack(ws, *rebuild_tree(ws))
+        elif kind == "rewrite-unsigned":
+            attack(ws, *set_entry(k, rewritten(ws, k, value=-1)))
+            attack(ws, sql("DELETE FROM ledger_checkpoints WHERE size > :k", k=k))
+            attack(ws, *rebuild_tree(ws))
+        elif kind == "delete":
+            attack(ws, sql("DELETE FROM ledger_entries WHERE idx = :k", k=k))
+            attack(ws, sql("DELETE FROM facts WHERE ledger_index = :k", k=k))
+            attack(ws, *rebuild_tree(ws))
+        elif kind == "truncate":
+            attack(ws, sql("DELETE FROM facts WHERE ledger_index >= :k", k=k))
+            attack(ws, sql("DELETE FROM ledger_entries WHERE idx >= :k", k=k))
+            attack(ws, sql("DELETE FROM ledger_checkpoints WHERE size > :k", k=k))
+            attack(ws, *rebuild_tree(ws))
+        elif kind == "append":
+            record = {"id": 100 + k, "name": "forged", "value": k, "model": None}
+            record |= {"source": "https://forged", "asserted_by": "x"}
+            attack(ws, *forged_rows(ws, "fact", "facts", {**record, "value": k}))
+            attack(ws, *rebuild_tree(ws))
+        elif kind == "checkpoints":
+            attack(ws, sql("DELETE FROM ledger_checkpoints WHERE size >= :k", k=k))
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        kind=st.sampled_from(
+            ["bytes", "rewrite", "rewrite-unsigned", "delete", "truncate", "append", "checkpoints"]
+        ),
+        k=st.integers(min_value=0, max_value=11),
+    )
+    def run(kind: str, k: int) -> None:
+        root = tmp_path / f"copy-{next(counter)}"
+        shutil.copytree(template, root)
+        with open_workspace(root) as ws:
+            with ws.store.read() as s:
+                honest = [e.data for e in repo.ledger_entries(s)]
+            attacks(ws, kind, k)
+            assert not ws.verify_ledger().ok or not verify(ws.store, ws.verifier(), full=True).ok
+            try:
+                add_fact(ws, "after")
+            except LedgerIntegrityError:
+                return
+            with ws.store.read() as s:
+                latest = storage.require_checkpoint(s)
+                new = storage.entry(s, latest.size - 1)[0]
+            assert latest.size == len(honest) + 1
+            assert latest.root == naive_root([*honest, new])  # the honest tree, extended
+        shutil.rmtree(root)
+
+    run()
