@@ -25,10 +25,28 @@ from typing import Any
 import rfc8785
 from sqlalchemy import insert
 
-from scaleguard.ledger import NoteSigner, leaf_hash, new_complete_nodes, parse_entry, storage
+from scaleguard.ledger import (
+    Checkpoint,
+    NoteSigner,
+    leaf_hash,
+    new_complete_nodes,
+    parse_entry,
+    sign_checkpoint,
+    storage,
+)
+from scaleguard.ledger.signer import (
+    LedgerSigner,
+    SignerState,
+    empty_tree,
+    fold,
+    signed_tree,
+    start_log,
+    stored_frontier,
+    write_state,
+)
 from scaleguard.ledger.verify import verify
 from scaleguard.store import Store, ensure_schema, repo
-from scaleguard.store.tables import FactRow, LedgerEntryRow, LedgerNodeRow
+from scaleguard.store.tables import FactRow, LedgerCheckpointRow, LedgerEntryRow, LedgerNodeRow
 
 TIME = "2026-01-01T00:00:00Z"
 VALUES = [rfc8785.dumps(i * 0.5).decode() for i in range(7)]
@@ -75,6 +93,39 @@ def _appends(store: Store, count: int, per_tx: int) -> float:
                 repo.append_record(tx, "note", "bench", {"i": done, "v": 0.5})
                 done += 1
     return time.perf_counter() - start
+
+
+def _facts(store: Store, count: int) -> None:
+    """``count`` fact records, one write transaction (and one signature) each."""
+    for i in range(count):
+        with store.write() as tx:
+            repo.add_fact(tx, name=f"bench-{i}", value=i, source="https://b", asserted_by="b")
+
+
+def _sealed(store: Store, signer: NoteSigner, state: Path) -> None:
+    """Sign the empty tree and seal every later write transaction, as a workspace does."""
+    with store.write() as tx:
+        start_log(tx, signer, state)
+    store.sealer = LedgerSigner(signer, state)
+
+
+def _sign_loaded(store: Store, signer: NoteSigner, state: Path) -> None:
+    """What the key holder does after a bulk import: sign the loaded tree, then seal."""
+    with store.write() as tx:
+        size = storage.ledger_size(tx)
+        frontier = stored_frontier(tx, size)
+        tree = signed_tree(
+            sign_checkpoint(Checkpoint(signer.name, size, fold(frontier)), signer),
+            frontier,
+            signer.verifier,
+        )
+        for row in (empty_tree(signer), tree):
+            tx.execute(
+                insert(LedgerCheckpointRow),
+                {"size": row.size, "root": row.root, "note": row.note, "created_at": "-"},
+            )
+        write_state(state, SignerState(tree))
+    store.sealer = LedgerSigner(signer, state)
 
 
 def _bulk_load(store: Store, entries: list[bytes]) -> None:
@@ -154,6 +205,7 @@ def run(quick: bool = False) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         small = Store(f"sqlite:///{Path(tmp) / 'appends.db'}")
         ensure_schema(small, create=True)
+        _sealed(small, signer, Path(tmp) / "small.state")  # appends are signed as they commit
         seconds = _appends(small, single, 1)
         rows.append(
             ("durable append (1 per commit)", f"{single / seconds:,.0f} /s", f"{single} appends")
@@ -175,8 +227,13 @@ def run(quick: bool = False) -> str:
         ensure_schema(big, create=True)
         seconds, _ = _timed(lambda: _bulk_load(big, entries))
         rows.append(("bulk load (entries, rows, nodes)", f"{seconds:.1f} s", f"{n:,} entries"))
-        seconds, _ = _timed(lambda: storage.checkpoint(big, signer))
-        rows.append(("sign first checkpoint", f"{seconds * 1000:.1f} ms", f"size {n:,}"))
+        seconds, _ = _timed(lambda: _sign_loaded(big, signer, Path(tmp) / "big.state"))
+        rows.append(("sign the loaded tree", f"{seconds * 1000:.1f} ms", f"size {n:,}"))
+        seconds, _ = _timed(lambda: _facts(big, 20))
+        rows.append(
+            ("signed append onto the big tree", f"{seconds / 20 * 1000:.1f} ms", "1 per commit")
+        )
+        n += 20
 
         proofs: list[float] = []
         receipts: list[float] = []
@@ -212,8 +269,9 @@ def run(quick: bool = False) -> str:
         "floor: the rest is reading rows from SQLite, proving every entry is canonical "
         "RFC 8785 JSON and comparing every record row with its entry, while proofs stay in "
         "the millisecond range because they read only O(log n) stored subtree hashes in one "
-        "query; durable appends are bound by one fsync per commit, so batching is what raises "
-        "throughput."
+        "query; durable appends are bound by fsyncs (the commit's, and the signer's state file "
+        "written after it), so batching is what raises throughput, and signing a write costs "
+        "the same on a tree of a million entries as on a small one."
     )
     return "\n".join(
         [

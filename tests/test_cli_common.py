@@ -15,14 +15,9 @@ from scaleguard.cli import app as cli_app
 from scaleguard.cli import common
 from scaleguard.errors import InputError
 
-#: Groups whose module has not adopted cli/common.py yet (the ledger commands).
-NOT_YET = {"ledger", "keys"}
-
 
 def _commands() -> Iterator[tuple[str, Any]]:
     for name, lazy in cli_app.COMMANDS.items():
-        if name in NOT_YET:
-            continue
         stack = [(name, lazy.load(name))]
         while stack:
             path, command = stack.pop()

@@ -209,30 +209,45 @@ def test_a_lost_key_cannot_be_replaced_silently(root: Path, cli: Cli) -> None:
     (root / "keys" / "ledger.key").unlink()
     (root / "keys" / "ledger.vkey").unlink()
     added = cli("models", "add", "m-2", "--workspace", root)
-    assert added.code == 0
-    assert "not checkpointed" in added.err
-    assert cli("ledger", "prove", "4", "--workspace", root).code == 2
+    assert added.code == 2
+    assert "no ledger key" in added.err  # nothing is recorded that could never be signed
+    with open_workspace(root) as ws, ws.store.read() as s:
+        assert storage.ledger_size(s) == 4
     created = cli("keys", "init", "--workspace", root)
     assert created.code == 2
     assert "restore" in created.err and "already has checkpoints" in created.err
     assert not (root / "keys" / "ledger.key").exists()
 
 
-def test_keys_init_for_a_ledger_that_was_never_checkpointed(tmp_path: Path, cli: Cli) -> None:
+def test_keys_init_signs_an_empty_ledger_and_refuses_unsigned_entries(
+    tmp_path: Path, cli: Cli
+) -> None:
     root = tmp_path / "old"
     assert cli("init", root).code == 0
-    assert cli("models", "add", "m-1", "--workspace", root).code == 0
-    for name in ("ledger.key", "ledger.vkey"):
+    for name in ("ledger.key", "ledger.vkey", "ledger.state"):
         (root / "keys" / name).unlink()
-    with sqlite3.connect(root / "scaleguard.db") as db:  # as before ledger checkpoints existed
+    with sqlite3.connect(root / "scaleguard.db") as db:  # a ledger never signed at all
         db.execute("DROP TRIGGER ledger_checkpoints_no_delete")
         db.execute("DELETE FROM ledger_checkpoints")
     created = cli("keys", "init", "--workspace", root)
     assert created.code == 0, created.err
     assert stat.S_IMODE((root / "keys" / "ledger.key").stat().st_mode) == 0o600
+    assert cli("models", "add", "m-1", "--workspace", root).code == 0
     with open_workspace(root) as ws, ws.store.read() as s:
-        assert [c.size for c in storage.checkpoints(s)] == [1]
+        assert [c.size for c in storage.checkpoints(s)] == [0, 1]
     assert cli("ledger", "verify", "--full", "--workspace", root).code == 0
+
+    other = tmp_path / "other"
+    assert cli("init", other).code == 0
+    assert cli("models", "add", "m-1", "--workspace", other).code == 0
+    for name in ("ledger.key", "ledger.vkey", "ledger.state"):
+        (other / "keys" / name).unlink()
+    with sqlite3.connect(other / "scaleguard.db") as db:
+        db.execute("DROP TRIGGER ledger_checkpoints_no_delete")
+        db.execute("DELETE FROM ledger_checkpoints")
+    refused = cli("keys", "init", "--workspace", other)
+    assert refused.code == 2
+    assert "cannot vouch for entries it never signed" in refused.err
 
 
 def test_bad_input_exits_2_with_a_message(root: Path, cli: Cli, tmp_path: Path) -> None:

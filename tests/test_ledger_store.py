@@ -15,11 +15,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 
 from conftest import worker_context
-from scaleguard.errors import LedgerError
+from scaleguard.errors import LedgerError, LedgerIntegrityError
 from scaleguard.ledger import (
+    EMPTY_ROOT,
+    Checkpoint,
     MemoryNodeSource,
     NoteSigner,
     entry_bytes,
@@ -27,16 +29,18 @@ from scaleguard.ledger import (
     leaf_hash,
     open_checkpoint,
     parse_entry,
+    sign_checkpoint,
     storage,
     verify_attestation,
     verify_receipt,
 )
 from scaleguard.ledger.merkle import naive_consistency_proof, naive_inclusion_proof, naive_root
 from scaleguard.ledger.recheck import quick_entry, read_entry
+from scaleguard.ledger.signer import LedgerSigner, empty_tree, fold, start_log, stored_frontier
 from scaleguard.ledger.verify import verify
 from scaleguard.store import Store, Tx, ensure_schema, head_revision, repo, revision_of
 from scaleguard.store.migrate import alembic_config, script
-from scaleguard.store.tables import LedgerNodeRow, metadata
+from scaleguard.store.tables import LedgerCheckpointRow, LedgerNodeRow, metadata
 from scaleguard.workspace import Workspace, init_workspace, open_workspace
 from scaleguard.workspace.workspace import origin_for
 
@@ -303,6 +307,20 @@ def test_a_missing_node_is_reported_not_guessed(store: Store) -> None:
         storage.DbNodeSource(s).node(2, 0)
 
 
+def sign_by_hand(store: Store, signer: NoteSigner) -> None:
+    """What only the key holder can do: sign the empty tree and the whole ledger as it is."""
+    with store.read() as s:
+        size = storage.ledger_size(s)
+        frontier = stored_frontier(s, size)
+    note = sign_checkpoint(Checkpoint(signer.name, size, fold(frontier)), signer)
+    with store.write() as tx:
+        for n, r, body in ((0, EMPTY_ROOT, empty_tree(signer).note), (size, fold(frontier), note)):
+            tx.execute(
+                insert(LedgerCheckpointRow.__table__),  # type: ignore[arg-type]
+                {"size": n, "root": r, "note": body, "created_at": "2026-01-01T00:00:00Z"},
+            )
+
+
 def test_concurrent_writers_build_one_consistent_tree(store: Store, store_url: str) -> None:
     from test_store import _append_many
 
@@ -314,42 +332,61 @@ def test_concurrent_writers_build_one_consistent_tree(store: Store, store_url: s
         p.join(timeout=300)
     assert [p.exitcode for p in procs] == [0, 0, 0]
     assert stored_nodes(store) == MemoryNodeSource.from_entries(entries_data(store))._nodes
-    storage.checkpoint(store, SIGNER)
+    unsigned = verify(store, SIGNER.verifier, full=True)
+    assert [d.table for d in unsigned.discrepancies] == ["ledger_entries", "ledger_checkpoints"]
+    sign_by_hand(store, SIGNER)
     assert verify(store, SIGNER.verifier, full=True).ok
 
 
 # -- checkpoints ------------------------------------------------------------------------
 
 
-def test_checkpoints_are_signed_once_per_size_and_verify(store: Store) -> None:
-    first = storage.checkpoint(store, SIGNER)
-    assert first.signed and first.checkpoint.size == 0
+@pytest.fixture
+def signed(store: Store, tmp_path: Path) -> Store:
+    """A bare store whose write transactions are sealed, as a workspace's are."""
+    state = tmp_path / "ledger.state"
     with store.write() as tx:
+        start_log(tx, SIGNER, state)
+    store.sealer = LedgerSigner(SIGNER, state)
+    return store
+
+
+def test_every_write_transaction_is_signed_before_it_commits(signed: Store) -> None:
+    with signed.write() as tx:
         for i in range(5):
             append(tx, i)
-    second = storage.checkpoint(store, SIGNER)
-    again = storage.checkpoint(store, SIGNER)
-    assert second.signed and not again.signed
-    assert again.checkpoint == second.checkpoint
-    cp = open_checkpoint(second.checkpoint.note, SIGNER.verifier)
+    with signed.write() as tx:  # appends nothing: nothing to sign
+        pass
+    with signed.read() as s:
+        stored = storage.checkpoints(s)
+    assert [c.size for c in stored] == [0, 5]
+    cp = open_checkpoint(stored[-1].note, SIGNER.verifier)
     assert (cp.origin, cp.size, cp.root) == (
         "scaleguard.local/test",
         5,
-        naive_root(entries_data(store)),
+        naive_root(entries_data(signed)),
     )
-    with store.read() as s:
-        assert [c.size for c in storage.checkpoints(s)] == [0, 5]
+    with pytest.raises(RuntimeError), signed.write() as tx:
+        append(tx, 5)
+        raise RuntimeError("the write fails after appending")
+    with signed.write() as tx:
+        append(tx, 6)
+    with signed.read() as s:
+        assert [c.size for c in storage.checkpoints(s)] == [0, 5, 6]
+    report = verify(signed, SIGNER.verifier, full=True)
+    assert report.checkpoints == 3  # "note" entries have no record table; nothing else is off
+    assert all("has no record table" in d.message for d in report.discrepancies)
 
 
-def test_a_checkpoint_is_refused_when_history_changed(store: Store) -> None:
-    with store.write() as tx:
+def test_a_checkpoint_is_refused_when_history_changed(signed: Store) -> None:
+    with signed.write() as tx:
         for i in range(6):
             append(tx, i)
-    storage.checkpoint(store, SIGNER)
-    with store.write() as tx:
+    refused = pytest.raises(LedgerIntegrityError, match=r"refusing to sign.*history was rewritten")
+    with refused, signed.write() as tx:
         append(tx, 6)
         # An attacker with database access rewrites a node the old root depends on.
-        if store.backend == "sqlite":
+        if signed.backend == "sqlite":
             tx.execute(text("DROP TRIGGER ledger_nodes_no_update"))
         else:
             tx.execute(text("ALTER TABLE ledger_nodes DISABLE TRIGGER USER"))
@@ -357,31 +394,27 @@ def test_a_checkpoint_is_refused_when_history_changed(store: Store) -> None:
             text("UPDATE ledger_nodes SET hash = :h WHERE level = 2 AND idx = 0"),
             {"h": b"\x01" * 32},
         )
-    with pytest.raises(
-        LedgerError, match=r"refusing to sign.*not consistent with the checkpoint of size 6"
-    ):
-        storage.checkpoint(store, SIGNER)
-    with store.read() as s:
-        assert [c.size for c in storage.checkpoints(s)] == [6]
+    with signed.read() as s:  # the whole write rolled back
+        assert [c.size for c in storage.checkpoints(s)] == [0, 6]
+        assert storage.ledger_size(s) == 6
 
 
-def test_a_checkpoint_is_refused_under_another_key(store: Store) -> None:
-    storage.checkpoint(store, SIGNER)
-    with store.write() as tx:
+def test_a_checkpoint_is_refused_under_another_key(signed: Store, tmp_path: Path) -> None:
+    signed.sealer = LedgerSigner(generate_key("scaleguard.local/test"), tmp_path / "ledger.state")
+    with pytest.raises(LedgerError, match=r"not signed by any trusted key"), signed.write() as tx:
         append(tx, 0)
-    with pytest.raises(LedgerError, match=r"refusing to sign.*does not verify"):
-        storage.checkpoint(store, generate_key("scaleguard.local/test"))
 
 
 # -- receipts, consistency bundles, attestations -------------------------------------------
 
 
-def test_receipts_and_consistency_bundles_verify_offline(store: Store) -> None:
+def test_receipts_and_consistency_bundles_verify_offline(signed: Store) -> None:
+    store = signed
     with store.write() as tx:
         for i in range(9):
             append(tx, i)
-    old = storage.checkpoint(store, SIGNER).checkpoint
     with store.read() as s:
+        old = storage.require_checkpoint(s)
         receipt = storage.receipt(s, 4)
     proven = verify_receipt(receipt, SIGNER.vkey)
     assert (proven.index, proven.checkpoint.size) == (4, 9)
@@ -389,7 +422,6 @@ def test_receipts_and_consistency_bundles_verify_offline(store: Store) -> None:
     with store.write() as tx:
         for i in range(9, 30):
             append(tx, i)
-    storage.checkpoint(store, SIGNER)
     with store.read() as s:
         bundle = storage.consistency_bundle(s, old.size)
     newer = storage.verify_bundle(bundle, SIGNER.verifier, proven.checkpoint)
@@ -421,8 +453,9 @@ def test_receipts_need_a_covering_checkpoint(store: Store) -> None:
 def test_exported_attestations_verify_with_the_log_key(ws: Workspace) -> None:
     at = populate(ws)
     with ws.store.read() as s:
-        envelope, parsed = storage.export_attestation(s, at["decision"], ws.signer())
-        fact_env, _ = storage.export_attestation(s, at["fact"], ws.signer())
+        signed = ws.signed_checkpoint()
+        envelope, parsed = storage.export_attestation(s, at["decision"], ws.signer(), signed)
+        fact_env, _ = storage.export_attestation(s, at["fact"], ws.signer(), signed)
     checked = verify_attestation(envelope, ws.verifier())
     assert checked.predicate_type == "https://scaleguard.dev/attestation/decision/v1"
     assert checked.subject_name == f"scaleguard.local/tamper-lab/entries/{at['decision']}"

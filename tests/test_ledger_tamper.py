@@ -16,7 +16,25 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from scaleguard.ledger import MemoryNodeSource, entry_bytes, leaf_hash, parse_entry, storage
+from scaleguard.errors import LedgerIntegrityError
+from scaleguard.ledger import (
+    EMPTY_ROOT,
+    Checkpoint,
+    MemoryNodeSource,
+    entry_bytes,
+    leaf_hash,
+    parse_entry,
+    sign_checkpoint,
+    storage,
+)
+from scaleguard.ledger.signer import (
+    SignerState,
+    empty_tree,
+    fold,
+    signed_tree,
+    stored_frontier,
+    write_state,
+)
 from scaleguard.ledger.verify import check_receipt, verify
 from scaleguard.store import repo
 from scaleguard.workspace import Workspace, init_workspace
@@ -109,6 +127,30 @@ def rebuild_tree(ws: Workspace) -> list[tuple[str, Params]]:
 
 def move_entry(old: int, new: int) -> tuple[str, Params]:
     return sql("UPDATE ledger_entries SET idx = :n WHERE idx = :o", n=new, o=old)
+
+
+def resign_from_scratch(ws: Workspace) -> None:
+    """What only the key holder can do: sign the current database as if it were the truth."""
+    signer = ws.signer()
+    with ws.store.read() as s:
+        size = storage.ledger_size(s)
+        frontier = stored_frontier(s, size)
+    note = sign_checkpoint(Checkpoint(signer.name, size, fold(frontier)), signer)
+    rows = [(0, EMPTY_ROOT, empty_tree(signer).note), (size, fold(frontier), note)]
+    attack(
+        ws,
+        *(
+            sql(
+                "INSERT INTO ledger_checkpoints (size, root, note, created_at) "
+                "VALUES (:s, :r, :n, '2026-01-01T00:00:00Z')",
+                s=n,
+                r=r,
+                n=body,
+            )
+            for n, r, body in rows
+        ),
+    )
+    write_state(ws.ledger_state_path, SignerState(signed_tree(note, frontier, signer.verifier)))
 
 
 def first_bad(ws: Workspace, *, full: bool = True) -> tuple[int | None, str, str]:
@@ -251,7 +293,9 @@ def test_appended_entry_without_a_record(ws: Workspace, at: dict[str, int]) -> N
         ),
     )
     attack(ws, *rebuild_tree(ws))
-    assert first_bad(ws) == (n, "decisions", "")
+    assert first_bad(ws) == (n, "ledger_entries", f"idx {n}")  # no checkpoint covers it
+    report = verify(ws.store, ws.verifier(), full=True)
+    assert (n, "decisions") in [(d.index, d.table) for d in report.discrepancies]
     assert first_bad(ws, full=False)[0] == n
 
 
@@ -379,7 +423,9 @@ def test_a_receipt_from_before_a_rewrite_fails_against_the_rewritten_log(
         sql("DELETE FROM ledger_checkpoints"),
         *rebuild_tree(ws),
     )
-    assert ws.checkpoint().signed  # the key holder re-signs from scratch
+    with pytest.raises(LedgerIntegrityError, match="checkpoint rows were deleted"):
+        ws.checkpoint()  # the signer does not sign over it
+    resign_from_scratch(ws)  # but the key holder can, by hand
     assert verify(ws.store, ws.verifier(), full=True).ok  # undetectable without old checkpoints
 
     found = check_receipt(ws.store, receipt, ws.verifier())

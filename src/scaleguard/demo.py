@@ -267,12 +267,11 @@ def _show_roadmap(console: Console, ws: object, root: Path) -> None:
 def _show_ledger(console: Console, ws: object) -> None:
     """Sign a checkpoint, verify the whole ledger from the entry bytes up, and show both."""
     from scaleguard.ledger import storage
-    from scaleguard.ledger.verify import verify
     from scaleguard.workspace.workspace import Workspace
 
     assert isinstance(ws, Workspace)
     ws.checkpoint()
-    report = verify(ws.store, ws.verifier(), full=True)
+    report = ws.verify_ledger(full=True)
     with ws.store.read() as s:
         latest = storage.latest_checkpoint(s)
     assert latest is not None

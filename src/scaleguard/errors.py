@@ -134,3 +134,12 @@ class WorkspaceError(StoreError):
 
 class LedgerError(ScaleguardError):
     """The ledger or a proof/receipt did not verify."""
+
+
+class LedgerIntegrityError(LedgerError):
+    """The ledger in the database does not add up (it was tampered with or damaged).
+
+    Unlike bad input, this is a failed check: the CLI exits 1, not 2.
+    """
+
+    exit_code: ClassVar[int] = 1

@@ -18,28 +18,20 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from scaleguard.cli.common import JSON_OPTION, WORKSPACE_OPTION, output_option
 from scaleguard.cli.output import print_json
-from scaleguard.errors import ConflictError, InputError, LedgerError
+from scaleguard.errors import InputError, LedgerError, LedgerIntegrityError
 from scaleguard.ledger import storage
 from scaleguard.ledger.attest import verify_attestation
 from scaleguard.ledger.keys import parse_vkey
 from scaleguard.ledger.note import NoteVerifier, b64encode
 from scaleguard.ledger.receipt import MAX_RECEIPT_BYTES, verify_receipt
 from scaleguard.ledger.recheck import read_entry
-from scaleguard.ledger.verify import Discrepancy, check_receipt, describe, order, verify
+from scaleguard.ledger.verify import Discrepancy, check_receipt, describe, order
 from scaleguard.store import repo
 from scaleguard.workspace import Workspace, open_workspace
 from scaleguard.workspace.files import atomic_write
 
-WORKSPACE_OPTION = typer.Option(
-    None,
-    "--workspace",
-    envvar="SCALEGUARD_WORKSPACE",
-    help="The workspace folder (default: the nearest folder above the current one "
-    "holding scaleguard.toml).",
-    file_okay=False,
-)
-JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of text.")
 KEY_HELP = "The log's public key: a .vkey file, or the vkey text itself."
 EXIT_FAILED = 1
 
@@ -97,15 +89,30 @@ def read_key(value: str) -> NoteVerifier:
 
 
 def _covering(ws: Workspace, size: int) -> storage.StoredCheckpoint:
-    """The latest checkpoint, signing a newer one first when it does not cover ``size``."""
+    """The latest checkpoint, which must cover ``size`` entries.
+
+    With the key here, the signer's own latest checkpoint (after checking the
+    database still extends it); without, the newest one stored.
+    """
     with ws.store.read() as s:
-        latest = storage.latest_checkpoint(s)
-    if latest is not None and latest.size >= size:
-        return latest
-    if not ws.has_ledger_key():
+        have = storage.ledger_size(s)
+    if size > have:
+        raise InputError(
+            f"the ledger has {have} entries; {size} were asked for",
+            hint=f"entries are numbered 0..{have - 1}",
+        )
+    if ws.has_ledger_key():
+        latest = ws.checkpoint().checkpoint
+    else:
         with ws.store.read() as s:
-            return storage.require_checkpoint(s, size)
-    return ws.checkpoint().checkpoint
+            latest = storage.require_checkpoint(s)
+    if latest.size < size:
+        raise LedgerIntegrityError(
+            f"the latest signed checkpoint covers {latest.size} entries, not {size}: "
+            f"entries {latest.size}.. were written without the key",
+            hint="run 'scaleguard ledger verify --full'",
+        )
+    return latest
 
 
 def _b64_lines(hashes: list[bytes]) -> list[str]:
@@ -150,7 +157,7 @@ def ledger_log(
 
 @ledger_app.command("checkpoint")
 def ledger_checkpoint(
-    out: Path | None = typer.Option(None, "--out", help="Also write the signed note here."),
+    out: Path | None = output_option("Also write the signed note here."),
     workspace: Path | None = WORKSPACE_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
@@ -171,8 +178,8 @@ def ledger_checkpoint(
                 size = storage.ledger_size(s)
             if size > latest.size:
                 _err().print(
-                    f"warning: {size - latest.size} newer entries are not checkpointed "
-                    "(no ledger key here)"
+                    f"warning: {size - latest.size} newer entries are not covered by any "
+                    "checkpoint: they were written without the key"
                 )
     if out is not None:
         atomic_write(out, latest.note)
@@ -230,8 +237,8 @@ def ledger_prove(
 @ledger_app.command("consistency")
 def ledger_consistency(
     old_size: int = typer.Argument(..., min=0, help="Tree size of the older checkpoint."),
-    out: Path | None = typer.Option(
-        None, "--out", help="Write the proof with the new signed checkpoint to this file."
+    out: Path | None = output_option(
+        "Write the proof with the new signed checkpoint to this file."
     ),
     workspace: Path | None = WORKSPACE_OPTION,
     json_out: bool = JSON_OPTION,
@@ -285,26 +292,40 @@ def _fail(findings: list[Discrepancy], total: int | None = None) -> None:
 @ledger_app.command("verify")
 def ledger_verify(
     full: bool = typer.Option(
-        False, "--full", help="Recompute everything from the entry bytes up (slower)."
+        False,
+        "--full",
+        help="Recompute everything from the entry bytes up, and hash every evidence file (slower).",
     ),
     key: str | None = typer.Option(
-        None, "--key", help=KEY_HELP + " Default: the workspace's own key."
+        None,
+        "--key",
+        help=KEY_HELP + " Default: the workspace's own key (with a warning: whoever can "
+        "change the workspace could have replaced it).",
     ),
     receipts: list[Path] = typer.Option(
         [], "--receipt", help="A receipt held from earlier; the log must still match it (repeat)."
+    ),
+    against: list[Path] = typer.Option(
+        [],
+        "--against",
+        help="A signed checkpoint published earlier ('ledger checkpoint --out'); the log must "
+        "still contain it and have grown from it (repeat).",
     ),
     workspace: Path | None = WORKSPACE_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Check the ledger; exit 1 naming the first bad entry if anything does not add up.
 
-    Without --full: every checkpoint's signature, root and consistency, no gaps,
+    Without --full: every checkpoint's signature, root and consistency, that the
+    checkpoints start at the signed empty tree and cover every entry, no gaps,
     and the newest entries and their record rows. With --full: every entry,
-    every stored hash, every checkpoint and every record row.
+    every stored hash, every checkpoint, every record row and evidence file.
     """
+    given = read_key(key) if key is not None else None
+    held = [(str(path), _read(path, "checkpoint")) for path in against]
     with _workspace(workspace) as ws:
-        verifier = read_key(key) if key is not None else ws.verifier()
-        report = verify(ws.store, verifier, full=full)
+        report = ws.verify_ledger(full=full, key=given, against=held)
+        verifier = given or ws.verifier()
         extra: list[Discrepancy] = []
         for path in receipts:
             extra.extend(check_receipt(ws.store, _read(path, "receipt"), verifier))
@@ -318,14 +339,41 @@ def ledger_verify(
         if findings:
             raise typer.Exit(EXIT_FAILED)
         return
+    err = _err()
+    trusted = report.key or {}
+    err.print(
+        f"key: {trusted.get('name')} (key ID {trusted.get('key_id')}), {trusted.get('source')}",
+        markup=False,
+    )
+    for warning in report.warnings:
+        err.print(f"[yellow]warning[/]: {warning}")
     if findings:
         _fail(findings, report.total_found + len(extra))
     mode = "full" if full else "quick"
     typer.echo(
         f"ledger OK ({mode}): {report.size} entries, {report.checkpoints} checkpoint(s), "
         f"{report.entries} entries and {report.records} record rows re-checked"
+        + (f", {report.artifacts} evidence file(s) hashed" if full else "")
         + (f", {len(receipts)} receipt(s) still match" if receipts else "")
+        + (f", consistent with {len(against)} earlier checkpoint(s)" if against else "")
+        + f"; key {trusted.get('key_id')}"
     )
+
+
+@ledger_app.command("adopt")
+def ledger_adopt(workspace: Path | None = WORKSPACE_OPTION, json_out: bool = JSON_OPTION) -> None:
+    """Start the signer's state for a workspace made before scaleguard kept it.
+
+    Verifies the whole ledger first, then trusts its newest checkpoint once:
+    from then on the key only signs over that tree. Refused when the state
+    exists or the ledger does not verify.
+    """
+    with _workspace(workspace) as ws:
+        latest = ws.adopt_ledger().checkpoint
+    if json_out:
+        print_json(describe(latest))
+        return
+    typer.echo(f"adopted the checkpoint of size {latest.size}; the key now extends only it")
 
 
 @ledger_app.command("verify-receipt")
@@ -388,8 +436,10 @@ def ledger_export(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Export an entry's record as an in-toto Statement in a DSSE envelope, signed."""
-    with _workspace(workspace) as ws, ws.store.read() as s:
-        envelope, parsed = storage.export_attestation(s, index, ws.signer())
+    with _workspace(workspace) as ws:
+        signed = ws.signed_checkpoint()
+        with ws.store.read() as s:
+            envelope, parsed = storage.export_attestation(s, index, ws.signer(), signed)
     atomic_write(attestation, envelope)
     info = {
         "index": index,
@@ -437,32 +487,18 @@ def ledger_verify_attestation(
 def keys_init(workspace: Path | None = WORKSPACE_OPTION, json_out: bool = JSON_OPTION) -> None:
     """Create the workspace's signing key (keys/ledger.key, mode 0600) if it has none.
 
-    Then signs a checkpoint of the ledger as it is. An existing key is never
-    replaced, and a ledger with checkpoints is refused: they were signed by a
-    key a new one cannot speak for (restore the old key from a backup instead).
+    Then signs the empty ledger. An existing key is never replaced, and a
+    ledger with entries or checkpoints is refused: a new key cannot speak for
+    what it never signed (restore the old keys folder from a backup instead).
     """
     with _workspace(workspace) as ws:
-        if ws.has_ledger_key():
-            raise ConflictError(
-                f"this workspace already has a ledger key ({ws.ledger_key_path})",
-                hint="see it with 'scaleguard keys show'",
-            )
+        signer = ws.init_ledger_key()
         with ws.store.read() as s:
-            latest = storage.latest_checkpoint(s)
-        if latest is not None:
-            signed_by = latest.note.decode("utf-8", "replace").rstrip("\n").rsplit("\n", 1)[-1]
-            raise LedgerError(
-                f"this ledger already has checkpoints (the latest, of size {latest.size}, "
-                f"signed '{signed_by[:80]}'); a new key could not continue them",
-                hint=f"restore {ws.ledger_key_path} from a backup; keys init is for "
-                "ledgers that were never checkpointed",
-            )
-        signer = ws.create_ledger_key()
-        result = ws.checkpoint()
+            size = storage.ledger_size(s)
     info = {
         "vkey": signer.vkey,
         "key_file": str(ws.ledger_key_path),
-        "checkpoint_size": result.checkpoint.size,
+        "checkpoint_size": size,
     }
     if json_out:
         print_json(info)

@@ -18,11 +18,10 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.text import Text
 
 from scaleguard.cli.common import BY_OPTION, JSON_OPTION, WORKSPACE_OPTION
 from scaleguard.cli.output import print_json, print_table
-from scaleguard.errors import InputError, LedgerError, Problem
+from scaleguard.errors import InputError, Problem
 from scaleguard.store import as_json, repo
 from scaleguard.store.records import Model
 from scaleguard.workspace import (
@@ -62,30 +61,13 @@ def _workspace(path: Path | None) -> Iterator[Workspace]:
 
 
 def checkpoint_after_write(ws: Workspace) -> None:
-    """Sign a ledger checkpoint covering what the command just committed.
+    """Confirm that the signer's latest checkpoint still covers the whole ledger.
 
-    Without a key the records stay and a warning says how to make one; a
-    ledger that no longer matches its last checkpoint is reported and the
-    command exits 1 (the records it wrote are kept: they were committed).
+    Signing happens inside every write transaction (scaleguard.ledger.signer),
+    so a command never leaves entries unsigned; this re-checks after the
+    commit and exits 1 (LedgerIntegrityError) if the database was tampered with.
     """
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-    if not ws.has_ledger_key():
-        err.print(
-            "warning: not checkpointed: this workspace has no ledger key "
-            "(create one with 'scaleguard keys init')"
-        )
-        return
-    try:
-        ws.checkpoint()
-    except LedgerError as exc:
-        err.print(
-            Text.assemble(
-                ("error", "bold red"), f": recorded, but no checkpoint was signed: {exc.message}"
-            )
-        )
-        if exc.hint:
-            err.print(f"hint: {exc.hint}", markup=False)
-        raise typer.Exit(1) from None
+    ws.checkpoint()
 
 
 #: Columns of free text, which wrap between words; every other column stays on one line.

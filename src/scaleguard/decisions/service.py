@@ -30,6 +30,7 @@ from scaleguard.determinations.state import severity
 from scaleguard.errors import InputError, NotFoundError
 from scaleguard.framework.loader import LoadedFramework
 from scaleguard.framework.model import ACTIONS, Action
+from scaleguard.ledger.rows import check_decision_inputs
 from scaleguard.store import repo
 from scaleguard.store.records import Determination, Override
 from scaleguard.store.tables import ModelRow, ModelScoreRow
@@ -403,6 +404,8 @@ def decide(
     act = parse_action(action)
     day = as_of or dt.datetime.now(dt.UTC).date()
     actor = default_actor(by)
+    with ws.store.read() as s:  # every row read below must be what the ledger signed
+        check_decision_inputs(s, ws.signed_checkpoint(), model)
     fw, _ = determine(ws, model, framework, by=actor)
     with ws.store.read() as s:
         decision = evaluate_decision(fw, gather(s, ws, model, act, fw, day))

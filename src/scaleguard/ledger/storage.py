@@ -7,9 +7,9 @@ so every proof below costs one query for O(log n) rows of ``ledger_nodes``:
 the hashes a proof needs depend only on sizes and indices, never on hash
 values, so they are collected by a dry run and fetched together.
 
-Checkpoints are signed in their own write transaction, after the entries they
-cover were committed, and only when the new tree is provably consistent with
-the latest checkpoint already stored (:func:`checkpoint`).
+Checkpoints are signed by :mod:`scaleguard.ledger.signer`, inside the write
+transaction that appended the entries, and only over the tree the signer
+itself left signed.
 """
 
 from __future__ import annotations
@@ -17,15 +17,14 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TypeVar, cast
 
 from sqlalchemy import Table, and_, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from scaleguard.errors import LedgerError, NotFoundError
+from scaleguard.errors import LedgerError, LedgerIntegrityError, NotFoundError
 from scaleguard.ledger.attest import PREDICATE_DECISION, PREDICATE_EVIDENCE, attest_record
-from scaleguard.ledger.canonical import LedgerEntry, format_time, parse_entry
+from scaleguard.ledger.canonical import LedgerEntry, parse_entry
 from scaleguard.ledger.merkle import (
     HASH_SIZE,
     NodeSource,
@@ -43,10 +42,9 @@ from scaleguard.ledger.note import (
     NoteVerifier,
     b64decode_strict,
     open_checkpoint,
-    sign_checkpoint,
 )
 from scaleguard.ledger.receipt import make_receipt
-from scaleguard.store.db import Store, Tx
+from scaleguard.store.db import Tx
 from scaleguard.store.tables import LedgerCheckpointRow, LedgerEntryRow, LedgerNodeRow
 
 T = TypeVar("T")
@@ -96,7 +94,8 @@ class DbNodeSource:
             )
             query = select(_NODES.c.level, _NODES.c.idx, _NODES.c.hash).where(condition)
             for level, idx, h in self._session.execute(query):
-                self._cache[(int(level), int(idx))] = bytes(h)
+                if isinstance(h, bytes | bytearray | memoryview):
+                    self._cache[(int(level), int(idx))] = bytes(h)
 
     def node(self, level: int, index: int) -> bytes:
         key = (level, index)
@@ -104,9 +103,9 @@ class DbNodeSource:
         if found is None:
             found = self._session.execute(_NODE_AT, {"level": level, "idx": index}).scalar()
         if found is not None:
-            self._cache[key] = found = bytes(found)
+            self._cache[key] = found = _blob(found, f"the tree hash at level {level}, {index}")
             return found
-        raise LedgerError(
+        raise LedgerIntegrityError(
             f"the ledger tree has no stored hash for level {level}, index {index} "
             f"(leaves {index << level}..{((index + 1) << level) - 1})",
             hint="the ledger_nodes table was damaged; run 'scaleguard ledger verify --full'",
@@ -185,7 +184,7 @@ def entry(session: Session, index: int) -> tuple[bytes, bytes]:
             f"no ledger entry {index}",
             hint=f"entries are numbered 0..{ledger_size(session) - 1}",
         )
-    return bytes(row[0]), bytes(row[1])
+    return _blob(row[0], f"entry {index}"), _blob(row[1], f"the leaf hash of entry {index}")
 
 
 # -- checkpoints -----------------------------------------------------------------
@@ -201,8 +200,27 @@ class StoredCheckpoint:
     created_at: str
 
 
-def _to_checkpoint(row: tuple[int, bytes, bytes, str]) -> StoredCheckpoint:
-    return StoredCheckpoint(int(row[0]), bytes(row[1]), bytes(row[2]), str(row[3]))
+def _blob(value: object, what: str) -> bytes:
+    """A BLOB column's value; LedgerIntegrityError when the database holds another type."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise LedgerIntegrityError(
+        f"{what} is stored as {'NULL' if value is None else type(value).__name__}, not bytes",
+        hint="the database was edited; run 'scaleguard ledger verify --full'",
+    )
+
+
+def _to_checkpoint(row: tuple[object, object, object, object]) -> StoredCheckpoint:
+    size = row[0]
+    if not isinstance(size, int) or isinstance(size, bool):
+        raise LedgerIntegrityError(
+            f"a ledger_checkpoints row has the size {str(size)[:40]!r}, not an integer",
+            hint="the database was edited; run 'scaleguard ledger verify --full'",
+        )
+    where = f"checkpoint of size {size}"
+    return StoredCheckpoint(
+        size, _blob(row[1], f"the root of the {where}"), _blob(row[2], f"the {where}"), str(row[3])
+    )
 
 
 def checkpoints(session: Session) -> list[StoredCheckpoint]:
@@ -242,12 +260,12 @@ def open_stored(stored: StoredCheckpoint, verifier: NoteVerifier) -> Checkpoint:
     try:
         parsed = open_checkpoint(stored.note, verifier)
     except LedgerError as exc:
-        raise LedgerError(
+        raise LedgerIntegrityError(
             f"stored checkpoint of size {stored.size} does not verify: {exc.message}",
             hint=exc.hint,
         ) from None
     if parsed.size != stored.size or parsed.root != stored.root:
-        raise LedgerError(
+        raise LedgerIntegrityError(
             f"stored checkpoint of size {stored.size} was altered: its signed note says "
             f"size {parsed.size}, root {parsed.root.hex()}, the row says root {stored.root.hex()}"
         )
@@ -260,67 +278,6 @@ class CheckpointResult:
 
     checkpoint: StoredCheckpoint
     signed: bool
-
-
-def checkpoint(store: Store, signer: NoteSigner, *, at: datetime | None = None) -> CheckpointResult:
-    """Sign and store a checkpoint of the current ledger, unless the latest one covers it.
-
-    Call it after the transactions that appended entries have committed: it
-    takes the write lock itself and signs only what is durable. Before
-    signing it proves consistency from the latest stored checkpoint to the
-    new size and checks the proof against both roots; any doubt raises
-    LedgerError and nothing is signed, so the log never signs two
-    inconsistent checkpoints.
-    """
-    refuse = "refusing to sign a new checkpoint"
-    with store.write() as tx:
-        size = ledger_size(tx)
-        if _entry_count(tx) != size:
-            raise LedgerError(
-                f"{refuse}: the ledger has {_entry_count(tx)} entries but its highest index "
-                f"is {size - 1}; entries were deleted",
-                hint="run 'scaleguard ledger verify --full' to see which",
-            )
-        new_root = root_at(tx, size)
-        latest = latest_checkpoint(tx)
-        if latest is not None:
-            try:
-                open_stored(latest, signer.verifier)
-            except LedgerError as exc:
-                raise LedgerError(f"{refuse}: {exc.message}", hint=exc.hint) from None
-            if latest.size > size:
-                raise LedgerError(
-                    f"{refuse}: the latest checkpoint covers {latest.size} entries but the "
-                    f"ledger now has only {size}; entries were removed",
-                    hint="run 'scaleguard ledger verify --full'",
-                )
-            try:
-                old_root = root_at(tx, latest.size)
-                proof = prove_consistency(tx, latest.size, size)
-                verify_consistency(latest.size, size, latest.root, new_root, proof)
-            except LedgerError as exc:
-                raise LedgerError(
-                    f"{refuse}: the ledger is not consistent with the checkpoint of size "
-                    f"{latest.size}: {exc.message}",
-                    hint="history before that checkpoint was rewritten; "
-                    "run 'scaleguard ledger verify --full' to find where",
-                ) from None
-            if old_root != latest.root:  # pragma: no cover - implied by the proof check
-                raise LedgerError(f"{refuse}: root at size {latest.size} changed")
-            if latest.size == size:
-                return CheckpointResult(latest, signed=False)
-        note = sign_checkpoint(Checkpoint(signer.name, size, new_root), signer)
-        stored = StoredCheckpoint(size, new_root, note, format_time(at or datetime.now(UTC)))
-        tx.execute(
-            insert(_CHECKPOINTS),
-            {
-                "size": stored.size,
-                "root": stored.root,
-                "note": stored.note,
-                "created_at": stored.created_at,
-            },
-        )
-    return CheckpointResult(stored, signed=True)
 
 
 def require_checkpoint(session: Session, covering: int = 0) -> StoredCheckpoint:
@@ -347,12 +304,14 @@ def receipt(session: Session, index: int, stored: StoredCheckpoint | None = None
     data, _ = entry(session, index)
     stored = stored or require_checkpoint(session, index + 1)
     if index >= stored.size:
-        raise LedgerError(f"entry {index} is not covered by the checkpoint of size {stored.size}")
+        raise LedgerIntegrityError(
+            f"entry {index} is not covered by the checkpoint of size {stored.size}"
+        )
     proof = prove_inclusion(session, index, stored.size)
     try:
         verify_inclusion(leaf_hash(data), index, stored.size, proof, stored.root)
     except LedgerError as exc:
-        raise LedgerError(
+        raise LedgerIntegrityError(
             f"entry {index} does not verify against the checkpoint of size {stored.size}: "
             f"{exc.message}",
             hint="the ledger was damaged; run 'scaleguard ledger verify --full'",
@@ -440,14 +399,30 @@ def predicate_type(kind: str) -> str:
 
 
 def export_attestation(
-    session: Session, index: int, signer: NoteSigner
+    session: Session, index: int, signer: NoteSigner, signed: Checkpoint
 ) -> tuple[bytes, LedgerEntry]:
     """DSSE envelope around entry ``index``'s record, signed with the ledger key.
 
-    The subject names the log and the index (``<origin>/entries/<index>``), so a
-    reviewer can pair the attestation with a receipt for the same entry.
+    The key signs only what it already signed: the entry must be proven in
+    ``signed`` (the signer's latest checkpoint) first, so an entry edited in
+    the database is refused, not attested. The subject names the log and the
+    index (``<origin>/entries/<index>``), so a reviewer can pair the
+    attestation with a receipt for the same entry.
     """
     data, _ = entry(session, index)
+    if index >= signed.size:
+        raise LedgerIntegrityError(
+            f"entry {index} is not covered by the signer's latest checkpoint ({signed.size})"
+        )
+    try:
+        proof = prove_inclusion(session, index, signed.size)
+        verify_inclusion(leaf_hash(data), index, signed.size, proof, signed.root)
+    except LedgerError as exc:
+        raise LedgerIntegrityError(
+            f"refusing to attest entry {index}: it does not verify against the signer's "
+            f"latest checkpoint (size {signed.size}): {exc.message}",
+            hint="the database was edited; run 'scaleguard ledger verify --full'",
+        ) from None
     parsed = parse_entry(data)
     envelope = attest_record(
         parsed.record,

@@ -13,23 +13,25 @@ one is the earliest damage.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any, cast
+from collections.abc import Callable, Collection, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import type_coerce
+from sqlalchemy.sql.sqltypes import NullType
 
-from scaleguard.errors import LedgerError, NotFoundError
+from scaleguard.errors import InputError, LedgerError, NotFoundError
+from scaleguard.ledger.chain import KnownCheckpoint, check_checkpoints, check_known
 from scaleguard.ledger.merkle import (
     HASH_SIZE,
-    consistency_proof,
     leaf_hash,
     node_hash,
-    root,
-    verify_consistency,
 )
 from scaleguard.ledger.note import Checkpoint, NoteVerifier
+from scaleguard.ledger.objects import check_objects
 from scaleguard.ledger.receipt import verify_receipt
 from scaleguard.ledger.recheck import (
     RECORD_TABLES,
@@ -39,108 +41,42 @@ from scaleguard.ledger.recheck import (
     record_difference,
     row_record,
 )
+from scaleguard.ledger.report import (
+    Discrepancy,
+    VerifyReport,
+    as_bytes,
+    is_int,
+    order,
+    type_name,
+)
 from scaleguard.ledger.storage import (
     StoredCheckpoint,
-    checkpoints,
     entry,
     ledger_size,
-    open_stored,
-    prove_consistency,
     root_at,
 )
 from scaleguard.store.db import Store
 from scaleguard.store.tables import LedgerEntryRow, LedgerNodeRow, metadata
 
+T = TypeVar("T")
+
+__all__ = [
+    "QUICK_TAIL",
+    "Discrepancy",
+    "KnownCheckpoint",
+    "VerifyReport",
+    "check_receipt",
+    "describe",
+    "order",
+    "verify",
+]
+
 #: Quick verification re-checks this many entries before the latest checkpoint.
 QUICK_TAIL = 1000
-#: A wholesale rewrite produces a finding per row; keep the report readable.
-MAX_FINDINGS = 1000
 _STREAM = 5000
 
 _ENTRIES = cast(Table, LedgerEntryRow.__table__)
 _NODES = cast(Table, LedgerNodeRow.__table__)
-
-
-@dataclass(frozen=True)
-class Discrepancy:
-    """One thing that does not add up, located as precisely as the data allows.
-
-    ``index`` is the first ledger index affected; it is None when no single
-    entry can be named (e.g. a checkpoint row that was altered).
-    """
-
-    index: int | None
-    table: str
-    row: str
-    message: str
-
-    def render(self) -> str:
-        where = f"{self.table} {self.row}".strip()
-        at = "" if self.index is None else f"entry {self.index}: "
-        return f"{at}{where}: {self.message}"
-
-    def as_json(self) -> dict[str, object]:
-        return {"index": self.index, "table": self.table, "row": self.row, "message": self.message}
-
-
-_RANK = {"ledger_entries": 0, "ledger_nodes": 1, "ledger_checkpoints": 3, "receipt": 4}
-
-
-def order(finding: Discrepancy) -> tuple[int, int]:
-    """Earliest index first; at one index, the most specific finding (a row) first."""
-    return (1 << 64 if finding.index is None else finding.index, _RANK.get(finding.table, 2))
-
-
-@dataclass
-class VerifyReport:
-    """What :func:`verify` checked and every discrepancy it found, earliest first."""
-
-    full: bool
-    size: int
-    entries: int = 0
-    nodes: int = 0
-    records: int = 0
-    checkpoints: int = 0
-    latest: int | None = None
-    discrepancies: list[Discrepancy] = field(default_factory=list)
-    total_found: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return self.total_found == 0
-
-    @property
-    def first(self) -> Discrepancy | None:
-        return self.discrepancies[0] if self.discrepancies else None
-
-    def add(self, index: int | None, table: str, row: str, message: str) -> None:
-        self.total_found += 1
-        if len(self.discrepancies) < MAX_FINDINGS:
-            self.discrepancies.append(Discrepancy(index, table, row, message))
-
-    def finish(self) -> VerifyReport:
-        self.discrepancies.sort(key=order)
-        return self
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "ok": self.ok,
-            "full": self.full,
-            "size": self.size,
-            "checked": {
-                "entries": self.entries,
-                "nodes": self.nodes,
-                "records": self.records,
-                "checkpoints": self.checkpoints,
-            },
-            "latest_checkpoint": self.latest,
-            "first_bad_index": None if self.first is None else self.first.index,
-            "discrepancies": [d.as_json() for d in self.discrepancies],
-            "total_discrepancies": self.total_found,
-        }
-
-
-# -- the checks ----------------------------------------------------------------------
 
 
 class _Ledger:
@@ -153,6 +89,8 @@ class _Ledger:
         self.kinds: list[str] = []
         self.digests = bytearray()
         self.referenced = bytearray()
+        #: artifact SHA-256 -> the first evidence entry citing it
+        self.artifacts: dict[str, int] = {}
 
     def position(self, index: int) -> int | None:
         return index - self.start if self.start <= index < self.end else None
@@ -176,8 +114,16 @@ def _check_entries(session: Session, report: VerifyReport, start: int) -> _Ledge
         .order_by(_ENTRIES.c.idx)
     )
     expected = start
-    for idx, kind, created_at, raw, stored_leaf in _stream(session, query):
-        idx = int(idx)
+    for raw_idx, kind, created_at, raw, stored_leaf in _stream(session, query):
+        if not is_int(raw_idx):
+            report.add(
+                None,
+                "ledger_entries",
+                f"idx {str(raw_idx)[:40]!r}",
+                f"the index is a {type(raw_idx).__name__}, not an integer (a row was inserted)",
+            )
+            continue
+        idx = int(raw_idx)
         where = f"idx {idx}"
         if idx > expected:
             report.add(
@@ -191,11 +137,22 @@ def _check_entries(session: Session, report: VerifyReport, start: int) -> _Ledge
                 ledger.kinds.append("")
                 ledger.digests += bytes(HASH_SIZE)
         expected = idx + 1
-        data = bytes(raw)
+        report.entries += 1
+        data = as_bytes(raw)
+        if data is None:
+            report.add(
+                idx,
+                "ledger_entries",
+                where,
+                f"the entry bytes are stored as {type_name(raw)}, not as bytes",
+            )
+            ledger.leaves += bytes(HASH_SIZE)
+            ledger.kinds.append("")
+            ledger.digests += bytes(HASH_SIZE)
+            continue
         leaf = leaf_hash(data)
         ledger.leaves += leaf
-        report.entries += 1
-        if bytes(stored_leaf) != leaf:
+        if as_bytes(stored_leaf) != leaf:
             report.add(
                 idx, "ledger_entries", where, "stored leaf hash is not the hash of its bytes"
             )
@@ -221,6 +178,10 @@ def _check_entries(session: Session, report: VerifyReport, start: int) -> _Ledge
             )
         ledger.kinds.append(entry_kind)
         ledger.digests += fingerprint(moment, record)
+        if entry_kind == "evidence":
+            sha = record.get("artifact_sha256")
+            if isinstance(sha, str):
+                ledger.artifacts.setdefault(sha, idx)
     ledger.end = expected
     ledger.referenced = bytearray(ledger.end - start)
     return ledger
@@ -283,6 +244,11 @@ def _check_nodes(session: Session, report: VerifyReport, levels: list[bytes], si
 
     current = 0
     for level, idx, h in _stream(session, query):
+        if not (is_int(level) and is_int(idx)):
+            report.add(
+                None, "ledger_nodes", f"level {level!r} idx {idx!r}", "not integer coordinates"
+            )
+            continue
         level, idx = int(level), int(idx)
         report.nodes += 1
         where = f"level {level} idx {idx}"
@@ -299,7 +265,7 @@ def _check_nodes(session: Session, report: VerifyReport, levels: list[bytes], si
             current += 1
         missing(level, idx)
         next_at[level] = idx + 1
-        if bytes(h) != levels[level][idx * HASH_SIZE : (idx + 1) * HASH_SIZE]:
+        if as_bytes(h) != levels[level][idx * HASH_SIZE : (idx + 1) * HASH_SIZE]:
             bad.setdefault(level, set()).add(idx)
             if not inherited(level, idx):
                 report.add(
@@ -313,75 +279,40 @@ def _check_nodes(session: Session, report: VerifyReport, levels: list[bytes], si
         missing(level, size >> level)
 
 
-def _check_checkpoints(
-    session: Session,
-    report: VerifyReport,
-    verifier: NoteVerifier,
-    size: int,
-    tree: _LevelSource | None,
-) -> None:
-    """Signatures, rows, roots against the tree, and consistency along the chain."""
-    good: list[Checkpoint] = []
-    for stored in checkpoints(session):
-        report.checkpoints += 1
-        report.latest = stored.size
-        where = f"size {stored.size}"
-        try:
-            signed = open_stored(stored, verifier)
-        except LedgerError as exc:
-            report.add(None, "ledger_checkpoints", where, exc.message)
-            continue
-        if signed.size > size:
-            report.add(
-                size,
-                "ledger_checkpoints",
-                where,
-                f"signed for {signed.size} entries but the ledger has {size}: "
-                f"entries {size}..{signed.size - 1} are gone",
-            )
-            continue
-        recomputed = root(signed.size, tree) if tree is not None else root_at(session, signed.size)
-        if recomputed != signed.root:
-            lower = good[-1].size if good else 0
-            report.add(
-                lower,
-                "ledger_checkpoints",
-                where,
-                f"the ledger no longer has the root this checkpoint signed: an entry in "
-                f"{lower}..{signed.size - 1} was changed, removed or reordered",
-            )
-            continue
-        if good:
-            old = good[-1]
+def _raw_rows(session: Session, table: Table, start: int) -> Iterator[dict[str, Any]]:
+    """A record table's rows as column -> value, without trusting the stored types.
+
+    Columns are read untyped and converted one cell at a time; a cell the
+    column's type cannot read keeps its raw value, which then fails the
+    comparison with the entry instead of stopping verification.
+    """
+    dialect = session.get_bind().dialect
+    processors = {c.name: c.type.result_processor(dialect, None) for c in table.c}
+    query = (
+        select(*(type_coerce(c, NullType()).label(c.name) for c in table.c))
+        .where(table.c.ledger_index >= start)
+        .order_by(table.c.ledger_index)
+    )
+    for row in _stream(session, query):
+        values: dict[str, Any] = {}
+        for name, raw in row._mapping.items():
+            process = processors.get(name)
             try:
-                proof = (
-                    consistency_proof(old.size, signed.size, tree)
-                    if tree is not None
-                    else prove_consistency(session, old.size, signed.size)
-                )
-                verify_consistency(old.size, signed.size, old.root, signed.root, proof)
-            except LedgerError as exc:
-                report.add(
-                    old.size,
-                    "ledger_checkpoints",
-                    where,
-                    f"not consistent with size {old.size}: {exc.message}",
-                )
-                continue
-        good.append(signed)
+                values[name] = raw if process is None or raw is None else process(raw)
+            except (TypeError, ValueError, OverflowError):
+                values[name] = raw
+        yield values
 
 
-def _check_records(session: Session, report: VerifyReport, ledger: _Ledger) -> None:
+def _check_records(
+    session: Session, report: VerifyReport, ledger: _Ledger, missing: Collection[str] = ()
+) -> None:
     tables = {name: (kind, column) for kind, (name, column) in RECORD_TABLES.items()}
     for name, (kind, time_column) in tables.items():
         table = metadata.tables.get(name)
-        if table is None:  # its entries, if any, are reported below as unbacked
+        if table is None or name in missing:  # its entries are reported below as unbacked
             continue
-        query = (
-            select(table).where(table.c.ledger_index >= ledger.start).order_by(table.c.ledger_index)
-        )
-        for row in _stream(session, query):
-            values = dict(row._mapping)
+        for values in _raw_rows(session, table, ledger.start):
             report.records += 1
             _check_row(session, report, ledger, name, kind, time_column, values)
     for pos, kind in enumerate(ledger.kinds):
@@ -407,7 +338,7 @@ def _check_row(
     values: dict[str, Any],
 ) -> None:
     claimed = values.get("ledger_index")
-    where = f"id {values.get('id')}"
+    where = f"id {str(values.get('id'))[:40]}"
     pos = ledger.position(claimed) if isinstance(claimed, int) else None
     if pos is None:
         report.add(None, table, where, f"points at ledger index {claimed}, which does not exist")
@@ -426,7 +357,11 @@ def _check_row(
     digest = fingerprint(str(moment), normalized(record))
     if digest == bytes(ledger.digests[pos * HASH_SIZE : (pos + 1) * HASH_SIZE]):
         return
-    _, entry_time, entry_record = read_entry(entry(session, index)[0])
+    try:
+        _, entry_time, entry_record = read_entry(entry(session, index)[0])
+    except (LedgerError, NotFoundError, TypeError):  # the entry itself was already reported
+        report.add(index, table, where, "the row cannot be compared with its unreadable entry")
+        return
     if moment != entry_time:
         report.add(
             index, table, where, f"{time_column} {moment!r} but the entry says {entry_time!r}"
@@ -437,7 +372,7 @@ def _check_row(
         report.add(index, table, where, difference)
 
 
-def _check_gaps(session: Session, report: VerifyReport, size: int, *, count_gaps: bool) -> None:
+def _check_gaps(session: Session, report: VerifyReport, size: int, count_gaps: bool) -> None:
     """Cheap: no negative indices, and (quick mode) count and highest index agree."""
     negative = int(
         session.execute(
@@ -463,30 +398,86 @@ def _check_gaps(session: Session, report: VerifyReport, size: int, *, count_gaps
         )
 
 
-def verify(store: Store, verifier: NoteVerifier, *, full: bool = False) -> VerifyReport:
+def verify(
+    store: Store,
+    verifier: NoteVerifier,
+    *,
+    full: bool = False,
+    known: Sequence[KnownCheckpoint] = (),
+    objects: Path | None = None,
+) -> VerifyReport:
     """Check the ledger; ``full`` recomputes everything from the entry bytes up.
 
     Quick mode: every checkpoint's signature, root (from the stored tree) and
-    consistency with the previous one, no gaps in the indices, and the entries
+    consistency with the previous one, that the chain starts at the signed
+    empty tree and covers every entry, no gaps in the indices, and the entries
     and record rows from shortly before the latest checkpoint to the end.
+    ``known`` checkpoints (held outside the database) must still be in the log
+    and be extended by its newest checkpoint. With ``full`` and ``objects``,
+    every evidence file is hashed against the digest its evidence entry holds.
+
+    A database with the wrong types, NULLs, missing rows or tables is reported
+    as findings; verification never stops at them.
     """
     with store.read() as session:
-        size = ledger_size(session)
-        report = VerifyReport(full=full, size=size)
-        _check_gaps(session, report, size, count_gaps=not full)
-        if full:
-            ledger = _check_entries(session, report, 0)
-            levels = _levels(bytes(ledger.leaves), ledger.end)
-            _check_nodes(session, report, levels, ledger.end)
-            _check_checkpoints(session, report, verifier, ledger.end, _LevelSource(levels))
-            _check_records(session, report, ledger)
+        report = VerifyReport(full=full, size=0)
+        missing = _missing_tables(session)
+        for name in missing:
+            report.add(None, name, "", "the table is missing (dropped)")
+        if missing & {"ledger_entries", "ledger_nodes", "ledger_checkpoints"}:
             return report.finish()
-        _check_checkpoints(session, report, verifier, size, None)
-        start = max(0, min(report.latest or 0, size) - QUICK_TAIL)
-        ledger = _check_entries(session, report, start)
-        _check_tail_leaves(session, report, ledger)
-        _check_records(session, report, ledger)
+
+        def run(table: str, fallback: T, check: Callable[..., T], *args: Any) -> T:
+            return _guarded(session, report, table, lambda s: check(s, *args), fallback)
+
+        size = report.size = run("ledger_entries", 0, ledger_size)
+        run("ledger_entries", None, _check_gaps, report, size, not full)
+        tree: _LevelSource | None = None
+        chain_size = size
+        if full:
+            ledger = run("ledger_entries", _Ledger(0), _check_entries, report, 0)
+            levels = _levels(bytes(ledger.leaves), ledger.end)
+            tree, chain_size = _LevelSource(levels), ledger.end
+            run("ledger_nodes", None, _check_nodes, report, levels, ledger.end)
+        none: list[Checkpoint] = []
+        good = run(
+            "ledger_checkpoints", none, check_checkpoints, report, verifier, chain_size, tree
+        )
+        run(
+            "ledger_checkpoints", None, check_known, report, verifier, chain_size, tree, good, known
+        )
+        if not full:
+            start = max(0, min(report.latest or 0, size) - QUICK_TAIL)
+            ledger = run("ledger_entries", _Ledger(start), _check_entries, report, start)
+            run("ledger_nodes", None, _check_tail_leaves, report, ledger)
+        run("records", None, _check_records, report, ledger, missing)
+        if full and objects is not None:
+            report.artifacts = run(
+                "artifacts", 0, check_objects, ledger.artifacts, objects, report.add
+            )
         return report.finish()
+
+
+def _missing_tables(session: Session) -> set[str]:
+    present = set(inspect(session.connection()).get_table_names())
+    wanted = {"ledger_entries", "ledger_nodes", "ledger_checkpoints", "artifacts"}
+    wanted |= {name for name, _ in RECORD_TABLES.values() if name in metadata.tables}
+    return wanted - present
+
+
+def _guarded(
+    session: Session, report: VerifyReport, table: str, check: Callable[[Session], T], fallback: T
+) -> T:
+    """Run one pass; a database that cannot even be read that way is a finding, not a crash."""
+    try:
+        with session.begin_nested():
+            return check(session)
+    except SQLAlchemyError as exc:
+        message = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["?"])[0]
+        report.add(None, table, "", f"cannot be read as scaleguard wrote it: {message[:200]}")
+    except (TypeError, ValueError, OverflowError, LedgerError, InputError) as exc:
+        report.add(None, table, "", f"holds a value verification cannot read: {exc}"[:300])
+    return fallback
 
 
 def _check_tail_leaves(session: Session, report: VerifyReport, ledger: _Ledger) -> None:
@@ -498,6 +489,9 @@ def _check_tail_leaves(session: Session, report: VerifyReport, ledger: _Ledger) 
     )
     seen = set()
     for idx, h in _stream(session, query):
+        if not is_int(idx):
+            report.add(None, "ledger_nodes", f"level 0 idx {idx!r}", "not an integer index")
+            continue
         idx = int(idx)
         pos = ledger.position(idx)
         report.nodes += 1
@@ -510,7 +504,7 @@ def _check_tail_leaves(session: Session, report: VerifyReport, ledger: _Ledger) 
             )
             continue
         seen.add(idx)
-        if bytes(h) != bytes(ledger.leaves[pos * HASH_SIZE : (pos + 1) * HASH_SIZE]):
+        if as_bytes(h) != bytes(ledger.leaves[pos * HASH_SIZE : (pos + 1) * HASH_SIZE]):
             report.add(
                 idx,
                 "ledger_nodes",

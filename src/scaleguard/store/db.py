@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.engine import URL, make_url
@@ -49,6 +49,23 @@ class Tx(Session):
     Only :meth:`Store.write` creates these; functions that record something
     take a ``Tx``, so the type checker rejects writes through a read session.
     """
+
+
+class Sealer(Protocol):
+    """Runs at the end of every write transaction, before it commits.
+
+    A workspace installs its ledger signer here (``scaleguard.ledger.signer``),
+    so that whatever a transaction appended to the ledger is signed in that
+    same transaction, by every caller alike: CLI, web, library, Inspect hook.
+    ``seal`` may raise to roll the transaction back; what it returns is handed
+    to ``committed`` after the commit, or to ``aborted`` if the commit fails.
+    """
+
+    def seal(self, tx: Any) -> Any: ...
+
+    def committed(self, sealed: Any) -> None: ...
+
+    def aborted(self, sealed: Any) -> None: ...
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -90,6 +107,8 @@ class Store:
             "sqlite" if self.url.get_backend_name() == "sqlite" else "postgresql"
         )
         self._local = threading.local()
+        #: Seals every write transaction before commit (see :class:`Sealer`).
+        self.sealer: Sealer | None = None
         if self.backend == "sqlite":
             self.engine = create_engine(self.url, connect_args={"timeout": BUSY_TIMEOUT_S})
             _install_sqlite_events(self.engine)
@@ -119,6 +138,7 @@ class Store:
                 hint="pass the open transaction down instead of starting another",
             )
         self._local.writing = True
+        sealer, sealed = self.sealer, None
         try:
             with (
                 self._translate(),
@@ -131,8 +151,16 @@ class Store:
                         text("SELECT pg_advisory_xact_lock(:k)"), {"k": _signed(WRITE_LOCK_KEY)}
                     )
                 yield tx
+                if sealer is not None:
+                    sealed = sealer.seal(tx)
+        except BaseException:
+            if sealer is not None and sealed is not None:
+                sealer.aborted(sealed)
+            raise
         finally:
             self._local.writing = False
+        if sealer is not None and sealed is not None:
+            sealer.committed(sealed)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from scaleguard.errors import NotFoundError
 from scaleguard.ledger.canonical import entry_bytes, format_time
 from scaleguard.ledger.merkle import leaf_hash
+from scaleguard.ledger.signer import APPENDED
 from scaleguard.ledger.storage import store_leaf
 from scaleguard.store.db import Tx
 from scaleguard.store.records import (
@@ -92,6 +93,7 @@ def append_record(
         },
     )
     store_leaf(tx, idx, leaf)
+    tx.info.setdefault(APPENDED, []).append((idx, leaf))  # signed before commit
     return idx
 
 

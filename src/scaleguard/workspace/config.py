@@ -115,11 +115,23 @@ class DeterminationsSection(_Section):
     seed: int = Field(0, ge=0)
 
 
+class LedgerSection(_Section):
+    """Where each newly signed checkpoint is also published (a witness's copy)."""
+
+    witness: str | None = Field(
+        None,
+        min_length=1,
+        description="File that always holds the latest signed checkpoint; relative to the "
+        "workspace, or absolute (e.g. a folder others keep or back up).",
+    )
+
+
 class WorkspaceConfig(_Section):
     workspace: WorkspaceSection
     database: DatabaseSection = DatabaseSection()
     frameworks: FrameworksSection = FrameworksSection()
     determinations: DeterminationsSection = DeterminationsSection()
+    ledger: LedgerSection = LedgerSection()
     indicators: list[IndicatorSection] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -145,6 +157,12 @@ class WorkspaceConfig(_Section):
                 )
             return value
         return "sqlite:///" + str((root / (db.sqlite or DEFAULT_SQLITE)).resolve())
+
+    def witness_path(self, root: Path) -> Path | None:
+        """The file checkpoints are published to, if any ([ledger] witness)."""
+        if self.ledger.witness is None:
+            return None
+        return root / Path(self.ledger.witness).expanduser()
 
     def sqlite_path(self, root: Path) -> Path | None:
         """The SQLite file when the database is the workspace's own file, else None."""
@@ -343,6 +361,7 @@ def dump_config(config: WorkspaceConfig) -> str:
         ("database", config.database),
         ("frameworks", config.frameworks),
         ("determinations", config.determinations),
+        ("ledger", config.ledger),
     ]
     for name, section in sections:
         # the defaults of [determinations] are written only when changed

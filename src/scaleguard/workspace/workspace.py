@@ -6,8 +6,9 @@ Layout::
     scaleguard.db       the SQLite database, unless scaleguard.toml names a server
     frameworks/         the user's framework YAML files (versioned with git)
     objects/ab/cdef…    raw evidence artifacts, stored by their SHA-256
-    keys/               the ledger signing key ledger.key (folder 0700, file 0600)
-                        and its public half ledger.vkey
+    keys/               the ledger signing key ledger.key (folder 0700, file 0600),
+                        its public half ledger.vkey, and ledger.state: the latest
+                        checkpoint the key signed, which the database must extend
 
 Commands find the workspace from ``--workspace DIR`` or by walking up from
 the current folder to the first one holding ``scaleguard.toml``.
@@ -20,18 +21,32 @@ import os
 import re
 import shutil
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from scaleguard.actor import acting_user
-from scaleguard.errors import ConflictError, LedgerError, NotFoundError, WorkspaceError
+from scaleguard.errors import (
+    ConflictError,
+    LedgerError,
+    LedgerIntegrityError,
+    NotFoundError,
+    WorkspaceError,
+)
 from scaleguard.framework.library import Library
 from scaleguard.framework.loader import LoadedFramework
 from scaleguard.ledger import storage
 from scaleguard.ledger.keys import generate_key, load_private_key, parse_vkey, save_private_key
-from scaleguard.ledger.note import NoteSigner, NoteVerifier
+from scaleguard.ledger.note import Checkpoint, NoteSigner, NoteVerifier
+from scaleguard.ledger.signer import (
+    LedgerSigner,
+    WorkspaceSealer,
+    adopt,
+    read_state,
+    start_log,
+)
 from scaleguard.store import Store, ensure_schema, repo
 from scaleguard.store.records import FrameworkUse
 from scaleguard.workspace.config import (
@@ -45,11 +60,16 @@ from scaleguard.workspace.config import (
 )
 from scaleguard.workspace.files import atomic_write
 
+if TYPE_CHECKING:
+    from scaleguard.ledger.verify import VerifyReport
+
 OBJECTS = "objects"
 FRAMEWORKS = "frameworks"
 KEYS = "keys"
 LEDGER_KEY = "ledger.key"
 LEDGER_VKEY = "ledger.vkey"
+#: The signer's own record of the latest checkpoint it signed (see scaleguard.ledger.signer).
+LEDGER_STATE = "ledger.state"
 #: Checkpoint origins (and key names) are ``scaleguard.local/<workspace name as a slug>``.
 ORIGIN_PREFIX = "scaleguard.local/"
 INIT_HINT = "create one with 'scaleguard init DIR', or pass --workspace DIR"
@@ -98,6 +118,10 @@ class Workspace:
     def ledger_vkey_path(self) -> Path:
         return self.keys_dir / LEDGER_VKEY
 
+    @property
+    def ledger_state_path(self) -> Path:
+        return self.keys_dir / LEDGER_STATE
+
     def has_ledger_key(self) -> bool:
         return self.ledger_key_path.is_file()
 
@@ -116,18 +140,155 @@ class Workspace:
             hint="create one with 'scaleguard keys init', or pass the log's vkey with --key",
         )
 
-    def create_ledger_key(self) -> NoteSigner:
-        """Generate the signing key (mode 0600) and its vkey; refuses to replace one."""
-        return create_ledger_key(self.keys_dir, self.name)
-
     def checkpoint(self) -> storage.CheckpointResult:
-        """Sign a checkpoint of everything committed so far, unless the latest covers it.
+        """The signer's latest checkpoint, after checking the database still extends it.
 
-        Call after a write transaction has committed. Raises LedgerError when
-        the key is missing or the ledger is not consistent with its latest
-        checkpoint (then nothing is signed).
+        Every write transaction is signed before it commits (the workspace's
+        store carries a :class:`~scaleguard.ledger.signer.WorkspaceSealer`), so
+        this signs nothing new; it raises LedgerIntegrityError when the
+        database holds entries the key never signed, lost signed ones, or was
+        rewritten, and LedgerError when the key or its state is missing.
         """
-        return storage.checkpoint(self.store, self.signer())
+        signer = LedgerSigner(self.signer(), self.ledger_state_path)
+        with self.store.read() as s:
+            tree = signer.latest(s)
+            stored = storage.checkpoint_at(s, tree.size)
+        assert stored is not None  # latest() checked that the row is there
+        return storage.CheckpointResult(stored, signed=False)
+
+    def init_ledger_key(self) -> NoteSigner:
+        """Create the signing key of a workspace that has none, and sign the empty ledger.
+
+        Refuses when a key exists, and when the ledger already holds entries or
+        checkpoints: a new key cannot vouch for what it never signed (restore
+        the old keys folder instead).
+        """
+        if self.has_ledger_key():
+            raise ConflictError(
+                f"this workspace already has a ledger key ({self.ledger_key_path})",
+                hint="see it with 'scaleguard keys show'",
+            )
+        with self.store.read() as s:
+            latest = storage.latest_checkpoint(s)
+        if latest is not None:
+            signed_by = latest.note.decode("utf-8", "replace").rstrip("\n").rsplit("\n", 1)[-1]
+            raise LedgerError(
+                f"this ledger already has checkpoints (the latest, of size {latest.size}, "
+                f"signed '{signed_by[:80]}'); a new key could not continue them",
+                hint=f"restore {self.ledger_key_path} and {self.ledger_state_path} from a "
+                "backup; keys init is for ledgers that were never signed",
+            )
+        self.keys_dir.mkdir(mode=0o700, exist_ok=True)
+        signer = generate_key(origin_for(self.name))
+        with self.store.write() as tx:
+            start_log(tx, signer, self.ledger_state_path)
+            save_private_key(self.ledger_key_path, signer)
+            atomic_write(self.ledger_vkey_path, (signer.vkey + "\n").encode("utf-8"))
+        self.store.sealer = WorkspaceSealer(
+            self.ledger_key_path, self.ledger_state_path, self.config.witness_path(self.root)
+        )
+        return signer
+
+    def adopt_ledger(self) -> storage.CheckpointResult:
+        """Start signer state for a workspace made before it existed (see the ledger docs).
+
+        Verifies the whole ledger first and refuses on any finding other than
+        the missing state itself.
+        """
+        from scaleguard.ledger.verify import verify
+
+        signer = self.signer()
+        report = verify(self.store, signer.verifier, full=True, objects=self.objects_dir)
+        if not report.ok:
+            first = report.first
+            raise LedgerIntegrityError(
+                "cannot adopt a ledger that does not verify: "
+                + (first.render() if first else "see 'scaleguard ledger verify --full'"),
+                hint="run 'scaleguard ledger verify --full' and restore the database first",
+            )
+        with self.store.write() as tx:
+            tree = adopt(tx, signer, self.ledger_state_path)
+            stored = storage.checkpoint_at(tx, tree.size)
+        assert stored is not None
+        return storage.CheckpointResult(stored, signed=False)
+
+    def signed_checkpoint(self) -> Checkpoint:
+        """The signer's latest checkpoint (verified), for checks against its signed root."""
+        signer = LedgerSigner(self.signer(), self.ledger_state_path)
+        with self.store.read() as s:
+            return signer.latest(s).checkpoint
+
+    def verify_ledger(
+        self,
+        *,
+        full: bool = False,
+        key: NoteVerifier | None = None,
+        against: Sequence[tuple[str, bytes]] = (),
+    ) -> VerifyReport:
+        """Verify the ledger, saying which key was trusted and what could not be checked.
+
+        ``key`` is the log's public key as the verifier got it; without it the
+        workspace's own key is used and the report warns that whoever can
+        write the workspace could have replaced it. The signer's state (when
+        this copy of the workspace has it) and every checkpoint in ``against``
+        (label, signed note) must still be in the log.
+        """
+        from scaleguard.ledger.verify import KnownCheckpoint, verify
+
+        warnings: list[str] = []
+        if key is None:
+            verifier = self.verifier()
+            source = self.relative(
+                self.ledger_vkey_path if self.ledger_vkey_path.is_file() else self.ledger_key_path
+            )
+            warnings.append(
+                f"the key was read from this workspace ({source}): whoever can change the "
+                "workspace could have put their own key there; verify with --key and the vkey "
+                "the log's owner published"
+            )
+        else:
+            verifier, source = key, "given by the verifier"
+            if self.ledger_vkey_path.is_file():
+                own = self.ledger_vkey_path.read_text(encoding="utf-8").strip()
+                if own != key.vkey:
+                    warnings.append(
+                        f"the workspace's own key ({own[:80]}) is not the key given; "
+                        "checkpoints are checked against the given key only"
+                    )
+        known = [KnownCheckpoint(label, note) for label, note in against]
+        state_problem: str | None = None
+        try:
+            state = read_state(self.ledger_state_path, verifier)
+        except LedgerError as exc:
+            state, state_problem = None, exc.message
+        witness = self.config.witness_path(self.root)
+        if witness is not None and witness.is_file():
+            label = f"the witness copy ({self.relative(witness)})"
+            known.append(KnownCheckpoint(label, witness.read_bytes()[:65536]))
+        if state is not None:
+            known.append(
+                KnownCheckpoint("the signer's latest (keys/ledger.state)", state.signed.note)
+            )
+        elif state_problem is None and len(known) == 0:
+            warnings.append(
+                "no signer state (keys/ledger.state) in this copy and no --against checkpoint: "
+                "the newest entries could have been deleted together with their checkpoints; "
+                "compare with a checkpoint published earlier"
+            )
+        report = verify(
+            self.store, verifier, full=full, known=known, objects=self.objects_dir if full else None
+        )
+        if state_problem is not None:
+            report.add(None, "checkpoint", "keys/ledger.state", state_problem)
+            report.finish()
+        report.key = {
+            "name": verifier.name,
+            "key_id": verifier.key_id.hex(),
+            "vkey": verifier.vkey,
+            "source": source,
+        }
+        report.warnings = warnings
+        return report
 
     def object_path(self, sha256: str) -> Path:
         """Where an artifact with this hash is (or would be) stored."""
@@ -220,6 +381,9 @@ def open_workspace(path: Path | None = None) -> Workspace:
     except BaseException:
         store.dispose()
         raise
+    store.sealer = WorkspaceSealer(
+        root / KEYS / LEDGER_KEY, root / KEYS / LEDGER_STATE, config.witness_path(root)
+    )
     return Workspace(root=root, config=config, store=store)
 
 
@@ -276,10 +440,18 @@ def init_workspace(
             undo.append(lambda: _remove_sqlite(sqlite_file))
         ensure_schema(store, create=True)
         key_path = root / KEYS / LEDGER_KEY
-        if not key_path.exists():
-            undo.append(lambda: _remove_keys(root / KEYS))
-            signer = create_ledger_key(root / KEYS, config.workspace.name)
-            storage.checkpoint(store, signer)
+        if key_path.exists():
+            raise ConflictError(
+                f"{key_path} already exists",
+                hint="a new ledger gets a new key; move the old keys folder away first",
+            )
+        undo.append(lambda: _remove_keys(root / KEYS))
+        signer = generate_key(origin_for(config.workspace.name))
+        with store.write() as tx:
+            start_log(tx, signer, root / KEYS / LEDGER_STATE)
+        save_private_key(key_path, signer)
+        atomic_write(root / KEYS / LEDGER_VKEY, (signer.vkey + "\n").encode("utf-8"))
+        store.sealer = WorkspaceSealer(key_path, root / KEYS / LEDGER_STATE)
         atomic_write(root / CONFIG_NAME, dump_config(config).encode())
     except BaseException as exc:
         if store is not None:
@@ -306,16 +478,8 @@ def origin_for(name: str) -> str:
     return ORIGIN_PREFIX + (slug or "workspace")
 
 
-def create_ledger_key(keys_dir: Path, name: str) -> NoteSigner:
-    """Write ``ledger.key`` (0600) and ``ledger.vkey`` into ``keys_dir``; never overwrites."""
-    signer = generate_key(origin_for(name))
-    save_private_key(keys_dir / LEDGER_KEY, signer)
-    atomic_write(keys_dir / LEDGER_VKEY, (signer.vkey + "\n").encode("utf-8"))
-    return signer
-
-
 def _remove_keys(keys_dir: Path) -> None:
-    for name in (LEDGER_KEY, LEDGER_VKEY):
+    for name in (LEDGER_KEY, LEDGER_VKEY, LEDGER_STATE, LEDGER_STATE + ".lock"):
         (keys_dir / name).unlink(missing_ok=True)
 
 
