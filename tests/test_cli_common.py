@@ -82,3 +82,18 @@ def test_every_as_of_option_reads_the_same_way(tmp_path: Path, cli: Callable[...
         error = json.loads(result.out)["error"]
         assert error["message"] == "--as-of '20260203' is not a date", args
         assert error["hint"] == "write it as YYYY-MM-DD"
+
+
+def test_every_date_option_says_its_format() -> None:
+    """--as-of takes a date (YYYY-MM-DD) everywhere but the incident commands, whose legal
+    clocks run in hours and take a time."""
+    dated = []
+    for path, command in _commands():
+        param = _option(command, "--as-of")
+        if param is None:
+            continue
+        dated.append(path)
+        if path.startswith("incidents "):
+            continue
+        assert param.metavar == "YYYY-MM-DD", path
+    assert len(dated) >= 8

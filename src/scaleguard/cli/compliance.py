@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from scaleguard.cli.common import BY_OPTION, JSON_OPTION, WORKSPACE_OPTION, parse_date
+from scaleguard.cli.common import BY_OPTION, JSON_OPTION, WORKSPACE_OPTION, date_option, parse_date
 from scaleguard.cli.output import print_json
 from scaleguard.cli.workspace import _workspace, checkpoint_after_write
 from scaleguard.errors import InputError
@@ -21,7 +21,7 @@ compliance_app = typer.Typer(
 
 @compliance_app.command("status")
 def status(
-    as_of: str | None = typer.Option(None, "--as-of", help="Evaluate on this date, YYYY-MM-DD."),
+    as_of: str | None = date_option("--as-of", "Evaluate on this date (default: today)."),
     workspace: Path | None = WORKSPACE_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
@@ -76,7 +76,7 @@ def record(
         "internal-use-summary or board-quarterly-update.",
     ),
     subject: str = typer.Option(..., "--subject", help="The framework version or model name."),
-    on: str = typer.Option(..., "--on", help="The date it happened, YYYY-MM-DD."),
+    on: str = date_option("--on", "The date it happened.", ...),
     url: str | None = typer.Option(None, "--url", help="Where it was published."),
     file: Path | None = typer.Option(None, "--file", help="The document; its SHA-256 is kept."),
     note: str | None = typer.Option(None, "--note"),

@@ -20,6 +20,7 @@ from scaleguard.cli.common import (
     BY_OPTION,
     JSON_OPTION,
     WORKSPACE_OPTION,
+    date_option,
     output_option,
     parse_date,
 )
@@ -63,8 +64,8 @@ def new(
     period: str = typer.Option(..., "--period", help="2026-Q3, 2026-H2, 2026-07 or A..B."),
     models: str = typer.Option(..., "--models", help="Comma-separated models covered."),
     framework: str | None = FRAMEWORK_OPTION,
-    coverage_date: str | None = typer.Option(
-        None, "--coverage-date", help="State of affairs as of (default: period end or today)."
+    coverage_date: str | None = date_option(
+        "--coverage-date", "State of affairs as of (default: period end or today)."
     ),
     by: str | None = BY_OPTION,
     workspace: Path | None = WORKSPACE_OPTION,
@@ -237,7 +238,7 @@ def redact(
 def submit(
     report: str | None = REPORT_ARG,
     to: str = typer.Option("Board and LTBT", "--to", help="Who received the report."),
-    on: str | None = typer.Option(None, "--on", help="Date of submission (default today)."),
+    on: str | None = date_option("--on", "Date of submission (default: today)."),
     by: str | None = BY_OPTION,
     workspace: Path | None = WORKSPACE_OPTION,
     json_out: bool = JSON_OPTION,
@@ -295,7 +296,7 @@ def publish(
 
 @report_app.command("status")
 def status(
-    as_of: str | None = typer.Option(None, "--as-of", help="Check as of this date (YYYY-MM-DD)."),
+    as_of: str | None = date_option("--as-of", "Check as of this date (default: today)."),
     framework: str | None = FRAMEWORK_OPTION,
     workspace: Path | None = WORKSPACE_OPTION,
     json_out: bool = JSON_OPTION,

@@ -21,6 +21,7 @@ from scaleguard.cli.common import (
     BY_OPTION,
     JSON_OPTION,
     WORKSPACE_OPTION,
+    date_option,
     output_option,
     parse_date,
 )
@@ -106,8 +107,8 @@ def declare_interest(
         ..., "--kind", help="employment, equity, contract, funding or personal-tie."
     ),
     with_: str = typer.Option(..., "--with", help="The organisation the interest is with."),
-    from_: str = typer.Option(..., "--from", help="Start date (YYYY-MM-DD)."),
-    to: str | None = typer.Option(None, "--to", help="End date (omit while ongoing)."),
+    from_: str = date_option("--from", "Start date.", ...),
+    to: str | None = date_option("--to", "End date (omit while ongoing)."),
     holder: str = typer.Option(
         "self", "--holder", help="self, reporting-chain or organisation: whose interest it is."
     ),
@@ -183,7 +184,7 @@ def print_screening(console: Console, result: Screening) -> None:
 def screen(
     name: str = typer.Argument(..., help="The reviewer's name."),
     report: str | None = typer.Option(None, "--report", help="Screen for this report."),
-    as_of: str | None = typer.Option(None, "--as-of", help="Screen as of this date."),
+    as_of: str | None = date_option("--as-of", "Screen as of this date (default: today)."),
     workspace: Path | None = WORKSPACE_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
@@ -390,7 +391,7 @@ def _status_json(result: service.ReviewStatus) -> dict[str, Any]:
 @review_app.command("status")
 def status(
     report: str | None = typer.Argument(None, help="Report id (default: the latest)."),
-    as_of: str | None = typer.Option(None, "--as-of", help="Check as of this date."),
+    as_of: str | None = date_option("--as-of", "Check as of this date (default: today)."),
     workspace: Path | None = WORKSPACE_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
