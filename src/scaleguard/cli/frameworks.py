@@ -52,7 +52,7 @@ def _library(dirs: list[Path] | None) -> Library:
 def _workspace_frameworks() -> list[Path]:
     """The frameworks folder of the workspace around the current folder, if any."""
     from scaleguard.errors import WorkspaceError
-    from scaleguard.workspace.workspace import FRAMEWORKS, find_root
+    from scaleguard.workspace.locate import FRAMEWORKS, find_root
 
     try:
         folder = find_root() / FRAMEWORKS
