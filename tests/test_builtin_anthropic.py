@@ -636,14 +636,20 @@ def test_31_automated_rd_and_may_pause() -> None:
     notes = _changes(f, "3.1")
     assert [n.elements for n in notes] == [
         ["automated-rd"],
-        ["risk-report-approval"],
+        ["risk-report-feedback-use"],
         ["may-pause-beyond-appendix-a"],
     ]
     entry = next(c for c in f.doc.changelog if c.version == "3.1")
     assert any("highly capable" in change for change in entry.silent_changes)
     # §3.1 scope (3.1): internal models beyond those covered by a prior Risk Report
     assert "prior Risk Report" in (_commitment(f, "risk-reports").description or "")
-    assert "solicited" in (_commitment(f, "risk-report-approval").description or "")
+    # §3.4 (2): "We will solicit comprehensive internal feedback" (3.0: "Separate internal
+    # reviewers will provide comprehensive feedback"); "We may also use this feedback to improve
+    # or refine the report itself" is the new, permissive use the change log announces.
+    assert "solicits" in (_commitment(f, "risk-report-feedback").description or "")
+    assert "Separate" in (_commitment(_load("3.0"), "risk-report-feedback").description or "")
+    assert _commitment(f, "risk-report-feedback-use").force == "discretionary"
+    assert "risk-report-feedback-use" not in {c.id for c in _load("3.0").doc.commitments}
     assert {s.id for s in f.doc.framework.sources} >= {"rsp-3.1"}
     assert "No copy" not in (f.doc.framework.summary or "")
 
