@@ -536,11 +536,31 @@ def test_diff_openai_beta_to_2(library: Library) -> None:
         for c in d.changes
         if c.id in medium and c.rule == "threshold.presence"
     )
+    # v2 §2.3 box "Changes to Tracked Categories in version 2": AI Self-improvement, Long-range
+    # Autonomy and Autonomous Replication and Adaptation "are distinct aspects of what we formerly
+    # termed Model Autonomy"; "Nuclear and Radiological capabilities are now a Research
+    # Category", while Table 1 tracks "Biological and Chemical". Both are splits, not a removal
+    # and unrelated additions.
+    splits = {
+        (c.old_id, c.new_id)
+        for c in d.changes
+        if c.family == "risk_domains" and c.change == "split"
+    }
+    assert splits >= {
+        ("cbrn", "chem-bio"),
+        ("cbrn", "nuclear-radiological"),
+        ("model-autonomy", "autonomous-ai-rd"),
+        ("model-autonomy", "model-autonomy"),
+    }
+    for ident in ("cbrn", "chem-bio", "autonomous-ai-rd", "nuclear-radiological"):
+        assert not _find(d, ident, "risk_domain.presence"), ident
     autonomy = _one(d, "model-autonomy", "risk_domain.status")
     assert [(f.old, f.new) for f in autonomy.fields] == [("in_scope", "monitored")]
-    assert _one(d, "autonomous-ai-rd", "risk_domain.presence").change == "added"
-    assert _one(d, "cbrn", "risk_domain.presence").change == "removed"
-    assert _one(d, "chem-bio", "risk_domain.presence").change == "added"
+    nuclear = _one(d, "nuclear-radiological", "risk_domain.status")
+    assert nuclear.old_id == "cbrn" and nuclear.classification == "weakening"
+    assert [(f.old, f.new) for f in nuclear.fields] == [("in_scope", "monitored")]
+    # App. A item 2 (only High and Critical kept) announces the Medium thresholds it dropped
+    assert not any(c.unannounced for c in d.changes if c.id in medium)
     audits = _one(d, "third-party-audits", "commitment.presence")
     assert (audits.change, audits.classification) == ("removed", "weakening")
     assert _one(d, "safety-drills", "cadence.presence").change == "removed"
