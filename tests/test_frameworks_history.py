@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -413,3 +414,16 @@ def test_the_page_renders_in_chromium(cli: Cli, tmp_path: Path) -> None:
     ).stdout
     assert 'id="chart-title"' in dom and 'id="step-1"' in dom
     assert "Versions of anthropic-rsp and what each step changed" in dom
+
+
+def test_the_docs_library_table_lists_every_built_in_document() -> None:
+    """docs/frameworks.md, "The built-in library": one row per document `frameworks list` shows,
+    with its effective date."""
+    text = (Path(__file__).parent.parent / "docs" / "frameworks.md").read_text()
+    section = text.split("## The built-in library", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `([^`]+)` \| [^|]+ \| (\d{4}-\d{2}-\d{2}) \|$", section, re.M))
+    built_in = {
+        e.framework.ref: e.framework.doc.framework.effective_date.isoformat()
+        for e in Library().entries
+    }
+    assert rows == built_in
