@@ -758,3 +758,48 @@ def test_xai_decisions_across_versions(library: Library) -> None:
     assert _decide(rmf, "cbrn-misuse", "train").outcome not in ("pause", "not_permitted", "delay")
     assert _decide(faif, "cbrn-misuse", "train").outcome == "pause"
     assert _decide(faif, "harmful-manipulation", "deploy_internal").outcome == "not_permitted"
+
+
+def test_fsf30_changelog_reads_1_0_and_2_0_from_their_own_texts(library: Library) -> None:
+    """FSF 3.0 §5.3 lists past versions without describing them. What 1.0 said (Framework §3,
+    p. 2: "we would put on hold further deployment or development, or implement additional
+    protocols") and what 2.0 said (Framework §3, p. 3: a response plan "may involve putting
+    deployment or further development on hold"; Introduction, p. 1: adoption "may depend on
+    whether such organizations across the field adopt similar protocols") is now cited from
+    the built-in primary texts, not from a secondary comparison."""
+    fsf3 = _fw(library, "gdm-fsf@3.0")
+    kinds = {s.id: s.kind for s in fsf3.doc.framework.sources}
+    entries = {e.version: e for e in fsf3.doc.changelog}
+    assert entries["1.0"].source.doc == "fsf1-text" and "§3" in entries["1.0"].source.section
+    assert entries["2.0"].source.doc == "fsf2-text" and "p. 1" in entries["2.0"].source.section
+    assert kinds["fsf1-text"] == kinds["fsf2-text"] == "primary"
+    for entry in fsf3.doc.changelog:
+        for note in entry.changes:
+            text = note if isinstance(note, str) else note.summary
+            assert "secondary" not in text, (entry.version, text)
+    # the 2.0 facts are confirmed by the 2.0 encoding itself
+    fsf2 = _fw(library, "gdm-fsf@2.0")
+    assert _commitment(fsf2, "hold-until-mitigations-ready").force == "discretionary"
+    assert "2020-2024" in (_threshold(fsf2, "ml-rd-acceleration-1").description or "")
+    # comparisons of the two texts that the announcement does not make are silent changes
+    assert any("field" in s for s in entries["3.0"].silent_changes)
+    fsf31 = _fw(library, "gdm-fsf@3.1")
+    assert next(e for e in fsf31.doc.changelog if e.version == "2.0").source.doc == "fsf2-text"
+
+
+def test_fsf30_folds_the_early_warning_evaluations_into_the_risk_assessment(
+    library: Library,
+) -> None:
+    """FSF 3.0 §1.3: the risk assessment's analysis step runs the early-warning evaluations,
+    each with an alert threshold, and is repeated for models with meaningful new capabilities;
+    2.0 had them as separate commitments (Framework §2, p. 3)."""
+    fsf3 = _fw(library, "gdm-fsf@3.0")
+    merged = _commitment(fsf3, "risk-assessment-before-external-deployment")
+    assert merged.merged_from == ["early-warning-evaluations", "regular-capability-evaluation"]
+    d = _diff(library, "gdm-fsf@2.0", "gdm-fsf@3.0")
+    for old in ("early-warning-evaluations", "regular-capability-evaluation"):
+        assert not _find(d, old, "commitment.presence"), old
+        parts = [c for c in d.changes if c.old_id == old]
+        assert parts and all(c.change == "merged" for c in parts)
+        assert not any(c.unannounced for c in parts)  # 3.0's "holistic risk assessment" note
+    assert not _find(d, "risk-assessment-before-external-deployment", "commitment.presence")
