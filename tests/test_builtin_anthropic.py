@@ -553,7 +553,7 @@ def test_ids_stay_stable_across_versions(v22: LoadedFramework, v30: LoadedFramew
         "procedural-compliance-review",
         "policy-change-governance",
         "internal-transparency",
-        "internal-review",
+        "report-feedback",
         "employee-agreements",
     }
     for f in (v22, v30):
@@ -637,7 +637,7 @@ def test_31_automated_rd_and_may_pause() -> None:
     notes = _changes(f, "3.1")
     assert [n.elements for n in notes] == [
         ["automated-rd"],
-        ["risk-report-feedback-use"],
+        ["report-feedback-use"],
         ["may-pause-beyond-appendix-a"],
     ]
     entry = next(c for c in f.doc.changelog if c.version == "3.1")
@@ -647,10 +647,10 @@ def test_31_automated_rd_and_may_pause() -> None:
     # §3.4 (2): "We will solicit comprehensive internal feedback" (3.0: "Separate internal
     # reviewers will provide comprehensive feedback"); "We may also use this feedback to improve
     # or refine the report itself" is the new, permissive use the change log announces.
-    assert "solicits" in (_commitment(f, "risk-report-feedback").description or "")
-    assert "Separate" in (_commitment(_load("3.0"), "risk-report-feedback").description or "")
-    assert _commitment(f, "risk-report-feedback-use").force == "discretionary"
-    assert "risk-report-feedback-use" not in {c.id for c in _load("3.0").doc.commitments}
+    assert "solicits" in (_commitment(f, "report-feedback").description or "")
+    assert "Separate" in (_commitment(_load("3.0"), "report-feedback").description or "")
+    assert _commitment(f, "report-feedback-use").force == "discretionary"
+    assert "report-feedback-use" not in {c.id for c in _load("3.0").doc.commitments}
     assert {s.id for s in f.doc.framework.sources} >= {"rsp-3.1"}
     assert "No copy" not in (f.doc.framework.summary or "")
 

@@ -446,3 +446,20 @@ def test_10_has_the_asl2_baseline_that_20_keeps(v10: LoadedFramework) -> None:
     d = _diff("1.0", "2.0")
     assert [c.rule for c in d.changes if c.id == "asl-2-baseline"] == ["element.metadata"]
     assert _find(d, "safeguard_standards", "asl-2-security", "safeguard_standard.measures")
+
+
+def test_report_feedback_continues_from_22_to_30_and_internal_review_is_new() -> None:
+    """2.2 §7.1(4) has internal teams give feedback on each Capability and Safeguards Report;
+    3.0 §3.4 (2) has "Separate internal reviewers" give comprehensive feedback on each Risk
+    Report: the same obligation on the new reports, so one element (report-feedback) across
+    both. 3.0 §4 (5), "We will regularly conduct an internal review of our implementation of
+    this policy", is a different duty, new as an item of its own (internal-review)."""
+    d = _diff("2.2", "3.0")
+    feedback = [c for c in d.changes if c.id == "report-feedback"]
+    assert feedback and not any(c.change in ("added", "removed") for c in feedback)
+    [review] = _find(d, "commitments", "internal-review", "commitment.presence")
+    assert review.change == "added"
+    # the roles' short descriptions no longer drift between encodings
+    assert not [
+        c for c in d.changes if c.family == "governance_roles" and c.rule == "element.description"
+    ]

@@ -203,25 +203,25 @@ def test_rsp_31_unannounced_are_exactly_the_changes_its_change_log_does_not_desc
       that are covered by a prior Risk Report", where 3.0 said "above and beyond those posed by
       our public models" (risk-reports);
     - §3.4 (2): 3.0's "Separate internal reviewers will provide comprehensive feedback" becomes
-      "We will solicit comprehensive internal feedback" (risk-report-feedback). The announced
+      "We will solicit comprehensive internal feedback" (report-feedback). The announced
       point is the new sentence "We may also use this feedback to improve or refine the report
-      itself" (risk-report-feedback-use), not who gives the feedback.
+      itself" (report-feedback-use), not who gives the feedback.
 
     Footnote renumbering (3.0 fn 6-7 became 3.1 fn 7-8) is provenance, not a change."""
     d = diff_frameworks(library.get("anthropic-rsp@3.0"), library.get("anthropic-rsp@3.1"))
-    assert silent(d) == {"external-review", "risk-reports", "risk-report-feedback"}
+    assert silent(d) == {"external-review", "risk-reports", "report-feedback"}
     by_id = {c.id: c for c in d.changes if c.rule != "element.metadata"}
     # the three announced points are found and not flagged
-    for announced in ("automated-rd", "risk-report-feedback-use", "may-pause-beyond-appendix-a"):
+    for announced in ("automated-rd", "report-feedback-use", "may-pause-beyond-appendix-a"):
         assert announced in by_id and not by_id[announced].unannounced
-    assert by_id["risk-report-feedback-use"].change == "added"
+    assert by_id["report-feedback-use"].change == "added"
     # nothing else of substance changed between the two texts
     assert set(by_id) == {
         "external-review",
         "risk-reports",
-        "risk-report-feedback",
+        "report-feedback",
         "automated-rd",
-        "risk-report-feedback-use",
+        "report-feedback-use",
         "may-pause-beyond-appendix-a",
     }
     assert "delay-while-in-lead" not in by_id and "external-review-access" not in by_id
