@@ -427,3 +427,36 @@ def test_the_docs_library_table_lists_every_built_in_document() -> None:
         for e in Library().entries
     }
     assert rows == built_in
+
+
+def _footnotes_blanked(value: object) -> object:
+    return re.sub(r"\bfn \d+", "fn #", value) if isinstance(value, str) else value
+
+
+@pytest.mark.parametrize("fid", ["anthropic-rsp", "gdm-fsf", "openai-preparedness", "xai-rmf"])
+def test_no_history_step_reports_a_renumbered_footnote_as_a_change(fid: str) -> None:
+    """Footnote numbers shift whenever a version adds or drops a footnote (RSP 2.0's fn 19 is
+    2.1's fn 18; 3.0's fn 7 is 3.1's fn 8). The built-in documents cite footnotes in
+    `source.section`, so no finding other than provenance may differ only in them: a changed
+    text, or an item removed and the same item added back."""
+    versions = library_versions(Library(), fid)
+    for a, b in itertools.pairwise(versions):
+        d = diff_frameworks(a, b)
+        removed: set[tuple[str, object]] = set()
+        added: set[tuple[str, object]] = set()
+        for c in d.changes:
+            if c.rule == "element.metadata":
+                continue
+            for f in c.fields:
+                old, new = _footnotes_blanked(f.old), _footnotes_blanked(f.new)
+                assert not (isinstance(f.old, str) and f.old != f.new and old == new), (
+                    a.ref,
+                    b.ref,
+                    c.id,
+                    f.path,
+                )
+                if isinstance(f.old, str) and f.new is None:
+                    removed.add((c.id, old))
+                if isinstance(f.new, str) and f.old is None:
+                    added.add((c.id, new))
+        assert not removed & added, (a.ref, b.ref, sorted(removed & added, key=str))
