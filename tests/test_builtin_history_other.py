@@ -559,6 +559,12 @@ def test_diff_openai_beta_to_2(library: Library) -> None:
     nuclear = _one(d, "nuclear-radiological", "risk_domain.status")
     assert nuclear.old_id == "cbrn" and nuclear.classification == "weakening"
     assert [(f.old, f.new) for f in nuclear.fields] == [("in_scope", "monitored")]
+    # Table 1's Biological and Chemical High and Critical continue the Beta's CBRN High and
+    # Critical at the same levels (same novice and expert bars, narrowed to bio and chem)
+    for old, new in (("cbrn-high", "bio-chem-high"), ("cbrn-critical", "bio-chem-critical")):
+        [renamed] = _find(d, new, "threshold.renamed")
+        assert renamed.old_id == old
+        assert not [c for c in d.changes if c.id == old and c.change == "removed"]
     # App. A item 2 (only High and Critical kept) announces the Medium thresholds it dropped
     assert not any(c.unannounced for c in d.changes if c.id in medium)
     audits = _one(d, "third-party-audits", "commitment.presence")
