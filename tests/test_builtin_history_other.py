@@ -809,3 +809,17 @@ def test_fsf30_folds_the_early_warning_evaluations_into_the_risk_assessment(
         assert parts and all(c.change == "merged" for c in parts)
         assert not any(c.unannounced for c in parts)  # 3.0's "holistic risk assessment" note
     assert not _find(d, "risk-assessment-before-external-deployment", "commitment.presence")
+
+
+def test_fsf_mitigation_evaluation_continues_from_2_0(library: Library) -> None:
+    """FSF 2.0 Framework §3: the appropriateness and efficacy of applied mitigations "should be
+    reviewed periodically"; FSF 3.0 §1.5 (3.1 §1.3.4): "We will use various processes to
+    evaluate the effectiveness and limitations of mitigations". The duty continues, now firmer;
+    it is not dropped in 3.0."""
+    for ref, section in (("gdm-fsf@3.0", "§1.5"), ("gdm-fsf@3.1", "§1.3.4")):
+        review = _commitment(_fw(library, ref), "mitigation-efficacy-review")
+        assert review.force == "binding" and review.source.section == section
+    d = _diff(library, "gdm-fsf@2.0", "gdm-fsf@3.0")
+    assert not _find(d, "mitigation-efficacy-review", "commitment.presence")
+    [force] = _find(d, "mitigation-efficacy-review", "commitment.force")
+    assert force.classification == "strengthening"
