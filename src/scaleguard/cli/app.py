@@ -129,6 +129,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "scaleguard.cli.review:review_app",
         "The review of a Risk Report: assign, access, comment, submit, respond, status.",
     ),
+    "serve": LazyCommand(
+        "scaleguard.cli.web:serve", "Serve the web UI and the JSON API (/api/v1) of a workspace."
+    ),
+    "users": LazyCommand("scaleguard.cli.web:users_app", "Web users and their roles."),
+    "tokens": LazyCommand("scaleguard.cli.web:tokens_app", "API tokens for the JSON API."),
 }
 
 

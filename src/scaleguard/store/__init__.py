@@ -7,6 +7,7 @@ revision. Callers receive the frozen values of :mod:`scaleguard.store.records`.
 
 from scaleguard.store import tables_reports as _tables_reports  # noqa: F401 - metadata
 from scaleguard.store import tables_roadmap as _tables_roadmap  # noqa: F401 - metadata
+from scaleguard.store import tables_web as _tables_web  # noqa: F401 - metadata
 from scaleguard.store.db import Store, Tx, normalize_url
 from scaleguard.store.migrate import ensure_schema, head_revision, revision_of
 from scaleguard.store.records import (
