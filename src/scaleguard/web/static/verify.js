@@ -48,9 +48,10 @@ const SgVerify = (() => {
   // name+<8 hex key ID>+base64(0x01 || 32-byte Ed25519 public key); the key ID must be
   // SHA-256(name || 0x0A || 0x01 || key)[:4].
   async function parseVkey(vkey) {
-    const parts = vkey.trim().split("+");
-    if (parts.length !== 3) throw new Error("malformed public key: expected name+keyid+key");
-    const [name, hexId, body] = parts;
+    const text = vkey.trim();
+    const first = text.indexOf("+"), second = text.indexOf("+", first + 1);
+    if (first < 1 || second < 0) throw new Error("malformed public key: expected name+keyid+key");
+    const name = text.slice(0, first), hexId = text.slice(first + 1, second), body = text.slice(second + 1);
     if (!/^[0-9a-f]{8}$/.test(hexId)) throw new Error("malformed public key: bad key ID");
     const raw = b64decode(body);
     if (raw.length !== 33 || raw[0] !== 1) throw new Error("public key is not an Ed25519 key");

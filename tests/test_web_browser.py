@@ -1,0 +1,164 @@
+"""The ledger explorer in a real browser: Chromium checks proofs itself (WebCrypto Ed25519)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scaleguard.web.app import create_app
+from web_support import LiveServer, chromium_path, demo_workspace
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    root = demo_workspace(tmp_path_factory)
+    live = LiveServer(create_app(root))
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(server: LiveServer) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context()
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def verify(page: Any, url: str) -> tuple[str, str]:
+    page.goto(url)
+    page.click("#verify-button")
+    result = page.locator("#verify-result[data-ok]")
+    result.wait_for(timeout=15000)
+    return str(result.get_attribute("data-ok")), str(result.text_content())
+
+
+def _statement_index(server: LiveServer, page: Any) -> int:
+    page.goto(f"{server.url}/api/v1/ledger/entries?limit=200")
+    entries = json.loads(page.locator("body").inner_text())["items"]
+    return int(next(e["index"] for e in entries if e["kind"] == "review-statement"))
+
+
+def test_a_real_entry_verifies_in_the_browser(server: LiveServer, page: Any) -> None:
+    index = _statement_index(server, page)
+    ok, text = verify(page, f"{server.url}/ledger/entries/{index}")
+    assert ok == "true", text
+    steps = page.locator("#verify-steps li").all_text_contents()
+    assert any("signature" in s and "verified" in s for s in steps)
+    assert any("recomputed from the entry's bytes" in s for s in steps)
+    # a withheld entry verifies from its leaf hash alone
+    ok, text = verify(page, f"{server.url}/ledger/entries/0")
+    assert ok == "true", text
+
+
+def _tamper(page: Any, change: Any) -> None:
+    def handle(route: Any) -> None:
+        response = route.fetch()
+        body = response.json()
+        change(body)
+        route.fulfill(response=response, body=json.dumps(body))
+
+    page.route("**/api/v1/ledger/entries/*/proof", handle)
+
+
+def _flip(b64: str) -> str:
+    import base64
+
+    raw = bytearray(base64.b64decode(b64))
+    raw[0] ^= 1
+    return base64.b64encode(bytes(raw)).decode()
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "reason"),
+    [
+        ("proof hash", lambda b: b["proof"].__setitem__(0, _flip(b["proof"][0])), "Merkle path"),
+        ("shorter proof", lambda b: b["proof"].pop(), "too short"),
+        ("leaf hash", lambda b: b.__setitem__("leaf_hash", _flip(b["leaf_hash"])), "hash to"),
+        (
+            "checkpoint root",
+            lambda b: b.__setitem__("checkpoint", _reroot(b["checkpoint"])),
+            "signature",
+        ),
+        (
+            "checkpoint size",
+            lambda b: b.__setitem__("checkpoint", _resize(b["checkpoint"])),
+            "signature",
+        ),
+        ("entry bytes", lambda b: b.__setitem__("data", _flip(b["data"])), "hash to"),
+    ],
+)
+def test_a_tampered_proof_fails_in_the_browser(
+    server: LiveServer, page: Any, name: str, change: Any, reason: str
+) -> None:
+    index = _statement_index(server, page)
+    _tamper(page, change)
+    ok, text = verify(page, f"{server.url}/ledger/entries/{index}")
+    assert ok == "false", f"{name}: {text}"
+    assert reason in text
+
+
+def _reroot(note: str) -> str:
+    origin, size, root, rest = note.split("\n", 3)
+    return f"{origin}\n{size}\n{_flip(root)}\n{rest}"
+
+
+def _resize(note: str) -> str:
+    origin, size, rest = note.split("\n", 2)
+    return f"{origin}\n{int(size) + 1}\n{rest}"
+
+
+def test_another_key_is_refused(server: LiveServer, page: Any) -> None:
+    from scaleguard.ledger.keys import generate_key
+
+    other = generate_key("scaleguard.local/impostor").vkey
+    page.goto(f"{server.url}/ledger/entries/1")
+    page.fill("#trusted-vkey", other)
+    page.click("#verify-button")
+    result = page.locator("#verify-result[data-ok]")
+    result.wait_for(timeout=15000)
+    assert result.get_attribute("data-ok") == "false"
+    assert "not signed by the trusted key" in str(result.text_content())
+
+
+def test_consistency_between_two_checkpoints_verifies(server: LiveServer, page: Any) -> None:
+    page.goto(f"{server.url}/api/v1/ledger/checkpoints")
+    sizes = sorted(c["size"] for c in json.loads(page.locator("body").inner_text())["items"])
+    assert len(sizes) >= 2
+    for old in sizes[:-1]:
+        ok, text = verify(page, f"{server.url}/ledger/consistency?old={old}&new={sizes[-1]}")
+        assert ok == "true", f"{old}: {text}"
+
+
+def test_screenshots_of_the_public_pages(server: LiveServer, page: Any) -> None:
+    out = Path(__file__).resolve().parents[1] / "docs" / "img"
+    out.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    index = _statement_index(server, page)
+    verify(page, f"{server.url}/ledger/entries/{index}")
+    page.screenshot(path=str(out / "web-ledger-entry.png"), full_page=True)
+    page.goto(f"{server.url}/diff?old=anthropic-rsp@2.2&new=anthropic-rsp@3.0")
+    page.screenshot(path=str(out / "web-diff.png"))
+    page.goto(f"{server.url}/reports/1")
+    page.screenshot(path=str(out / "web-report.png"), full_page=True)
