@@ -310,6 +310,16 @@ def _show_history(console: Console, lib: Library, root: Path) -> None:
     console.print(f"the whole history as one page with an accessible timeline: {page}")
 
 
+def _show_users(console: Console, ws: object) -> None:
+    """One demo user per role, with a documented password (demo workspace only)."""
+    from scaleguard.web.demo_users import add_demo_users
+    from scaleguard.workspace.workspace import Workspace
+
+    assert isinstance(ws, Workspace)
+    for name, role, password in add_demo_users(ws):
+        console.print(f"{role:<10} {name!r:<16} password {password}", markup=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     root = Path(args[0]) if args else Path("demo-workspace")
@@ -358,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
 
             console.rule("6. Can an outside reviewer trust this record?")
             _show_ledger(console, ws)
+            console.rule("8. Demo sign-ins for the web UI ('scaleguard serve')")
+            _show_users(console, ws)
         finally:
             ws.close()
         console.rule("7. Every public version of the RSP, step by step")

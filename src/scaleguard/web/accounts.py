@@ -180,9 +180,10 @@ def users(store: Store) -> list[User]:
 def find_user(store: Store, name: str) -> User:
     with store.read() as s:
         row = s.scalars(select(WebUserRow).where(WebUserRow.name == name)).first()
-    if row is None:
+        found = None if row is None else _user(row)
+    if found is None:
         raise NotFoundError(f"no user {name!r}", hint="list users with 'scaleguard users list'")
-    return _user(row)
+    return found
 
 
 def _recent_failures(store: Store, name: str, now: datetime) -> int:
@@ -223,9 +224,10 @@ def sign_in(store: Store, name: str, password: str) -> tuple[Principal, str]:
         )
     with store.read() as s:
         row = s.scalars(select(WebUserRow).where(WebUserRow.name == name[:100])).first()
-    stored = row.password_hash if row is not None else _dummy_hash()
-    ok = _check_password(stored, password) and row is not None and not row.disabled
-    if not ok or row is None:
+        user = None if row is None else _user(row)
+        stored = row.password_hash if row is not None else _dummy_hash()
+    ok = _check_password(stored, password) and user is not None and not user.disabled
+    if not ok or user is None:
         with store.write() as tx:
             tx.execute(insert(WebLoginFailureRow), {"name": name[:100], "at": _fmt(now)})
         raise refused
@@ -236,14 +238,14 @@ def sign_in(store: Store, name: str, password: str) -> tuple[Principal, str]:
             insert(WebSessionRow),
             {
                 "id_hash": _digest(secret),
-                "user_id": row.id,
+                "user_id": user.id,
                 "csrf": csrf,
                 "created_at": _fmt(now),
                 "expires_at": _fmt(now + SESSION_LIFETIME),
             },
         )
         tx.execute(delete(WebSessionRow).where(WebSessionRow.expires_at < _fmt(now)))
-    return Principal(_user(row), "session", "write", csrf), secret
+    return Principal(user, "session", "write", csrf), secret
 
 
 def session_principal(store: Store, secret: str) -> Principal | None:
@@ -255,9 +257,9 @@ def session_principal(store: Store, secret: str) -> Principal | None:
             .join(WebUserRow, WebUserRow.id == WebSessionRow.user_id)
             .where(WebSessionRow.id_hash == _digest(secret), WebSessionRow.expires_at > now)
         ).first()
-    if found is None or found[1].disabled:
-        return None
-    return Principal(_user(found[1]), "session", "write", found[0].csrf)
+        if found is None or found[1].disabled:
+            return None
+        return Principal(_user(found[1]), "session", "write", found[0].csrf)
 
 
 def sign_out(store: Store, secret: str) -> None:
@@ -304,17 +306,24 @@ def token_principal(store: Store, token: str) -> Principal:
             .join(WebUserRow, WebUserRow.id == WebTokenRow.user_id)
             .where(WebTokenRow.token_hash == _digest(token))
         ).first()
-    if found is None or found[0].revoked or found[1].disabled:
+        live = found is not None and not found[0].revoked and not found[1].disabled
+        expires = "" if found is None else found[0].expires_at
+        who = (
+            None
+            if found is None
+            else Principal(_user(found[1]), "token", parse_scope(found[0].scope))
+        )
+    if not live or who is None:
         raise TokenRefused(
             "unknown or revoked API token",
             hint="create one with 'scaleguard tokens create --user NAME'",
         )
-    if found[0].expires_at <= _fmt(_now()):
+    if expires <= _fmt(_now()):
         raise TokenRefused(
-            f"API token expired at {found[0].expires_at}",
+            f"API token expired at {expires}",
             hint="create a new one with 'scaleguard tokens create --user NAME'",
         )
-    return Principal(_user(found[1]), "token", parse_scope(found[0].scope))
+    return who
 
 
 def tokens(store: Store, user: str | None = None) -> list[dict[str, object]]:

@@ -229,10 +229,15 @@ def create_app(root: Path, settings: Settings | None = None) -> FastAPI:
         )
         return _error_response(request, 500, body)
 
-    app.include_router(api.router, prefix=API_PREFIX)
-    app.include_router(api_review.router, prefix=API_PREFIX)
-    app.include_router(pages.router)
-    app.include_router(pages_review.router)
+    #: (prefix, router) of every route: the route × role test walks these.
+    app.state.routers = [
+        (API_PREFIX, api.router),
+        (API_PREFIX, api_review.router),
+        ("", pages.router),
+        ("", pages_review.router),
+    ]
+    for prefix, router in app.state.routers:
+        app.include_router(router, prefix=prefix)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(Headers)
     app.add_middleware(BodyLimit, limit=chosen.max_body)
