@@ -162,3 +162,57 @@ def test_screenshots_of_the_public_pages(server: LiveServer, page: Any) -> None:
     page.screenshot(path=str(out / "web-diff.png"))
     page.goto(f"{server.url}/reports/1")
     page.screenshot(path=str(out / "web-report.png"), full_page=True)
+
+
+def sign_in(page: Any, server: LiveServer, name: str, password: str) -> None:
+    page.goto(f"{server.url}/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def test_reviewer_journey(server: LiveServer, page: Any) -> None:
+    sign_in(page, server, "Mara Okafor", "demo-reviewer-pass")
+    assert page.url.endswith("/review")
+    page.click("a[href='/review/1']")
+    page.wait_for_selector("#s-capabilities")
+    assert "Reviewer edition" in page.inner_text("h1")
+    comments = page.inner_text("#comments + div")
+    assert "capabilities.automated-rd" in comments
+    page.set_viewport_size({"width": 1280, "height": 900})
+    out = Path(__file__).resolve().parents[1] / "docs" / "img"
+    page.screenshot(path=str(out / "web-reviewer-portal.png"))
+    page.click("form[action='/logout'] button")
+    page.wait_for_load_state()
+    assert page.locator("a[href='/login']").count() == 1
+
+
+def test_a_conflicted_reviewer_gets_404(server: LiveServer, page: Any) -> None:
+    sign_in(page, server, "Jonas Weber", "demo-conflicted-pass")
+    assert page.url.endswith("/review")
+    assert "You have no assignment" in page.inner_text("main")
+    response = page.goto(f"{server.url}/review/1")
+    assert response.status == 404
+    assert "Capabilities" not in page.inner_text("main")
+
+
+def test_operator_journey(server: LiveServer, page: Any) -> None:
+    response = page.goto(f"{server.url}/console/reviews")
+    assert "/login" in page.url and response.status == 200
+    page.fill("input[name=name]", "rso")
+    page.fill("input[name=password]", "demo-rso-pass")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert page.url.endswith("/console/reviews")
+    text = page.inner_text("main")
+    assert "Mara Okafor" in text and "We will add an elicitation appendix" in text
+    # the conflicted reviewer is refused over the web as on the command line
+    page.select_option("select[name=reviewer]", "Jonas Weber")
+    page.click("form[action$='/assign'] button")
+    page.wait_for_load_state()
+    assert "major conflict of interest" in page.inner_text("main")
+    page.goto(f"{server.url}/console/reviews")
+    out = Path(__file__).resolve().parents[1] / "docs" / "img"
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path=str(out / "web-console-reviews.png"))

@@ -368,12 +368,16 @@ def main(argv: list[str] | None = None) -> int:
 
             console.rule("6. Can an outside reviewer trust this record?")
             _show_ledger(console, ws)
-            console.rule("8. Demo sign-ins for the web UI ('scaleguard serve')")
-            _show_users(console, ws)
         finally:
             ws.close()
         console.rule("7. Every public version of the RSP, step by step")
         _show_history(console, lib, root)
+        console.rule("8. Demo sign-ins for the web UI ('scaleguard serve')")
+        ws = open_workspace(root)
+        try:
+            _show_users(console, ws)
+        finally:
+            ws.close()
         console.print(
             f"\nExplore it: [bold]cd {root}[/] and try 'scaleguard decisions list', "
             "'scaleguard decide aurora-3 --action deploy-external', "
