@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 
 from scaleguard.web import public
 from scaleguard.web.accounts import Principal
-from scaleguard.web.deps import need, workspace
+from scaleguard.web.deps import RecordId, need, workspace
 from scaleguard.web.roles import allows
 
 router = APIRouter(tags=["public"])
@@ -67,12 +67,12 @@ def list_reports(
 
 
 @router.get("/reports/{report_id}", summary="A published report: editions, hashes, review")
-def get_report(request: Request, report_id: int, _: Any = need("public")) -> dict[str, Any]:
+def get_report(request: Request, report_id: RecordId, _: Any = need("public")) -> dict[str, Any]:
     return public.published_report(workspace(request), report_id)
 
 
 @router.get("/reports/{report_id}/review", summary="Reviewers' statements and responses")
-def get_review(request: Request, report_id: int, _: Any = need("public")) -> dict[str, Any]:
+def get_review(request: Request, report_id: RecordId, _: Any = need("public")) -> dict[str, Any]:
     ws = workspace(request)
     public.published_report(ws, report_id)
     return {"items": public.review_outcome(ws, report_id), "next_cursor": None}
@@ -108,19 +108,21 @@ def list_entries(
 
 @router.get("/ledger/entries/{index}", summary="One ledger entry")
 def get_entry(
-    request: Request, index: int, who: Principal | None = need("public")
+    request: Request, index: RecordId, who: Principal | None = need("public")
 ) -> dict[str, Any]:
-    return public.ledger_entry(workspace(request), _index(index), _full(who))
+    return public.ledger_entry(workspace(request), index, _full(who))
 
 
 @router.get("/ledger/entries/{index}/proof", summary="Inclusion proof with its checkpoint")
 def get_proof(
     request: Request,
-    index: int,
-    size: int | None = Query(None, ge=1, description="Prove against this checkpoint size."),
+    index: RecordId,
+    size: int | None = Query(
+        None, ge=1, le=2**62, description="Prove against this checkpoint size."
+    ),
     who: Principal | None = need("public"),
 ) -> dict[str, Any]:
-    return public.inclusion(workspace(request), _index(index), _full(who), size)
+    return public.inclusion(workspace(request), index, _full(who), size)
 
 
 @router.get("/ledger/consistency", summary="Consistency proof between two checkpoints")
@@ -131,11 +133,3 @@ def get_consistency(
     _: Any = need("public"),
 ) -> dict[str, Any]:
     return public.consistency(workspace(request), old, new)
-
-
-def _index(index: int) -> int:
-    from scaleguard.errors import NotFoundError
-
-    if index < 0 or index > 2**62:
-        raise NotFoundError(f"no ledger entry {index}")
-    return index

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scaleguard.web import accounts, portal
 from scaleguard.web.accounts import Principal
-from scaleguard.web.deps import actor, need, workspace
+from scaleguard.web.deps import RecordId, actor, need, workspace
 
 router = APIRouter()
 
@@ -71,7 +71,7 @@ def my_assignments(request: Request, who: Principal | None = need("review")) -> 
     summary="The reviewer edition of an assigned report (each access is a ledger entry)",
 )
 def edition(
-    request: Request, report_id: int, who: Principal | None = need("review")
+    request: Request, report_id: RecordId, who: Principal | None = need("review")
 ) -> dict[str, Any]:
     p = _who(who)
     data, built = portal.open_edition(workspace(request), report_id, p.name, actor(p))
@@ -83,7 +83,7 @@ def edition(
     "/review/{report_id}/comments", tags=["review"], status_code=201, summary="Comment a section"
 )
 def add_comment(
-    request: Request, report_id: int, body: CommentIn, who: Principal | None = need("review")
+    request: Request, report_id: RecordId, body: CommentIn, who: Principal | None = need("review")
 ) -> dict[str, Any]:
     p = _who(who)
     c = portal.comment(workspace(request), report_id, p.name, body.section, body.text, actor(p))
@@ -97,7 +97,7 @@ def add_comment(
     summary="Submit the final statement (once)",
 )
 def add_statement(
-    request: Request, report_id: int, body: StatementIn, who: Principal | None = need("review")
+    request: Request, report_id: RecordId, body: StatementIn, who: Principal | None = need("review")
 ) -> dict[str, Any]:
     p = _who(who)
     st = portal.statement(workspace(request), report_id, p.name, body.verdict, body.text, actor(p))
@@ -121,7 +121,10 @@ def reviews(request: Request, _: Any = need("console")) -> dict[str, Any]:
     summary="Assign a screened reviewer (a major conflict refuses it)",
 )
 def assign(
-    request: Request, report_id: int, body: AssignIn, who: Principal | None = need("manage-review")
+    request: Request,
+    report_id: RecordId,
+    body: AssignIn,
+    who: Principal | None = need("manage-review"),
 ) -> dict[str, Any]:
     p = _who(who)
     return portal.assign(workspace(request), report_id, body.reviewer, body.sections, actor(p))
@@ -135,7 +138,7 @@ def assign(
 )
 def respond(
     request: Request,
-    report_id: int,
+    report_id: RecordId,
     body: RespondIn,
     who: Principal | None = need("manage-review"),
 ) -> dict[str, Any]:

@@ -9,9 +9,9 @@ header ``X-CSRF-Token``); a ``read`` token may not use them at all.
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from starlette.concurrency import run_in_threadpool
 
 from scaleguard.errors import ScaleguardError
@@ -24,6 +24,8 @@ SESSION_COOKIE = "sg_session"
 LOGIN_CSRF_COOKIE = "sg_login_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: The largest id or index a request may name (both databases hold 63-bit integers).
+MAX_ID = 2**62
 
 
 class Unauthenticated(ScaleguardError):
@@ -124,3 +126,7 @@ def actor(who: Principal | None) -> str:
     if who is None:  # pragma: no cover - writes always need a permission
         raise Unauthenticated("sign in first")
     return f"web:{who.name}"
+
+
+#: Path parameters naming a record: bounded so that no id overflows a database integer.
+RecordId = Annotated[int, Path(ge=0, le=MAX_ID, description="A record id or ledger index.")]

@@ -13,7 +13,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from scaleguard.errors import InputError
 from scaleguard.web import accounts, public
 from scaleguard.web.accounts import Principal
-from scaleguard.web.deps import LOGIN_CSRF_COOKIE, SESSION_COOKIE, Forbidden, need, workspace
+from scaleguard.web.deps import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    Forbidden,
+    RecordId,
+    need,
+    workspace,
+)
 from scaleguard.web.render import render_page
 from scaleguard.web.roles import allows
 
@@ -81,13 +88,15 @@ def reports(request: Request, _: Any = need("public")) -> HTMLResponse:
 
 
 @router.get("/reports/{report_id}")
-def report(request: Request, report_id: int, _: Any = need("public")) -> HTMLResponse:
+def report(request: Request, report_id: RecordId, _: Any = need("public")) -> HTMLResponse:
     item = public.published_report(workspace(request), report_id)
     return render_page(request, "report.html", {"report": item})
 
 
 @router.get("/reports/{report_id}/public.{fmt}")
-def report_file(request: Request, report_id: int, fmt: str, _: Any = need("public")) -> Response:
+def report_file(
+    request: Request, report_id: RecordId, fmt: str, _: Any = need("public")
+) -> Response:
     data, sha = public.public_file(workspace(request), report_id, fmt)
     media = "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8"
     headers = {"X-Content-SHA256": sha, "ETag": f'"{sha[:32]}"'}
@@ -117,11 +126,9 @@ def ledger(
 
 
 @router.get("/ledger/entries/{index}")
-def entry(request: Request, index: int, who: Principal | None = need("public")) -> HTMLResponse:
-    from scaleguard.errors import NotFoundError
-
-    if index < 0 or index > 2**62:
-        raise NotFoundError(f"no ledger entry {index}")
+def entry(
+    request: Request, index: RecordId, who: Principal | None = need("public")
+) -> HTMLResponse:
     item = public.ledger_entry(workspace(request), index, _full(who))
     return render_page(request, "entry.html", {"entry": item})
 

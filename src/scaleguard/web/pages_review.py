@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from scaleguard.web import portal
 from scaleguard.web.accounts import Principal
-from scaleguard.web.deps import actor, need, workspace
+from scaleguard.web.deps import RecordId, actor, need, workspace
 from scaleguard.web.render import render_page
 
 router = APIRouter(include_in_schema=False)
@@ -29,7 +29,7 @@ def review_home(request: Request, who: Principal | None = need("review")) -> HTM
 
 @router.get("/review/{report_id}")
 def review_report(
-    request: Request, report_id: int, who: Principal | None = need("review")
+    request: Request, report_id: RecordId, who: Principal | None = need("review")
 ) -> HTMLResponse:
     p = _who(who)
     data, built = portal.open_edition(workspace(request), report_id, p.name, actor(p))
@@ -44,7 +44,7 @@ def review_report(
 @router.post("/review/{report_id}/comments")
 def review_comment(
     request: Request,
-    report_id: int,
+    report_id: RecordId,
     section: str = Form(..., max_length=200),
     text: str = Form(..., max_length=100_000),
     who: Principal | None = need("review"),
@@ -57,7 +57,7 @@ def review_comment(
 @router.post("/review/{report_id}/statement")
 def review_statement(
     request: Request,
-    report_id: int,
+    report_id: RecordId,
     verdict: str = Form(..., max_length=20),
     text: str = Form(..., max_length=100_000),
     who: Principal | None = need("review"),
@@ -80,7 +80,7 @@ def manage_reviews(request: Request, _: Any = need("manage-review")) -> HTMLResp
 @router.post("/console/reviews/{report_id}/assign")
 def manage_assign(
     request: Request,
-    report_id: int,
+    report_id: RecordId,
     reviewer: str = Form(..., max_length=200),
     sections: str = Form("", max_length=2000),
     who: Principal | None = need("manage-review"),
@@ -93,7 +93,7 @@ def manage_assign(
 @router.post("/console/reviews/{report_id}/respond")
 def manage_respond(
     request: Request,
-    report_id: int,
+    report_id: RecordId,
     reviewer: str = Form(..., max_length=200),
     text: str = Form(..., max_length=100_000),
     who: Principal | None = need("manage-review"),

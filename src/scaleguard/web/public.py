@@ -57,6 +57,8 @@ def decode_cursor(cursor: str | None) -> int:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
         if not text.startswith("p") or not text[1:].isdigit() or len(text) > 20:
             raise ValueError
+        if int(text[1:]) > 2**62:
+            raise ValueError
         return int(text[1:])
     except ValueError:
         raise InputError(
