@@ -19,6 +19,7 @@ SECTIONS = (
     "benchmarks.decision_bench",
     "benchmarks.ledger_bench",
     "benchmarks.history_bench",
+    "benchmarks.web_bench",
 )
 
 
