@@ -75,10 +75,24 @@ EXPECTED: dict[tuple[str, str], frozenset[str | None]] = {
     ("POST", "/console/reviews/{report_id}/respond"): MANAGE_REVIEW,
     ("POST", "/api/v1/reviews/{report_id}/assignments"): MANAGE_REVIEW,
     ("POST", "/api/v1/reviews/{report_id}/responses"): MANAGE_REVIEW,
+    ("GET", "/console"): CONSOLE,
+    ("GET", "/console/models/{name}"): CONSOLE,
+    ("GET", "/console/decisions/{decision_id}"): CONSOLE,
+    ("GET", "/api/v1/models"): CONSOLE,
+    ("GET", "/api/v1/models/{name}/determinations"): CONSOLE,
+    ("GET", "/api/v1/decisions"): CONSOLE,
+    ("GET", "/api/v1/decisions/{decision_id}"): CONSOLE,
     ("GET", "/api/v1/users"): ADMIN,
     ("POST", "/api/v1/users"): ADMIN,
 }
-PARAMS = {"ref": "anthropic-rsp@3.0", "report_id": "1", "index": "1", "fmt": "html"}
+PARAMS = {
+    "ref": "anthropic-rsp@3.0",
+    "report_id": "1",
+    "index": "1",
+    "fmt": "html",
+    "name": "aurora-3",
+    "decision_id": "1",
+}
 QUERY = {"/diff": "?old=anthropic-rsp@2.2&new=anthropic-rsp@3.0", "/consistency": "?old=1&new=1"}
 
 
@@ -316,3 +330,29 @@ def test_bad_bodies_get_the_envelope_and_write_nothing(client: TestClient) -> No
         error = response.json()["error"]
         assert set(error) == {"code", "message", "hint", "field"}
     assert _last_entry(client) == before
+
+
+def test_console_determinations_and_decisions(client: TestClient, tokens: dict[str, str]) -> None:
+    auth = {"Authorization": f"Bearer {tokens['board']}"}
+    status = client.get("/api/v1/models/aurora-3/determinations", headers=auth).json()
+    crossed = next(t for t in status["thresholds"] if t["threshold_id"] == "non-novel-cb")
+    assert crossed["state"] == "crossed"
+    indicator = crossed["indicators"][0]
+    chart = indicator["chart"]
+    assert chart["low_x"] <= chart["estimate_x"] <= chart["high_x"]
+    assert chart["band_x"] < chart["threshold_x"] < chart["estimate_x"]
+    assert abs(chart["threshold_x"] - indicator["threshold"] * chart["width"]) < 0.1
+    assert client.get("/api/v1/models/nope/determinations", headers=auth).status_code == 404
+
+    decisions = client.get("/api/v1/decisions", headers=auth).json()["items"]
+    first = next(d for d in decisions if d["compare_ref"] is not None)
+    full = client.get(f"/api/v1/decisions/{first['id']}", headers=auth).json()
+    twin = full["counterfactual"]
+    assert twin["framework_ref"] == first["compare_ref"]
+    assert twin["outcome"] != full["outcome"]
+    assert full["record"]["what_would_change"]
+    page = client.get(f"/console/decisions/{first['id']}", headers=auth)
+    assert "Counterfactual" in page.text and full["record"]["summary"][:40] in page.text
+    model_page = client.get("/console/models/aurora-3", headers=auth)
+    assert model_page.text.count("<svg") >= 3
+    assert client.get("/api/v1/decisions/999", headers=auth).status_code == 404

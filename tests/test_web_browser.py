@@ -216,3 +216,23 @@ def test_operator_journey(server: LiveServer, page: Any) -> None:
     out = Path(__file__).resolve().parents[1] / "docs" / "img"
     page.set_viewport_size({"width": 1280, "height": 900})
     page.screenshot(path=str(out / "web-console-reviews.png"))
+
+
+def test_board_member_reads_the_console(server: LiveServer, page: Any) -> None:
+    sign_in(page, server, "board", "demo-board-pass")
+    page.click("a[href='/console']")
+    page.wait_for_load_state()
+    assert "aurora-3" in page.inner_text("main")
+    out = Path(__file__).resolve().parents[1] / "docs" / "img"
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.click("a[href='/console/models/aurora-3']")
+    page.wait_for_selector("svg.chart")
+    page.screenshot(path=str(out / "web-console-model.png"))
+    page.goto(f"{server.url}/console")
+    page.click("a[href^='/console/decisions/']")
+    page.wait_for_load_state()
+    assert "What would change the outcome" in page.inner_text("main")
+    page.screenshot(path=str(out / "web-console-decision.png"))
+    # the board reads; it cannot manage reviews
+    response = page.goto(f"{server.url}/console/reviews")
+    assert response.status == 403

@@ -1,4 +1,4 @@
-"""The reviewers' portal, review management, users and the caller, as JSON (``/api/v1``).
+"""The console, the reviewers' portal, review management and users, as JSON (``/api/v1``).
 
 Writes take JSON bodies validated by Pydantic; each is one call into
 :mod:`scaleguard.web.portal` or :mod:`scaleguard.web.accounts`, recorded
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from scaleguard.web import accounts, portal
+from scaleguard.web import accounts, console, portal
 from scaleguard.web.accounts import Principal
 from scaleguard.web.deps import RecordId, actor, need, workspace
 
@@ -160,3 +160,38 @@ def add_user(
     p = _who(who)
     user, password = accounts.add_user(workspace(request).store, body.name, body.role, by=actor(p))
     return {"name": user.name, "role": user.role, "password": password}
+
+
+@router.get("/models", tags=["console"], summary="The model registry: ours and competitors'")
+def list_models(request: Request, _: Any = need("console")) -> dict[str, Any]:
+    return {"items": console.models(workspace(request)), "next_cursor": None}
+
+
+@router.get(
+    "/models/{name}/determinations",
+    tags=["console"],
+    summary="Each threshold's determinations against threshold and early-warning band",
+)
+def model_determinations(
+    request: Request,
+    name: str,
+    framework: str | None = Query(None, max_length=200),
+    _: Any = need("console"),
+) -> dict[str, Any]:
+    return console.model_status(workspace(request), name, framework)
+
+
+@router.get("/decisions", tags=["console"], summary="Recorded scaling decisions, newest first")
+def list_decisions(request: Request, _: Any = need("console")) -> dict[str, Any]:
+    return {"items": console.decision_list(workspace(request)), "next_cursor": None}
+
+
+@router.get(
+    "/decisions/{decision_id}",
+    tags=["console"],
+    summary="A decision's full explanation and its counterfactual under the other framework",
+)
+def get_decision(
+    request: Request, decision_id: RecordId, _: Any = need("console")
+) -> dict[str, Any]:
+    return console.decision(workspace(request), decision_id)
