@@ -27,6 +27,7 @@ REVIEWER = frozenset({"reviewer"})
 CONSOLE = frozenset({"admin", "rso", "evaluator", "board"})
 MANAGE_REVIEW = frozenset({"admin", "rso"})
 ADMIN = frozenset({"admin"})
+OPERATE = frozenset({"admin", "rso", "evaluator"})
 
 #: Every route and who may call it: written out by hand, so a changed permission or an
 #: unlisted route fails here.
@@ -82,6 +83,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str | None]] = {
     ("GET", "/api/v1/models/{name}/determinations"): CONSOLE,
     ("GET", "/api/v1/decisions"): CONSOLE,
     ("GET", "/api/v1/decisions/{decision_id}"): CONSOLE,
+    ("GET", "/console/evidence"): CONSOLE,
+    ("GET", "/api/v1/evidence"): CONSOLE,
+    ("POST", "/api/v1/evidence"): OPERATE,
     ("GET", "/api/v1/users"): ADMIN,
     ("POST", "/api/v1/users"): ADMIN,
 }

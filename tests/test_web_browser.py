@@ -236,3 +236,29 @@ def test_board_member_reads_the_console(server: LiveServer, page: Any) -> None:
     # the board reads; it cannot manage reviews
     response = page.goto(f"{server.url}/console/reviews")
     assert response.status == 403
+
+
+def test_evaluator_uploads_evidence_with_a_progress_bar(
+    server: LiveServer, page: Any, tmp_path: Path
+) -> None:
+    csv = tmp_path / "browser-upload.csv"
+    csv.write_text(
+        "model,task,metric,value,sample_count,source\n"
+        "aurora-3,browser_task,pass_rate,0.37,40,https://lab.example/evals/browser\n"
+    )
+    sign_in(page, server, "evaluator", "demo-evaluator-pass")
+    page.goto(f"{server.url}/console/evidence")
+    page.set_input_files("input[type=file]", str(csv))
+    page.click("#upload button[type=submit]")
+    result = page.locator("#upload-result[data-ok]")
+    result.wait_for(timeout=15000)
+    assert result.get_attribute("data-ok") == "true", result.text_content()
+    assert page.locator("#upload-progress").evaluate("el => el.value") == 100
+    assert "browser-upload.csv: ingested, 1 record(s)" in str(result.text_content())
+    page.wait_for_selector("text=browser_task", timeout=10000)
+    bad = tmp_path / "broken.csv"
+    bad.write_text("model,task\naurora-3\n")
+    page.set_input_files("input[type=file]", str(bad))
+    page.click("#upload button[type=submit]")
+    page.wait_for_selector("#upload-result[data-ok='false']", timeout=15000)
+    assert "Refused:" in page.inner_text("#upload-result")

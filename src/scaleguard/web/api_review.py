@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from scaleguard.web import accounts, console, portal
+from scaleguard.web import accounts, console, operate, portal
 from scaleguard.web.accounts import Principal
 from scaleguard.web.deps import RecordId, actor, need, workspace
 
@@ -195,3 +195,29 @@ def get_decision(
     request: Request, decision_id: RecordId, _: Any = need("console")
 ) -> dict[str, Any]:
     return console.decision(workspace(request), decision_id)
+
+
+@router.get("/evidence", tags=["console"], summary="Recorded evaluation evidence, newest first")
+def list_evidence(request: Request, _: Any = need("console")) -> dict[str, Any]:
+    return {"items": operate.recent_evidence(workspace(request)), "next_cursor": None}
+
+
+@router.post(
+    "/evidence",
+    tags=["console"],
+    status_code=201,
+    summary="Upload an evidence file (Inspect log, lm-eval results or CSV) and ingest it",
+)
+async def upload_evidence(
+    request: Request,
+    file: UploadFile = File(..., description="The evaluation artifact."),
+    format: str | None = Form(None, max_length=20, description="Force a format."),
+    who: Principal | None = need("operate"),
+) -> dict[str, Any]:
+    from starlette.concurrency import run_in_threadpool
+
+    data = await file.read()
+    p = _who(who)
+    return await run_in_threadpool(
+        operate.ingest_upload, workspace(request), file.filename, data, format, actor(p)
+    )

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from scaleguard.web import console
+from scaleguard.web import console, operate
 from scaleguard.web.deps import RecordId, need, workspace
 from scaleguard.web.render import render_page
 
@@ -41,3 +41,9 @@ def console_decision(
 ) -> HTMLResponse:
     data = console.decision(workspace(request), decision_id)
     return render_page(request, "console_decision.html", {"d": data})
+
+
+@router.get("/console/evidence")
+def console_evidence(request: Request, _: Any = need("console")) -> HTMLResponse:
+    items = operate.recent_evidence(workspace(request))
+    return render_page(request, "console_evidence.html", {"evidence": items})

@@ -14,7 +14,9 @@ ROLES: tuple[Role, ...] = ("admin", "rso", "evaluator", "reviewer", "board")
 Scope = Literal["read", "write"]
 SCOPES: tuple[Scope, ...] = ("read", "write")
 
-Permission = Literal["public", "signed-in", "console", "review", "manage-review", "admin"]
+Permission = Literal[
+    "public", "signed-in", "console", "operate", "review", "manage-review", "admin"
+]
 
 #: permission -> (roles that hold it, whether it writes)
 PERMISSIONS: dict[Permission, tuple[frozenset[Role], bool]] = {
@@ -24,6 +26,8 @@ PERMISSIONS: dict[Permission, tuple[frozenset[Role], bool]] = {
     "signed-in": (frozenset(ROLES), False),
     # the operator's read-only view: every ledger entry's bytes, the reviewer registry
     "console": (frozenset({"admin", "rso", "evaluator", "board"}), False),
+    # recording evidence and other operator writes
+    "operate": (frozenset({"admin", "rso", "evaluator"}), True),
     # an assigned reviewer's portal (which report, if any, is checked per request)
     "review": (frozenset({"reviewer"}), True),
     # assigning reviewers and answering their statements
