@@ -28,6 +28,7 @@ CONSOLE = frozenset({"admin", "rso", "evaluator", "board"})
 MANAGE_REVIEW = frozenset({"admin", "rso"})
 ADMIN = frozenset({"admin"})
 OPERATE = frozenset({"admin", "rso", "evaluator"})
+GOVERN = frozenset({"admin", "rso"})
 
 #: Every route and who may call it: written out by hand, so a changed permission or an
 #: unlisted route fails here.
@@ -86,6 +87,14 @@ EXPECTED: dict[tuple[str, str], frozenset[str | None]] = {
     ("GET", "/console/evidence"): CONSOLE,
     ("GET", "/api/v1/evidence"): CONSOLE,
     ("POST", "/api/v1/evidence"): OPERATE,
+    ("GET", "/console/actions"): GOVERN,
+    ("POST", "/api/v1/decisions"): GOVERN,
+    ("POST", "/api/v1/attestations"): GOVERN,
+    ("POST", "/api/v1/roadmap/updates"): GOVERN,
+    ("GET", "/api/v1/risk-reports"): CONSOLE,
+    ("POST", "/api/v1/risk-reports"): GOVERN,
+    ("POST", "/api/v1/risk-reports/{report_id}/redactions"): GOVERN,
+    ("POST", "/api/v1/risk-reports/{report_id}/publications"): GOVERN,
     ("GET", "/api/v1/users"): ADMIN,
     ("POST", "/api/v1/users"): ADMIN,
 }

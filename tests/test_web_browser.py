@@ -262,3 +262,26 @@ def test_evaluator_uploads_evidence_with_a_progress_bar(
     page.click("#upload button[type=submit]")
     page.wait_for_selector("#upload-result[data-ok='false']", timeout=15000)
     assert "Refused:" in page.inner_text("#upload-result")
+
+
+def test_rso_records_a_decision_from_the_console(server: LiveServer, page: Any) -> None:
+    sign_in(page, server, "rso", "demo-rso-pass")
+    page.goto(f"{server.url}/console/actions")
+    decide = page.locator("form[data-action='/api/v1/decisions']")
+    decide.locator("select[name=action]").select_option("deploy_external")
+    decide.locator("select[name=compare]").select_option("anthropic-rsp@2.2")
+    decide.locator("button").click()
+    result = decide.locator(".result[data-ok]")
+    result.wait_for(timeout=20000)
+    assert result.get_attribute("data-ok") == "true", result.text_content()
+    assert "comparison_id" in str(result.text_content())
+    redact = page.locator("form[data-action$='/redactions']")
+    redact.locator("input[name=id]").fill("1")
+    redact.locator("input[name=section]").fill("summary")
+    redact.locator("select[name=category]").select_option("security")
+    redact.locator("input[name=justification]").fill("x")
+    redact.locator("button").click()
+    refused = redact.locator(".result[data-ok]")
+    refused.wait_for(timeout=20000)
+    text = str(refused.text_content())
+    assert refused.get_attribute("data-ok") == "false" and text.startswith("Refused:"), text

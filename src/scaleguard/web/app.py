@@ -177,7 +177,7 @@ def _error_response(request: Request, status: int, body: dict[str, Any]) -> Resp
 
 def create_app(root: Path, settings: Settings | None = None) -> FastAPI:
     """The web application for the workspace at ``root``."""
-    from scaleguard.web import api, api_review, pages, pages_console, pages_review
+    from scaleguard.web import api, api_console, api_review, pages, pages_console, pages_review
 
     chosen = settings or Settings()
     ws = open_workspace(root)
@@ -233,6 +233,7 @@ def create_app(root: Path, settings: Settings | None = None) -> FastAPI:
     app.state.routers = [
         (API_PREFIX, api.router),
         (API_PREFIX, api_review.router),
+        (API_PREFIX, api_console.router),
         ("", pages.router),
         ("", pages_review.router),
         ("", pages_console.router),

@@ -87,3 +87,101 @@ def _scrub(exc: ScaleguardError, folder: str) -> ScaleguardError:
         for p in exc.problems
     ]
     return exc
+
+
+def decide(ws: Workspace, model: str, action: str, compare: str | None, by: str) -> dict[str, Any]:
+    """Determine, decide and record (as ``scaleguard decide``); the ids of what was recorded."""
+    from scaleguard.decisions import service
+
+    result = service.decide(ws, model, action, compare=compare or None, by=by)
+    return {
+        "decision_id": result.decision_id,
+        "outcome": result.decision.outcome,
+        "ledger_index": result.ledger_index,
+        "comparison_id": result.comparison_id,
+        "comparison_outcome": None if result.comparison is None else result.comparison.outcome,
+    }
+
+
+def attest(
+    ws: Workspace, model: str, standard: str, evidence_url: str, note: str | None, by: str
+) -> dict[str, Any]:
+    from scaleguard.workspace import attest as record
+
+    done = record(ws, model, standard, by=by, evidence_url=evidence_url, note=note or None)
+    return {"id": done.id, "model": model, "standard": standard, "ledger_index": done.ledger_index}
+
+
+def roadmap_update(ws: Workspace, values: dict[str, Any], by: str) -> dict[str, Any]:
+    from pydantic import ValidationError
+
+    from scaleguard.roadmap import UpdateSpec, add_update
+
+    try:
+        spec = UpdateSpec.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "$." + ".".join(str(p) for p in first["loc"])
+        raise InputError(
+            f"invalid roadmap update: {first['msg']}", problems=[Problem(first["msg"], path=where)]
+        ) from None
+    goal = add_update(ws, spec, by=by)
+    return {"goal": goal.goal, "updates": len(goal.updates)}
+
+
+def draft_report(ws: Workspace, period: str, models: list[str], by: str) -> dict[str, Any]:
+    from scaleguard.reports import service
+
+    report = service.draft(ws, period=period, models=models, by=by)
+    return {"id": report.id, "period": report.period, "ledger_index": report.ledger_index}
+
+
+def redact(
+    ws: Workspace, report_id: int, section: str, category: str, justification: str, by: str
+) -> dict[str, Any]:
+    from scaleguard.reports import service
+
+    record, _ = service.redact(
+        ws, report_id, section, category=category, justification=justification, by=by
+    )
+    return {"id": record.id, "section": record.section, "ledger_index": record.ledger_index}
+
+
+def publish(ws: Workspace, report_id: int, edition: str, fmt: str, by: str) -> dict[str, Any]:
+    """Publish an edition into the workspace's reports/ folder (never a path from the request)."""
+    from scaleguard.reports import service
+
+    done = service.publish(ws, report_id, edition=edition, fmt=fmt, by=by)
+    p = done.publication
+    return {
+        "report_id": report_id,
+        "edition": p.edition,
+        "format": p.format,
+        "sha256": p.sha256,
+        "created": done.created,
+        "ledger_index": p.ledger_index,
+    }
+
+
+def drafts(ws: Workspace) -> list[dict[str, Any]]:
+    from scaleguard.reports import store
+
+    with ws.store.read() as s:
+        rows = store.reports(s)
+        pubs = store.publications(s)
+    return [
+        {
+            "id": r.id,
+            "period": r.period,
+            "models": list(r.models),
+            "framework_ref": r.framework_ref,
+            "created_at": r.created_at,
+            "created_by": r.created_by,
+            "publications": [
+                {"edition": p.edition, "format": p.format, "sha256": p.sha256}
+                for p in pubs
+                if p.report_id == r.id
+            ],
+        }
+        for r in reversed(rows)
+    ]

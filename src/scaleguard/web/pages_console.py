@@ -47,3 +47,17 @@ def console_decision(
 def console_evidence(request: Request, _: Any = need("console")) -> HTMLResponse:
     items = operate.recent_evidence(workspace(request))
     return render_page(request, "console_evidence.html", {"evidence": items})
+
+
+@router.get("/console/actions")
+def console_actions(request: Request, _: Any = need("govern")) -> HTMLResponse:
+    ws = workspace(request)
+    return render_page(
+        request,
+        "console_actions.html",
+        {"models": console.models(ws), "drafts": operate.drafts(ws), "refs": _refs(ws)},
+    )
+
+
+def _refs(ws: Any) -> list[str]:
+    return [e.framework.ref for e in ws.library().entries]

@@ -15,7 +15,7 @@ Scope = Literal["read", "write"]
 SCOPES: tuple[Scope, ...] = ("read", "write")
 
 Permission = Literal[
-    "public", "signed-in", "console", "operate", "review", "manage-review", "admin"
+    "public", "signed-in", "console", "operate", "govern", "review", "manage-review", "admin"
 ]
 
 #: permission -> (roles that hold it, whether it writes)
@@ -28,6 +28,8 @@ PERMISSIONS: dict[Permission, tuple[frozenset[Role], bool]] = {
     "console": (frozenset({"admin", "rso", "evaluator", "board"}), False),
     # recording evidence and other operator writes
     "operate": (frozenset({"admin", "rso", "evaluator"}), True),
+    # decisions, safeguard attestations, roadmap updates, Risk Reports
+    "govern": (frozenset({"admin", "rso"}), True),
     # an assigned reviewer's portal (which report, if any, is checked per request)
     "review": (frozenset({"reviewer"}), True),
     # assigning reviewers and answering their statements
