@@ -89,6 +89,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str | None]] = {
     ("POST", "/api/v1/evidence"): OPERATE,
     ("GET", "/console/actions"): GOVERN,
     ("POST", "/api/v1/decisions"): GOVERN,
+    ("POST", "/api/v1/models"): OPERATE,
     ("POST", "/api/v1/attestations"): GOVERN,
     ("POST", "/api/v1/roadmap/updates"): GOVERN,
     ("GET", "/api/v1/risk-reports"): CONSOLE,

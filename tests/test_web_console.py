@@ -160,3 +160,27 @@ def test_draft_redact_publish_attest_and_update(client: TestClient, rso: dict[st
         "roadmap-update",
     ]
     assert {by for _, by in kinds} == {"web:rso"}
+
+
+def test_a_competitor_model_is_added_and_a_bad_one_refused(
+    client: TestClient, rso: dict[str, str]
+) -> None:
+    body = {
+        "name": "rival-10",
+        "developer": "Rival AI",
+        "status": "released",
+        "released_on": "2026-09-01",
+        "safeguards_level": "weak",
+        "sources": ["https://rival.example/card"],
+    }
+    added = client.post("/api/v1/models", json=body, headers=rso)
+    assert added.status_code == 201, added.text
+    names = [m["name"] for m in client.get("/api/v1/models", headers=rso).json()["items"]]
+    assert "rival-10" in names
+    before = _size(client)
+    again = client.post("/api/v1/models", json=body, headers=rso)
+    assert again.status_code == 409
+    planned = {**body, "name": "rival-11", "status": "planned"}
+    inconsistent = client.post("/api/v1/models", json=planned, headers=rso)
+    assert inconsistent.status_code == 422 and "released_on" in inconsistent.text
+    assert _size(client) == before

@@ -1,4 +1,4 @@
-"""Operator writes as JSON (``/api/v1``): decisions, attestations, roadmap updates, Risk Reports.
+"""Operator writes as JSON (``/api/v1``): models, decisions, attestations, roadmap, Risk Reports.
 
 Each route validates its body, then makes one library call under the
 signed-in user's name; the library refuses what it would refuse on the
@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scaleguard.web import operate
 from scaleguard.web.accounts import Principal
 from scaleguard.web.deps import RecordId, actor, need, workspace
+from scaleguard.workspace.registry import ModelSpec
 
 router = APIRouter(tags=["console"])
 
@@ -118,3 +119,15 @@ def publish(
     request: Request, report_id: RecordId, body: PublishIn, who: Principal | None = need("govern")
 ) -> Any:
     return operate.publish(workspace(request), report_id, body.edition, body.format, _actor(who))
+
+
+@router.post(
+    "/models",
+    status_code=201,
+    summary="Add a model to the registry: one of ours, or a competitor's with its scores",
+)
+def add_model(request: Request, body: ModelSpec, who: Principal | None = need("operate")) -> Any:
+    from scaleguard.workspace import add_model as record
+
+    model = record(workspace(request), body, by=_actor(who))
+    return {"name": model.name, "own": model.own, "ledger_index": model.ledger_index}
