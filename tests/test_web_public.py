@@ -216,3 +216,13 @@ def test_serve_and_users_are_lazy_cli_commands() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_embedded_edition_style_cannot_restyle_the_page() -> None:
+    from scaleguard.web.portal import scope_css
+
+    css = (
+        '@page { size: A4; @bottom-center { content: "p"; } }\n'
+        "body { margin: 0 } h1, .a > b { x: y } @media print { body { p: 0 } }"
+    )
+    assert scope_css(css, ".e") == ".e { margin: 0 }\n.e h1, .e .a > b { x: y }"

@@ -18,7 +18,7 @@ from scaleguard.review.model import VERDICTS
 from scaleguard.workspace.workspace import Workspace
 
 _BODY = re.compile(r"<body[^>]*>(.*)</body>", re.S)
-_STYLE = re.compile(r"<style[^>]*>.*?</style>", re.S)
+_STYLE_BODY = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
 
 
 def my_assignments(ws: Workspace, reviewer: str) -> list[dict[str, Any]]:
@@ -88,13 +88,53 @@ def open_edition(
 
 
 def edition_html(built: Any) -> tuple[str, str]:
-    """The rendered reviewer edition's style and body, to embed in the portal page."""
+    """The rendered reviewer edition's style and body, to embed in the portal page.
+
+    The style is scoped to the ``.sg-edition`` wrapper so it cannot restyle the portal.
+    """
     from scaleguard.reports import service as reports
 
     html = reports.render(built, "html").decode("utf-8")
     body = _BODY.search(html)
-    styles = "".join(_STYLE.findall(html))
+    styles = "".join(scope_css(m, ".sg-edition") for m in _STYLE_BODY.findall(html))
     return styles, body.group(1) if body else html
+
+
+def _blocks(css: str) -> list[tuple[str, str]]:
+    """Top-level ``prelude { body }`` pairs (nested braces kept inside the body)."""
+    out = []
+    depth, start, prelude = 0, 0, ""
+    for i, ch in enumerate(css):
+        if ch == "{":
+            if depth == 0:
+                prelude, start = css[start:i].strip(), i + 1
+            depth += 1
+        elif ch == "}" and depth:
+            depth -= 1
+            if depth == 0:
+                out.append((prelude, css[start:i]))
+                start = i + 1
+    return out
+
+
+def scope_css(css: str, scope: str) -> str:
+    """Prefix every top-level selector with ``scope``; ``body``/``:root`` become the scope.
+
+    At-rules (``@page``, ``@media print``) only concern printing and are dropped.
+    """
+    rules = []
+    for prelude, body in _blocks(css):
+        if prelude.startswith("@"):
+            continue
+        selectors = []
+        for sel in prelude.split(","):
+            sel = sel.strip()
+            if sel in ("body", "html", ":root"):
+                selectors.append(scope)
+            else:
+                selectors.append(f"{scope} {sel}")
+        rules.append(f"{', '.join(selectors)} {{{body}}}")
+    return "\n".join(rules)
 
 
 def comment(ws: Workspace, report_id: int, reviewer: str, section: str, text: str, by: str) -> Any:
