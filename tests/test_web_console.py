@@ -175,8 +175,15 @@ def test_a_competitor_model_is_added_and_a_bad_one_refused(
     }
     added = client.post("/api/v1/models", json=body, headers=rso)
     assert added.status_code == 201, added.text
-    names = [m["name"] for m in client.get("/api/v1/models", headers=rso).json()["items"]]
-    assert "rival-10" in names
+    names: list[str] = []
+    cursor = None
+    while True:
+        page = client.get("/api/v1/models", params={"limit": 2, "cursor": cursor}, headers=rso)
+        names += [m["name"] for m in page.json()["items"]]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert "rival-10" in names and len(names) == len(set(names)) > 5
     before = _size(client)
     again = client.post("/api/v1/models", json=body, headers=rso)
     assert again.status_code == 409

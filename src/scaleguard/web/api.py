@@ -14,13 +14,10 @@ from fastapi import APIRouter, Query, Request
 
 from scaleguard.web import public
 from scaleguard.web.accounts import Principal
-from scaleguard.web.deps import RecordId, need, workspace
+from scaleguard.web.deps import CURSOR, LIMIT, RecordId, need, workspace
 from scaleguard.web.roles import allows
 
 router = APIRouter(tags=["public"])
-
-LIMIT = Query(50, ge=1, le=public.MAX_PAGE, description="Items per page.")
-CURSOR = Query(None, max_length=40, description="The previous page's next_cursor.")
 
 
 def _full(who: Principal | None) -> bool:

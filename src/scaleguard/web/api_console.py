@@ -13,9 +13,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from scaleguard.web import operate
+from scaleguard.web import operate, public
 from scaleguard.web.accounts import Principal
-from scaleguard.web.deps import RecordId, actor, need, workspace
+from scaleguard.web.deps import CURSOR, LIMIT, RecordId, actor, need, workspace
 from scaleguard.workspace.registry import ModelSpec
 
 router = APIRouter(tags=["console"])
@@ -87,8 +87,10 @@ def roadmap_update(
 
 
 @router.get("/risk-reports", summary="Every drafted Risk Report and what was published")
-def drafts(request: Request, _: Any = need("console")) -> dict[str, Any]:
-    return {"items": operate.drafts(workspace(request)), "next_cursor": None}
+def drafts(
+    request: Request, cursor: str | None = CURSOR, limit: int = LIMIT, _: Any = need("console")
+) -> dict[str, Any]:
+    return public.page(operate.drafts(workspace(request)), cursor, limit)
 
 
 @router.post("/risk-reports", status_code=201, summary="Draft a Risk Report (content frozen)")

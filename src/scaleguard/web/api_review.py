@@ -12,9 +12,9 @@ from typing import Any
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from scaleguard.web import accounts, console, operate, portal
+from scaleguard.web import accounts, console, operate, portal, public
 from scaleguard.web.accounts import Principal
-from scaleguard.web.deps import RecordId, actor, need, workspace
+from scaleguard.web.deps import CURSOR, LIMIT, RecordId, actor, need, workspace
 
 router = APIRouter()
 
@@ -60,9 +60,14 @@ def me(who: Principal | None = need("signed-in")) -> dict[str, Any]:
 
 
 @router.get("/review/assignments", tags=["review"], summary="My review assignments")
-def my_assignments(request: Request, who: Principal | None = need("review")) -> dict[str, Any]:
+def my_assignments(
+    request: Request,
+    cursor: str | None = CURSOR,
+    limit: int = LIMIT,
+    who: Principal | None = need("review"),
+) -> dict[str, Any]:
     items = portal.my_assignments(workspace(request), _who(who).name)
-    return {"items": items, "next_cursor": None}
+    return public.page(items, cursor, limit)
 
 
 @router.get(
@@ -105,13 +110,17 @@ def add_statement(
 
 
 @router.get("/reviewers", tags=["review"], summary="The reviewer registry")
-def reviewers(request: Request, _: Any = need("console")) -> dict[str, Any]:
-    return {"items": portal.reviewers(workspace(request)), "next_cursor": None}
+def reviewers(
+    request: Request, cursor: str | None = CURSOR, limit: int = LIMIT, _: Any = need("console")
+) -> dict[str, Any]:
+    return public.page(portal.reviewers(workspace(request)), cursor, limit)
 
 
 @router.get("/reviews", tags=["review"], summary="Every report's review status")
-def reviews(request: Request, _: Any = need("console")) -> dict[str, Any]:
-    return {"items": portal.status(workspace(request)), "next_cursor": None}
+def reviews(
+    request: Request, cursor: str | None = CURSOR, limit: int = LIMIT, _: Any = need("console")
+) -> dict[str, Any]:
+    return public.page(portal.status(workspace(request)), cursor, limit)
 
 
 @router.post(
@@ -147,10 +156,12 @@ def respond(
 
 
 @router.get("/users", tags=["account"], summary="Users and roles")
-def list_users(request: Request, _: Any = need("admin")) -> dict[str, Any]:
+def list_users(
+    request: Request, cursor: str | None = CURSOR, limit: int = LIMIT, _: Any = need("admin")
+) -> dict[str, Any]:
     found = accounts.users(workspace(request).store)
     items = [{"name": u.name, "role": u.role, "disabled": u.disabled} for u in found]
-    return {"items": items, "next_cursor": None}
+    return public.page(items, cursor, limit)
 
 
 @router.post("/users", tags=["account"], status_code=201, summary="Add a user (one-time password)")
@@ -163,8 +174,10 @@ def add_user(
 
 
 @router.get("/models", tags=["console"], summary="The model registry: ours and competitors'")
-def list_models(request: Request, _: Any = need("console")) -> dict[str, Any]:
-    return {"items": console.models(workspace(request)), "next_cursor": None}
+def list_models(
+    request: Request, cursor: str | None = CURSOR, limit: int = LIMIT, _: Any = need("console")
+) -> dict[str, Any]:
+    return public.page(console.models(workspace(request)), cursor, limit)
 
 
 @router.get(
@@ -182,8 +195,10 @@ def model_determinations(
 
 
 @router.get("/decisions", tags=["console"], summary="Recorded scaling decisions, newest first")
-def list_decisions(request: Request, _: Any = need("console")) -> dict[str, Any]:
-    return {"items": console.decision_list(workspace(request)), "next_cursor": None}
+def list_decisions(
+    request: Request, cursor: str | None = CURSOR, limit: int = LIMIT, _: Any = need("console")
+) -> dict[str, Any]:
+    return public.page(console.decision_list(workspace(request)), cursor, limit)
 
 
 @router.get(
@@ -198,8 +213,10 @@ def get_decision(
 
 
 @router.get("/evidence", tags=["console"], summary="Recorded evaluation evidence, newest first")
-def list_evidence(request: Request, _: Any = need("console")) -> dict[str, Any]:
-    return {"items": operate.recent_evidence(workspace(request)), "next_cursor": None}
+def list_evidence(
+    request: Request, cursor: str | None = CURSOR, limit: int = LIMIT, _: Any = need("console")
+) -> dict[str, Any]:
+    return public.page(operate.recent_evidence(workspace(request)), cursor, limit)
 
 
 @router.post(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from scaleguard.errors import ScaleguardError
@@ -130,3 +130,7 @@ def actor(who: Principal | None) -> str:
 
 #: Path parameters naming a record: bounded so that no id overflows a database integer.
 RecordId = Annotated[int, Path(ge=0, le=MAX_ID, description="A record id or ledger index.")]
+
+#: Cursor pagination of every list: ``limit`` items after ``cursor``.
+LIMIT: Any = Query(50, ge=1, le=200, description="Items per page.")
+CURSOR: Any = Query(None, max_length=40, description="The previous page's next_cursor.")

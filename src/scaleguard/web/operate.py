@@ -54,9 +54,12 @@ def ingest_upload(
     return result
 
 
-def recent_evidence(ws: Workspace, limit: int = 100) -> list[dict[str, Any]]:
+def recent_evidence(ws: Workspace, limit: int | None = None) -> list[dict[str, Any]]:
+    """Evidence records, newest first (the newest ``limit`` when given)."""
     with ws.store.read() as s:
-        rows = repo.evidence(s)[-limit:]
+        rows = repo.evidence(s)
+    if limit is not None:
+        rows = rows[-limit:]
     return [
         {
             "id": e.id,

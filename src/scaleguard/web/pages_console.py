@@ -45,7 +45,7 @@ def console_decision(
 
 @router.get("/console/evidence")
 def console_evidence(request: Request, _: Any = need("console")) -> HTMLResponse:
-    items = operate.recent_evidence(workspace(request))
+    items = operate.recent_evidence(workspace(request), limit=200)
     return render_page(request, "console_evidence.html", {"evidence": items})
 
 
