@@ -334,15 +334,14 @@ def tokens(store: Store, user: str | None = None) -> list[dict[str, object]]:
     if user is not None:
         query = query.where(WebUserRow.name == user)
     with store.read() as s:
-        rows = s.execute(query.order_by(WebTokenRow.id)).all()
-    return [
-        {
-            "id": t.id,
-            "user": name,
-            "scope": t.scope,
-            "created_at": t.created_at,
-            "expires_at": t.expires_at,
-            "revoked": bool(t.revoked),
-        }
-        for t, name in rows
-    ]
+        return [
+            {
+                "id": t.id,
+                "user": name,
+                "scope": t.scope,
+                "created_at": t.created_at,
+                "expires_at": t.expires_at,
+                "revoked": bool(t.revoked),
+            }
+            for t, name in s.execute(query.order_by(WebTokenRow.id)).all()
+        ]
