@@ -175,15 +175,43 @@ def test_route_by_role(client: TestClient, tokens: dict[str, str]) -> None:
     assert not failures, "\n".join(failures)
 
 
-def _sign_in(client: TestClient, name: str, password: str) -> Any:
+def _sign_in(client: TestClient, name: str, password: str, next: str = "/") -> Any:
     form = client.get("/login")
     token = re.search(r'name="login_csrf" value="([^"]+)"', form.text)
     assert token is not None
     return client.post(
         "/login",
-        data={"name": name, "password": password, "login_csrf": token.group(1), "next": "/"},
+        data={"name": name, "password": password, "login_csrf": token.group(1), "next": next},
         follow_redirects=False,
     )
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/console", "/console"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+    ],
+)
+def test_sign_in_never_redirects_off_site(root: Path, target: str, expected: str) -> None:
+    with TestClient(create_app(root), base_url="https://testserver") as c:
+        done = _sign_in(c, "admin", "demo-admin-pass", next=target)
+        assert done.status_code == 303 and done.headers["location"] == expected
+
+
+def test_sign_in_needs_the_form_token(root: Path) -> None:
+    with TestClient(create_app(root), base_url="https://testserver") as c:
+        forged = c.post(
+            "/login",
+            data={"name": "admin", "password": "demo-admin-pass", "login_csrf": "x" * 43},
+            follow_redirects=False,
+        )
+        assert forged.status_code == 403 and "sg_session" not in forged.headers.get(
+            "set-cookie", ""
+        )
 
 
 def _csrf(client: TestClient, page: str) -> str:
