@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from scaleguard.web import accounts
 from scaleguard.workspace import init_workspace, open_workspace
 
@@ -52,6 +54,11 @@ def test_users_and_tokens(tmp_path: Path, cli: Callable[..., Any]) -> None:
     ):
         refused = cli("tokens", "create", *args, "--workspace", root)
         assert refused.code == 2 and message in refused.err
+    token_id = json.loads(listed.out)[0]["id"]
+    assert cli("tokens", "revoke", str(token_id), "--workspace", root).code == 0
+    with open_workspace(root) as ws, pytest.raises(accounts.TokenRefused, match="revoked"):
+        accounts.token_principal(ws.store, token)
+    assert cli("tokens", "revoke", "999", "--workspace", root).code == 2
     users = cli("users", "list", "--workspace", root, "--json")
     assert [u["name"] for u in json.loads(users.out)] == ["Ada"]
 

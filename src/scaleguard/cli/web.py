@@ -147,3 +147,17 @@ def tokens_list(
     for r in rows:
         state = "revoked" if r["revoked"] else f"expires {r['expires_at']}"
         typer.echo(f"#{r['id']}\t{r['user']}\t{r['scope']}\t{state}")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    token_id: int = typer.Argument(..., min=1, help="The token's id, from 'tokens list'."),
+    workspace: Path | None = WORKSPACE_OPTION,
+) -> None:
+    """Revoke an API token; requests with it are refused from now on."""
+    from scaleguard.web import accounts
+    from scaleguard.workspace import open_workspace
+
+    with open_workspace(workspace) as ws:
+        accounts.revoke_token(ws.store, token_id)
+    typer.echo(f"token #{token_id} revoked")

@@ -345,3 +345,12 @@ def tokens(store: Store, user: str | None = None) -> list[dict[str, object]]:
             }
             for t, name in s.execute(query.order_by(WebTokenRow.id)).all()
         ]
+
+
+def revoke_token(store: Store, token_id: int) -> None:
+    """Revoke a token by its id (from ``tokens list``); it stops working at once."""
+    with store.write() as tx:
+        found = tx.scalar(select(WebTokenRow.id).where(WebTokenRow.id == token_id))
+        if found is None:
+            raise NotFoundError(f"no token #{token_id}", hint="see 'scaleguard tokens list'")
+        tx.execute(update(WebTokenRow).where(WebTokenRow.id == token_id).values(revoked=True))
