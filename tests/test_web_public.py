@@ -204,6 +204,9 @@ def test_openapi_lists_the_api(client: TestClient) -> None:
     paths = set(spec["paths"])
     assert {"/api/v1/ledger/entries/{index}/proof", "/api/v1/diff", "/api/v1/reports"} <= paths
     assert not any(p.startswith("/ledger") or p == "/" for p in paths)
+    proof = spec["paths"]["/api/v1/ledger/entries/{index}/proof"]["get"]["responses"]
+    assert proof["404"]["content"]["application/json"]["schema"]["$ref"].endswith("ErrorEnvelope")
+    assert proof["422"]["content"]["application/json"]["schema"]["$ref"].endswith("ErrorEnvelope")
 
 
 def test_serve_and_users_are_lazy_cli_commands() -> None:

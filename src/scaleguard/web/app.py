@@ -239,7 +239,8 @@ def create_app(root: Path, settings: Settings | None = None) -> FastAPI:
         ("", pages_console.router),
     ]
     for prefix, router in app.state.routers:
-        app.include_router(router, prefix=prefix)
+        documented = errors.ERROR_RESPONSES if prefix == API_PREFIX else None
+        app.include_router(router, prefix=prefix, responses=documented)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(Headers)
     app.add_middleware(BodyLimit, limit=chosen.max_body)

@@ -10,6 +10,8 @@ import logging
 import re
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from scaleguard.errors import ScaleguardError
 
 log = logging.getLogger("scaleguard.web")
@@ -72,3 +74,31 @@ def from_validation(errors: list[Any]) -> dict[str, Any]:
     if len(errors) > 1:
         hint += f" ({len(errors) - 1} more problem(s) after this one)"
     return envelope("invalid", message, hint, field)
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable, machine-readable: not_found, invalid, conflict, ...")
+    message: str = Field(description="What went wrong, for a person.")
+    hint: str = Field(description="How to fix it (may be empty).")
+    field: str | None = Field(description="The parameter or JSON path at fault, if one is.")
+
+
+class ErrorEnvelope(BaseModel):
+    """The body of every API error."""
+
+    error: ErrorBody
+
+
+#: Documented on every API route: each of these answers with :class:`ErrorEnvelope`.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorEnvelope, "description": description}
+    for status, description in (
+        (400, "Bad input"),
+        (401, "Not signed in, or the token is unknown, expired or revoked"),
+        (403, "The role or token scope does not allow this, or the CSRF token is missing"),
+        (404, "No such resource (or not assigned to you)"),
+        (409, "Refused: conflicts with what is recorded"),
+        (413, "The request body is too large"),
+        (422, "The request does not match the schema"),
+    )
+}
