@@ -318,6 +318,11 @@ def _show_users(console: Console, ws: object) -> None:
     assert isinstance(ws, Workspace)
     for name, role, password in add_demo_users(ws):
         console.print(f"{role:<10} {name!r:<16} password {password}", markup=False)
+    console.print(
+        "Jonas Weber was refused for a conflict of interest: the reviewers' portal shows him "
+        "no report, and /review/1 answers 404. 'make run' serves this workspace next.",
+        markup=False,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
