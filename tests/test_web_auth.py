@@ -267,6 +267,18 @@ def test_wrong_passwords_lock_the_name_out(root: Path) -> None:
         assert _sign_in(c, "rso", "demo-rso-pass").status_code == 303
 
 
+def test_many_names_from_one_address_are_throttled(root: Path) -> None:
+    ws_app = create_app(root)
+    store = ws_app.state.workspace.store
+    for n in range(accounts.MAX_ADDRESS_FAILURES):
+        with pytest.raises(accounts.InputError):
+            accounts.sign_in(store, f"guess-{n}", "x", "203.0.113.7")
+    with pytest.raises(accounts.RateLimited):
+        accounts.sign_in(store, "evaluator", "demo-evaluator-pass", "203.0.113.7")
+    who, _ = accounts.sign_in(store, "evaluator", "demo-evaluator-pass", "198.51.100.1")
+    assert who.role == "evaluator"
+
+
 def test_tokens_scopes_and_expiry(client: TestClient) -> None:
     ws = client.app.state.workspace  # type: ignore[attr-defined]
     read, _ = accounts.create_token(ws.store, "rso", "read", "90d")

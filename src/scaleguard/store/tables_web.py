@@ -62,8 +62,12 @@ class WebLoginFailureRow(Base):
     """One failed sign-in, kept for rate limiting."""
 
     __tablename__ = "web_login_failures"
-    __table_args__ = (Index("ix_web_login_failures_name_at", "name", "at"),)
+    __table_args__ = (
+        Index("ix_web_login_failures_name_at", "name", "at"),
+        Index("ix_web_login_failures_address_at", "address", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(64))
     at: Mapped[str] = mapped_column(Time)

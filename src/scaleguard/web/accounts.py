@@ -28,6 +28,8 @@ from scaleguard.web.roles import ROLES, SCOPES, Role, Scope
 SESSION_LIFETIME = timedelta(hours=12)
 #: Failed sign-ins allowed per user name within :data:`FAILURE_WINDOW`.
 MAX_FAILURES = 5
+#: Failed sign-ins allowed per client address (any user names) within the window.
+MAX_ADDRESS_FAILURES = 20
 FAILURE_WINDOW = timedelta(minutes=15)
 TOKEN_PREFIX = "sgt_"
 _NAME_RE = re.compile(r"[^\x00-\x1f\x7f]{1,100}")
@@ -186,15 +188,15 @@ def find_user(store: Store, name: str) -> User:
     return found
 
 
-def _recent_failures(store: Store, name: str, now: datetime) -> int:
+def _recent_failures(store: Store, name: str, address: str, now: datetime) -> tuple[int, int]:
+    """Failures in the window: for this user name, and from this address."""
     since = _fmt(now - FAILURE_WINDOW)
+    recent = select(func.count()).select_from(WebLoginFailureRow)
+    recent = recent.where(WebLoginFailureRow.at >= since)
     with store.read() as s:
-        count = s.scalar(
-            select(func.count())
-            .select_from(WebLoginFailureRow)
-            .where(WebLoginFailureRow.name == name[:100], WebLoginFailureRow.at >= since)
-        )
-    return int(count or 0)
+        by_name = s.scalar(recent.where(WebLoginFailureRow.name == name[:100]))
+        by_address = s.scalar(recent.where(WebLoginFailureRow.address == address[:64]))
+    return int(by_name or 0), int(by_address or 0)
 
 
 class RateLimited(InputError):
@@ -205,21 +207,25 @@ class RateLimited(InputError):
         super().__post_init__()
 
 
-def sign_in(store: Store, name: str, password: str) -> tuple[Principal, str]:
+def sign_in(
+    store: Store, name: str, password: str, address: str = "unknown"
+) -> tuple[Principal, str]:
     """Check a password and open a session; returns the principal and the cookie secret.
 
     Every failure says the same thing; after :data:`MAX_FAILURES` failures in
     :data:`FAILURE_WINDOW` the name is locked out for the rest of the window,
-    even for the right password.
+    even for the right password; so is an address after :data:`MAX_ADDRESS_FAILURES`
+    failures with any names.
     """
     now = _now()
     refused = InputError(
         "wrong user name or password", hint="check both; after 5 failures wait 15 minutes"
     )
     refused.status = 401
-    if _recent_failures(store, name, now) >= MAX_FAILURES:
+    by_name, by_address = _recent_failures(store, name, address, now)
+    if by_name >= MAX_FAILURES or by_address >= MAX_ADDRESS_FAILURES:
         raise RateLimited(
-            "too many failed sign-ins for this user name",
+            "too many failed sign-ins for this user name or from this address",
             hint=f"wait {int(FAILURE_WINDOW.total_seconds() // 60)} minutes and try again",
         )
     with store.read() as s:
@@ -229,7 +235,10 @@ def sign_in(store: Store, name: str, password: str) -> tuple[Principal, str]:
     ok = _check_password(stored, password) and user is not None and not user.disabled
     if not ok or user is None:
         with store.write() as tx:
-            tx.execute(insert(WebLoginFailureRow), {"name": name[:100], "at": _fmt(now)})
+            tx.execute(
+                insert(WebLoginFailureRow),
+                {"name": name[:100], "address": address[:64], "at": _fmt(now)},
+            )
         raise refused
     secret = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)

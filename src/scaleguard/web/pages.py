@@ -180,7 +180,8 @@ def login(
         raise Forbidden("missing or wrong CSRF token", hint="reload the sign-in page and retry")
     ws = workspace(request)
     try:
-        who, secret = accounts.sign_in(ws.store, name, password)
+        address = request.client.host if request.client else "unknown"
+        who, secret = accounts.sign_in(ws.store, name, password, address)
     except InputError as exc:
         token = secrets.token_urlsafe(32)
         response = render_page(

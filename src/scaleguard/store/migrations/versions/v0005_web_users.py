@@ -64,13 +64,16 @@ def upgrade() -> None:
         "web_login_failures",
         sa.Column("id", sa.Integer(), nullable=False, autoincrement=True),
         sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("address", sa.String(64), nullable=False),
         sa.Column("at", Time, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_web_login_failures"),
     )
     op.create_index("ix_web_login_failures_name_at", "web_login_failures", ["name", "at"])
+    op.create_index("ix_web_login_failures_address_at", "web_login_failures", ["address", "at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_web_login_failures_address_at", table_name="web_login_failures")
     op.drop_index("ix_web_login_failures_name_at", table_name="web_login_failures")
     for table in ("web_login_failures", "web_tokens", "web_sessions", "web_users"):
         op.drop_table(table)
