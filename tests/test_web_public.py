@@ -229,3 +229,25 @@ def test_the_embedded_edition_style_cannot_restyle_the_page() -> None:
         "body { margin: 0 } h1, .a > b { x: y } @media print { body { p: 0 } }"
     )
     assert scope_css(css, ".e") == ".e { margin: 0 }\n.e h1, .e .a > b { x: y }"
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/frameworks/nope@1", 404),
+        ("/diff?old=nope&new=anthropic-rsp@3.0", 404),
+        ("/reports/99", 404),
+        ("/reports/abc", 422),
+        ("/ledger/entries/99999", 404),
+        ("/ledger/entries/-3", 422),
+        ("/ledger?cursor=%00%01", 400),
+        ("/ledger/consistency?old=3&new=999999", 404),
+        ("/ledger/consistency?old=x&new=1", 422),
+        ("/no/such/page", 404),
+    ],
+)
+def test_bad_page_requests_get_an_error_page(client: TestClient, url: str, status: int) -> None:
+    response = client.get(url)
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Traceback" not in response.text and "<h1>" in response.text
