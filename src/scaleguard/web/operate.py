@@ -153,7 +153,6 @@ def redact(
 def publish(ws: Workspace, report_id: int, edition: str, fmt: str, by: str) -> dict[str, Any]:
     """Publish an edition into the workspace's reports/ folder (never a path from the request)."""
     from scaleguard.reports import service
-
     from scaleguard.reports.store import ReviewerEdition
 
     done = service.publish(ws, report_id, edition=edition, fmt=fmt, by=by)
