@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/python -m scaleguard.demo
+	$(BIN)/scaleguard serve --workspace demo-workspace
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -20,6 +20,7 @@ SECTIONS = (
     "benchmarks.ledger_bench",
     "benchmarks.history_bench",
     "benchmarks.usage_bench",
+    "benchmarks.web_bench",
 )
 
 

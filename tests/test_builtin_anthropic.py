@@ -553,7 +553,7 @@ def test_ids_stay_stable_across_versions(v22: LoadedFramework, v30: LoadedFramew
         "procedural-compliance-review",
         "policy-change-governance",
         "internal-transparency",
-        "internal-review",
+        "report-feedback",
         "employee-agreements",
     }
     for f in (v22, v30):
@@ -602,7 +602,8 @@ def _changes(f: LoadedFramework, version: str) -> list[ChangeNote]:
 @pytest.mark.parametrize("version", ["3.0", *LATER_3X])
 def test_changelog_notes_name_real_elements(version: str) -> None:
     f = _load(version)
-    ids = {e.id for e in _elements(f.doc)}
+    # besides elements, a note may name the document's sections (docs/diff.md)
+    ids = {e.id for e in _elements(f.doc)} | {"framework", "external_review"}
     for entry in f.doc.changelog:
         for note in entry.changes:
             assert isinstance(note, ChangeNote), (entry.version, note)
@@ -636,14 +637,20 @@ def test_31_automated_rd_and_may_pause() -> None:
     notes = _changes(f, "3.1")
     assert [n.elements for n in notes] == [
         ["automated-rd"],
-        ["risk-report-approval"],
+        ["report-feedback-use"],
         ["may-pause-beyond-appendix-a"],
     ]
     entry = next(c for c in f.doc.changelog if c.version == "3.1")
     assert any("highly capable" in change for change in entry.silent_changes)
     # §3.1 scope (3.1): internal models beyond those covered by a prior Risk Report
     assert "prior Risk Report" in (_commitment(f, "risk-reports").description or "")
-    assert "solicited" in (_commitment(f, "risk-report-approval").description or "")
+    # §3.4 (2): "We will solicit comprehensive internal feedback" (3.0: "Separate internal
+    # reviewers will provide comprehensive feedback"); "We may also use this feedback to improve
+    # or refine the report itself" is the new, permissive use the change log announces.
+    assert "solicits" in (_commitment(f, "report-feedback").description or "")
+    assert "Separate" in (_commitment(_load("3.0"), "report-feedback").description or "")
+    assert _commitment(f, "report-feedback-use").force == "discretionary"
+    assert "report-feedback-use" not in {c.id for c in _load("3.0").doc.commitments}
     assert {s.id for s in f.doc.framework.sources} >= {"rsp-3.1"}
     assert "No copy" not in (f.doc.framework.summary or "")
 
@@ -662,9 +669,11 @@ def test_32_ltbt_powers() -> None:
     assert "LTBT may also request" in f.doc.external_review.trigger
     assert any("approval of the LTBT" in c for c in f.doc.external_review.reviewer_criteria)
     assert _commitment(f, "noncompliance-reporting").source.section == "§4(4)"
+    # the LTBT's request and its approval of reviewers live in the document's external_review
+    # section (trigger, reviewer criteria) as well as in the commitment and the role
     assert [n.elements for n in _changes(f, "3.2")] == [
-        ["external-review", "ltbt"],
-        ["ltbt"],
+        ["external-review", "external_review", "ltbt"],
+        ["external_review", "ltbt"],
         ["ltbt-briefings", "ltbt"],
     ]
 

@@ -219,8 +219,10 @@ def test_10_evaluation_protocol_4x_3_months_and_6x_buffer(v10: LoadedFramework) 
     cadence = next(c for c in v10.doc.cadences if c.id == "capability-assessment")
     assert cadence.interval == Duration.parse("P3M")
     assert cadence.compute_multiple == 4
+    # "We have aimed to set the size of our safety buffer to 6x (larger than our 4x evaluation
+    # interval)": an aim, not a promise (p. 11)
     buffer = _commitment(v10, "evaluation-safety-buffer")
-    assert buffer.force == "binding" and "6x" in (buffer.description or "")
+    assert buffer.force == "goal" and "6x" in (buffer.description or "")
     pause = _commitment(v10, "pause-training-until-security")
     assert (pause.kind, pause.outcome, pause.applies_to) == ("development_gate", "pause", ["train"])
     gate = _commitment(v10, "deploy-only-with-required-safeguards")
@@ -432,3 +434,32 @@ def test_what_each_changelog_announces_and_what_it_leaves_out() -> None:
     v21 = _announced("2.1")
     assert {"cbrn-4", "ai-rd", "ai-rd-4", "ai-rd-5", "define-next-level-in-advance"} <= v21
     assert "asl-3-security" not in v21
+
+
+def test_10_has_the_asl2_baseline_that_20_keeps(v10: LoadedFramework) -> None:
+    """Initial Commitments (1), p. 3: "ASL-2: The security and safety measures we commit to take
+    with current state-of-the-art models"; fn 8: each level is cumulative on the one below. The
+    baseline is the same commitment in 2.0, so the 1.0 → 2.0 step does not report it as new;
+    what changed in the ASL-2 measures shows on the asl-2 standards."""
+    base = _commitment(v10, "asl-2-baseline")
+    assert base.force == "binding" and "Initial Commitments (1)" in base.source.section
+    d = _diff("1.0", "2.0")
+    assert [c.rule for c in d.changes if c.id == "asl-2-baseline"] == ["element.metadata"]
+    assert _find(d, "safeguard_standards", "asl-2-security", "safeguard_standard.measures")
+
+
+def test_report_feedback_continues_from_22_to_30_and_internal_review_is_new() -> None:
+    """2.2 §7.1(4) has internal teams give feedback on each Capability and Safeguards Report;
+    3.0 §3.4 (2) has "Separate internal reviewers" give comprehensive feedback on each Risk
+    Report: the same obligation on the new reports, so one element (report-feedback) across
+    both. 3.0 §4 (5), "We will regularly conduct an internal review of our implementation of
+    this policy", is a different duty, new as an item of its own (internal-review)."""
+    d = _diff("2.2", "3.0")
+    feedback = [c for c in d.changes if c.id == "report-feedback"]
+    assert feedback and not any(c.change in ("added", "removed") for c in feedback)
+    [review] = _find(d, "commitments", "internal-review", "commitment.presence")
+    assert review.change == "added"
+    # the roles' short descriptions no longer drift between encodings
+    assert not [
+        c for c in d.changes if c.family == "governance_roles" and c.rule == "element.description"
+    ]

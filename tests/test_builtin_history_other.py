@@ -536,11 +536,37 @@ def test_diff_openai_beta_to_2(library: Library) -> None:
         for c in d.changes
         if c.id in medium and c.rule == "threshold.presence"
     )
+    # v2 §2.3 box "Changes to Tracked Categories in version 2": AI Self-improvement, Long-range
+    # Autonomy and Autonomous Replication and Adaptation "are distinct aspects of what we formerly
+    # termed Model Autonomy"; "Nuclear and Radiological capabilities are now a Research
+    # Category", while Table 1 tracks "Biological and Chemical". Both are splits, not a removal
+    # and unrelated additions.
+    splits = {
+        (c.old_id, c.new_id)
+        for c in d.changes
+        if c.family == "risk_domains" and c.change == "split"
+    }
+    assert splits >= {
+        ("cbrn", "chem-bio"),
+        ("cbrn", "nuclear-radiological"),
+        ("model-autonomy", "autonomous-ai-rd"),
+        ("model-autonomy", "model-autonomy"),
+    }
+    for ident in ("cbrn", "chem-bio", "autonomous-ai-rd", "nuclear-radiological"):
+        assert not _find(d, ident, "risk_domain.presence"), ident
     autonomy = _one(d, "model-autonomy", "risk_domain.status")
     assert [(f.old, f.new) for f in autonomy.fields] == [("in_scope", "monitored")]
-    assert _one(d, "autonomous-ai-rd", "risk_domain.presence").change == "added"
-    assert _one(d, "cbrn", "risk_domain.presence").change == "removed"
-    assert _one(d, "chem-bio", "risk_domain.presence").change == "added"
+    nuclear = _one(d, "nuclear-radiological", "risk_domain.status")
+    assert nuclear.old_id == "cbrn" and nuclear.classification == "weakening"
+    assert [(f.old, f.new) for f in nuclear.fields] == [("in_scope", "monitored")]
+    # Table 1's Biological and Chemical High and Critical continue the Beta's CBRN High and
+    # Critical at the same levels (same novice and expert bars, narrowed to bio and chem)
+    for old, new in (("cbrn-high", "bio-chem-high"), ("cbrn-critical", "bio-chem-critical")):
+        [renamed] = _find(d, new, "threshold.renamed")
+        assert renamed.old_id == old
+        assert not [c for c in d.changes if c.id == old and c.change == "removed"]
+    # App. A item 2 (only High and Critical kept) announces the Medium thresholds it dropped
+    assert not any(c.unannounced for c in d.changes if c.id in medium)
     audits = _one(d, "third-party-audits", "commitment.presence")
     assert (audits.change, audits.classification) == ("removed", "weakening")
     assert _one(d, "safety-drills", "cadence.presence").change == "removed"
@@ -619,7 +645,8 @@ def test_xai_indicators_classify_evidence(library: Library) -> None:
     rmf = _fw(library, "xai-rmf@2025-08")
 
     def state(fw: LoadedFramework, tid: str, task: str, metric: str, value: float) -> str | None:
-        found = assess(fw, [EvidencePoint(1, task, metric, value)])
+        # a large sample, so the interval is narrow (a bare number is never "below")
+        found = assess(fw, [EvidencePoint(1, task, metric, value, sample_count=20_000)])
         w = worst(found[tid])
         return None if w is None else w.state
 
@@ -738,3 +765,62 @@ def test_xai_decisions_across_versions(library: Library) -> None:
     assert _decide(rmf, "cbrn-misuse", "train").outcome not in ("pause", "not_permitted", "delay")
     assert _decide(faif, "cbrn-misuse", "train").outcome == "pause"
     assert _decide(faif, "harmful-manipulation", "deploy_internal").outcome == "not_permitted"
+
+
+def test_fsf30_changelog_reads_1_0_and_2_0_from_their_own_texts(library: Library) -> None:
+    """FSF 3.0 §5.3 lists past versions without describing them. What 1.0 said (Framework §3,
+    p. 2: "we would put on hold further deployment or development, or implement additional
+    protocols") and what 2.0 said (Framework §3, p. 3: a response plan "may involve putting
+    deployment or further development on hold"; Introduction, p. 1: adoption "may depend on
+    whether such organizations across the field adopt similar protocols") is now cited from
+    the built-in primary texts, not from a secondary comparison."""
+    fsf3 = _fw(library, "gdm-fsf@3.0")
+    kinds = {s.id: s.kind for s in fsf3.doc.framework.sources}
+    entries = {e.version: e for e in fsf3.doc.changelog}
+    assert entries["1.0"].source.doc == "fsf1-text" and "§3" in entries["1.0"].source.section
+    assert entries["2.0"].source.doc == "fsf2-text" and "p. 1" in entries["2.0"].source.section
+    assert kinds["fsf1-text"] == kinds["fsf2-text"] == "primary"
+    for entry in fsf3.doc.changelog:
+        for note in entry.changes:
+            text = note if isinstance(note, str) else note.summary
+            assert "secondary" not in text, (entry.version, text)
+    # the 2.0 facts are confirmed by the 2.0 encoding itself
+    fsf2 = _fw(library, "gdm-fsf@2.0")
+    assert _commitment(fsf2, "hold-until-mitigations-ready").force == "discretionary"
+    assert "2020-2024" in (_threshold(fsf2, "ml-rd-acceleration-1").description or "")
+    # comparisons of the two texts that the announcement does not make are silent changes
+    assert any("field" in s for s in entries["3.0"].silent_changes)
+    fsf31 = _fw(library, "gdm-fsf@3.1")
+    assert next(e for e in fsf31.doc.changelog if e.version == "2.0").source.doc == "fsf2-text"
+
+
+def test_fsf30_folds_the_early_warning_evaluations_into_the_risk_assessment(
+    library: Library,
+) -> None:
+    """FSF 3.0 §1.3: the risk assessment's analysis step runs the early-warning evaluations,
+    each with an alert threshold, and is repeated for models with meaningful new capabilities;
+    2.0 had them as separate commitments (Framework §2, p. 3)."""
+    fsf3 = _fw(library, "gdm-fsf@3.0")
+    merged = _commitment(fsf3, "risk-assessment-before-external-deployment")
+    assert merged.merged_from == ["early-warning-evaluations", "regular-capability-evaluation"]
+    d = _diff(library, "gdm-fsf@2.0", "gdm-fsf@3.0")
+    for old in ("early-warning-evaluations", "regular-capability-evaluation"):
+        assert not _find(d, old, "commitment.presence"), old
+        parts = [c for c in d.changes if c.old_id == old]
+        assert parts and all(c.change == "merged" for c in parts)
+        assert not any(c.unannounced for c in parts)  # 3.0's "holistic risk assessment" note
+    assert not _find(d, "risk-assessment-before-external-deployment", "commitment.presence")
+
+
+def test_fsf_mitigation_evaluation_continues_from_2_0(library: Library) -> None:
+    """FSF 2.0 Framework §3: the appropriateness and efficacy of applied mitigations "should be
+    reviewed periodically"; FSF 3.0 §1.5 (3.1 §1.3.4): "We will use various processes to
+    evaluate the effectiveness and limitations of mitigations". The duty continues, now firmer;
+    it is not dropped in 3.0."""
+    for ref, section in (("gdm-fsf@3.0", "§1.5"), ("gdm-fsf@3.1", "§1.3.4")):
+        review = _commitment(_fw(library, ref), "mitigation-efficacy-review")
+        assert review.force == "binding" and review.source.section == section
+    d = _diff(library, "gdm-fsf@2.0", "gdm-fsf@3.0")
+    assert not _find(d, "mitigation-efficacy-review", "commitment.presence")
+    [force] = _find(d, "mitigation-efficacy-review", "commitment.force")
+    assert force.classification == "strengthening"

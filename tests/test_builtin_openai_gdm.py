@@ -68,7 +68,9 @@ def test_pf2_metadata(pf2: LoadedFramework) -> None:
         "2.0",
         "2025-04-15",
     )
-    assert [c.version for c in pf2.doc.changelog] == ["beta", "2.0"]
+    # the 2023 document is built in as version "1.0-beta", which version 2 supersedes
+    assert [c.version for c in pf2.doc.changelog] == ["1.0-beta", "2.0"]
+    assert meta.supersedes == "1.0-beta"
 
 
 def test_pf2_high_and_critical_exactly_in_the_three_tracked_categories(

@@ -91,11 +91,3 @@ def test_wide_terminals_keep_the_table(cli, monkeypatch: pytest.MonkeyPatch) -> 
     result = cli("frameworks", "list")
     header = next(line for line in result.out.splitlines() if "ref" in line and "developer" in line)
     assert "thresholds" in header and "commitments" in header
-
-
-def test_frameworks_list_finds_the_workspace_frameworks_folder_by_the_same_names() -> None:
-    """cli/frameworks.py finds the workspace without importing it: same file and folder names."""
-    from scaleguard.workspace.config import CONFIG_NAME
-    from scaleguard.workspace.workspace import FRAMEWORKS
-
-    assert (CONFIG_NAME, FRAMEWORKS) == ("scaleguard.toml", "frameworks")

@@ -224,6 +224,25 @@ def test_rsp30_competitor_developing_a_comparable_model_means_no_delay() -> None
     assert fact(d, "competitor_released_comparable").value is False
 
 
+@pytest.mark.parametrize("version", ["3.0", "3.1", "3.2", "3.3", "3.4"])
+def test_automated_rd_delay_depends_on_competitors_in_every_3x_version(version: str) -> None:
+    """Appendix A, scenario 'Anthropic in the lead', in every 3.x text: a highly capable model
+    (since 3.1 §3.6, one crossing the automated R&D threshold) and clear evidence that "no other
+    competitor will soon develop such a model" delays; a competitor that has released, or is
+    developing, a comparable model with weak safeguards ends the lead and the delay."""
+    fw = LIB.get(f"anthropic-rsp@{version}")
+    safeguards = company_safeguards(fw, "automated-rd")
+    alone = run(fw, "automated-rd", "train", safeguards, (LAGGARD,))
+    assert alone.outcome == "delay" and alone.deciding_rules == ["delay-while-in-lead"]
+    for rival in (RIVAL, TRAINING_RIVAL):
+        d = run(fw, "automated-rd", "train", safeguards, (rival, LAGGARD))
+        assert d.outcome == "proceed_with_conditions", (version, rival.status)
+        assert fact(d, "developer_leads").value is False
+        assert fact(d, "all_competitors_strong_safeguards").value is False
+        for cid in APPENDIX_A_DELAYS:
+            assert not rule(d, cid).applied
+
+
 def test_rsp30_competitors_with_strong_safeguards_must_be_matched() -> None:
     """Appendix A, 'competitors have strong safety measures': meet their posture, delaying
     until able."""

@@ -187,6 +187,46 @@ def test_fsf_31_changelog_announces_its_tcls_but_not_the_dropped_level_2(library
     assert by_id["instrumental-reasoning-2"].change == "removed"
 
 
+def test_rsp_31_unannounced_are_exactly_the_changes_its_change_log_does_not_describe(
+    library: Library,
+) -> None:
+    """RSP 3.1's change log (2 April 2026) names three points: how the automated R&D threshold is
+    operationalised, "how internal feedback on Risk Reports is used", and that Anthropic may
+    consider pausing even where Appendix A is not triggered. Comparing the 3.0 and 3.1 texts
+    finds three more substantive edits, which must come out unannounced, and nothing else:
+
+    - §3.6: 3.0's "A model is 'highly capable' if we conclude it could fully automate, or
+      dramatically accelerate, the work of large, top-tier research teams in domains where fast
+      progress could threaten international security ..." becomes the automated AI R&D
+      threshold of §1 alone (external-review, whose minimum trigger is that definition);
+    - §3.1: internal models are in scope for "significant risks beyond those posed by models
+      that are covered by a prior Risk Report", where 3.0 said "above and beyond those posed by
+      our public models" (risk-reports);
+    - §3.4 (2): 3.0's "Separate internal reviewers will provide comprehensive feedback" becomes
+      "We will solicit comprehensive internal feedback" (report-feedback). The announced
+      point is the new sentence "We may also use this feedback to improve or refine the report
+      itself" (report-feedback-use), not who gives the feedback.
+
+    Footnote renumbering (3.0 fn 6-7 became 3.1 fn 7-8) is provenance, not a change."""
+    d = diff_frameworks(library.get("anthropic-rsp@3.0"), library.get("anthropic-rsp@3.1"))
+    assert silent(d) == {"external-review", "risk-reports", "report-feedback"}
+    by_id = {c.id: c for c in d.changes if c.rule != "element.metadata"}
+    # the three announced points are found and not flagged
+    for announced in ("automated-rd", "report-feedback-use", "may-pause-beyond-appendix-a"):
+        assert announced in by_id and not by_id[announced].unannounced
+    assert by_id["report-feedback-use"].change == "added"
+    # nothing else of substance changed between the two texts
+    assert set(by_id) == {
+        "external-review",
+        "risk-reports",
+        "report-feedback",
+        "automated-rd",
+        "report-feedback-use",
+        "may-pause-beyond-appendix-a",
+    }
+    assert "delay-while-in-lead" not in by_id and "external-review-access" not in by_id
+
+
 # --- the command line ------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -413,3 +414,49 @@ def test_the_page_renders_in_chromium(cli: Cli, tmp_path: Path) -> None:
     ).stdout
     assert 'id="chart-title"' in dom and 'id="step-1"' in dom
     assert "Versions of anthropic-rsp and what each step changed" in dom
+
+
+def test_the_docs_library_table_lists_every_built_in_document() -> None:
+    """docs/frameworks.md, "The built-in library": one row per document `frameworks list` shows,
+    with its effective date."""
+    text = (Path(__file__).parent.parent / "docs" / "frameworks.md").read_text()
+    section = text.split("## The built-in library", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `([^`]+)` \| [^|]+ \| (\d{4}-\d{2}-\d{2}) \|$", section, re.M))
+    built_in = {
+        e.framework.ref: e.framework.doc.framework.effective_date.isoformat()
+        for e in Library().entries
+    }
+    assert rows == built_in
+
+
+def _footnotes_blanked(value: object) -> object:
+    return re.sub(r"\bfn \d+", "fn #", value) if isinstance(value, str) else value
+
+
+@pytest.mark.parametrize("fid", ["anthropic-rsp", "gdm-fsf", "openai-preparedness", "xai-rmf"])
+def test_no_history_step_reports_a_renumbered_footnote_as_a_change(fid: str) -> None:
+    """Footnote numbers shift whenever a version adds or drops a footnote (RSP 2.0's fn 19 is
+    2.1's fn 18; 3.0's fn 7 is 3.1's fn 8). The built-in documents cite footnotes in
+    `source.section`, so no finding other than provenance may differ only in them: a changed
+    text, or an item removed and the same item added back."""
+    versions = library_versions(Library(), fid)
+    for a, b in itertools.pairwise(versions):
+        d = diff_frameworks(a, b)
+        removed: set[tuple[str, object]] = set()
+        added: set[tuple[str, object]] = set()
+        for c in d.changes:
+            if c.rule == "element.metadata":
+                continue
+            for f in c.fields:
+                old, new = _footnotes_blanked(f.old), _footnotes_blanked(f.new)
+                assert not (isinstance(f.old, str) and f.old != f.new and old == new), (
+                    a.ref,
+                    b.ref,
+                    c.id,
+                    f.path,
+                )
+                if isinstance(f.old, str) and f.new is None:
+                    removed.add((c.id, old))
+                if isinstance(f.new, str) and f.old is None:
+                    added.add((c.id, new))
+        assert not removed & added, (a.ref, b.ref, sorted(removed & added, key=str))

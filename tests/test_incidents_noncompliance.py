@@ -218,30 +218,34 @@ def test_the_rso_cannot_handle_a_report_about_the_rso(ws: Workspace) -> None:
     assert noncompliance.state(ws, done.report.id).status == "triaged"
 
 
-def test_an_anonymous_cli_submission_signs_no_checkpoint(
+def test_the_checkpoint_of_an_anonymous_submission_dates_it_no_finer_than_the_day(
     tmp_path: Path, cli: Callable[..., object]
 ) -> None:
-    from scaleguard.ledger import storage
+    """Every write is signed in its own transaction; the checkpoint signed with an
+    anonymous report carries the report's day, never the clock's time."""
     from scaleguard.workspace import open_workspace
 
     root = tmp_path / "lab"
     init_workspace(root, name="lab").close()
     (root / noncompliance.RECIPIENTS_FILE).write_text(RECIPIENTS)
 
-    def checkpoints() -> int:
+    def latest_checkpoint_time() -> str:
         ws = open_workspace(root)
         try:
             with ws.store.read() as s:
-                return len(storage.checkpoints(s))
+                return str(
+                    s.execute(text("SELECT created_at FROM ledger_checkpoints ORDER BY size DESC"))
+                    .scalars()
+                    .first()
+                )
         finally:
             ws.close()
 
-    before = checkpoints()
     r = cli("noncompliance", "submit", "--workspace", root, "--anonymous", "--recipient",
             "counsel", "text")  # fmt: skip
     assert r.code == 0, r.err  # type: ignore[attr-defined]
-    assert checkpoints() == before  # a checkpoint's time would date the report
+    assert latest_checkpoint_time().endswith("T00:00:00Z")
     r = cli("noncompliance", "submit", "--workspace", root, "--as", "ann", "--recipient",
             "counsel", "text")  # fmt: skip
     assert r.code == 0, r.err  # type: ignore[attr-defined]
-    assert checkpoints() == before + 1
+    assert not latest_checkpoint_time().endswith("T00:00:00Z")  # a named report keeps its time

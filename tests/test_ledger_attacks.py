@@ -171,7 +171,7 @@ def test_forged_attestations_are_not_signed_and_decisions_refuse(lab: Workspace,
     added = cli(
         "facts",
         "assert",
-        "x",
+        "developer_leads",
         "true",
         "--source",
         "https://s",

@@ -319,6 +319,21 @@ def _show_incidents(console: Console, ws: object) -> None:
     add_to_demo(ws, console)
 
 
+def _show_users(console: Console, ws: object) -> None:
+    """One demo user per role, with a documented password (demo workspace only)."""
+    from scaleguard.web.demo_users import add_demo_users
+    from scaleguard.workspace.workspace import Workspace
+
+    assert isinstance(ws, Workspace)
+    for name, role, password in add_demo_users(ws):
+        console.print(f"{role:<10} {name!r:<16} password {password}", markup=False)
+    console.print(
+        "Jonas Weber was refused for a conflict of interest: the reviewers' portal shows him "
+        "no report, and /review/1 answers 404. 'make run' serves this workspace next.",
+        markup=False,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     root = Path(args[0]) if args else Path("demo-workspace")
@@ -377,6 +392,12 @@ def main(argv: list[str] | None = None) -> int:
             ws.close()
         console.rule("7. Every public version of the RSP, step by step")
         _show_history(console, lib, root)
+        console.rule("8. Demo sign-ins for the web UI ('scaleguard serve')")
+        ws = open_workspace(root)
+        try:
+            _show_users(console, ws)
+        finally:
+            ws.close()
         console.print(
             f"\nExplore it: [bold]cd {root}[/] and try 'scaleguard decisions list', "
             "'scaleguard decide aurora-3 --action deploy-external', "

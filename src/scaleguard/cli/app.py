@@ -158,6 +158,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "scaleguard.cli.usage:bench_screen",
         "Accuracy of the screen: recall per red line, false blocks on look-alikes, review rate.",
     ),
+    "serve": LazyCommand(
+        "scaleguard.cli.web:serve", "Serve the web UI and the JSON API (/api/v1) of a workspace."
+    ),
+    "users": LazyCommand("scaleguard.cli.web:users_app", "Web users and their roles."),
+    "tokens": LazyCommand("scaleguard.cli.web:tokens_app", "API tokens for the JSON API."),
 }
 
 

@@ -50,17 +50,15 @@ def _library(dirs: list[Path] | None) -> Library:
 
 
 def _workspace_frameworks() -> list[Path]:
-    """The frameworks folder of the workspace around the current folder, if any.
+    """The frameworks folder of the workspace around the current folder, if any."""
+    from scaleguard.errors import WorkspaceError
+    from scaleguard.workspace.locate import FRAMEWORKS, find_root
 
-    Found like ``workspace.find_root`` does, without importing the workspace package
-    (which loads the database layer): listing frameworks needs no database.
-    """
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / "scaleguard.toml").is_file():
-            frameworks = folder / "frameworks"
-            return [frameworks] if frameworks.is_dir() else []
-    return []
+    try:
+        folder = find_root() / FRAMEWORKS
+    except WorkspaceError:
+        return []
+    return [folder] if folder.is_dir() else []
 
 
 @app.command("list")

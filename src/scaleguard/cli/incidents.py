@@ -474,7 +474,7 @@ def regimes_cmd(
         return
     from scaleguard.errors import WorkspaceError
     from scaleguard.incidents.own import workspace_regimes
-    from scaleguard.workspace.workspace import find_root
+    from scaleguard.workspace.locate import find_root
 
     try:
         root: Path | None = workspace or find_root()

@@ -1,8 +1,8 @@
 """``scaleguard noncompliance``: staff reports, anonymous or named, and the board update.
 
-An anonymous submission prints its follow-up token once and signs no
-checkpoint (a checkpoint's time would date the report more precisely than
-the day); the next checkpoint covers it.
+An anonymous submission prints its follow-up token once. Like every write it is
+signed in its own transaction, and that checkpoint is dated by the report's day,
+never by the clock.
 """
 
 from __future__ import annotations
@@ -104,8 +104,7 @@ def submit(
             reporter=as_,
             concerns_rso=concerns_rso,
         )
-        if not anonymous:
-            checkpoint_after_write(ws)
+        checkpoint_after_write(ws)
     if json_out:
         print_json({"id": done.report.id, "token": done.token, "anonymous": anonymous})
         return

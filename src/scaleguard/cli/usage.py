@@ -257,7 +257,8 @@ def screen(
 
     from scaleguard.usage.inputs import read_prompts
     from scaleguard.usage.service import build_screener, customer_contract, screen_and_record
-    from scaleguard.workspace.workspace import find_root, open_workspace
+    from scaleguard.workspace.locate import find_root
+    from scaleguard.workspace.workspace import open_workspace
 
     if (text is None) == (input_file is None):
         raise InputError("give either TEXT or --input FILE", hint='scaleguard screen "some text"')
@@ -500,7 +501,8 @@ def serve_screen(
     import os
 
     from scaleguard.usage.server import ServerConfig, serve
-    from scaleguard.workspace.workspace import find_root, open_workspace
+    from scaleguard.workspace.locate import find_root
+    from scaleguard.workspace.workspace import open_workspace
 
     ws = None
     try:

@@ -440,13 +440,19 @@ class LedgerSigner:
             )
         checkpoint = Checkpoint(self.signer.name, size, new_root)
         after = SignedTree(sign_checkpoint(checkpoint, self.signer), checkpoint, frontier)
+        # The checkpoint is dated by the newest entry it covers, not the clock: an entry
+        # recorded with a coarse time (an anonymous report, dated to the day) is not dated
+        # more finely by the checkpoint signed in its transaction.
+        newest = tx.execute(
+            select(func.max(_ENTRIES.c.created_at)).where(_ENTRIES.c.idx >= before.size)
+        ).scalar()
         tx.execute(
             insert(_CHECKPOINTS),
             {
                 "size": size,
                 "root": new_root,
                 "note": after.note,
-                "created_at": format_time(datetime.now(UTC)),
+                "created_at": str(newest) if newest else format_time(datetime.now(UTC)),
             },
         )
         return Sealed(before, after)

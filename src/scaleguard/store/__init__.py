@@ -9,6 +9,7 @@ from scaleguard.store import tables_incidents as _tables_incidents  # noqa: F401
 from scaleguard.store import tables_reports as _tables_reports  # noqa: F401 - metadata
 from scaleguard.store import tables_roadmap as _tables_roadmap  # noqa: F401 - metadata
 from scaleguard.store import tables_usage as _tables_usage  # noqa: F401 - metadata
+from scaleguard.store import tables_web as _tables_web  # noqa: F401 - metadata
 from scaleguard.store.db import Store, Tx, normalize_url
 from scaleguard.store.migrate import ensure_schema, head_revision, revision_of
 from scaleguard.store.records import (

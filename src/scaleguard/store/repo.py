@@ -123,8 +123,10 @@ def append_records(
             }
         )
     tx.execute(insert(LedgerEntryRow.__table__), rows)  # type: ignore[arg-type]
+    appended = tx.info.setdefault(APPENDED, [])
     for row in rows:
         store_leaf(tx, int(row["idx"]), bytes(row["leaf_hash"]))
+        appended.append((int(row["idx"]), bytes(row["leaf_hash"])))  # signed before commit
     return [int(r["idx"]) for r in rows]
 
 

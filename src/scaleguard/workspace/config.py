@@ -40,8 +40,8 @@ from pydantic import (
 
 from scaleguard.errors import Problem, WorkspaceError
 from scaleguard.textcheck import safe_name
+from scaleguard.workspace.locate import CONFIG_NAME as CONFIG_NAME
 
-CONFIG_NAME = "scaleguard.toml"
 #: Layout version this code writes; a larger number comes from a newer scaleguard.
 FORMAT_VERSION = 1
 DEFAULT_SQLITE = "scaleguard.db"

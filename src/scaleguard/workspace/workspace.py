@@ -59,12 +59,12 @@ from scaleguard.workspace.config import (
     load_config,
 )
 from scaleguard.workspace.files import atomic_write
+from scaleguard.workspace.locate import FRAMEWORKS, INIT_HINT, find_root
 
 if TYPE_CHECKING:
     from scaleguard.ledger.verify import VerifyReport
 
 OBJECTS = "objects"
-FRAMEWORKS = "frameworks"
 KEYS = "keys"
 LEDGER_KEY = "ledger.key"
 LEDGER_VKEY = "ledger.vkey"
@@ -72,7 +72,6 @@ LEDGER_VKEY = "ledger.vkey"
 LEDGER_STATE = "ledger.state"
 #: Checkpoint origins (and key names) are ``scaleguard.local/<workspace name as a slug>``.
 ORIGIN_PREFIX = "scaleguard.local/"
-INIT_HINT = "create one with 'scaleguard init DIR', or pass --workspace DIR"
 
 
 def current_user() -> str:
@@ -336,17 +335,6 @@ class Workspace:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def find_root(start: Path | None = None) -> Path:
-    """The nearest folder at or above ``start`` (default: cwd) holding scaleguard.toml."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / CONFIG_NAME).is_file():
-            return folder
-    raise WorkspaceError(
-        f"no scaleguard workspace in {here} or any folder above it", hint=INIT_HINT
-    )
 
 
 def _explicit_root(path: Path) -> Path:
