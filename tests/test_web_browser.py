@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,16 @@ from scaleguard.web.app import create_app
 from web_support import LiveServer, chromium_path, demo_workspace
 
 pytestmark = pytest.mark.browser
+
+
+def shots_dir() -> Path:
+    """docs/img when refreshing the documentation's screenshots (SCALEGUARD_SCREENSHOTS=1),
+    else a scratch folder, so a test run leaves the working tree as it found it."""
+    if os.environ.get("SCALEGUARD_SCREENSHOTS") == "1":
+        return Path(__file__).resolve().parents[1] / "docs" / "img"
+    out = Path(tempfile.gettempdir()) / "scaleguard-screenshots"
+    out.mkdir(exist_ok=True)
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +170,7 @@ def test_consistency_between_two_checkpoints_verifies(server: LiveServer, page: 
 
 
 def test_screenshots_of_the_public_pages(server: LiveServer, page: Any) -> None:
-    out = Path(__file__).resolve().parents[1] / "docs" / "img"
+    out = shots_dir()
     out.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1280, "height": 900})
     index = _statement_index(server, page)
@@ -187,7 +199,7 @@ def test_reviewer_journey(server: LiveServer, page: Any) -> None:
     comments = page.inner_text("#comments + div")
     assert "capabilities.automated-rd" in comments
     page.set_viewport_size({"width": 1280, "height": 900})
-    out = Path(__file__).resolve().parents[1] / "docs" / "img"
+    out = shots_dir()
     page.screenshot(path=str(out / "web-reviewer-portal.png"))
     page.click("form[action='/logout'] button")
     page.wait_for_load_state()
@@ -219,7 +231,7 @@ def test_operator_journey(server: LiveServer, page: Any) -> None:
     page.wait_for_load_state()
     assert "major conflict of interest" in page.inner_text("main")
     page.goto(f"{server.url}/console/reviews")
-    out = Path(__file__).resolve().parents[1] / "docs" / "img"
+    out = shots_dir()
     page.set_viewport_size({"width": 1280, "height": 900})
     page.screenshot(path=str(out / "web-console-reviews.png"))
 
@@ -229,7 +241,7 @@ def test_board_member_reads_the_console(server: LiveServer, page: Any) -> None:
     page.click("a[href='/console']")
     page.wait_for_load_state()
     assert "aurora-3" in page.inner_text("main")
-    out = Path(__file__).resolve().parents[1] / "docs" / "img"
+    out = shots_dir()
     page.set_viewport_size({"width": 1280, "height": 900})
     page.click("a[href='/console/models/aurora-3']")
     page.wait_for_selector("svg.chart")

@@ -26,7 +26,7 @@ def print_table(
     console: Console,
     title: str,
     columns: Sequence[str],
-    rows: Iterable[Sequence[str]],
+    rows: Iterable[Sequence[str | Text]],
     *,
     prose: Iterable[str] = (),
 ) -> None:
@@ -40,17 +40,23 @@ def print_table(
     rows = [list(row) for row in rows]
     wrap = set(prose)
     needed = 1
+
+    def width(cell: str | Text) -> int:
+        return max((len(line) for line in str(cell).splitlines()), default=0)
+
     for n, column in enumerate(columns):
-        cells = [len(column), *(len(row[n]) for row in rows)]
+        cells = [len(column), *(width(row[n]) for row in rows)]
         needed += (min(max(cells), 16) if column in wrap else max(cells)) + 3
     if needed > console.width:
         console.print(Text(title, style="italic"))
-        width = max(len(c) for c in columns)
+        pad = max(len(c) for c in columns)
         for row in rows:
-            console.print(Text(row[0], style="bold"))
+            console.print(Text(str(row[0]).replace("\n", "  "), style="bold"))
             for column, value in zip(columns[1:], row[1:], strict=True):
-                if value:
-                    console.print(Text(f"  {column:<{width}}  {value}"))
+                if str(value):
+                    line = Text(f"  {column:<{pad}}  ")
+                    line.append(value if isinstance(value, Text) else str(value))
+                    console.print(line)
         return
     table = Table(title=title, title_justify="left")
     for column in columns:

@@ -9,6 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from scaleguard.cli.output import print_table
 from scaleguard.decisions.model import Decision
 from scaleguard.decisions.service import ThresholdStatus
 
@@ -62,9 +63,7 @@ def missing_warning(console: Console, missing: Sequence[str], total: int, *, dec
 
 
 def determinations(console: Console, ref: str, model: str, rows: Sequence[ThresholdStatus]) -> None:
-    table = Table(title=f"Determinations for {model} under {ref}", title_justify="left")
-    for col in ("threshold", "state", "estimate", "interval", "indicator", "evidence", "note"):
-        table.add_column(col, overflow="fold")
+    table_rows: list[list[str | Text]] = []
     for st in rows:
         f = st.finding
         interval = f"[{_num(f.low)}, {_num(f.high)}]" if f.low is not None else ""
@@ -75,16 +74,25 @@ def determinations(console: Console, ref: str, model: str, rows: Sequence[Thresh
             note = f"override by {f.override_by}: {f.override_reason}"
         elif len(st.determinations) > 1:
             note = f"worst of {len(st.determinations)} indicators"
-        table.add_row(
-            f"{st.threshold_id}\n{st.name}",
-            Text(f.state, style=STATE_STYLE.get(f.state, "")),
-            _num(f.estimate),
-            interval,
-            f.indicator or "",
-            ", ".join(str(i) for i in f.evidence_ids),
-            note,
+        table_rows.append(
+            [
+                f"{st.threshold_id}\n{st.name}",
+                Text(f.state, style=STATE_STYLE.get(f.state, "")),
+                _num(f.estimate),
+                interval,
+                f.indicator or "",
+                ", ".join(str(i) for i in f.evidence_ids),
+                note,
+            ]
         )
-    console.print(table)
+    columns = ("threshold", "state", "estimate", "interval", "indicator", "evidence", "note")
+    print_table(
+        console,
+        f"Determinations for {model} under {ref}",
+        columns,
+        table_rows,
+        prose=("threshold", "indicator", "evidence", "note"),
+    )
     missing = [st.threshold_id for st in rows if st.finding.state == "missing"]
     missing_warning(console, missing, len(rows), decided=False)
 

@@ -10,19 +10,18 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import types
-import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from scaleguard.errors import FrameworkError, Problem
 from scaleguard.framework.conditions import Condition, parse_condition
 from scaleguard.framework.facts import BUILTIN_FACTS, FactSpec
+from scaleguard.framework.fieldhints import allowed_keys
 from scaleguard.framework.model import FrameworkDocument, SourceRef
 from scaleguard.framework.yamlsource import PathPart, SourceMap, json_path, read_yaml
 
@@ -133,7 +132,7 @@ def _problem_from_pydantic(err: Any, source: SourceMap) -> Problem:
         msg = msg[len("Value error, ") :]
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        allowed = _allowed_keys(loc[:-1])
+        allowed = allowed_keys(FrameworkDocument, loc[:-1])
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
         hint = (f"did you mean {close[0]!r}? " if close else "") + (
             f"allowed keys here: {', '.join(allowed)}" if allowed else "remove it"
@@ -168,39 +167,6 @@ def _names_an_id(loc: Sequence[PathPart]) -> bool:
     if loc[-1] in id_fields:
         return True
     return len(loc) > 1 and isinstance(loc[-1], int) and loc[-2] in id_lists
-
-
-def _allowed_keys(loc: Sequence[PathPart]) -> list[str]:
-    """Field names of the model found at ``loc`` (best effort, for hints)."""
-    current: Any = FrameworkDocument
-    for part in loc:
-        current = _unwrap(current)
-        if isinstance(part, int):
-            continue
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            info = current.model_fields.get(str(part))
-            if info is None:
-                return []
-            current = info.annotation
-        else:
-            return []
-    current = _unwrap(current)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return []
-
-
-def _unwrap(tp: Any) -> Any:
-    for _ in range(6):
-        origin = typing.get_origin(tp)
-        if origin is typing.Annotated:
-            tp = typing.get_args(tp)[0]
-        elif origin in (list, typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            tp = args[0] if args else tp
-        else:
-            break
-    return tp
 
 
 # --- cross-reference checks -------------------------------------------------------

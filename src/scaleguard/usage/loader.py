@@ -9,9 +9,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import types
-import typing
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
@@ -21,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from scaleguard.errors import FrameworkError, InputError, NotFoundError, Problem
+from scaleguard.framework.fieldhints import allowed_keys
 from scaleguard.framework.yamlsource import PathPart, SourceMap, read_yaml
 from scaleguard.usage.model import PolicyDocument, UsagePolicy, red_line_problem
 
@@ -166,7 +164,7 @@ def _problem(err: Any, source: SourceMap, root: type[BaseModel]) -> Problem:
     msg = msg.removeprefix("Value error, ")
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        allowed = _allowed_keys(root, loc[:-1])
+        allowed = allowed_keys(root, loc[:-1])
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
         hint = (f"did you mean {close[0]!r}? " if close else "") + (
             f"allowed keys here: {', '.join(allowed)}" if allowed else "remove it"
@@ -188,38 +186,6 @@ def _problem(err: Any, source: SourceMap, root: type[BaseModel]) -> Problem:
     elif kind in ("list_type", "dict_type", "model_type"):
         hint = "check the indentation: this value has the wrong shape"
     return source.problem(loc, msg, hint)
-
-
-def _allowed_keys(root: type[BaseModel], loc: Sequence[PathPart]) -> list[str]:
-    current: Any = root
-    for part in loc:
-        current = _unwrap(current)
-        if isinstance(part, int):
-            continue
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            info = current.model_fields.get(str(part))
-            if info is None:
-                return []
-            current = info.annotation
-        else:
-            return []
-    current = _unwrap(current)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return []
-
-
-def _unwrap(tp: Any) -> Any:
-    for _ in range(6):
-        origin = typing.get_origin(tp)
-        if origin is typing.Annotated:
-            tp = typing.get_args(tp)[0]
-        elif origin in (list, typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            tp = args[0] if args else tp
-        else:
-            break
-    return tp
 
 
 def sort_problems(problems: list[Problem]) -> list[Problem]:

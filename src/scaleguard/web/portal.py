@@ -67,6 +67,8 @@ def open_edition(
         "report_id": report_id,
         "period": built.report.period,
         "edition_sha256": built.sha256,
+        # what the ledger records of this access: a salted commitment to the edition's hash
+        "edition_commitment": access.edition_sha256,
         "access_ledger_index": access.ledger_index,
         "sections": sections,
         "assigned_sections": list(scope),
