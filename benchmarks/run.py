@@ -21,6 +21,7 @@ SECTIONS = (
     "benchmarks.history_bench",
     "benchmarks.usage_bench",
     "benchmarks.web_bench",
+    "benchmarks.cli_bench",
 )
 
 

@@ -1,0 +1,60 @@
+"""CLI start-up: whole commands as a user runs them, beside the interpreter's own start-up.
+
+Each command is run as a fresh process (the console script), several times; the median wall
+time is reported beside ``python -c pass`` measured in the same run, the floor no command can
+beat. Commands that touch no workspace should stay well under half a second.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def _median_s(argv: list[str], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def run(*, quick: bool = False) -> str:
+    repeat = 3 if quick else 15
+    exe = shutil.which("scaleguard") or str(Path(sys.executable).with_name("scaleguard"))
+    floor = _median_s([sys.executable, "-c", "pass"], repeat)
+    rows = []
+    for label, args in (
+        ("scaleguard --help", ["--help"]),
+        ("scaleguard --version", ["--version"]),
+        ("scaleguard frameworks list --json", ["frameworks", "list", "--json"]),
+        (
+            "scaleguard frameworks show anthropic-rsp@3.0 --json",
+            ["frameworks", "show", "anthropic-rsp@3.0", "--json"],
+        ),
+    ):
+        t = _median_s([exe, *args], repeat)
+        rows.append(f"| `{label}` | {t * 1000:.0f} ms | {t / floor:.1f}x |")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return "\n".join(
+        [
+            "## CLI start-up",
+            "",
+            f"Median of {repeat} fresh processes each; load average {load:.1f} when it started.",
+            "",
+            "| command | wall time | × `python -c pass` |",
+            "| --- | --- | --- |",
+            f"| floor: `python -c pass` | {floor * 1000:.0f} ms | 1.0x |",
+            *rows,
+            "",
+            "Sub-commands are imported only when they run (`cli/app.py`'s command table), so the",
+            "overview and commands that need no workspace import neither SQLAlchemy, Inspect,",
+            "NumPy nor WeasyPrint (`tests/test_cli_app.py` fails if they do).",
+        ]
+    )
