@@ -30,16 +30,10 @@ from scaleguard.ledger.verify import QUICK_TAIL, verify
 from scaleguard.store import repo
 from scaleguard.workspace import open_workspace
 from scaleguard.workspace.workspace import Workspace
-from test_ledger_cli import register_ledger_commands
 from test_ledger_store import populate
 from test_ledger_tamper import attack, rebuild_tree, resign_from_scratch, rewritten, set_entry, sql
 
 Cli = Callable[..., Any]
-
-
-@pytest.fixture(autouse=True)
-def _ledger_commands() -> None:
-    register_ledger_commands()
 
 
 @pytest.fixture

@@ -11,26 +11,10 @@ from typing import Any
 
 import pytest
 
-from scaleguard.cli import app as cli_app
-from scaleguard.cli.ledger import keys_app, ledger_app
 from scaleguard.ledger import storage, verify_attestation, verify_receipt
 from scaleguard.workspace import open_workspace
 
 Cli = Callable[..., Any]
-
-
-def register_ledger_commands() -> None:
-    """Add the sub-apps to the real CLI unless app.py already does."""
-    names = {group.name for group in cli_app.app.registered_groups}
-    if "ledger" not in names:
-        cli_app.app.add_typer(ledger_app, name="ledger")
-    if "keys" not in names:
-        cli_app.app.add_typer(keys_app, name="keys")
-
-
-@pytest.fixture(autouse=True)
-def _ledger_commands() -> None:
-    register_ledger_commands()
 
 
 @pytest.fixture

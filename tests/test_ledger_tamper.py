@@ -38,16 +38,10 @@ from scaleguard.ledger.signer import (
 from scaleguard.ledger.verify import check_receipt, verify
 from scaleguard.store import repo
 from scaleguard.workspace import Workspace, init_workspace
-from test_ledger_cli import register_ledger_commands
 from test_ledger_store import populate
 
 Cli = Callable[..., Any]
 Params = dict[str, Any]
-
-
-@pytest.fixture(autouse=True)
-def _ledger_commands() -> None:
-    register_ledger_commands()
 
 
 @pytest.fixture

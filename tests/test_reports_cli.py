@@ -11,19 +11,8 @@ from typing import Any
 import pytest
 
 from scaleguard import demo
-from scaleguard.cli import app as cli_app
-from scaleguard.cli.reports import report_app, review_app, reviewers_app
 
 Cli = Callable[..., Any]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _registered() -> None:
-    """Register the sub-apps when app.py does not (yet)."""
-    names = {group.name for group in cli_app.app.registered_groups}
-    for name, sub in (("report", report_app), ("reviewers", reviewers_app), ("review", review_app)):
-        if name not in names:
-            cli_app.app.add_typer(sub, name=name)
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,6 @@ from typing import Any
 
 import pytest
 
-from scaleguard.cli import app as cli_app
-from scaleguard.cli.roadmap import roadmap_app
 from scaleguard.roadmap.grading import report_card
 from scaleguard.roadmap.html import card_html
 from scaleguard.roadmap.model import Goal
@@ -35,17 +33,6 @@ DEMO_GOALS = (
     "pol-regulatory-ladder",
 )
 AS_OF = "2026-11-15"
-
-
-def register_roadmap_commands() -> None:
-    """Add the sub-app to the real CLI unless app.py already does."""
-    if "roadmap" not in {group.name for group in cli_app.app.registered_groups}:
-        cli_app.app.add_typer(roadmap_app, name="roadmap")
-
-
-@pytest.fixture(autouse=True)
-def _roadmap_commands() -> None:
-    register_roadmap_commands()
 
 
 @pytest.fixture
