@@ -15,7 +15,7 @@ itself left signed.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
@@ -145,6 +145,46 @@ def store_leaf(tx: Tx, index: int, leaf: bytes) -> None:
     # About one left sibling per append: point reads beat a dry run plus a batch query.
     rows = new_complete_nodes(index, leaf, DbNodeSource(tx))
     tx.execute(insert(_NODES), [{"level": lv, "idx": i, "hash": h} for lv, i, h in rows])
+
+
+class _BatchNodes:
+    """Nodes computed for a batch in memory, over the stored tree before it.
+
+    Only the left siblings that lie before the batch are read from the
+    database: the maximal complete subtrees of the tree at ``first`` leaves,
+    at most one per level, prefetched in one query.
+    """
+
+    def __init__(self, tx: Tx, first: int) -> None:
+        self._db = DbNodeSource(tx)
+        self._db.prefetch(
+            (level, (first >> level) - 1)
+            for level in range(first.bit_length())
+            if first >> level & 1
+        )
+        self.nodes: dict[tuple[int, int], bytes] = {}
+
+    def node(self, level: int, index: int) -> bytes:
+        found = self.nodes.get((level, index))
+        return found if found is not None else self._db.node(level, index)
+
+
+def store_leaves(tx: Tx, first: int, leaves: Sequence[bytes]) -> None:
+    """:func:`store_leaf` for ``leaves`` appended at ``first``, ``first + 1``, ...
+
+    Stores exactly the rows that calling :func:`store_leaf` once per leaf
+    would, in one multi-row insert: the subtree hashes are computed in memory
+    and only the tree's right edge before ``first`` is read.
+    """
+    if not leaves:
+        return
+    source = _BatchNodes(tx, first)
+    rows: list[dict[str, object]] = []
+    for offset, leaf in enumerate(leaves):
+        for level, i, h in new_complete_nodes(first + offset, leaf, source):
+            source.nodes[(level, i)] = h
+            rows.append({"level": level, "idx": i, "hash": h})
+    tx.execute(insert(_NODES), rows)
 
 
 # -- sizes, roots and proofs -----------------------------------------------------
