@@ -104,8 +104,8 @@ def append_records(
 
     The same entries, subtree hashes and rows as calling :func:`append_record`
     once per item, with one index query, one multi-row insert for the entries
-    and one for the subtree hashes (computed in memory), so ingest, imports
-    and a busy screen's audit keep up.
+    and one for the subtree hashes (computed in memory), so a busy screen's
+    audit keeps up.
     """
     if not items:
         return []
