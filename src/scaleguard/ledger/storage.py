@@ -15,11 +15,12 @@ itself left signed.
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select
+from sqlalchemy import Select, Table, and_, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from scaleguard.errors import LedgerError, LedgerIntegrityError, NotFoundError
@@ -86,14 +87,10 @@ class DbNodeSource:
             by_level: dict[int, list[int]] = {}
             for level, idx in chunk:
                 by_level.setdefault(level, []).append(idx)
-            condition = or_(
-                *(
-                    and_(_NODES.c.level == level, _NODES.c.idx.in_(idxs))
-                    for level, idxs in by_level.items()
-                )
-            )
-            query = select(_NODES.c.level, _NODES.c.idx, _NODES.c.hash).where(condition)
-            for level, idx, h in self._session.execute(query):
+            params: dict[str, object] = {}
+            for k, (level, idxs) in enumerate(by_level.items()):
+                params[f"l{k}"], params[f"i{k}"] = level, idxs
+            for level, idx, h in self._session.execute(_prefetch_query(len(by_level)), params):
                 if isinstance(h, bytes | bytearray | memoryview):
                     self._cache[(int(level), int(idx))] = bytes(h)
 
@@ -110,6 +107,25 @@ class DbNodeSource:
             f"(leaves {index << level}..{((index + 1) << level) - 1})",
             hint="the ledger_nodes table was damaged; run 'scaleguard ledger verify --full'",
         )
+
+
+@functools.cache
+def _prefetch_query(levels: int) -> Select[int, int, bytes]:
+    """Nodes at ``levels`` levels, each with its list of indices (bound when executed).
+
+    Built once per number of levels: building the expression anew for every
+    proof cost more than running it.
+    """
+    condition = or_(
+        *(
+            and_(
+                _NODES.c.level == bindparam(f"l{k}"),
+                _NODES.c.idx.in_(bindparam(f"i{k}", expanding=True)),
+            )
+            for k in range(levels)
+        )
+    )
+    return select(_NODES.c.level, _NODES.c.idx, _NODES.c.hash).where(condition)
 
 
 class _Recorder:
