@@ -15,11 +15,12 @@ itself left signed.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterable
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select
+from sqlalchemy import Select, Table, and_, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from scaleguard.errors import LedgerError, LedgerIntegrityError, NotFoundError
@@ -86,14 +87,10 @@ class DbNodeSource:
             by_level: dict[int, list[int]] = {}
             for level, idx in chunk:
                 by_level.setdefault(level, []).append(idx)
-            condition = or_(
-                *(
-                    and_(_NODES.c.level == level, _NODES.c.idx.in_(idxs))
-                    for level, idxs in by_level.items()
-                )
-            )
-            query = select(_NODES.c.level, _NODES.c.idx, _NODES.c.hash).where(condition)
-            for level, idx, h in self._session.execute(query):
+            params: dict[str, object] = {}
+            for k, (level, idxs) in enumerate(by_level.items()):
+                params[f"l{k}"], params[f"i{k}"] = level, idxs
+            for level, idx, h in self._session.execute(_prefetch_query(len(by_level)), params):
                 if isinstance(h, bytes | bytearray | memoryview):
                     self._cache[(int(level), int(idx))] = bytes(h)
 
@@ -110,6 +107,25 @@ class DbNodeSource:
             f"(leaves {index << level}..{((index + 1) << level) - 1})",
             hint="the ledger_nodes table was damaged; run 'scaleguard ledger verify --full'",
         )
+
+
+@functools.cache
+def _prefetch_query(levels: int) -> Select[int, int, bytes]:
+    """Nodes at ``levels`` levels, each with its list of indices (bound when executed).
+
+    Built once per number of levels: building the expression anew for every
+    proof cost more than running it.
+    """
+    condition = or_(
+        *(
+            and_(
+                _NODES.c.level == bindparam(f"l{k}"),
+                _NODES.c.idx.in_(bindparam(f"i{k}", expanding=True)),
+            )
+            for k in range(levels)
+        )
+    )
+    return select(_NODES.c.level, _NODES.c.idx, _NODES.c.hash).where(condition)
 
 
 class _Recorder:
@@ -145,6 +161,46 @@ def store_leaf(tx: Tx, index: int, leaf: bytes) -> None:
     # About one left sibling per append: point reads beat a dry run plus a batch query.
     rows = new_complete_nodes(index, leaf, DbNodeSource(tx))
     tx.execute(insert(_NODES), [{"level": lv, "idx": i, "hash": h} for lv, i, h in rows])
+
+
+class _BatchNodes:
+    """Nodes computed for a batch in memory, over the stored tree before it.
+
+    Only the left siblings that lie before the batch are read from the
+    database: the maximal complete subtrees of the tree at ``first`` leaves,
+    at most one per level, prefetched in one query.
+    """
+
+    def __init__(self, tx: Tx, first: int) -> None:
+        self._db = DbNodeSource(tx)
+        self._db.prefetch(
+            (level, (first >> level) - 1)
+            for level in range(first.bit_length())
+            if first >> level & 1
+        )
+        self.nodes: dict[tuple[int, int], bytes] = {}
+
+    def node(self, level: int, index: int) -> bytes:
+        found = self.nodes.get((level, index))
+        return found if found is not None else self._db.node(level, index)
+
+
+def store_leaves(tx: Tx, first: int, leaves: Sequence[bytes]) -> None:
+    """:func:`store_leaf` for ``leaves`` appended at ``first``, ``first + 1``, ...
+
+    Stores exactly the rows that calling :func:`store_leaf` once per leaf
+    would, in one multi-row insert: the subtree hashes are computed in memory
+    and only the tree's right edge before ``first`` is read.
+    """
+    if not leaves:
+        return
+    source = _BatchNodes(tx, first)
+    rows: list[dict[str, object]] = []
+    for offset, leaf in enumerate(leaves):
+        for level, i, h in new_complete_nodes(first + offset, leaf, source):
+            source.nodes[(level, i)] = h
+            rows.append({"level": level, "idx": i, "hash": h})
+    tx.execute(insert(_NODES), rows)
 
 
 # -- sizes, roots and proofs -----------------------------------------------------

@@ -24,7 +24,7 @@ from scaleguard.errors import NotFoundError
 from scaleguard.ledger.canonical import entry_bytes, format_time
 from scaleguard.ledger.merkle import leaf_hash
 from scaleguard.ledger.signer import APPENDED
-from scaleguard.ledger.storage import store_leaf
+from scaleguard.ledger.storage import store_leaf, store_leaves
 from scaleguard.store.db import Tx
 from scaleguard.store.records import (
     Artifact,
@@ -102,32 +102,37 @@ def append_records(
 ) -> list[int]:
     """Append many ledger entries in one transaction; returns their indices in order.
 
-    The same entries as calling :func:`append_record` once per item, with one
-    index query and one multi-row insert, so a busy screen's audit keeps up.
+    The same entries, subtree hashes and rows as calling :func:`append_record`
+    once per item, with one index query, one multi-row insert for the entries
+    and one for the subtree hashes (computed in memory), so a busy screen's
+    audit keeps up.
     """
     if not items:
         return []
     moment = at or now()
+    created_at = format_time(moment)
     first = int(tx.execute(_NEXT_INDEX).scalar_one())
     rows: list[dict[str, Any]] = []
+    leaves: list[bytes] = []
     for offset, (kind, subject, record) in enumerate(items):
         data = entry_bytes(kind, moment, record)
+        leaf = leaf_hash(data)
+        leaves.append(leaf)
         rows.append(
             {
                 "idx": first + offset,
                 "kind": kind,
                 "subject": subject,
-                "created_at": format_time(moment),
+                "created_at": created_at,
                 "data": data,
-                "leaf_hash": leaf_hash(data),
+                "leaf_hash": leaf,
             }
         )
     tx.execute(insert(LedgerEntryRow.__table__), rows)  # type: ignore[arg-type]
-    appended = tx.info.setdefault(APPENDED, [])
-    for row in rows:
-        store_leaf(tx, int(row["idx"]), bytes(row["leaf_hash"]))
-        appended.append((int(row["idx"]), bytes(row["leaf_hash"])))  # signed before commit
-    return [int(r["idx"]) for r in rows]
+    store_leaves(tx, first, leaves)  # the subtree hashes, computed in memory, one insert
+    indices = list(range(first, first + len(rows)))
+    tx.info.setdefault(APPENDED, []).extend(zip(indices, leaves, strict=True))  # signed at commit
+    return indices
 
 
 def ledger_size(session: Session) -> int:
