@@ -9,8 +9,10 @@ the registry from the store, calls :mod:`scaleguard.determinations.assess` and
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -125,6 +127,29 @@ def _same(d: Determination, a: Assessment) -> bool:
     )
 
 
+def inputs_digest(
+    fw: LoadedFramework,
+    points: Sequence[EvidencePoint],
+    specs: Sequence[IndicatorSpec],
+    params: dict[str, Any],
+) -> str:
+    """What a set of determinations rests on: the evidence rows, the framework's
+    content, the workspace's indicator mapping and the estimation parameters.
+
+    Recorded with each determination; a run whose inputs have this digest
+    again may skip the assessment. Any change to any of them gives another
+    digest (``repr`` is exact for the text, numbers and tuples involved).
+    """
+    h = hashlib.sha256()
+    h.update(f"{fw.ref}\n{fw.digest}\n{sorted(params.items())!r}\n".encode())
+    for spec in specs:
+        h.update(repr(spec).encode() + b"\n")
+    h.update(b"evidence\n")
+    for p in points:
+        h.update(repr(p).encode() + b"\n")
+    return h.hexdigest()
+
+
 def determine(
     ws: Workspace, model: str, framework: str | None = None, *, by: str | None = None
 ) -> tuple[LoadedFramework, list[ThresholdStatus]]:
@@ -153,51 +178,55 @@ def determine(
             for e in repo.evidence_for_model(s, model)
         ]
         history = [d for d in repo.determinations(s, model) if d.framework_ref == fw.ref]
+    specs = _indicator_specs(ws)
+    params = {"resamples": cfg.resamples, "confidence": cfg.confidence, "seed": cfg.seed}
+    digest = inputs_digest(fw, points, specs, params)
+    if history and history[-1].params.get("inputs_digest") == digest:
+        # the latest record was written by a run over exactly these inputs, which
+        # reconciled every threshold: assessing again would record nothing
+        return fw, status(ws, model, fw)
     results = assess(
         fw,
         points,
-        _indicator_specs(ws),
+        specs,
         resamples=cfg.resamples,
         confidence=cfg.confidence,
         seed=cfg.seed,
     )
-    params = {"resamples": cfg.resamples, "confidence": cfg.confidence, "seed": cfg.seed}
-    with ws.store.write() as tx:
-        for t in fw.doc.thresholds:
-            found = results.get(t.id, [])
-            mine = [d for d in history if d.threshold_id == t.id]
-            if not found:
-                latest = mine[-1] if mine else None
-                if latest is None or latest.state != "missing":
-                    repo.add_determination(
-                        tx,
-                        model=model,
-                        framework_ref=fw.ref,
-                        threshold_id=t.id,
-                        state="missing",
-                        method="none",
-                        created_by=actor,
-                        params={"reason": "no evidence matches any indicator of this threshold"},
-                    )
+    pending: list[dict[str, Any]] = []
+    for t in fw.doc.thresholds:
+        found = results.get(t.id, [])
+        mine = [d for d in history if d.threshold_id == t.id]
+        if not found:
+            latest = mine[-1] if mine else None
+            if latest is None or latest.state != "missing":
+                pending.append(
+                    {
+                        "threshold_id": t.id,
+                        "state": "missing",
+                        "method": "none",
+                        "params": {
+                            "reason": "no evidence matches any indicator of this threshold",
+                            "inputs_digest": digest,
+                        },
+                    }
+                )
+            continue
+        for a in found:
+            previous = [d for d in mine if d.indicator_id == a.indicator_id]
+            if previous and _same(previous[-1], a):
                 continue
-            for a in found:
-                previous = [d for d in mine if d.indicator_id == a.indicator_id]
-                if previous and _same(previous[-1], a):
-                    continue
-                repo.add_determination(
-                    tx,
-                    model=model,
-                    framework_ref=fw.ref,
-                    threshold_id=t.id,
-                    indicator_id=a.indicator_id,
-                    state=a.state,
-                    method=a.interval.method,
-                    estimate=a.interval.estimate,
-                    low=a.interval.low,
-                    high=a.interval.high,
-                    evidence_ids=(a.evidence_id,),
-                    created_by=actor,
-                    params={
+            pending.append(
+                {
+                    "threshold_id": t.id,
+                    "indicator_id": a.indicator_id,
+                    "state": a.state,
+                    "method": a.interval.method,
+                    "estimate": a.interval.estimate,
+                    "low": a.interval.low,
+                    "high": a.interval.high,
+                    "evidence_ids": (a.evidence_id,),
+                    "params": {
                         **params,
                         "n": a.interval.n,
                         "comparator": a.indicator.comparator,
@@ -205,7 +234,15 @@ def determine(
                         "early_warning": a.indicator.early_warning,
                         "indicator_origin": a.indicator.origin,
                         "evidence_basis": a.basis,
+                        "inputs_digest": digest,
                     },
+                }
+            )
+    if pending:  # nothing changed: no transaction, no commit, no ledger entry
+        with ws.store.write() as tx:
+            for fields in pending:
+                repo.add_determination(
+                    tx, model=model, framework_ref=fw.ref, created_by=actor, **fields
                 )
     return fw, status(ws, model, fw)
 
