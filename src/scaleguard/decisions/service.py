@@ -34,6 +34,7 @@ from scaleguard.framework.loader import LoadedFramework
 from scaleguard.framework.model import ACTIONS, Action
 from scaleguard.ledger.rows import check_decision_inputs
 from scaleguard.store import repo
+from scaleguard.store.db import Tx
 from scaleguard.store.records import Determination, Override
 from scaleguard.store.tables import ModelRow, ModelScoreRow
 from scaleguard.workspace.workspace import Workspace
@@ -150,18 +151,9 @@ def inputs_digest(
     return h.hexdigest()
 
 
-def determine(
-    ws: Workspace, model: str, framework: str | None = None, *, by: str | None = None
-) -> tuple[LoadedFramework, list[ThresholdStatus]]:
-    """Assess every threshold of ``framework`` for ``model`` and record what changed.
-
-    Idempotent: a determination identical to the latest on record for the same
-    threshold and indicator is not recorded again. A threshold without evidence
-    is recorded as ``missing`` (once), so the record shows it was looked for.
-    """
-    fw, _ = ws.use_framework(framework)
+def _plan(ws: Workspace, model: str, fw: LoadedFramework) -> list[dict[str, Any]]:
+    """The determinations :func:`determine` would record (none when nothing changed)."""
     cfg = ws.config.determinations
-    actor = default_actor(by)
     with ws.store.read() as s:
         repo.model(s, model)
         points = [
@@ -184,7 +176,7 @@ def determine(
     if history and history[-1].params.get("inputs_digest") == digest:
         # the latest record was written by a run over exactly these inputs, which
         # reconciled every threshold: assessing again would record nothing
-        return fw, status(ws, model, fw)
+        return []
     results = assess(
         fw,
         points,
@@ -238,20 +230,44 @@ def determine(
                     },
                 }
             )
+    return pending
+
+
+def _record(
+    tx: Tx, model: str, fw: LoadedFramework, actor: str, pending: list[dict[str, Any]]
+) -> None:
+    for fields in pending:
+        repo.add_determination(tx, model=model, framework_ref=fw.ref, created_by=actor, **fields)
+
+
+def determine(
+    ws: Workspace, model: str, framework: str | None = None, *, by: str | None = None
+) -> tuple[LoadedFramework, list[ThresholdStatus]]:
+    """Assess every threshold of ``framework`` for ``model`` and record what changed.
+
+    Idempotent: a determination identical to the latest on record for the same
+    threshold and indicator is not recorded again. A threshold without evidence
+    is recorded as ``missing`` (once), so the record shows it was looked for.
+    """
+    fw, _ = ws.use_framework(framework)
+    actor = default_actor(by)
+    pending = _plan(ws, model, fw)
     if pending:  # nothing changed: no transaction, no commit, no ledger entry
         with ws.store.write() as tx:
-            for fields in pending:
-                repo.add_determination(
-                    tx, model=model, framework_ref=fw.ref, created_by=actor, **fields
-                )
+            _record(tx, model, fw, actor, pending)
     return fw, status(ws, model, fw)
 
 
-def status(ws: Workspace, model: str, fw: LoadedFramework) -> list[ThresholdStatus]:
-    """The current determinations (latest per indicator) and overrides, per threshold."""
-    with ws.store.read() as s:
-        dets = [d for d in repo.determinations(s, model) if d.framework_ref == fw.ref]
-        overs = [o for o in repo.overrides(s, model) if o.framework_ref == fw.ref]
+def status(
+    ws: Workspace, model: str, fw: LoadedFramework, session: Session | None = None
+) -> list[ThresholdStatus]:
+    """The current determinations (latest per indicator) and overrides, per threshold
+    (read in ``session`` when given, e.g. the transaction that just recorded some)."""
+    if session is None:
+        with ws.store.read() as s:
+            return status(ws, model, fw, s)
+    dets = [d for d in repo.determinations(session, model) if d.framework_ref == fw.ref]
+    overs = [o for o in repo.overrides(session, model) if o.framework_ref == fw.ref]
     out = []
     for t in fw.doc.thresholds:
         latest: dict[str | None, Determination] = {}
@@ -406,7 +422,7 @@ def gather(
         for name, f in repo.current_facts(s, model).items()
         if isinstance(f.value, bool | int | float)
     }
-    findings = {st.threshold_id: st.finding for st in status(ws, model, fw)}
+    findings = {st.threshold_id: st.finding for st in status(ws, model, fw, s)}
     return DecisionInput(
         model=subject,
         action=action,
@@ -443,16 +459,24 @@ def decide(
     actor = default_actor(by)
     with ws.store.read() as s:  # every row read below must be what the ledger signed
         check_decision_inputs(s, ws.signed_checkpoint(), model)
-    fw, _ = determine(ws, model, framework, by=actor)
-    with ws.store.read() as s:
-        decision = evaluate_decision(fw, gather(s, ws, model, act, fw, day))
-    other: Decision | None = None
+    # one write transaction: the determinations it rests on and the decision are
+    # recorded (and signed) together or not at all
+    fw, _ = ws.use_framework(framework)
+    pending = _plan(ws, model, fw)
     other_fw: LoadedFramework | None = None
+    other_pending: list[dict[str, Any]] = []
     if compare is not None:
-        other_fw, _ = determine(ws, model, compare, by=actor)
-        with ws.store.read() as s:
-            other = evaluate_decision(other_fw, gather(s, ws, model, act, other_fw, day))
+        other_fw, _ = ws.use_framework(compare)
+        other_pending = _plan(ws, model, other_fw)
+    other: Decision | None = None
     with ws.store.write() as tx:
+        _record(tx, model, fw, actor, pending)
+        if other_fw is not None:
+            _record(tx, model, other_fw, actor, other_pending)
+        tx.flush()
+        decision = evaluate_decision(fw, gather(tx, ws, model, act, fw, day))
+        if other_fw is not None:
+            other = evaluate_decision(other_fw, gather(tx, ws, model, act, other_fw, day))
         row = repo.add_decision(
             tx,
             model=model,
