@@ -355,3 +355,12 @@ def test_a_repeat_without_evidence_stays_fail_closed(
         assert result.decision.outcome not in ("proceed", "proceed_with_conditions")
         assert result.decision.missing
     assert len(assessments) == 1
+
+
+def test_comparing_a_framework_with_itself_records_its_determinations_once(
+    lab: Workspace,
+) -> None:
+    service.decide(lab, "aurora-3", "train", compare="anthropic-rsp@3.0", by="rso")
+    with lab.store.read() as s:
+        keys = [(d.threshold_id, d.indicator_id) for d in repo.determinations(s, "aurora-3")]
+    assert keys and len(keys) == len(set(keys))

@@ -467,7 +467,8 @@ def decide(
     other_pending: list[dict[str, Any]] = []
     if compare is not None:
         other_fw, _ = ws.use_framework(compare)
-        other_pending = _plan(ws, model, other_fw)
+        if other_fw.ref != fw.ref:  # the same framework twice: record its findings once
+            other_pending = _plan(ws, model, other_fw)
     other: Decision | None = None
     with ws.store.write() as tx:
         _record(tx, model, fw, actor, pending)
