@@ -171,7 +171,9 @@ def check_rows(
 def _rows(session: Session, table: Table, *conditions: Any) -> list[tuple[str, dict[str, Any]]]:
     query = select(table).where(*conditions) if conditions else select(table)
     try:
-        return [(table.name, dict(r._mapping)) for r in session.execute(query)]
+        result = session.execute(query)
+        keys = tuple(result.keys())  # once: building a mapping per row costs more than the row
+        return [(table.name, dict(zip(keys, r, strict=True))) for r in result]
     except (SQLAlchemyError, TypeError, ValueError) as exc:
         raise LedgerIntegrityError(
             f"the {table.name} table cannot be read as scaleguard wrote it: "
