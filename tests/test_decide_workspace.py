@@ -235,3 +235,132 @@ def test_the_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[
     (other / "notes.txt").write_text("keep me")
     assert demo.main([str(other)]) == 2
     assert (other / "notes.txt").read_text() == "keep me"
+
+
+# -- determinations are not recomputed over unchanged inputs -------------------------------
+
+
+@pytest.fixture
+def assessments(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Counts the assessments determine runs (the real assessment still runs)."""
+    calls: list[str] = []
+    real = service.assess  # type: ignore[attr-defined]
+
+    def counting(fw: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(fw.ref)
+        return real(fw, *args, **kwargs)
+
+    monkeypatch.setattr(service, "assess", counting)
+    return calls
+
+
+def test_a_repeat_over_unchanged_inputs_skips_the_assessment(
+    lab: Workspace, assessments: list[str]
+) -> None:
+    first = service.decide(lab, "aurora-3", "train", by="rso")
+    assert len(assessments) == 1
+    with lab.store.read() as s:
+        recorded = len(repo.determinations(s, "aurora-3"))
+    again = service.decide(lab, "aurora-3", "train", by="rso")
+    assert len(assessments) == 1
+    assert again.decision.outcome == first.decision.outcome
+    assert again.decision.thresholds == first.decision.thresholds
+    with lab.store.read() as s:
+        assert len(repo.determinations(s, "aurora-3")) == recorded
+
+
+def test_new_evidence_is_assessed_again(
+    lab: Workspace, tmp_path: Path, assessments: list[str]
+) -> None:
+    service.decide(lab, "aurora-3", "train", by="rso")
+    log = make_eval_log(
+        "bio_novel_design",
+        "fictional/aurora-3",
+        [0.0] * 200,
+        created="2026-11-01T09:00:00+00:00",
+    )
+    path = tmp_path / "rerun.eval"
+    write_eval_log(log, str(path), format="eval")
+    ingest_paths(lab, [path], by="eval-team")
+    result = service.decide(lab, "aurora-3", "train", by="rso")
+    assert len(assessments) == 2
+    novel = next(f for f in result.decision.thresholds if f.id == "novel-cb")
+    assert novel.state == "below"
+
+
+def test_a_changed_indicator_mapping_is_assessed_again(
+    lab: Workspace, assessments: list[str]
+) -> None:
+    before = service.decide(lab, "aurora-3", "train", by="rso")
+    assert next(f for f in before.decision.thresholds if f.id == "novel-cb").state == ("crossed")
+    text = lab.config_path.read_text()
+    old = 'task = "bio_novel_design"\nmetric = "accuracy"\nthreshold = 0.7\nearly_warning = 0.6'
+    assert old in text
+    lab.config_path.write_text(
+        text.replace(old, old.replace("threshold = 0.7", "threshold = 0.95"))
+    )
+    changed = open_workspace(lab.root)
+    try:
+        after = service.decide(changed, "aurora-3", "train", by="rso")
+    finally:
+        changed.close()
+    assert len(assessments) == 2
+    novel = next(f for f in after.decision.thresholds if f.id == "novel-cb")
+    assert novel.state != "crossed"
+
+
+def test_another_framework_or_changed_content_is_assessed_again(
+    lab: Workspace, assessments: list[str]
+) -> None:
+    service.decide(lab, "aurora-3", "train", by="rso")
+    service.decide(lab, "aurora-3", "train", framework="anthropic-rsp@2.2", by="rso")
+    assert assessments == ["anthropic-rsp@3.0", "anthropic-rsp@2.2"]
+    # same ref, other content: another digest
+    from scaleguard.framework.loader import LoadedFramework
+
+    fw, _ = lab.use_framework(None)
+    edited = LoadedFramework(
+        doc=fw.doc.model_copy(
+            update={"framework": fw.doc.framework.model_copy(update={"title": "edited"})}
+        ),
+        origin=fw.origin,
+    )
+    specs = service._indicator_specs(lab)
+    params = {"resamples": 2000, "confidence": 0.95, "seed": 7}
+    assert service.inputs_digest(fw, [], specs, params) != service.inputs_digest(
+        edited, [], specs, params
+    )
+    assert service.inputs_digest(fw, [], specs, params) != service.inputs_digest(
+        fw, [], specs, {**params, "seed": 8}
+    )
+
+
+def test_an_override_applies_even_when_the_assessment_is_skipped(
+    lab: Workspace, assessments: list[str]
+) -> None:
+    service.decide(lab, "aurora-3", "train", by="rso")
+    service.override(lab, "aurora-3", "novel-cb", "below", by="rso", justification="contaminated")
+    result = service.decide(lab, "aurora-3", "train", by="rso")
+    assert len(assessments) == 1
+    novel = next(f for f in result.decision.thresholds if f.id == "novel-cb")
+    assert novel.state == "below" and novel.override_by == "rso"
+
+
+def test_a_repeat_without_evidence_stays_fail_closed(
+    lab: Workspace, assessments: list[str]
+) -> None:
+    add_model(lab, ModelSpec(name="aurora-4", developer="Fictional Frontier Lab", own=True))
+    for _ in range(2):
+        result = service.decide(lab, "aurora-4", "deploy-external", by="rso")
+        assert result.decision.outcome not in ("proceed", "proceed_with_conditions")
+        assert result.decision.missing
+    assert len(assessments) == 1
+
+
+def test_comparing_a_framework_with_itself_records_its_determinations_once(
+    lab: Workspace,
+) -> None:
+    service.decide(lab, "aurora-3", "train", compare="anthropic-rsp@3.0", by="rso")
+    with lab.store.read() as s:
+        keys = [(d.threshold_id, d.indicator_id) for d in repo.determinations(s, "aurora-3")]
+    assert keys and len(keys) == len(set(keys))

@@ -353,6 +353,22 @@ def test_a_decision_refuses_an_evidence_row_edited_far_back(lab: Workspace) -> N
         assert repo.determinations(s, "aurora-3") == []
 
 
+def test_a_row_proven_by_an_earlier_decision_is_checked_again_once_edited(
+    lab: Workspace,
+) -> None:
+    # the first decision proves every row it reads and the process remembers them;
+    # an edit afterwards changes the row, so nothing remembered may vouch for it
+    service.decide(lab, "aurora-3", "train", by="rso")
+    with lab.store.read() as s:
+        target = repo.evidence_for_model(s, "aurora-3")[0]
+        decided = len(repo.decisions(s, "aurora-3"))
+    attack(lab, sql("UPDATE evidence SET value = 0.01 WHERE id = :i", i=target.id))
+    with pytest.raises(LedgerIntegrityError, match=f"evidence row id {target.id}"):
+        service.decide(lab, "aurora-3", "train", by="rso")
+    with lab.store.read() as s:
+        assert len(repo.decisions(s, "aurora-3")) == decided
+
+
 def test_decisions_still_work_on_an_intact_ledger(lab: Workspace) -> None:
     result = service.decide(lab, "aurora-3", "train", by="rso")
     assert result.decision.outcome == "proceed_with_conditions"

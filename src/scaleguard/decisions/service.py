@@ -9,8 +9,10 @@ the registry from the store, calls :mod:`scaleguard.determinations.assess` and
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -32,6 +34,7 @@ from scaleguard.framework.loader import LoadedFramework
 from scaleguard.framework.model import ACTIONS, Action
 from scaleguard.ledger.rows import check_decision_inputs
 from scaleguard.store import repo
+from scaleguard.store.db import Tx
 from scaleguard.store.records import Determination, Override
 from scaleguard.store.tables import ModelRow, ModelScoreRow
 from scaleguard.workspace.workspace import Workspace
@@ -125,18 +128,32 @@ def _same(d: Determination, a: Assessment) -> bool:
     )
 
 
-def determine(
-    ws: Workspace, model: str, framework: str | None = None, *, by: str | None = None
-) -> tuple[LoadedFramework, list[ThresholdStatus]]:
-    """Assess every threshold of ``framework`` for ``model`` and record what changed.
+def inputs_digest(
+    fw: LoadedFramework,
+    points: Sequence[EvidencePoint],
+    specs: Sequence[IndicatorSpec],
+    params: dict[str, Any],
+) -> str:
+    """What a set of determinations rests on: the evidence rows, the framework's
+    content, the workspace's indicator mapping and the estimation parameters.
 
-    Idempotent: a determination identical to the latest on record for the same
-    threshold and indicator is not recorded again. A threshold without evidence
-    is recorded as ``missing`` (once), so the record shows it was looked for.
+    Recorded with each determination; a run whose inputs have this digest
+    again may skip the assessment. Any change to any of them gives another
+    digest (``repr`` is exact for the text, numbers and tuples involved).
     """
-    fw, _ = ws.use_framework(framework)
+    h = hashlib.sha256()
+    h.update(f"{fw.ref}\n{fw.digest}\n{sorted(params.items())!r}\n".encode())
+    for spec in specs:
+        h.update(repr(spec).encode() + b"\n")
+    h.update(b"evidence\n")
+    for p in points:
+        h.update(repr(p).encode() + b"\n")
+    return h.hexdigest()
+
+
+def _plan(ws: Workspace, model: str, fw: LoadedFramework) -> list[dict[str, Any]]:
+    """The determinations :func:`determine` would record (none when nothing changed)."""
     cfg = ws.config.determinations
-    actor = default_actor(by)
     with ws.store.read() as s:
         repo.model(s, model)
         points = [
@@ -153,51 +170,55 @@ def determine(
             for e in repo.evidence_for_model(s, model)
         ]
         history = [d for d in repo.determinations(s, model) if d.framework_ref == fw.ref]
+    specs = _indicator_specs(ws)
+    params = {"resamples": cfg.resamples, "confidence": cfg.confidence, "seed": cfg.seed}
+    digest = inputs_digest(fw, points, specs, params)
+    if history and history[-1].params.get("inputs_digest") == digest:
+        # the latest record was written by a run over exactly these inputs, which
+        # reconciled every threshold: assessing again would record nothing
+        return []
     results = assess(
         fw,
         points,
-        _indicator_specs(ws),
+        specs,
         resamples=cfg.resamples,
         confidence=cfg.confidence,
         seed=cfg.seed,
     )
-    params = {"resamples": cfg.resamples, "confidence": cfg.confidence, "seed": cfg.seed}
-    with ws.store.write() as tx:
-        for t in fw.doc.thresholds:
-            found = results.get(t.id, [])
-            mine = [d for d in history if d.threshold_id == t.id]
-            if not found:
-                latest = mine[-1] if mine else None
-                if latest is None or latest.state != "missing":
-                    repo.add_determination(
-                        tx,
-                        model=model,
-                        framework_ref=fw.ref,
-                        threshold_id=t.id,
-                        state="missing",
-                        method="none",
-                        created_by=actor,
-                        params={"reason": "no evidence matches any indicator of this threshold"},
-                    )
+    pending: list[dict[str, Any]] = []
+    for t in fw.doc.thresholds:
+        found = results.get(t.id, [])
+        mine = [d for d in history if d.threshold_id == t.id]
+        if not found:
+            latest = mine[-1] if mine else None
+            if latest is None or latest.state != "missing":
+                pending.append(
+                    {
+                        "threshold_id": t.id,
+                        "state": "missing",
+                        "method": "none",
+                        "params": {
+                            "reason": "no evidence matches any indicator of this threshold",
+                            "inputs_digest": digest,
+                        },
+                    }
+                )
+            continue
+        for a in found:
+            previous = [d for d in mine if d.indicator_id == a.indicator_id]
+            if previous and _same(previous[-1], a):
                 continue
-            for a in found:
-                previous = [d for d in mine if d.indicator_id == a.indicator_id]
-                if previous and _same(previous[-1], a):
-                    continue
-                repo.add_determination(
-                    tx,
-                    model=model,
-                    framework_ref=fw.ref,
-                    threshold_id=t.id,
-                    indicator_id=a.indicator_id,
-                    state=a.state,
-                    method=a.interval.method,
-                    estimate=a.interval.estimate,
-                    low=a.interval.low,
-                    high=a.interval.high,
-                    evidence_ids=(a.evidence_id,),
-                    created_by=actor,
-                    params={
+            pending.append(
+                {
+                    "threshold_id": t.id,
+                    "indicator_id": a.indicator_id,
+                    "state": a.state,
+                    "method": a.interval.method,
+                    "estimate": a.interval.estimate,
+                    "low": a.interval.low,
+                    "high": a.interval.high,
+                    "evidence_ids": (a.evidence_id,),
+                    "params": {
                         **params,
                         "n": a.interval.n,
                         "comparator": a.indicator.comparator,
@@ -205,16 +226,48 @@ def determine(
                         "early_warning": a.indicator.early_warning,
                         "indicator_origin": a.indicator.origin,
                         "evidence_basis": a.basis,
+                        "inputs_digest": digest,
                     },
-                )
+                }
+            )
+    return pending
+
+
+def _record(
+    tx: Tx, model: str, fw: LoadedFramework, actor: str, pending: list[dict[str, Any]]
+) -> None:
+    for fields in pending:
+        repo.add_determination(tx, model=model, framework_ref=fw.ref, created_by=actor, **fields)
+
+
+def determine(
+    ws: Workspace, model: str, framework: str | None = None, *, by: str | None = None
+) -> tuple[LoadedFramework, list[ThresholdStatus]]:
+    """Assess every threshold of ``framework`` for ``model`` and record what changed.
+
+    Idempotent: a determination identical to the latest on record for the same
+    threshold and indicator is not recorded again. A threshold without evidence
+    is recorded as ``missing`` (once), so the record shows it was looked for.
+    """
+    fw, _ = ws.use_framework(framework)
+    actor = default_actor(by)
+    pending = _plan(ws, model, fw)
+    if pending:  # nothing changed: no transaction, no commit, no ledger entry
+        with ws.store.write() as tx:
+            _record(tx, model, fw, actor, pending)
     return fw, status(ws, model, fw)
 
 
-def status(ws: Workspace, model: str, fw: LoadedFramework) -> list[ThresholdStatus]:
-    """The current determinations (latest per indicator) and overrides, per threshold."""
-    with ws.store.read() as s:
-        dets = [d for d in repo.determinations(s, model) if d.framework_ref == fw.ref]
-        overs = [o for o in repo.overrides(s, model) if o.framework_ref == fw.ref]
+def status(
+    ws: Workspace, model: str, fw: LoadedFramework, session: Session | None = None
+) -> list[ThresholdStatus]:
+    """The current determinations (latest per indicator) and overrides, per threshold
+    (read in ``session`` when given, e.g. the transaction that just recorded some)."""
+    if session is None:
+        with ws.store.read() as s:
+            return status(ws, model, fw, s)
+    dets = [d for d in repo.determinations(session, model) if d.framework_ref == fw.ref]
+    overs = [o for o in repo.overrides(session, model) if o.framework_ref == fw.ref]
     out = []
     for t in fw.doc.thresholds:
         latest: dict[str | None, Determination] = {}
@@ -369,7 +422,7 @@ def gather(
         for name, f in repo.current_facts(s, model).items()
         if isinstance(f.value, bool | int | float)
     }
-    findings = {st.threshold_id: st.finding for st in status(ws, model, fw)}
+    findings = {st.threshold_id: st.finding for st in status(ws, model, fw, s)}
     return DecisionInput(
         model=subject,
         action=action,
@@ -406,16 +459,25 @@ def decide(
     actor = default_actor(by)
     with ws.store.read() as s:  # every row read below must be what the ledger signed
         check_decision_inputs(s, ws.signed_checkpoint(), model)
-    fw, _ = determine(ws, model, framework, by=actor)
-    with ws.store.read() as s:
-        decision = evaluate_decision(fw, gather(s, ws, model, act, fw, day))
-    other: Decision | None = None
+    # one write transaction: the determinations it rests on and the decision are
+    # recorded (and signed) together or not at all
+    fw, _ = ws.use_framework(framework)
+    pending = _plan(ws, model, fw)
     other_fw: LoadedFramework | None = None
+    other_pending: list[dict[str, Any]] = []
     if compare is not None:
-        other_fw, _ = determine(ws, model, compare, by=actor)
-        with ws.store.read() as s:
-            other = evaluate_decision(other_fw, gather(s, ws, model, act, other_fw, day))
+        other_fw, _ = ws.use_framework(compare)
+        if other_fw.ref != fw.ref:  # the same framework twice: record its findings once
+            other_pending = _plan(ws, model, other_fw)
+    other: Decision | None = None
     with ws.store.write() as tx:
+        _record(tx, model, fw, actor, pending)
+        if other_fw is not None:
+            _record(tx, model, other_fw, actor, other_pending)
+        tx.flush()
+        decision = evaluate_decision(fw, gather(tx, ws, model, act, fw, day))
+        if other_fw is not None:
+            other = evaluate_decision(other_fw, gather(tx, ws, model, act, other_fw, day))
         row = repo.add_decision(
             tx,
             model=model,

@@ -9,6 +9,13 @@ the row was recorded as), hashed to a leaf, and that leaf must be proven
 hashes come from the database, but a proof only verifies against the signed
 root if the row is exactly what was signed, so nothing stored is trusted.
 Cost: O(log n) hashes per row, fetched together.
+
+Within one process the work is not repeated: a rebuilt leaf is remembered by
+the exact row values it was rebuilt from (``repr`` of the values, which is
+exact for every column type scaleguard stores), and a leaf proven in a signed
+tree stays proven in every later signed tree that is shown (RFC 9162
+consistency proof, against both signed roots) to extend it. An edited row has
+other values, so it is rebuilt and proven afresh and fails as before.
 """
 
 from __future__ import annotations
@@ -23,7 +30,13 @@ from sqlalchemy.orm import Session
 
 from scaleguard.errors import InputError, LedgerError, LedgerIntegrityError
 from scaleguard.ledger.canonical import canonical_json
-from scaleguard.ledger.merkle import inclusion_proof, leaf_hash, verify_inclusion
+from scaleguard.ledger.merkle import (
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    verify_consistency,
+    verify_inclusion,
+)
 from scaleguard.ledger.note import Checkpoint
 from scaleguard.ledger.recheck import RECORD_TABLES, row_record
 from scaleguard.ledger.storage import with_nodes
@@ -34,6 +47,52 @@ HINT = (
     "the database was edited after the row was recorded; run 'scaleguard ledger verify --full' "
     "and restore the database from a backup"
 )
+
+
+_MEMO_LIMIT = 500_000
+#: (table, repr of the row values) -> the leaf hash of the entry rebuilt from them
+_leaf_memo: dict[tuple[str, str], bytes] = {}
+
+
+class _Proven:
+    """Leaves (index, leaf hash) proven in the signed tree of ``size`` with ``root``."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.root = b""
+        self.leaves: set[tuple[int, bytes]] = set()
+
+    def advance(self, session: Session, signed: Checkpoint) -> None:
+        """Keep what was proven only if ``signed`` provably extends the tree it was proven in."""
+        if (signed.size, signed.root) == (self.size, self.root):
+            return
+        keep = False
+        if self.leaves and 0 < self.size <= signed.size:
+            try:
+                proof = with_nodes(
+                    session, lambda src: consistency_proof(self.size, signed.size, src)
+                )
+                verify_consistency(self.size, signed.size, self.root, signed.root, proof)
+                keep = True
+            except LedgerError:
+                keep = False
+        if not keep:
+            self.leaves = set()
+        self.size, self.root = signed.size, signed.root
+
+
+_proven = _Proven()
+
+
+def _leaf(table: str, values: Mapping[str, Any]) -> bytes:
+    key = (table, repr(tuple(values.items())))
+    found = _leaf_memo.get(key)
+    if found is None:
+        found = leaf_hash(rebuilt_entry(table, values))
+        if len(_leaf_memo) >= _MEMO_LIMIT:
+            _leaf_memo.clear()
+        _leaf_memo[key] = found
+    return found
 
 
 @dataclass(frozen=True)
@@ -74,7 +133,7 @@ def check_rows(
                 hint=HINT,
             )
         try:
-            leaf = leaf_hash(rebuilt_entry(table, values))
+            leaf = _leaf(table, values)
         except InputError as exc:
             raise LedgerIntegrityError(
                 f"{where} (ledger entry {index}) cannot be the record it was: {exc.message}",
@@ -83,6 +142,11 @@ def check_rows(
         items.append((table, values, index, leaf))
     if not items:
         return RowCheck(0, signed.size)
+    checked = len(items)
+    _proven.advance(session, signed)
+    items = [it for it in items if (it[2], it[3]) not in _proven.leaves]
+    if not items:
+        return RowCheck(checked, signed.size)
     try:
         proofs = with_nodes(
             session, lambda src: [inclusion_proof(i, signed.size, src) for _, _, i, _ in items]
@@ -100,13 +164,16 @@ def check_rows(
                 f"{index}: the row (or the entry) was changed after it was recorded",
                 hint=HINT,
             ) from None
-    return RowCheck(len(items), signed.size)
+        _proven.leaves.add((index, leaf))
+    return RowCheck(checked, signed.size)
 
 
 def _rows(session: Session, table: Table, *conditions: Any) -> list[tuple[str, dict[str, Any]]]:
     query = select(table).where(*conditions) if conditions else select(table)
     try:
-        return [(table.name, dict(r._mapping)) for r in session.execute(query)]
+        result = session.execute(query)
+        keys = tuple(result.keys())  # once: building a mapping per row costs more than the row
+        return [(table.name, dict(zip(keys, r, strict=True))) for r in result]
     except (SQLAlchemyError, TypeError, ValueError) as exc:
         raise LedgerIntegrityError(
             f"the {table.name} table cannot be read as scaleguard wrote it: "
