@@ -6,6 +6,7 @@ misspelled key is answered with the names that would have been accepted there.
 
 from __future__ import annotations
 
+import difflib
 import types
 import typing
 from collections.abc import Sequence
@@ -13,7 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from scaleguard.framework.yamlsource import PathPart
+from scaleguard.errors import Problem
+from scaleguard.framework.yamlsource import PathPart, SourceMap
 
 
 def allowed_keys(root: type[BaseModel], loc: Sequence[PathPart]) -> list[str]:
@@ -48,3 +50,22 @@ def _unwrap(tp: Any) -> Any:
         else:
             break
     return tp
+
+
+def key_problem(err: Any, source: SourceMap, root: type[BaseModel]) -> Problem | None:
+    """The problem for an unknown or missing key, positioned and with a hint; None for any
+    other pydantic error (each loader words value errors for its own document)."""
+    loc: tuple[PathPart, ...] = tuple(err["loc"])
+    if err["type"] == "extra_forbidden":
+        key = str(loc[-1])
+        allowed = allowed_keys(root, loc[:-1])
+        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        hint = (f"did you mean {close[0]!r}? " if close else "") + (
+            f"allowed keys here: {', '.join(allowed)}" if allowed else "remove it"
+        )
+        return source.problem(loc, f"unknown key {key!r}", hint, key=True)
+    if err["type"] == "missing":
+        return source.problem(
+            loc[:-1], f"missing required key {str(loc[-1])!r}", f"add '{loc[-1]}: ...' here"
+        )
+    return None

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from scaleguard.errors import FrameworkError, Problem
 from scaleguard.framework.conditions import Condition, parse_condition
 from scaleguard.framework.facts import BUILTIN_FACTS, FactSpec
-from scaleguard.framework.fieldhints import allowed_keys
+from scaleguard.framework.fieldhints import key_problem
 from scaleguard.framework.model import FrameworkDocument, SourceRef
 from scaleguard.framework.yamlsource import PathPart, SourceMap, json_path, read_yaml
 
@@ -130,18 +130,9 @@ def _problem_from_pydantic(err: Any, source: SourceMap) -> Problem:
     value = err.get("input")
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        allowed = allowed_keys(FrameworkDocument, loc[:-1])
-        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        hint = (f"did you mean {close[0]!r}? " if close else "") + (
-            f"allowed keys here: {', '.join(allowed)}" if allowed else "remove it"
-        )
-        return source.problem(loc, f"unknown key {key!r}", hint, key=True)
-    if kind == "missing":
-        return source.problem(
-            loc[:-1], f"missing required key {str(loc[-1])!r}", f"add '{loc[-1]}: ...' here"
-        )
+    structural = key_problem(err, source, FrameworkDocument)
+    if structural is not None:
+        return structural
     hint = ""
     if kind == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
         hint = f'quote it: "{value}" (unquoted, YAML reads it as a number)'

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from scaleguard.errors import FrameworkError, InputError, NotFoundError, Problem
+from scaleguard.framework.fieldhints import key_problem
 from scaleguard.framework.yamlsource import PathPart, SourceMap, read_yaml
 from scaleguard.incidents.span import Span
 
@@ -237,12 +238,9 @@ def _problem(err: Any, source: SourceMap) -> Problem:
     loc: tuple[PathPart, ...] = tuple(err["loc"])
     kind: str = err["type"]
     msg: str = err["msg"].removeprefix("Value error, ")
-    if kind == "extra_forbidden":
-        return source.problem(loc, f"unknown key {loc[-1]!r}", "remove it or check its spelling")
-    if kind == "missing":
-        return source.problem(
-            loc[:-1], f"missing required key {str(loc[-1])!r}", f"add '{loc[-1]}: ...' here"
-        )
+    structural = key_problem(err, source, RegimeDocument)
+    if structural is not None:
+        return structural
     hint = ""
     if kind == "literal_error":
         hint = "use one of the values listed"

@@ -6,7 +6,6 @@ carries ``file:line:column``, the JSON path and a hint.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from scaleguard.errors import FrameworkError, InputError, NotFoundError, Problem
-from scaleguard.framework.fieldhints import allowed_keys
+from scaleguard.framework.fieldhints import key_problem
 from scaleguard.framework.yamlsource import PathPart, SourceMap, read_yaml
 from scaleguard.usage.model import PolicyDocument, UsagePolicy, red_line_problem
 
@@ -162,18 +161,9 @@ def _problem(err: Any, source: SourceMap, root: type[BaseModel]) -> Problem:
     msg: str = err["msg"]
     value = err.get("input")
     msg = msg.removeprefix("Value error, ")
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        allowed = allowed_keys(root, loc[:-1])
-        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        hint = (f"did you mean {close[0]!r}? " if close else "") + (
-            f"allowed keys here: {', '.join(allowed)}" if allowed else "remove it"
-        )
-        return source.problem(loc, f"unknown key {key!r}", hint, key=True)
-    if kind == "missing":
-        return source.problem(
-            loc[:-1], f"missing required key {str(loc[-1])!r}", f"add '{loc[-1]}: ...' here"
-        )
+    structural = key_problem(err, source, root)
+    if structural is not None:
+        return structural
     hint = ""
     if kind == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
         hint = f'quote it: "{value}" (unquoted, YAML reads it as a number)'
