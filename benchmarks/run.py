@@ -1,7 +1,8 @@
 """Run every benchmark and write benchmarks/RESULTS.md with the machine and the date.
 
-``python -m benchmarks.run [--quick]``: ``--quick`` uses small sizes, to check
-that the benchmarks work; the committed RESULTS.md comes from a full run.
+``python -m benchmarks.run [--quick] [NAME ...]``: ``--quick`` uses small sizes, to check
+that the benchmarks work; the committed RESULTS.md comes from a full run. Naming sections
+(e.g. ``cli``) re-runs only those and replaces only their sections of RESULTS.md.
 """
 
 from __future__ import annotations
@@ -64,16 +65,44 @@ def main() -> int:
         "test suite never asserts on them.",
         "",
     ]
+    out = Path(__file__).parent / "RESULTS.md"
+    fresh: dict[str, str] = {}
     for name in SECTIONS:
         if only and not any(o in name for o in only):
             continue
         module = importlib.import_module(name)
         print(f"running {name} ...", flush=True)
-        parts.append(module.run(quick=quick).rstrip() + "\n")
-    out = Path(__file__).parent / "RESULTS.md"
-    out.write_text("\n".join(parts))
+        section = module.run(quick=quick).rstrip() + "\n"
+        fresh[_heading(section)] = section
+    if only and out.exists():
+        # A partial run replaces only its own sections, dated, and keeps every other one.
+        stamp = f"Re-run on {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}."
+        kept = _sections(out.read_text())
+        for heading, section in fresh.items():
+            title, _, body = section.partition("\n")
+            kept[heading] = f"{title}\n\n{stamp}\n{body}"
+        out.write_text("".join(kept.values()))
+    else:
+        out.write_text("\n".join([*parts, *fresh.values()]))
     print(f"wrote {out}")
     return 0
+
+
+def _heading(section: str) -> str:
+    return section.lstrip().partition("\n")[0].strip()
+
+
+def _sections(text: str) -> dict[str, str]:
+    """RESULTS.md split at its ``## `` headings, in order; the preamble keyed by ''."""
+    out: dict[str, str] = {}
+    key, lines = "", []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("## "):
+            out[key] = "".join(lines)
+            key, lines = line.strip(), []
+        lines.append(line)
+    out[key] = "".join(lines)
+    return out
 
 
 if __name__ == "__main__":
