@@ -32,9 +32,10 @@ from scaleguard.ledger import (
     new_complete_nodes,
     parse_entry,
     sign_checkpoint,
-    storage,
 )
-from scaleguard.ledger.signer import (
+from scaleguard.store import Store, ensure_schema, repo
+from scaleguard.store.ledger import tree as ledger_tree
+from scaleguard.store.ledger.signer import (
     LedgerSigner,
     SignerState,
     empty_tree,
@@ -44,8 +45,7 @@ from scaleguard.ledger.signer import (
     stored_frontier,
     write_state,
 )
-from scaleguard.ledger.verify import verify
-from scaleguard.store import Store, ensure_schema, repo
+from scaleguard.store.ledger.verify import verify
 from scaleguard.store.tables import FactRow, LedgerCheckpointRow, LedgerEntryRow, LedgerNodeRow
 
 TIME = "2026-01-01T00:00:00Z"
@@ -126,7 +126,7 @@ def _sealed(store: Store, signer: NoteSigner, state: Path) -> None:
 def _sign_loaded(store: Store, signer: NoteSigner, state: Path) -> None:
     """What the key holder does after a bulk import: sign the loaded tree, then seal."""
     with store.write() as tx:
-        size = storage.ledger_size(tx)
+        size = ledger_tree.ledger_size(tx)
         frontier = stored_frontier(tx, size)
         tree = signed_tree(
             sign_checkpoint(Checkpoint(signer.name, size, fold(frontier)), signer),
@@ -263,10 +263,10 @@ def run(quick: bool = False) -> str:
         with big.read() as s:
             for _ in range(200):
                 i = rng.randrange(n)
-                proofs.append(_timed(partial(storage.prove_inclusion, s, i, n))[0])
-                receipts.append(_timed(partial(storage.receipt, s, i))[0])
+                proofs.append(_timed(partial(ledger_tree.prove_inclusion, s, i, n))[0])
+                receipts.append(_timed(partial(ledger_tree.receipt, s, i))[0])
                 m = rng.randrange(1, n)
-                consistency.append(_timed(partial(storage.prove_consistency, s, m, n))[0])
+                consistency.append(_timed(partial(ledger_tree.prove_consistency, s, m, n))[0])
         rows.append(("inclusion proof", _median_ms(proofs), f"median of 200, size {n:,}"))
         rows.append(("receipt (entry + proof + self-check)", _median_ms(receipts), "median of 200"))
         rows.append(("consistency proof", _median_ms(consistency), "median of 200"))

@@ -24,9 +24,10 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from evidence_fixtures import SCORES, log_bytes, write_log
 from scaleguard.errors import EvidenceError
-from scaleguard.evidence import inspect_hook, read_artifact
+from scaleguard.evidence import read_artifact
 from scaleguard.evidence.inspect_reader import parse_inspect_log, read_inspect_log
 from scaleguard.evidence.synthetic import make_eval_log
+from scaleguard.integrations import inspect_hook
 from scaleguard.store import repo
 from scaleguard.workspace import init_workspace, open_workspace
 

@@ -11,12 +11,12 @@ import pytest
 
 from scaleguard import demo
 from scaleguard.errors import InputError
-from scaleguard.ledger.verify import verify
 from scaleguard.reports import service, store
 from scaleguard.reports.private import commitment, report_salt
 from scaleguard.review import service as review
 from scaleguard.review.model import ReviewerSpec
 from scaleguard.store import repo
+from scaleguard.store.ledger.verify import verify
 from scaleguard.workspace import open_workspace
 from scaleguard.workspace.workspace import Workspace
 

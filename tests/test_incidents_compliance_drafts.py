@@ -146,8 +146,8 @@ def test_report_and_submit_through_the_cli(tmp_path: Path, cli: Callable[..., ob
 def test_the_demo_act_runs_and_leaves_a_verified_ledger(tmp_path: Path) -> None:
     from rich.console import Console
 
-    from scaleguard.incidents.demo import add_to_demo
-    from scaleguard.ledger.verify import verify
+    from scaleguard.demo.incidents import add_to_demo
+    from scaleguard.store.ledger.verify import verify
 
     ws = init_workspace(tmp_path / "lab", name="lab")
     try:

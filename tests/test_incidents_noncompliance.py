@@ -15,8 +15,8 @@ from sqlalchemy import text
 
 from scaleguard.errors import InputError, NotFoundError
 from scaleguard.incidents import noncompliance
-from scaleguard.ledger.verify import verify
 from scaleguard.store import repo
+from scaleguard.store.ledger.verify import verify
 from scaleguard.workspace import init_workspace
 from scaleguard.workspace.workspace import Workspace
 

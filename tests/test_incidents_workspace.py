@@ -13,8 +13,8 @@ from sqlalchemy import exc, text
 from scaleguard.errors import InputError, NotFoundError
 from scaleguard.incidents import service
 from scaleguard.ledger.recheck import RECORD_TABLES
-from scaleguard.ledger.verify import verify
 from scaleguard.store import repo
+from scaleguard.store.ledger.verify import verify
 from scaleguard.store.tables_incidents import INCIDENT_RECORD_KINDS
 from scaleguard.workspace import init_workspace
 from scaleguard.workspace.workspace import Workspace

@@ -23,11 +23,12 @@ from sqlalchemy.exc import IntegrityError
 from scaleguard import demo
 from scaleguard.decisions import service
 from scaleguard.errors import LedgerError, LedgerIntegrityError
-from scaleguard.ledger import entry_bytes, generate_key, leaf_hash, sign_checkpoint, storage
+from scaleguard.ledger import entry_bytes, generate_key, leaf_hash, sign_checkpoint
 from scaleguard.ledger.note import Checkpoint
-from scaleguard.ledger.signer import fold, stored_frontier
-from scaleguard.ledger.verify import QUICK_TAIL, verify
 from scaleguard.store import repo
+from scaleguard.store.ledger import tree as ledger_tree
+from scaleguard.store.ledger.signer import fold, stored_frontier
+from scaleguard.store.ledger.verify import QUICK_TAIL, verify
 from scaleguard.workspace import open_workspace
 from scaleguard.workspace.workspace import Workspace
 from test_ledger_store import populate
@@ -63,12 +64,12 @@ def lab(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
 
 def size_of(ws: Workspace) -> int:
     with ws.store.read() as s:
-        return storage.ledger_size(s)
+        return ledger_tree.ledger_size(s)
 
 
 def checkpoint_sizes(ws: Workspace) -> list[int]:
     with ws.store.read() as s:
-        return [c.size for c in storage.checkpoints(s)]
+        return [c.size for c in ledger_tree.checkpoints(s)]
 
 
 def add_fact(ws: Workspace, name: str = "later") -> None:
@@ -260,7 +261,7 @@ def test_verify_names_its_key_and_a_substituted_workspace_key_is_caught(
     # Someone who can change the workspace re-signs every checkpoint with their own key.
     mallory = generate_key(ws.verifier().name)
     with ws.store.read() as s:
-        sizes = [c.size for c in storage.checkpoints(s)]
+        sizes = [c.size for c in ledger_tree.checkpoints(s)]
         roots = {n: fold(stored_frontier(s, n)) for n in sizes}
     attack(
         ws,
@@ -555,8 +556,8 @@ def test_the_inspect_hook_signs_and_refuses_like_the_cli(
     from inspect_ai.log import write_eval_log
 
     from scaleguard.errors import EvidenceError
-    from scaleguard.evidence import inspect_hook
     from scaleguard.evidence.synthetic import make_eval_log
+    from scaleguard.integrations import inspect_hook
     from scaleguard.workspace import init_workspace
 
     root = tmp_path / "hooked"
@@ -656,7 +657,7 @@ def test_a_witness_file_holds_the_latest_checkpoint_and_catches_truncation(
     published = tmp_path / "published" / "latest.checkpoint"
     with open_workspace(root) as ws:
         with ws.store.read() as s:
-            latest = storage.require_checkpoint(s)
+            latest = ledger_tree.require_checkpoint(s)
         assert published.read_bytes() == latest.note and latest.size == 3
         truncate(ws, 2)
         attack(ws, sql("DELETE FROM models WHERE ledger_index >= 2"))
@@ -734,8 +735,8 @@ def test_whatever_the_attack_the_signer_only_signs_honest_history(tmp_path: Path
             except LedgerIntegrityError:
                 return
             with ws.store.read() as s:
-                latest = storage.require_checkpoint(s)
-                new = storage.entry(s, latest.size - 1)[0]
+                latest = ledger_tree.require_checkpoint(s)
+                new = ledger_tree.entry(s, latest.size - 1)[0]
             assert latest.size == len(honest) + 1
             assert latest.root == naive_root([*honest, new])  # the honest tree, extended
         shutil.rmtree(root)

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from scaleguard.ledger.signer import APPENDED
 from scaleguard.store import Store, Tx, ensure_schema, repo
+from scaleguard.store.ledger.signer import APPENDED
 from scaleguard.store.tables import LedgerEntryRow, LedgerNodeRow
 
 AT = datetime(2026, 5, 1, 9, 30, 0, 123456, tzinfo=UTC)

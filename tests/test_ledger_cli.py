@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from scaleguard.ledger import storage, verify_attestation, verify_receipt
+from scaleguard.ledger import verify_attestation, verify_receipt
+from scaleguard.store.ledger import tree as ledger_tree
 from scaleguard.workspace import open_workspace
 
 Cli = Callable[..., Any]
@@ -58,7 +59,7 @@ def root(tmp_path: Path, cli: Cli) -> Path:
 
 def test_every_write_command_leaves_a_covering_checkpoint(root: Path, cli: Cli) -> None:
     with open_workspace(root) as ws, ws.store.read() as s:
-        sizes = [c.size for c in storage.checkpoints(s)]
+        sizes = [c.size for c in ledger_tree.checkpoints(s)]
     assert sizes == [0, 1, 2, 3, 4]
 
 
@@ -196,7 +197,7 @@ def test_a_lost_key_cannot_be_replaced_silently(root: Path, cli: Cli) -> None:
     assert added.code == 2
     assert "no ledger key" in added.err  # nothing is recorded that could never be signed
     with open_workspace(root) as ws, ws.store.read() as s:
-        assert storage.ledger_size(s) == 4
+        assert ledger_tree.ledger_size(s) == 4
     created = cli("keys", "init", "--workspace", root)
     assert created.code == 2
     assert "restore" in created.err and "already has checkpoints" in created.err
@@ -218,7 +219,7 @@ def test_keys_init_signs_an_empty_ledger_and_refuses_unsigned_entries(
     assert stat.S_IMODE((root / "keys" / "ledger.key").stat().st_mode) == 0o600
     assert cli("models", "add", "m-1", "--workspace", root).code == 0
     with open_workspace(root) as ws, ws.store.read() as s:
-        assert [c.size for c in storage.checkpoints(s)] == [0, 1]
+        assert [c.size for c in ledger_tree.checkpoints(s)] == [0, 1]
     assert cli("ledger", "verify", "--full", "--workspace", root).code == 0
 
     other = tmp_path / "other"

@@ -30,15 +30,21 @@ from scaleguard.ledger import (
     open_checkpoint,
     parse_entry,
     sign_checkpoint,
-    storage,
     verify_attestation,
     verify_receipt,
 )
 from scaleguard.ledger.merkle import naive_consistency_proof, naive_inclusion_proof, naive_root
 from scaleguard.ledger.recheck import quick_entry, read_entry
-from scaleguard.ledger.signer import LedgerSigner, empty_tree, fold, start_log, stored_frontier
-from scaleguard.ledger.verify import verify
 from scaleguard.store import Store, Tx, ensure_schema, head_revision, repo, revision_of
+from scaleguard.store.ledger import tree as ledger_tree
+from scaleguard.store.ledger.signer import (
+    LedgerSigner,
+    empty_tree,
+    fold,
+    start_log,
+    stored_frontier,
+)
+from scaleguard.store.ledger.verify import verify
 from scaleguard.store.migrate import alembic_config, script
 from scaleguard.store.tables import LedgerCheckpointRow, LedgerNodeRow, metadata
 from scaleguard.workspace import Workspace, init_workspace, open_workspace
@@ -295,22 +301,24 @@ def test_roots_and_proofs_from_the_database_match_the_rfc_definitions(store: Sto
     data = entries_data(store)
     with store.read() as s:
         for n in range(1, 22):
-            assert storage.root_at(s, n) == naive_root(data[:n])
+            assert ledger_tree.root_at(s, n) == naive_root(data[:n])
             for i in range(n):
-                assert storage.prove_inclusion(s, i, n) == naive_inclusion_proof(i, data[:n])
+                assert ledger_tree.prove_inclusion(s, i, n) == naive_inclusion_proof(i, data[:n])
             for m in range(n + 1):
-                assert storage.prove_consistency(s, m, n) == naive_consistency_proof(m, data[:n])
+                assert ledger_tree.prove_consistency(s, m, n) == naive_consistency_proof(
+                    m, data[:n]
+                )
 
 
 def test_a_missing_node_is_reported_not_guessed(store: Store) -> None:
     with store.read() as s, pytest.raises(LedgerError, match="no stored hash for level 2"):
-        storage.DbNodeSource(s).node(2, 0)
+        ledger_tree.DbNodeSource(s).node(2, 0)
 
 
 def sign_by_hand(store: Store, signer: NoteSigner) -> None:
     """What only the key holder can do: sign the empty tree and the whole ledger as it is."""
     with store.read() as s:
-        size = storage.ledger_size(s)
+        size = ledger_tree.ledger_size(s)
         frontier = stored_frontier(s, size)
     note = sign_checkpoint(Checkpoint(signer.name, size, fold(frontier)), signer)
     with store.write() as tx:
@@ -358,7 +366,7 @@ def test_every_write_transaction_is_signed_before_it_commits(signed: Store) -> N
     with signed.write() as tx:  # appends nothing: nothing to sign
         pass
     with signed.read() as s:
-        stored = storage.checkpoints(s)
+        stored = ledger_tree.checkpoints(s)
     assert [c.size for c in stored] == [0, 5]
     cp = open_checkpoint(stored[-1].note, SIGNER.verifier)
     assert (cp.origin, cp.size, cp.root) == (
@@ -372,7 +380,7 @@ def test_every_write_transaction_is_signed_before_it_commits(signed: Store) -> N
     with signed.write() as tx:
         append(tx, 6)
     with signed.read() as s:
-        assert [c.size for c in storage.checkpoints(s)] == [0, 5, 6]
+        assert [c.size for c in ledger_tree.checkpoints(s)] == [0, 5, 6]
     report = verify(signed, SIGNER.verifier, full=True)
     assert report.checkpoints == 3  # "note" entries have no record table; nothing else is off
     assert all("has no record table" in d.message for d in report.discrepancies)
@@ -395,8 +403,8 @@ def test_a_checkpoint_is_refused_when_history_changed(signed: Store) -> None:
             {"h": b"\x01" * 32},
         )
     with signed.read() as s:  # the whole write rolled back
-        assert [c.size for c in storage.checkpoints(s)] == [0, 6]
-        assert storage.ledger_size(s) == 6
+        assert [c.size for c in ledger_tree.checkpoints(s)] == [0, 6]
+        assert ledger_tree.ledger_size(s) == 6
 
 
 def test_a_checkpoint_is_refused_under_another_key(signed: Store, tmp_path: Path) -> None:
@@ -414,8 +422,8 @@ def test_receipts_and_consistency_bundles_verify_offline(signed: Store) -> None:
         for i in range(9):
             append(tx, i)
     with store.read() as s:
-        old = storage.require_checkpoint(s)
-        receipt = storage.receipt(s, 4)
+        old = ledger_tree.require_checkpoint(s)
+        receipt = ledger_tree.receipt(s, 4)
     proven = verify_receipt(receipt, SIGNER.vkey)
     assert (proven.index, proven.checkpoint.size) == (4, 9)
     assert parse_entry(proven.entry).record == {"i": 4}
@@ -423,22 +431,22 @@ def test_receipts_and_consistency_bundles_verify_offline(signed: Store) -> None:
         for i in range(9, 30):
             append(tx, i)
     with store.read() as s:
-        bundle = storage.consistency_bundle(s, old.size)
-    newer = storage.verify_bundle(bundle, SIGNER.verifier, proven.checkpoint)
+        bundle = ledger_tree.consistency_bundle(s, old.size)
+    newer = ledger_tree.verify_bundle(bundle, SIGNER.verifier, proven.checkpoint)
     assert newer.size == 30
     lines = bundle.split(b"\n")
     lines[1] = lines[2]  # a proof hash swapped for another
     with pytest.raises(LedgerError, match="consistency proof"):
-        storage.verify_bundle(b"\n".join(lines), SIGNER.verifier, proven.checkpoint)
+        ledger_tree.verify_bundle(b"\n".join(lines), SIGNER.verifier, proven.checkpoint)
     with pytest.raises(LedgerError, match="starts at size 9"):
-        storage.verify_bundle(
+        ledger_tree.verify_bundle(
             bundle, SIGNER.verifier, open_checkpoint(newer_note(store), SIGNER.verifier)
         )
 
 
 def newer_note(store: Store) -> bytes:
     with store.read() as s:
-        latest = storage.latest_checkpoint(s)
+        latest = ledger_tree.latest_checkpoint(s)
     assert latest is not None
     return latest.note
 
@@ -447,15 +455,15 @@ def test_receipts_need_a_covering_checkpoint(store: Store) -> None:
     with store.write() as tx:
         append(tx, 0)
     with store.read() as s, pytest.raises(LedgerError, match="no checkpoint"):
-        storage.receipt(s, 0)
+        ledger_tree.receipt(s, 0)
 
 
 def test_exported_attestations_verify_with_the_log_key(ws: Workspace) -> None:
     at = populate(ws)
     with ws.store.read() as s:
         signed = ws.signed_checkpoint()
-        envelope, parsed = storage.export_attestation(s, at["decision"], ws.signer(), signed)
-        fact_env, _ = storage.export_attestation(s, at["fact"], ws.signer(), signed)
+        envelope, parsed = ledger_tree.export_attestation(s, at["decision"], ws.signer(), signed)
+        fact_env, _ = ledger_tree.export_attestation(s, at["fact"], ws.signer(), signed)
     checked = verify_attestation(envelope, ws.verifier())
     assert checked.predicate_type == "https://scaleguard.dev/attestation/decision/v1"
     assert checked.subject_name == f"scaleguard.local/tamper-lab/entries/{at['decision']}"
@@ -474,7 +482,7 @@ def test_init_creates_a_private_key_a_vkey_and_a_first_checkpoint(tmp_path: Path
         assert ws.signer().name == "scaleguard.local/acme-safety-team"
         assert ws.ledger_vkey_path.read_text().strip() == ws.signer().vkey
         with ws.store.read() as s:
-            assert [c.size for c in storage.checkpoints(s)] == [0]
+            assert [c.size for c in ledger_tree.checkpoints(s)] == [0]
 
 
 @pytest.mark.parametrize(

@@ -25,9 +25,10 @@ from scaleguard.ledger import (
     leaf_hash,
     parse_entry,
     sign_checkpoint,
-    storage,
 )
-from scaleguard.ledger.signer import (
+from scaleguard.store import repo
+from scaleguard.store.ledger import tree as ledger_tree
+from scaleguard.store.ledger.signer import (
     SignerState,
     empty_tree,
     fold,
@@ -35,8 +36,7 @@ from scaleguard.ledger.signer import (
     stored_frontier,
     write_state,
 )
-from scaleguard.ledger.verify import check_receipt, verify
-from scaleguard.store import repo
+from scaleguard.store.ledger.verify import check_receipt, verify
 from scaleguard.workspace import Workspace, init_workspace
 from test_ledger_store import populate
 
@@ -82,7 +82,7 @@ def sql(statement: str, **params: Any) -> tuple[str, Params]:
 
 def entry_of(ws: Workspace, index: int) -> bytes:
     with ws.store.read() as s:
-        return storage.entry(s, index)[0]
+        return ledger_tree.entry(s, index)[0]
 
 
 def rewritten(ws: Workspace, index: int, **changes: Any) -> bytes:
@@ -127,7 +127,7 @@ def resign_from_scratch(ws: Workspace) -> None:
     """What only the key holder can do: sign the current database as if it were the truth."""
     signer = ws.signer()
     with ws.store.read() as s:
-        size = storage.ledger_size(s)
+        size = ledger_tree.ledger_size(s)
         frontier = stored_frontier(s, size)
     note = sign_checkpoint(Checkpoint(signer.name, size, fold(frontier)), signer)
     rows = [(0, EMPTY_ROOT, empty_tree(signer).note), (size, fold(frontier), note)]
@@ -336,7 +336,7 @@ def test_forged_checkpoint_note(ws: Workspace, at: dict[str, int]) -> None:
     from scaleguard.ledger import Checkpoint, generate_key, sign_checkpoint
 
     with ws.store.read() as s:
-        root = storage.root_at(s, 3)
+        root = ledger_tree.root_at(s, 3)
     impostor = generate_key(ws.signer().name)
     note = sign_checkpoint(Checkpoint(impostor.name, 3, root), impostor)
     attack(ws, sql("UPDATE ledger_checkpoints SET note = :n WHERE size = 3", n=note))
@@ -406,7 +406,7 @@ def test_a_receipt_from_before_a_rewrite_fails_against_the_rewritten_log(
     """Even the key holder, rewriting everything and re-signing, is caught by old receipts."""
     i = at["decision"]
     with ws.store.read() as s:
-        receipt = storage.receipt(s, i)
+        receipt = ledger_tree.receipt(s, i)
     (tmp_path / "r.tlog-proof").write_bytes(receipt)
     assert check_receipt(ws.store, receipt, ws.verifier()) == []
 

@@ -6,10 +6,10 @@ import hashlib
 from pathlib import Path
 
 from scaleguard import demo
-from scaleguard.ledger.verify import verify
-from scaleguard.reports.demo import CONFLICTED, REVIEWER, add_to_demo
+from scaleguard.demo.reports import CONFLICTED, REVIEWER, add_to_demo
 from scaleguard.reports.private import commitment
 from scaleguard.review import service as review
+from scaleguard.store.ledger.verify import verify
 from scaleguard.workspace import open_workspace
 
 

@@ -15,10 +15,10 @@ from sqlalchemy import exc, text
 from scaleguard import demo
 from scaleguard.errors import ConflictError, InputError, NotFoundError, ScaleguardError
 from scaleguard.ledger.recheck import RECORD_TABLES
-from scaleguard.ledger.verify import verify
 from scaleguard.reports import service, store
 from scaleguard.reports.service import today
 from scaleguard.store import repo
+from scaleguard.store.ledger.verify import verify
 from scaleguard.store.tables_reports import REPORT_RECORD_KINDS
 from scaleguard.workspace import open_workspace
 from scaleguard.workspace.workspace import Workspace

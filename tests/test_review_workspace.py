@@ -10,13 +10,13 @@ import pytest
 
 from scaleguard import demo
 from scaleguard.errors import ConflictError, InputError, NotFoundError
-from scaleguard.ledger.verify import verify
 from scaleguard.reports import service as reports
 from scaleguard.reports.private import commitment, report_salt
 from scaleguard.review import service
 from scaleguard.review import store as review_store
 from scaleguard.review.model import InterestSpec, ReviewerSpec
 from scaleguard.store import repo
+from scaleguard.store.ledger.verify import verify
 from scaleguard.workspace import open_workspace
 from scaleguard.workspace.workspace import Workspace
 

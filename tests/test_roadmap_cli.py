@@ -22,7 +22,7 @@ from scaleguard.store import repo
 from scaleguard.workspace import open_workspace
 
 Cli = Callable[..., Any]
-DEMO = resources.files("scaleguard.roadmap").joinpath("demo_roadmap.yaml").read_text("utf-8")
+DEMO = resources.files("scaleguard.demo").joinpath("roadmap.yaml").read_text("utf-8")
 DEMO_GOALS = (
     "sec-isolated-enclave",
     "sec-baseline-controls",
@@ -430,9 +430,8 @@ def test_the_page_renders_in_chromium(cli: Cli, demo: Path, tmp_path: Path) -> N
 
 def test_the_demo_workspace_takes_the_packaged_roadmap(cli: Cli, tmp_path: Path) -> None:
     """What ``make run`` does: the demo lab's workspace, its roadmap, a verified ledger."""
-    from scaleguard.demo import prepare
-    from scaleguard.ledger.verify import verify
-    from scaleguard.roadmap import demo_roadmap_file
+    from scaleguard.demo import demo_roadmap_file, prepare
+    from scaleguard.store.ledger.verify import verify
 
     root = tmp_path / "demo"
     prepare(root)

@@ -534,7 +534,7 @@ def test_report_card_counts_add_up(gs: list[Goal], offset: int) -> None:
 
 # -- the import file parser ----------------------------------------------------------------------
 
-DEMO = resources.files("scaleguard.roadmap").joinpath("demo_roadmap.yaml").read_text("utf-8")
+DEMO = resources.files("scaleguard.demo").joinpath("roadmap.yaml").read_text("utf-8")
 NOISE = ": -[]{}#&*!|>'\"%@`\t\n0123456789aZ"
 
 

@@ -13,7 +13,6 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from scaleguard.errors import ConflictError, InputError, NotFoundError
-from scaleguard.ledger.verify import verify
 from scaleguard.roadmap.grading import report_card
 from scaleguard.roadmap.model import GoalSpec, UpdateSpec
 from scaleguard.roadmap.store import (
@@ -25,11 +24,12 @@ from scaleguard.roadmap.store import (
     load_roadmap,
 )
 from scaleguard.store import repo
+from scaleguard.store.ledger.verify import verify
 from scaleguard.store.tables_roadmap import ROADMAP_TABLES
 from scaleguard.workspace import Workspace, init_workspace
 
 TODAY = date(2026, 11, 22)
-DEMO = resources.files("scaleguard.roadmap").joinpath("demo_roadmap.yaml").read_text("utf-8")
+DEMO = resources.files("scaleguard.demo").joinpath("roadmap.yaml").read_text("utf-8")
 
 
 @pytest.fixture

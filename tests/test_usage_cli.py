@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import CliResult
-from scaleguard.usage.demo import GOV_CONTRACT, GOV_CONTRACT_LIFTING
+from scaleguard.demo.usage import GOV_CONTRACT, GOV_CONTRACT_LIFTING
 from scaleguard.workspace import init_workspace
 
 Cli = Callable[..., CliResult]

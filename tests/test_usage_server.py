@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from scaleguard.demo.usage import GOV_CONTRACT
 from scaleguard.usage import store as usage_store
 from scaleguard.usage.audit import AuditWriter
-from scaleguard.usage.demo import GOV_CONTRACT
 from scaleguard.usage.judge import Judge
 from scaleguard.usage.loader import load_policy
 from scaleguard.usage.screen import Screener

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from scaleguard.demo.usage import GOV_CONTRACT, GOV_CONTRACT_LIFTING
 from scaleguard.errors import ConflictError, NotFoundError, ScaleguardError
-from scaleguard.ledger.verify import verify
 from scaleguard.store import repo
+from scaleguard.store.ledger.verify import verify
 from scaleguard.usage import service
 from scaleguard.usage import store as usage_store
-from scaleguard.usage.demo import GOV_CONTRACT, GOV_CONTRACT_LIFTING
 from scaleguard.usage.loader import load_policy
 from scaleguard.usage.screen import Screener
 from scaleguard.workspace import init_workspace, open_workspace
@@ -175,7 +175,7 @@ def test_audit_writer_batches_and_drains(tmp_path: Path) -> None:
 def test_the_demo_act(tmp_path: Path) -> None:
     from rich.console import Console
 
-    from scaleguard.usage.demo import REQUESTS, add_to_demo
+    from scaleguard.demo.usage import REQUESTS, add_to_demo
 
     ws = open_ws(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}")
     try:

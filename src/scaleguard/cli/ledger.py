@@ -1,7 +1,7 @@
 """Ledger and key commands: ``scaleguard ledger ...`` and ``scaleguard keys ...``.
 
-Thin shells over :mod:`scaleguard.ledger.storage` and
-:mod:`scaleguard.ledger.verify`. Verification failures exit 1 and say where
+Thin shells over :mod:`scaleguard.store.ledger.tree` and
+:mod:`scaleguard.store.ledger.verify`. Verification failures exit 1 and say where
 the ledger stops adding up; bad input exits 2 through the CLI's error
 boundary. ``verify-receipt`` and ``verify-attestation`` need no workspace,
 only the log's public key, so a reviewer can run them anywhere.
@@ -21,14 +21,14 @@ from rich.table import Table
 from scaleguard.cli.common import JSON_OPTION, WORKSPACE_OPTION, output_option
 from scaleguard.cli.output import print_json
 from scaleguard.errors import InputError, LedgerError, LedgerIntegrityError
-from scaleguard.ledger import storage
 from scaleguard.ledger.attest import verify_attestation
 from scaleguard.ledger.keys import parse_vkey
 from scaleguard.ledger.note import NoteVerifier, b64encode
 from scaleguard.ledger.receipt import MAX_RECEIPT_BYTES, verify_receipt
 from scaleguard.ledger.recheck import read_entry
-from scaleguard.ledger.verify import Discrepancy, check_receipt, describe, order
 from scaleguard.store import repo
+from scaleguard.store.ledger import tree as ledger_tree
+from scaleguard.store.ledger.verify import Discrepancy, check_receipt, describe, order
 from scaleguard.workspace import Workspace, open_workspace
 from scaleguard.workspace.files import atomic_write
 
@@ -88,14 +88,14 @@ def read_key(value: str) -> NoteVerifier:
     )
 
 
-def _covering(ws: Workspace, size: int) -> storage.StoredCheckpoint:
+def _covering(ws: Workspace, size: int) -> ledger_tree.StoredCheckpoint:
     """The latest checkpoint, which must cover ``size`` entries.
 
     With the key here, the signer's own latest checkpoint (after checking the
     database still extends it); without, the newest one stored.
     """
     with ws.store.read() as s:
-        have = storage.ledger_size(s)
+        have = ledger_tree.ledger_size(s)
     if size > have:
         raise InputError(
             f"the ledger has {have} entries; {size} were asked for",
@@ -105,7 +105,7 @@ def _covering(ws: Workspace, size: int) -> storage.StoredCheckpoint:
         latest = ws.checkpoint().checkpoint
     else:
         with ws.store.read() as s:
-            latest = storage.require_checkpoint(s)
+            latest = ledger_tree.require_checkpoint(s)
     if latest.size < size:
         raise LedgerIntegrityError(
             f"the latest signed checkpoint covers {latest.size} entries, not {size}: "
@@ -174,8 +174,8 @@ def ledger_checkpoint(
             latest, signed_now = result.checkpoint, result.signed
         else:
             with ws.store.read() as s:
-                latest = storage.require_checkpoint(s)
-                size = storage.ledger_size(s)
+                latest = ledger_tree.require_checkpoint(s)
+                size = ledger_tree.ledger_size(s)
             if size > latest.size:
                 _err().print(
                     f"warning: {size - latest.size} newer entries are not covered by any "
@@ -204,11 +204,11 @@ def ledger_prove(
     """Inclusion proof of an entry in the latest checkpoint; optionally an offline receipt."""
     with _workspace(workspace) as ws:
         with ws.store.read() as s:
-            data, leaf = storage.entry(s, index)
+            data, leaf = ledger_tree.entry(s, index)
         cp = _covering(ws, index + 1)
         with ws.store.read() as s:
-            body = storage.receipt(s, index, cp)
-            proof = storage.prove_inclusion(s, index, cp.size)
+            body = ledger_tree.receipt(s, index, cp)
+            proof = ledger_tree.prove_inclusion(s, index, cp.size)
     if receipt is not None:
         atomic_write(receipt, body)
     kind, moment, _ = read_entry(data)
@@ -251,9 +251,9 @@ def ledger_consistency(
     with _workspace(workspace) as ws:
         cp = _covering(ws, old_size)
         with ws.store.read() as s:
-            bundle = storage.consistency_bundle(s, old_size, cp)
-            proof = storage.prove_consistency(s, old_size, cp.size)
-            old_root = storage.root_at(s, old_size)
+            bundle = ledger_tree.consistency_bundle(s, old_size, cp)
+            proof = ledger_tree.prove_consistency(s, old_size, cp.size)
+            old_root = ledger_tree.root_at(s, old_size)
     if out is not None:
         atomic_write(out, bundle)
     info = {
@@ -397,7 +397,7 @@ def ledger_verify_receipt(
         kind, moment, record = read_entry(proven.entry)
         newer = None
         if bundle is not None:
-            newer = storage.verify_bundle(bundle, verifier, proven.checkpoint)
+            newer = ledger_tree.verify_bundle(bundle, verifier, proven.checkpoint)
     except LedgerError as exc:
         _err().print(f"[bold red]receipt REJECTED[/]: {exc.message}")
         if exc.hint:
@@ -439,12 +439,12 @@ def ledger_export(
     with _workspace(workspace) as ws:
         signed = ws.signed_checkpoint()
         with ws.store.read() as s:
-            envelope, parsed = storage.export_attestation(s, index, ws.signer(), signed)
+            envelope, parsed = ledger_tree.export_attestation(s, index, ws.signer(), signed)
     atomic_write(attestation, envelope)
     info = {
         "index": index,
         "kind": parsed.kind,
-        "predicate_type": storage.predicate_type(parsed.kind),
+        "predicate_type": ledger_tree.predicate_type(parsed.kind),
         "file": str(attestation),
     }
     if json_out:
@@ -494,7 +494,7 @@ def keys_init(workspace: Path | None = WORKSPACE_OPTION, json_out: bool = JSON_O
     with _workspace(workspace) as ws:
         signer = ws.init_ledger_key()
         with ws.store.read() as s:
-            size = storage.ledger_size(s)
+            size = ledger_tree.ledger_size(s)
     info = {
         "vkey": signer.vkey,
         "key_file": str(ws.ledger_key_path),

@@ -63,7 +63,7 @@ def _workspace(path: Path | None) -> Iterator[Workspace]:
 def checkpoint_after_write(ws: Workspace) -> None:
     """Confirm that the signer's latest checkpoint still covers the whole ledger.
 
-    Signing happens inside every write transaction (scaleguard.ledger.signer),
+    Signing happens inside every write transaction (scaleguard.store.ledger.signer),
     so a command never leaves entries unsigned; this re-checks after the
     commit and exits 1 (LedgerIntegrityError) if the database was tampered with.
     """

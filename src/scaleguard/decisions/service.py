@@ -32,9 +32,9 @@ from scaleguard.determinations.state import severity
 from scaleguard.errors import InputError, NotFoundError
 from scaleguard.framework.loader import LoadedFramework
 from scaleguard.framework.model import ACTIONS, Action
-from scaleguard.ledger.rows import check_decision_inputs
 from scaleguard.store import repo
 from scaleguard.store.db import Tx
+from scaleguard.store.ledger.rows import check_decision_inputs
 from scaleguard.store.records import Determination, Override
 from scaleguard.store.tables import ModelRow, ModelScoreRow
 from scaleguard.workspace.workspace import Workspace

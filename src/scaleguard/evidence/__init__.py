@@ -5,7 +5,7 @@ or ``.json`` log, an lm-evaluation-harness results file, or a results CSV),
 hashes its bytes and returns every record in it, or raises
 :class:`scaleguard.errors.EvidenceError` saying what is wrong. Storing the
 records is the workspace's job. The Inspect hook lives in
-:mod:`scaleguard.evidence.inspect_hook` and is not imported here, so importing
+:mod:`scaleguard.integrations.inspect_hook` and is not imported here, so importing
 this package never registers it.
 """
 

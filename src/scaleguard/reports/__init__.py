@@ -6,7 +6,7 @@ Library entry points (the CLI and the web app call these):
 :func:`cadence` (is a report due?). The pure core is in
 :mod:`~scaleguard.reports.assemble`, :mod:`~scaleguard.reports.redact`,
 :mod:`~scaleguard.reports.cadence` and :mod:`~scaleguard.reports.render`.
-The demo's part is :func:`scaleguard.reports.demo.add_to_demo`.
+The demo's part is :func:`scaleguard.demo.reports.add_to_demo`.
 """
 
 from scaleguard.reports.model import (

@@ -9,9 +9,6 @@ to show the roadmap's status as of their coverage date.
 
 from __future__ import annotations
 
-from importlib import resources
-from importlib.abc import Traversable
-
 from scaleguard.roadmap.grading import (
     DEFAULT_POLICY,
     diff_roadmaps,
@@ -43,12 +40,6 @@ from scaleguard.roadmap.store import (
     read_goals,
 )
 
-
-def demo_roadmap_file() -> Traversable:
-    """The packaged roadmap of the demo's fictional lab (``demo_roadmap.yaml``)."""
-    return resources.files(__name__).joinpath("demo_roadmap.yaml")
-
-
 __all__ = [
     "AREAS",
     "DEFAULT_POLICY",
@@ -66,7 +57,6 @@ __all__ = [
     "UpdateSpec",
     "add_goal",
     "add_update",
-    "demo_roadmap_file",
     "diff_roadmaps",
     "goal_card",
     "import_file",

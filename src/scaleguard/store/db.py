@@ -54,7 +54,7 @@ class Tx(Session):
 class Sealer(Protocol):
     """Runs at the end of every write transaction, before it commits.
 
-    A workspace installs its ledger signer here (``scaleguard.ledger.signer``),
+    A workspace installs its ledger signer here (``scaleguard.store.ledger.signer``),
     so that whatever a transaction appended to the ledger is signed in that
     same transaction, by every caller alike: CLI, web, library, Inspect hook.
     ``seal`` may raise to roll the transaction back; what it returns is handed

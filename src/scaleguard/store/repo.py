@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 from scaleguard.errors import NotFoundError
 from scaleguard.ledger.canonical import entry_bytes, format_time
 from scaleguard.ledger.merkle import leaf_hash
-from scaleguard.ledger.signer import APPENDED
-from scaleguard.ledger.storage import store_leaf, store_leaves
 from scaleguard.store.db import Tx
+from scaleguard.store.ledger.signer import APPENDED
+from scaleguard.store.ledger.tree import store_leaf, store_leaves
 from scaleguard.store.records import (
     Artifact,
     Attestation,
@@ -75,7 +75,7 @@ def append_record(
     held by ``tx``; it never comes from a sequence, which could leave gaps.
     The stored bytes are RFC 8785 canonical JSON of ``{kind, time, record}``
     and are never re-serialized. The Merkle subtree hashes the entry completes
-    are stored in the same transaction (:func:`scaleguard.ledger.storage.store_leaf`).
+    are stored in the same transaction (:func:`scaleguard.store.ledger.tree.store_leaf`).
     """
     moment = at or now()
     data = entry_bytes(kind, moment, record)

@@ -15,10 +15,10 @@ from datetime import date
 from typing import Any
 
 from scaleguard.errors import InputError, NotFoundError, Problem, ScaleguardError
-from scaleguard.ledger import storage
 from scaleguard.ledger.note import b64encode
 from scaleguard.ledger.recheck import read_entry
 from scaleguard.store import repo
+from scaleguard.store.ledger import tree as ledger_tree
 from scaleguard.workspace.workspace import Workspace
 
 #: Entry kinds whose bytes and subject the public may read.
@@ -248,7 +248,7 @@ def review_outcome(ws: Workspace, report_id: int) -> list[dict[str, Any]]:
 # -- the ledger ---------------------------------------------------------------------
 
 
-def _checkpoint(cp: storage.StoredCheckpoint) -> dict[str, Any]:
+def _checkpoint(cp: ledger_tree.StoredCheckpoint) -> dict[str, Any]:
     return {
         "size": cp.size,
         "root": b64encode(cp.root),
@@ -263,14 +263,14 @@ def ledger_key(ws: Workspace) -> str:
 
 def latest_checkpoint(ws: Workspace) -> dict[str, Any]:
     with ws.store.read() as s:
-        cp = storage.require_checkpoint(s)
-        size = storage.ledger_size(s)
+        cp = ledger_tree.require_checkpoint(s)
+        size = ledger_tree.ledger_size(s)
     return {**_checkpoint(cp), "ledger_size": size, "vkey": ledger_key(ws)}
 
 
 def checkpoint_list(ws: Workspace) -> list[dict[str, Any]]:
     with ws.store.read() as s:
-        return [_checkpoint(cp) for cp in reversed(storage.checkpoints(s))]
+        return [_checkpoint(cp) for cp in reversed(ledger_tree.checkpoints(s))]
 
 
 def _entry_view(row: Any, full: bool) -> dict[str, Any]:
@@ -288,7 +288,7 @@ def _entry_view(row: Any, full: bool) -> dict[str, Any]:
 def ledger_entries(ws: Workspace, start: int, limit: int, full: bool) -> dict[str, Any]:
     with ws.store.read() as s:
         rows = repo.ledger_entries(s, start, start + limit)
-        size = storage.ledger_size(s)
+        size = ledger_tree.ledger_size(s)
     items = [_entry_view(r, full) for r in rows]
     nxt = start + limit if start + limit < size else None
     return {"items": items, "next_cursor": None if nxt is None else encode_cursor(nxt)}
@@ -304,10 +304,10 @@ def ledger_entry(ws: Workspace, index: int, full: bool) -> dict[str, Any]:
     return view
 
 
-def _covering(ws: Workspace, size: int, at: int | None) -> storage.StoredCheckpoint:
+def _covering(ws: Workspace, size: int, at: int | None) -> ledger_tree.StoredCheckpoint:
     with ws.store.read() as s:
         if at is not None:
-            cp = storage.checkpoint_at(s, at)
+            cp = ledger_tree.checkpoint_at(s, at)
             if cp is None:
                 raise NotFoundError(
                     f"no signed checkpoint of size {at}",
@@ -316,13 +316,13 @@ def _covering(ws: Workspace, size: int, at: int | None) -> storage.StoredCheckpo
             if cp.size < size:
                 raise InputError(f"the checkpoint of size {at} does not include entry {size - 1}")
             return cp
-        latest = storage.latest_checkpoint(s)
+        latest = ledger_tree.latest_checkpoint(s)
     if latest is not None and latest.size >= size:
         return latest
     if ws.has_ledger_key():
         return ws.checkpoint().checkpoint
     with ws.store.read() as s:
-        return storage.require_checkpoint(s, size)
+        return ledger_tree.require_checkpoint(s, size)
 
 
 def inclusion(ws: Workspace, index: int, full: bool, at: int | None = None) -> dict[str, Any]:
@@ -330,7 +330,7 @@ def inclusion(ws: Workspace, index: int, full: bool, at: int | None = None) -> d
     view = ledger_entry(ws, index, full)
     cp = _covering(ws, index + 1, at)
     with ws.store.read() as s:
-        proof = storage.prove_inclusion(s, index, cp.size)
+        proof = ledger_tree.prove_inclusion(s, index, cp.size)
     return {
         **view,
         "tree_size": cp.size,
@@ -344,14 +344,14 @@ def consistency(ws: Workspace, old: int, new: int) -> dict[str, Any]:
     if old > new:
         raise InputError(f"old size {old} is larger than new size {new}", hint="swap them")
     with ws.store.read() as s:
-        found = {n: storage.checkpoint_at(s, n) for n in (old, new)}
+        found = {n: ledger_tree.checkpoint_at(s, n) for n in (old, new)}
         for n, cp in found.items():
             if cp is None:
                 raise NotFoundError(
                     f"no signed checkpoint of size {n}",
                     hint="see /api/v1/ledger/checkpoints for the sizes there are",
                 )
-        proof = storage.prove_consistency(s, old, new)
+        proof = ledger_tree.prove_consistency(s, old, new)
     a, b = found[old], found[new]
     assert a is not None and b is not None
     return {

@@ -37,17 +37,17 @@ from scaleguard.errors import (
 )
 from scaleguard.framework.library import Library
 from scaleguard.framework.loader import LoadedFramework
-from scaleguard.ledger import storage
 from scaleguard.ledger.keys import generate_key, load_private_key, parse_vkey, save_private_key
 from scaleguard.ledger.note import Checkpoint, NoteSigner, NoteVerifier
-from scaleguard.ledger.signer import (
+from scaleguard.store import Store, ensure_schema, repo
+from scaleguard.store.ledger import tree as ledger_tree
+from scaleguard.store.ledger.signer import (
     LedgerSigner,
     WorkspaceSealer,
     adopt,
     read_state,
     start_log,
 )
-from scaleguard.store import Store, ensure_schema, repo
 from scaleguard.store.records import FrameworkUse
 from scaleguard.workspace.config import (
     CONFIG_NAME,
@@ -62,13 +62,13 @@ from scaleguard.workspace.files import atomic_write
 from scaleguard.workspace.locate import FRAMEWORKS, INIT_HINT, find_root
 
 if TYPE_CHECKING:
-    from scaleguard.ledger.verify import VerifyReport
+    from scaleguard.store.ledger.verify import VerifyReport
 
 OBJECTS = "objects"
 KEYS = "keys"
 LEDGER_KEY = "ledger.key"
 LEDGER_VKEY = "ledger.vkey"
-#: The signer's own record of the latest checkpoint it signed (see scaleguard.ledger.signer).
+#: The signer's own record of the latest checkpoint it signed (see scaleguard.store.ledger.signer).
 LEDGER_STATE = "ledger.state"
 #: Checkpoint origins (and key names) are ``scaleguard.local/<workspace name as a slug>``.
 ORIGIN_PREFIX = "scaleguard.local/"
@@ -139,11 +139,11 @@ class Workspace:
             hint="create one with 'scaleguard keys init', or pass the log's vkey with --key",
         )
 
-    def checkpoint(self) -> storage.CheckpointResult:
+    def checkpoint(self) -> ledger_tree.CheckpointResult:
         """The signer's latest checkpoint, after checking the database still extends it.
 
         Every write transaction is signed before it commits (the workspace's
-        store carries a :class:`~scaleguard.ledger.signer.WorkspaceSealer`), so
+        store carries a :class:`~scaleguard.store.ledger.signer.WorkspaceSealer`), so
         this signs nothing new; it raises LedgerIntegrityError when the
         database holds entries the key never signed, lost signed ones, or was
         rewritten, and LedgerError when the key or its state is missing.
@@ -151,9 +151,9 @@ class Workspace:
         signer = LedgerSigner(self.signer(), self.ledger_state_path)
         with self.store.read() as s:
             tree = signer.latest(s)
-            stored = storage.checkpoint_at(s, tree.size)
+            stored = ledger_tree.checkpoint_at(s, tree.size)
         assert stored is not None  # latest() checked that the row is there
-        return storage.CheckpointResult(stored, signed=False)
+        return ledger_tree.CheckpointResult(stored, signed=False)
 
     def init_ledger_key(self) -> NoteSigner:
         """Create the signing key of a workspace that has none, and sign the empty ledger.
@@ -168,7 +168,7 @@ class Workspace:
                 hint="see it with 'scaleguard keys show'",
             )
         with self.store.read() as s:
-            latest = storage.latest_checkpoint(s)
+            latest = ledger_tree.latest_checkpoint(s)
         if latest is not None:
             signed_by = latest.note.decode("utf-8", "replace").rstrip("\n").rsplit("\n", 1)[-1]
             raise LedgerError(
@@ -188,13 +188,13 @@ class Workspace:
         )
         return signer
 
-    def adopt_ledger(self) -> storage.CheckpointResult:
+    def adopt_ledger(self) -> ledger_tree.CheckpointResult:
         """Start signer state for a workspace made before it existed (see the ledger docs).
 
         Verifies the whole ledger first and refuses on any finding other than
         the missing state itself.
         """
-        from scaleguard.ledger.verify import verify
+        from scaleguard.store.ledger.verify import verify
 
         signer = self.signer()
         report = verify(self.store, signer.verifier, full=True, objects=self.objects_dir)
@@ -207,9 +207,9 @@ class Workspace:
             )
         with self.store.write() as tx:
             tree = adopt(tx, signer, self.ledger_state_path)
-            stored = storage.checkpoint_at(tx, tree.size)
+            stored = ledger_tree.checkpoint_at(tx, tree.size)
         assert stored is not None
-        return storage.CheckpointResult(stored, signed=False)
+        return ledger_tree.CheckpointResult(stored, signed=False)
 
     def signed_checkpoint(self) -> Checkpoint:
         """The signer's latest checkpoint (verified), for checks against its signed root."""
@@ -232,7 +232,7 @@ class Workspace:
         this copy of the workspace has it) and every checkpoint in ``against``
         (label, signed note) must still be in the log.
         """
-        from scaleguard.ledger.verify import KnownCheckpoint, verify
+        from scaleguard.store.ledger.verify import KnownCheckpoint, verify
 
         warnings: list[str] = []
         if key is None:

@@ -24,14 +24,12 @@ from sqlalchemy.sql.expression import type_coerce
 from sqlalchemy.sql.sqltypes import NullType
 
 from scaleguard.errors import InputError, LedgerError, NotFoundError
-from scaleguard.ledger.chain import KnownCheckpoint, check_checkpoints, check_known
 from scaleguard.ledger.merkle import (
     HASH_SIZE,
     leaf_hash,
     node_hash,
 )
 from scaleguard.ledger.note import Checkpoint, NoteVerifier
-from scaleguard.ledger.objects import check_objects
 from scaleguard.ledger.receipt import verify_receipt
 from scaleguard.ledger.recheck import (
     RECORD_TABLES,
@@ -49,13 +47,15 @@ from scaleguard.ledger.report import (
     order,
     type_name,
 )
-from scaleguard.ledger.storage import (
+from scaleguard.store.db import Store
+from scaleguard.store.ledger.chain import KnownCheckpoint, check_checkpoints, check_known
+from scaleguard.store.ledger.objects import check_objects
+from scaleguard.store.ledger.tree import (
     StoredCheckpoint,
     entry,
     ledger_size,
     root_at,
 )
-from scaleguard.store.db import Store
 from scaleguard.store.tables import LedgerEntryRow, LedgerNodeRow, metadata
 
 T = TypeVar("T")

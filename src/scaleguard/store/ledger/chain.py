@@ -20,7 +20,7 @@ from scaleguard.errors import LedgerError
 from scaleguard.ledger.merkle import NodeSource, consistency_proof, root, verify_consistency
 from scaleguard.ledger.note import Checkpoint, NoteVerifier, open_checkpoint
 from scaleguard.ledger.report import VerifyReport, as_bytes, is_int
-from scaleguard.ledger.storage import StoredCheckpoint, open_stored, prove_consistency, root_at
+from scaleguard.store.ledger.tree import StoredCheckpoint, open_stored, prove_consistency, root_at
 from scaleguard.store.tables import LedgerCheckpointRow
 
 _CHECKPOINTS = cast(Table, LedgerCheckpointRow.__table__)

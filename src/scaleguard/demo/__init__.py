@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from importlib import resources
+from importlib.abc import Traversable
 from pathlib import Path
 
 from rich.console import Console
@@ -241,11 +243,16 @@ def prepare(root: Path, db_url: str | None = None) -> None:
         ws.close()
 
 
+def demo_roadmap_file() -> Traversable:
+    """The roadmap of the demo's fictional lab, shipped beside this module (``roadmap.yaml``)."""
+    return resources.files(__name__).joinpath("roadmap.yaml")
+
+
 def _show_roadmap(console: Console, ws: object, root: Path) -> None:
     """Import the fictional lab's roadmap, grade it, and publish the public HTML card."""
     import datetime as dt
 
-    from scaleguard.roadmap import demo_roadmap_file, import_file, load_roadmap, report_card
+    from scaleguard.roadmap import import_file, load_roadmap, report_card
     from scaleguard.roadmap.html import card_html
     from scaleguard.roadmap.render import print_card
     from scaleguard.workspace.files import atomic_write
@@ -266,14 +273,14 @@ def _show_roadmap(console: Console, ws: object, root: Path) -> None:
 
 def _show_ledger(console: Console, ws: object) -> None:
     """Sign a checkpoint, verify the whole ledger from the entry bytes up, and show both."""
-    from scaleguard.ledger import storage
+    from scaleguard.store.ledger import tree as ledger_tree
     from scaleguard.workspace.workspace import Workspace
 
     assert isinstance(ws, Workspace)
     ws.checkpoint()
     report = ws.verify_ledger(full=True)
     with ws.store.read() as s:
-        latest = storage.latest_checkpoint(s)
+        latest = ledger_tree.latest_checkpoint(s)
     assert latest is not None
     verdict = "[bold green]verified[/]" if report.ok else "[bold red]DISCREPANCY[/]"
     console.print(
@@ -311,7 +318,7 @@ def _show_history(console: Console, lib: Library, root: Path) -> None:
 
 def _show_incidents(console: Console, ws: object) -> None:
     """An incident's clocks under SB 53, RAISE and the EU Code; a staff report to the board."""
-    from scaleguard.incidents.demo import add_to_demo
+    from scaleguard.demo.incidents import add_to_demo
     from scaleguard.workspace.workspace import Workspace
 
     assert isinstance(ws, Workspace)
@@ -321,7 +328,7 @@ def _show_incidents(console: Console, ws: object) -> None:
 
 def _show_users(console: Console, ws: object) -> None:
     """One demo user per role, with a documented password (demo workspace only)."""
-    from scaleguard.web.demo_users import add_demo_users
+    from scaleguard.demo.web_users import add_demo_users
     from scaleguard.workspace.workspace import Workspace
 
     assert isinstance(ws, Workspace)
@@ -376,13 +383,13 @@ def main(argv: list[str] | None = None) -> int:
             _show_roadmap(console, ws, root)
 
             console.rule("5. A Risk Report, redacted for the public, and its external review")
-            from scaleguard.reports.demo import add_to_demo
+            from scaleguard.demo.reports import add_to_demo
 
             add_to_demo(ws, console)
             _show_incidents(console, ws)
 
             console.rule("Usage-policy red lines, enforced at run time")
-            from scaleguard.usage.demo import add_to_demo as usage_act
+            from scaleguard.demo.usage import add_to_demo as usage_act
 
             usage_act(ws, console)
 
@@ -407,7 +414,3 @@ def main(argv: list[str] | None = None) -> int:
         Console(stderr=True).print(f"error: {exc.render()}", markup=False)
         return 2
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

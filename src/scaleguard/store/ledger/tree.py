@@ -7,7 +7,7 @@ so every proof below costs one query for O(log n) rows of ``ledger_nodes``:
 the hashes a proof needs depend only on sizes and indices, never on hash
 values, so they are collected by a dry run and fetched together.
 
-Checkpoints are signed by :mod:`scaleguard.ledger.signer`, inside the write
+Checkpoints are signed by :mod:`scaleguard.store.ledger.signer`, inside the write
 transaction that appended the entries, and only over the tree the signer
 itself left signed.
 """

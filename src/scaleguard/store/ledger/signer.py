@@ -60,7 +60,7 @@ from scaleguard.ledger.note import (
     open_checkpoint,
     sign_checkpoint,
 )
-from scaleguard.ledger.storage import prove_consistency, root_at, with_nodes
+from scaleguard.store.ledger.tree import prove_consistency, root_at, with_nodes
 from scaleguard.store.tables import LedgerCheckpointRow, LedgerEntryRow
 
 #: ``tx.info`` key under which :func:`scaleguard.store.repo.append_record` lists

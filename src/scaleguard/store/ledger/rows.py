@@ -39,7 +39,7 @@ from scaleguard.ledger.merkle import (
 )
 from scaleguard.ledger.note import Checkpoint
 from scaleguard.ledger.recheck import RECORD_TABLES, row_record
-from scaleguard.ledger.storage import with_nodes
+from scaleguard.store.ledger.tree import with_nodes
 from scaleguard.store.tables import metadata
 
 KIND_OF_TABLE = {table: (kind, column) for kind, (table, column) in RECORD_TABLES.items()}

@@ -93,7 +93,7 @@ REQUESTS: list[tuple[str, str]] = [
 
 
 def add_to_demo(ws: object, console: Console) -> None:
-    from scaleguard.ledger.verify import verify
+    from scaleguard.store.ledger.verify import verify
     from scaleguard.usage import store as usage_store
     from scaleguard.usage.service import (
         add_contract,
