@@ -169,6 +169,10 @@ def _read_eval(raw: bytes, name: str) -> tuple[EvalLog, list[_Scored] | None]:
             f"{name}: not an Inspect .eval log (it is not a zip archive)",
             hint="pass a .eval or .json log written by Inspect, or choose another --format",
         )
+    # Inspect compresses .eval members with zstd, which the standard zipfile module
+    # reads only once Inspect's log package has registered it: import it first.
+    import inspect_ai.log  # noqa: F401
+
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
         infos = archive.infolist()
