@@ -506,3 +506,18 @@ def test_hostile_values_read_as_a_full_read_reads_them(
                 continue
 
     _check(_edit(log_bytes("json"), change))
+
+
+def test_a_file_larger_than_stat_says_is_read_whole(tmp_path: Path) -> None:
+    """Reading asks for the size stat gives (no limit-sized buffer) yet misses nothing."""
+    from scaleguard.evidence._files import LOG_LIMIT, read_bounded
+
+    status = Path("/proc/self/status")  # Linux: stat says 0 bytes, reading gives more
+    assert status.stat().st_size == 0
+    data = read_bounded(status, LOG_LIMIT, "logs")
+    assert data.startswith(b"Name:") and data.endswith(b"\n")
+    with pytest.raises(EvidenceError, match="larger than the 0 MiB limit"):
+        read_bounded(status, 10, "logs")
+    plain = tmp_path / "x.json"
+    plain.write_bytes(b"{}" * 1000)
+    assert read_bounded(plain, LOG_LIMIT, "logs") == b"{}" * 1000

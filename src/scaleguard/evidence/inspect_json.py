@@ -23,6 +23,13 @@ and nesting deeper than :data:`NEST_LIMIT`, kept below ``from_json``'s recursion
 limit (ijson has none). A document whose shape is not what Inspect writes
 raises :class:`NotFast`: the caller then lets Inspect's reader judge the whole
 log, so a bad file gets Inspect's own error.
+
+Not validating transcripts (and reductions) loosens nothing: no record is
+derived from them, the artifact's SHA-256 still covers every byte, the file
+must still be well-formed JSON throughout, and everything a record is made of
+(header, ids, epochs, scores) is validated by Inspect's models as in a full
+read. ``tests/test_evidence_inspect_json.py`` compares both reads on fixtures,
+damaged bytes and hostile values.
 """
 
 from __future__ import annotations
