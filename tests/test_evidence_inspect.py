@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -370,6 +372,21 @@ def test_stream_reads_match_file_reads() -> None:
     assert from_bytes.records[0].value == accuracy
     assert from_bytes.records[0].sample_scores is not None
     assert len(from_bytes.records[0].sample_scores) == len(SCORES)
+
+
+@pytest.mark.parametrize("fmt", ["eval", "json"])
+def test_a_fresh_process_reads_logs(tmp_path: Path, fmt: str) -> None:
+    """Nothing Inspect sets up on import (zstd members in .eval) may be assumed loaded."""
+    path = write_log(tmp_path, fmt)
+    code = (
+        "import sys; from pathlib import Path; from scaleguard.evidence import read_artifact; "
+        "print(read_artifact(Path(sys.argv[1])).records[0].sample_scores)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(FLATTENED)
 
 
 def test_damaged_transcript_is_rejected(tmp_path: Path) -> None:

@@ -30,7 +30,11 @@ def read_bounded(path: Path, limit: int, kind: str) -> bytes:
         if size > limit:
             raise _too_big(name, size, limit, kind)
         with path.open("rb") as handle:
-            data = handle.read(limit + 1)
+            # read(n) allocates n bytes up front: ask for the size the file has, not
+            # the limit, and read on only if it grew since stat (still bounded).
+            data = handle.read(size + 1)
+            if len(data) > size:
+                data += handle.read(limit + 1 - len(data))
     except EvidenceError:
         raise
     except FileNotFoundError:

@@ -9,8 +9,14 @@ Speed: for ``.eval`` the header (results, identity) is read with
 ``header_only=True`` and per-sample scores come from the small
 ``summaries.json`` member, so transcripts are never parsed; they are only
 decompressed once to verify every member's checksum, so a damaged log is
-refused rather than half-read. A ``.json`` log has no such index; it is read
-in full once.
+refused rather than half-read. A ``.json`` log has no such index: it is
+streamed once (:mod:`scaleguard.evidence.inspect_json`), building only the
+header and each sample's id, epoch and scores; Inspect's reader validates the
+header, and each sample's scores are validated as Inspect's ``Score``. As for
+``.eval``, transcripts are not validated. Whatever that path cannot read
+faithfully (legacy sample shapes, a damaged file, a header or score Inspect
+refuses) is read in full by Inspect's reader, so results and errors are those
+of a full read.
 
 Per-sample scores are converted to numbers with Inspect's ``value_to_float``
 (``"C"`` 1, ``"I"`` 0, ``"P"`` 0.5, ``"N"`` 0). NaN is Inspect's "unscored"
@@ -22,6 +28,7 @@ values but has no per-sample scores; the artifact's ``notes`` say so.
 from __future__ import annotations
 
 import io
+import json
 import math
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -41,6 +48,7 @@ from scaleguard.evidence._files import (
     strict_json,
     validating,
 )
+from scaleguard.evidence.inspect_json import NotFast, split_json_log
 from scaleguard.evidence.records import ArtifactEvidence, EvidenceRecord, RunMetadata
 
 InspectFormat = Literal["eval", "json"]
@@ -161,6 +169,10 @@ def _read_eval(raw: bytes, name: str) -> tuple[EvalLog, list[_Scored] | None]:
             f"{name}: not an Inspect .eval log (it is not a zip archive)",
             hint="pass a .eval or .json log written by Inspect, or choose another --format",
         )
+    # Inspect compresses .eval members with zstd, which the standard zipfile module
+    # reads only once Inspect's log package has registered it: import it first.
+    import inspect_ai.log  # noqa: F401
+
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
         infos = archive.infolist()
@@ -200,9 +212,48 @@ def _read_json(raw: bytes, name: str) -> tuple[EvalLog, list[_Scored] | None]:
             f"{name}: not an Inspect .json log (it does not start with a JSON object)",
             hint="pass a .eval or .json log written by Inspect, or choose another --format",
         )
+    try:
+        header, scored = _read_json_split(raw)
+    except NotFast:
+        return _read_json_whole(raw, name)
+    _check_status(header, name)
+    return header, scored
+
+
+def _read_json_split(raw: bytes) -> tuple[EvalLog, list[_Scored] | None]:
+    """The header through Inspect's reader and the sample scores as Inspect's ``Score``.
+
+    Any refusal here raises NotFast, so that Inspect's full read, not this
+    path, decides what a doubtful log means and how its error reads.
+    """
+    parts = split_json_log(raw)
+    try:
+        # The header members re-encoded alone: plain JSON values round-trip exactly
+        # (floats by repr, NaN and Infinity as from_json reads them).
+        document = json.dumps(parts.header, allow_nan=True).encode()
+        header = _inspect_header(document)
+        rows = None if parts.samples is None else [_scored_row(r) for r in parts.samples]
+    except Exception:  # anything Inspect or pydantic refuses: the full read reports it
+        raise NotFast from None
+    return header, rows
+
+
+def _inspect_header(document: bytes) -> EvalLog:
+    from inspect_ai.log import read_eval_log
+
+    return read_eval_log(io.BytesIO(document), header_only=True, format="json")
+
+
+def _read_json_whole(raw: bytes, name: str) -> tuple[EvalLog, list[_Scored] | None]:
+    """Inspect's own full read: every sample validated as an ``EvalSample``."""
     log = _inspect_read(raw, name, header_only=False, fmt="json")
     _check_status(log, name)
     return log, _from_samples(log)
+
+
+def _scored_row(row: Any) -> _Scored:
+    parsed = _SampleScores.model_validate(row)
+    return _Scored(parsed.id, parsed.epoch, _scores(parsed.scores) or {})
 
 
 def _scores(raw: dict[str, Any] | None) -> dict[str, Score] | None:
@@ -248,10 +299,8 @@ def _read_summaries(archive: zipfile.ZipFile, names: set[str], name: str) -> lis
             if not isinstance(rows, list):
                 raise ValueError("expected a list of sample summaries")
             for row in rows:
-                parsed = _SampleScores.model_validate(row)
-                latest[(str(parsed.id), parsed.epoch)] = _Scored(
-                    parsed.id, parsed.epoch, _scores(parsed.scores) or {}
-                )
+                scored = _scored_row(row)
+                latest[(str(scored.id), scored.epoch)] = scored
         except Exception as exc:  # damaged member: zip, zstd, JSON or pydantic errors
             raise _unreadable(name, f"the sample index {member} is unreadable", exc) from None
     return list(latest.values())
