@@ -17,6 +17,10 @@ workspace-wide write lock for the whole transaction:
 
 Values read under the lock (the next ledger index, the next id, "is this
 artifact already stored?") therefore cannot race with another process.
+
+Threads of one process that write at the same time can share one transaction,
+seal and commit with ``store.write(group=True)`` (:mod:`scaleguard.store.group`);
+each still runs alone under the lock, in its own savepoint.
 """
 
 from __future__ import annotations

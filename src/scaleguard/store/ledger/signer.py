@@ -65,7 +65,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, func, insert, select
+from sqlalchemy import Table, TextClause, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from scaleguard.errors import LedgerError, LedgerIntegrityError
@@ -272,24 +272,25 @@ def check_extends(session: Session, tree: SignedTree, appended: Sequence[int] = 
 
 
 @functools.cache
-def _seal_query(nodes: int) -> Select[Any]:
-    """Everything a seal reads, in one statement (see the module doc); built once per shape."""
-    newest = select(_CHECKPOINTS.c.size, _CHECKPOINTS.c.note).order_by(_CHECKPOINTS.c.size.desc())
-    return select(
-        newest.with_only_columns(_CHECKPOINTS.c.size).limit(1).scalar_subquery(),
-        newest.with_only_columns(_CHECKPOINTS.c.note).limit(1).scalar_subquery(),
-        select(func.max(_ENTRIES.c.idx)).scalar_subquery(),
-        select(func.max(_ENTRIES.c.created_at))
-        .where(_ENTRIES.c.idx >= bindparam("first"))
-        .scalar_subquery(),
+def _seal_query(nodes: int) -> TextClause:
+    """Everything a seal reads, in one statement (see the module doc); built once per shape.
+
+    Plain SQL: the statement runs on every write, and building and caching an
+    expression of nested subqueries cost more than running it.
+    """
+    checkpoints, entries, tree = _CHECKPOINTS.name, _ENTRIES.name, _NODES.name
+    newest = f"FROM {checkpoints} ORDER BY size DESC LIMIT 1"
+    columns = [
+        f"(SELECT size {newest})",
+        f"(SELECT note {newest})",
+        f"(SELECT max(idx) FROM {entries})",
+        f"(SELECT max(created_at) FROM {entries} WHERE idx >= :first)",
         *(
-            select(_NODES.c.hash)
-            .where(_NODES.c.level == bindparam(f"l{k}"), _NODES.c.idx == bindparam(f"i{k}"))
-            .limit(1)
-            .scalar_subquery()
+            f"(SELECT hash FROM {tree} WHERE level = :l{k} AND idx = :i{k} LIMIT 1)"
             for k in range(nodes)
         ),
-    )
+    ]
+    return text("SELECT " + ", ".join(columns))
 
 
 @dataclass(frozen=True)
