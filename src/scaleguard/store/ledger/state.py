@@ -141,10 +141,21 @@ def _legacy(raw: bytes, verifier: NoteVerifier, path: Path) -> SignerState:
     return SignerState(tree, legacy=True)
 
 
+#: ``fdatasync`` where the platform has it (Linux); ``fsync`` elsewhere (macOS, Windows).
+_datasync = getattr(os, "fdatasync", os.fsync)
+
+
+def _read_at(fd: int, length: int, offset: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, length, offset)
+    os.lseek(fd, offset, os.SEEK_SET)  # pragma: no cover - platforms without pread
+    return os.read(fd, length)  # pragma: no cover
+
+
 def _pread(fd: int, length: int, offset: int) -> bytes:
     chunks: list[bytes] = []
     while length > 0:
-        chunk = os.pread(fd, length, offset)
+        chunk = _read_at(fd, length, offset)
         if not chunk:
             break
         chunks.append(chunk)
@@ -308,7 +319,7 @@ class StateLog:
                     rewrite = True
                 else:
                     _write_all(fd, state_line(tree))
-                    os.fdatasync(fd)
+                    _datasync(fd)
                     self._cached = (_stat_key(os.fstat(fd)), SignerState(tree))
             except OSError as exc:
                 raise LedgerError(
