@@ -26,7 +26,7 @@ from scaleguard.store.ledger import tree as ledger_tree
 from scaleguard.store.ledger.signer import LedgerSigner, read_state
 from scaleguard.store.ledger.state import HEADER, LEGACY_FORMAT, StateLog, state_line
 from scaleguard.workspace import Workspace, init_workspace, open_workspace
-from test_ledger_tamper import attack, rebuild_tree, sql
+from test_ledger_tamper import attack, rebuild_tree, rewritten, set_entry, sql
 
 Cli = Callable[..., Any]
 
@@ -252,6 +252,32 @@ def test_state_lines_escape_the_notes_newlines(ws: Workspace) -> None:
     assert state is not None
     line = state_line(state.signed)
     assert line.count(b"\n") == 1 and line.endswith(b"\n") and b"\n" in state.signed.note
+
+
+# -- the seal's one query still catches rewritten history -------------------------------
+
+
+@pytest.mark.parametrize("appended", [1, 2])
+@pytest.mark.parametrize("how", ["node", "rebuilt"])
+def test_a_rewritten_subtree_is_refused_whether_or_not_the_new_tree_absorbs_it(
+    ws: Workspace, how: str, appended: int
+) -> None:
+    """Six entries: the frontier is [0..4) and [4..6). Appending one keeps [4..6) as a node of
+    the new frontier; appending two folds it into the new node [0..8), which the write computes
+    from the stored hashes. Either way a rewritten [4..6) changes what the seal compares."""
+    facts(ws, 6)
+    if how == "node":
+        attack(
+            ws, sql("UPDATE ledger_nodes SET hash = :h WHERE level = 1 AND idx = 2", h=b"\x01" * 32)
+        )
+    else:
+        attack(ws, *set_entry(5, rewritten(ws, 5, value=99)))
+        attack(ws, sql("UPDATE facts SET value = '99' WHERE ledger_index = 5"))
+        attack(ws, *rebuild_tree(ws))
+    with pytest.raises(LedgerIntegrityError, match="history was rewritten"), ws.store.write() as tx:
+        for k in range(appended):
+            _fact(tx, k)
+    assert size_of(ws) == 6 and checkpoint_sizes(ws) == [0, 1, 2, 3, 4, 5, 6]
 
 
 # -- group commit ----------------------------------------------------------------------
