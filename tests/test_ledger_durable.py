@@ -395,3 +395,24 @@ def test_writes_cannot_nest_in_a_group_write(ws: Workspace) -> None:
     ):
         pass
     assert ws.store.group_committer().joined == 0
+
+
+def test_a_batch_that_cannot_start_fails_its_writers_and_the_next_one_starts_afresh(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = ws.store._open_write
+    calls: list[int] = []
+
+    def locked_once() -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise StoreError("the database stayed locked by another writer")
+        return real()
+
+    monkeypatch.setattr(ws.store, "_open_write", locked_once)
+    with pytest.raises(StoreError, match="stayed locked"), ws.store.write(group=True) as tx:
+        _fact(tx, 0)  # pragma: no cover - never runs
+    assert ws.store.group_committer().joined == 0
+    with ws.store.write(group=True) as tx:
+        assert _fact(tx, 1) == 0
+    assert checkpoint_sizes(ws) == [0, 1] and len(calls) == 2

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -89,11 +89,16 @@ class GroupCommitter:
     @contextmanager
     def write(self) -> Iterator[Session]:
         batch = self._join()
+        try:
+            batch.turn.acquire()
+        except BaseException:  # interrupted while waiting: leave without having run
+            self._leave(batch, ok=False, turn=False)
+            raise
         ok = False
         try:
             with self._store._translate():
                 tx = self._open(batch)
-                with _savepoint(tx, batch):
+                with _savepoint(tx, lambda err: self._fail(batch, err)):
                     self._store._set_writing(True)
                     try:
                         yield tx
@@ -114,7 +119,6 @@ class GroupCommitter:
             batch.running += 1
             if batch.members >= self._max:
                 batch.closed = True
-        batch.turn.acquire()
         return batch
 
     def _open(self, batch: _Batch) -> Session:
@@ -124,12 +128,19 @@ class GroupCommitter:
             try:
                 batch.tx, batch.root = self._store._open_write()
             except BaseException as err:
-                batch.error = err
+                self._fail(batch, err)
                 raise
         return batch.tx
 
-    def _leave(self, batch: _Batch, ok: bool) -> None:
-        batch.turn.release()
+    def _fail(self, batch: _Batch, err: BaseException) -> None:
+        """Give up on the batch: nothing of it commits; later arrivals start a new one."""
+        batch.error = err
+        with self._mutex:
+            batch.closed = True
+
+    def _leave(self, batch: _Batch, ok: bool, turn: bool = True) -> None:
+        if turn:
+            batch.turn.release()
         with self._mutex:
             batch.running -= 1
             last = batch.running == 0
@@ -176,7 +187,7 @@ class GroupCommitter:
 
 
 @contextmanager
-def _savepoint(tx: Session, batch: _Batch) -> Iterator[None]:
+def _savepoint(tx: Session, fail: Callable[[BaseException], None]) -> Iterator[None]:
     """One writer's work: released on success; on error only it is undone, ``tx.info`` too.
 
     If even the rollback to the savepoint fails (a broken connection), the
@@ -187,11 +198,17 @@ def _savepoint(tx: Session, batch: _Batch) -> Iterator[None]:
     try:
         yield
         nested.commit()
-    except BaseException as err:
+    except BaseException:
         try:
             nested.rollback()
-        except BaseException:
-            batch.error = err
+        except BaseException as err:
+            fail(
+                StoreError(
+                    f"a writer's work could not be rolled back, so its whole group of writes "
+                    f"was abandoned: {err}",
+                    hint="retry; if it keeps failing, check the database connection",
+                )
+            )
             raise
         _restore(tx.info, info)
         raise
