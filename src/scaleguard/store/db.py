@@ -17,6 +17,10 @@ workspace-wide write lock for the whole transaction:
 
 Values read under the lock (the next ledger index, the next id, "is this
 artifact already stored?") therefore cannot race with another process.
+
+Threads of one process that write at the same time can share one transaction,
+seal and commit with ``store.write(group=True)`` (:mod:`scaleguard.store.group`);
+each still runs alone under the lock, in its own savepoint.
 """
 
 from __future__ import annotations
@@ -24,14 +28,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from scaleguard.errors import StoreError
 from scaleguard.store import params
+from scaleguard.store.group import GroupCommitter
 
 Backend = Literal["sqlite", "postgresql"]
 
@@ -107,6 +112,8 @@ class Store:
             "sqlite" if self.url.get_backend_name() == "sqlite" else "postgresql"
         )
         self._local = threading.local()
+        self._group_lock = threading.Lock()
+        self._group: GroupCommitter | None = None
         #: Seals every write transaction before commit (see :class:`Sealer`).
         self.sealer: Sealer | None = None
         if self.backend == "sqlite":
@@ -130,29 +137,32 @@ class Store:
         return redact(self.url)
 
     @contextmanager
-    def write(self) -> Iterator[Tx]:
-        """A transaction holding the write lock; commits on success, rolls back on error."""
+    def write(self, *, group: bool = False) -> Iterator[Tx]:
+        """A transaction holding the write lock; commits on success, rolls back on error.
+
+        ``group=True`` joins concurrent writers of this process into one
+        transaction, one seal and one commit (see :mod:`scaleguard.store.group`):
+        the caller's work runs in its own savepoint, an error rolls back only
+        that work, and the call returns after the shared commit.
+        """
         if getattr(self._local, "writing", False):
             raise StoreError(
                 "a write transaction is already open in this thread",
                 hint="pass the open transaction down instead of starting another",
             )
+        if group:
+            with self.group_committer().write() as shared:
+                yield cast(Tx, shared)
+            return
         self._local.writing = True
         sealer, sealed = self.sealer, None
         try:
-            with (
-                self._translate(),
-                Tx(self._write_engine, expire_on_commit=False) as tx,
-                tx.begin(),
-            ):
-                tx.connection()  # emits BEGIN IMMEDIATE on SQLite
-                if self.backend == "postgresql":
-                    tx.execute(
-                        text("SELECT pg_advisory_xact_lock(:k)"), {"k": _signed(WRITE_LOCK_KEY)}
-                    )
-                yield tx
-                if sealer is not None:
-                    sealed = sealer.seal(tx)
+            with self._translate():
+                tx, root = self._open_write()
+                with tx, root:
+                    yield tx
+                    if sealer is not None:
+                        sealed = sealer.seal(tx)
         except BaseException:
             if sealer is not None and sealed is not None:
                 sealer.aborted(sealed)
@@ -161,6 +171,29 @@ class Store:
             self._local.writing = False
         if sealer is not None and sealed is not None:
             sealer.committed(sealed)
+
+    def _open_write(self) -> tuple[Tx, SessionTransaction]:
+        """A session in a transaction that holds the write lock (see module doc)."""
+        tx = Tx(self._write_engine, expire_on_commit=False)
+        try:
+            root = tx.begin()
+            tx.connection()  # emits BEGIN IMMEDIATE on SQLite
+            if self.backend == "postgresql":
+                tx.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _signed(WRITE_LOCK_KEY)})
+        except BaseException:
+            tx.close()
+            raise
+        return tx, root
+
+    def _set_writing(self, value: bool) -> None:
+        self._local.writing = value
+
+    def group_committer(self) -> GroupCommitter:
+        """The batcher behind ``write(group=True)``, made on first use."""
+        with self._group_lock:
+            if self._group is None:
+                self._group = GroupCommitter(self)
+            return self._group
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -264,6 +264,8 @@ class Workspace:
         if witness is not None and witness.is_file():
             label = f"the witness copy ({self.relative(witness)})"
             known.append(KnownCheckpoint(label, witness.read_bytes()[:65536]))
+        if state is not None and state.warning is not None:
+            warnings.append(state.warning)
         if state is not None:
             known.append(
                 KnownCheckpoint("the signer's latest (keys/ledger.state)", state.signed.note)

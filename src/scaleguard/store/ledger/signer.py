@@ -3,259 +3,142 @@
 Whoever can write the database (on PostgreSQL, any database administrator)
 can rewrite entries, recompute every stored hash, append rows and delete
 checkpoints. So the signer does not learn "what it signed last" from the
-database: it keeps its own state beside the key, in ``keys/ledger.state``:
-
-* the latest checkpoint it signed (the signed note, verbatim), and
-* the *frontier* of that tree: the hashes of its maximal complete subtrees
-  (one per set bit of the size), which fold to the signed root and are all
-  it needs to compute the root of the tree with more leaves appended.
+database: it keeps its own state beside the key, in ``keys/ledger.state``
+(:mod:`scaleguard.store.ledger.state`): the latest checkpoint it signed and
+the *frontier* of that tree (:mod:`scaleguard.store.ledger.frontier`).
 
 Every write transaction that appends entries is sealed before it commits
 (:meth:`LedgerSigner.seal`, called by :meth:`scaleguard.store.db.Store.write`):
 the database must hold exactly the entries the state covers plus the ones
-this transaction appended, its newest checkpoint must be the state's, and its
-stored tree must give the signed root. Then the signer extends its *own*
-frontier with the leaves this transaction appended, signs that root and
-stores the checkpoint row in the same transaction. Anything else (forged
-appends, rewritten history, deleted entries or checkpoints) is refused with
-:class:`~scaleguard.errors.LedgerIntegrityError` and the write rolls back.
+this transaction appended, and its newest checkpoint must be the state's.
+Then the signer extends its *own* frontier with the leaves this transaction
+appended, checks that the stored tree gives the same frontier, signs that
+root and stores the checkpoint row in the same transaction. Anything else
+(forged appends, rewritten history, deleted entries or checkpoints) is
+refused with :class:`~scaleguard.errors.LedgerIntegrityError` and the write
+rolls back.
 
-The state is written after the commit. A crash (or a concurrent writer)
-between the commit and that write leaves the database one checkpoint ahead of
-the file; that checkpoint is adopted next time because it carries the
-signer's own valid signature and extends the state: only the signer can have
-made it. Its note never existed anywhere but in the committed row.
+**What a seal reads, and why that is enough.** One statement returns the
+newest checkpoint row, the highest entry index, the newest ``created_at`` of
+this transaction's entries and the stored hashes of the new tree's frontier.
+
+* Newest row == the state's note: no checkpoint was deleted, and none the
+  signer did not sign was added on top (a larger row is adopted only when it
+  carries the key's signature and extends the state, see below).
+* Highest index + 1 == state size + appended, and the appended indices are
+  exactly the ones after the state: no entry was appended without the key and
+  none of the newest was deleted.
+* Stored frontier at the new size == the frontier the signer computed. Each
+  stored hash of that frontier either covers only old leaves (then it is a
+  node of the signed tree's frontier, read as is) or was computed in this
+  transaction, under the write lock, from stored old hashes and this
+  transaction's leaves. Equality therefore means, by collision resistance of
+  the RFC 9162 hashes, that the stored tree still gives the signed root: the
+  separate root-at-the-old-size query of earlier versions added nothing. When
+  the comparison fails, that query runs once to say which of the two went
+  wrong ("history was rewritten" or "edited during the write").
+
+What is signed never depends on these reads: the root comes from the signer's
+own frontier and the leaf hashes this process appended, so a missed check
+could at worst sign the honest tree over a tampered database, which
+``verify`` reports. A hole in the middle of the ledger (a deleted old entry)
+is left to ``verify``: counting rows would scan the table on every write.
+
+**The state is written after the commit.** A crash (or a concurrent writer)
+between the commit and that write leaves the database ahead of the file; a
+newer checkpoint is adopted next time because it carries the signer's own
+valid signature and extends the state: only the signer can have made it. In
+one process, a tree this signer sealed and whose predecessor chain reaches
+the state is adopted without asking the database for a proof (the signer
+built each step itself); any other newer row needs a consistency proof from
+the stored tree.
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import json
+import functools
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, TextClause, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from scaleguard.errors import LedgerError, LedgerIntegrityError
 from scaleguard.ledger.canonical import format_time
-from scaleguard.ledger.merkle import (
-    EMPTY_ROOT,
-    HASH_SIZE,
-    NodeSource,
-    node_hash,
-    verify_consistency,
-)
+from scaleguard.ledger.merkle import EMPTY_ROOT, verify_consistency
 from scaleguard.ledger.note import (
     Checkpoint,
     NoteSigner,
     NoteVerifier,
-    b64decode_strict,
     open_checkpoint,
     sign_checkpoint,
 )
-from scaleguard.store.ledger.tree import prove_consistency, root_at, with_nodes
-from scaleguard.store.tables import LedgerCheckpointRow, LedgerEntryRow
+from scaleguard.store.ledger.frontier import (
+    SignedTree,
+    empty_tree,
+    extend,
+    fold,
+    frontier_keys,
+    frontier_levels,
+    signed_tree,
+    stored_frontier,
+)
+from scaleguard.store.ledger.state import SignerState, StateLog, read_state, write_state
+from scaleguard.store.ledger.tree import prove_consistency, root_at
+from scaleguard.store.tables import LedgerCheckpointRow, LedgerEntryRow, LedgerNodeRow
+
+__all__ = [
+    "APPENDED",
+    "LedgerSigner",
+    "NoSigner",
+    "Sealed",
+    "SignedTree",
+    "SignerState",
+    "WorkspaceSealer",
+    "adopt",
+    "check_extends",
+    "empty_tree",
+    "extend",
+    "fold",
+    "frontier_levels",
+    "publish",
+    "read_state",
+    "signed_tree",
+    "start_log",
+    "stored_frontier",
+    "write_state",
+]
 
 #: ``tx.info`` key under which :func:`scaleguard.store.repo.append_record` lists
 #: the ``(index, leaf hash)`` of every entry the transaction appended.
 APPENDED = "scaleguard.ledger.appended"
-STATE_FORMAT = "scaleguard-ledger-state/1"
-MAX_STATE_BYTES = 1 << 16
 
 _ENTRIES = cast(Table, LedgerEntryRow.__table__)
 _CHECKPOINTS = cast(Table, LedgerCheckpointRow.__table__)
+_NODES = cast(Table, LedgerNodeRow.__table__)
 REFUSE = "refusing to sign"
-
-
-# -- the frontier ----------------------------------------------------------------------
-
-
-def frontier_levels(size: int) -> list[int]:
-    """Levels of the maximal complete subtrees of a tree of ``size`` leaves, largest first."""
-    return [level for level in range(size.bit_length() - 1, -1, -1) if size >> level & 1]
-
-
-def fold(frontier: Sequence[bytes]) -> bytes:
-    """The root of the tree whose maximal complete subtrees are ``frontier``."""
-    if not frontier:
-        return EMPTY_ROOT
-    acc = frontier[-1]
-    for h in reversed(frontier[:-1]):
-        acc = node_hash(h, acc)
-    return acc
-
-
-def extend(frontier: Sequence[bytes], size: int, leaves: Sequence[bytes]) -> tuple[bytes, ...]:
-    """The frontier after appending ``leaves`` (leaf hashes) to a tree of ``size``."""
-    stack = [(level, h) for level, h in zip(frontier_levels(size), frontier, strict=True)]
-    for leaf in leaves:
-        level, h = 0, leaf
-        while stack and stack[-1][0] == level:
-            _, left = stack.pop()
-            h = node_hash(left, h)
-            level += 1
-        stack.append((level, h))
-    return tuple(h for _, h in stack)
-
-
-def stored_frontier(session: Session, size: int) -> tuple[bytes, ...]:
-    """The frontier of the tree of ``size`` read from ``ledger_nodes`` (unverified)."""
-
-    def frontier_of(source: NodeSource) -> tuple[bytes, ...]:
-        out, start = [], 0
-        for level in frontier_levels(size):
-            out.append(source.node(level, start >> level))
-            start += 1 << level
-        return tuple(out)
-
-    return with_nodes(session, frontier_of)
-
-
-@dataclass(frozen=True)
-class SignedTree:
-    """A checkpoint the signer signed, with the frontier that folds to its root."""
-
-    note: bytes
-    checkpoint: Checkpoint
-    frontier: tuple[bytes, ...]
-
-    @property
-    def size(self) -> int:
-        return self.checkpoint.size
-
-    @property
-    def root(self) -> bytes:
-        return self.checkpoint.root
-
-
-def signed_tree(note: bytes, frontier: Sequence[bytes], verifier: NoteVerifier) -> SignedTree:
-    """Check a signed note and its frontier against each other; LedgerError if they disagree."""
-    checkpoint = open_checkpoint(note, verifier)
-    frontier = tuple(frontier)
-    if len(frontier) != len(frontier_levels(checkpoint.size)) or fold(frontier) != checkpoint.root:
-        raise LedgerError(
-            f"the frontier kept with the checkpoint of size {checkpoint.size} "
-            "does not fold to its root"
-        )
-    return SignedTree(note, checkpoint, frontier)
-
-
-def empty_tree(signer: NoteSigner) -> SignedTree:
-    """The signed empty tree every log starts with."""
-    note = sign_checkpoint(Checkpoint(signer.name, 0, EMPTY_ROOT), signer)
-    return SignedTree(note, Checkpoint(signer.name, 0, EMPTY_ROOT), ())
-
-
-# -- the state file ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SignerState:
-    """What ``keys/ledger.state`` holds: the latest tree the signer signed."""
-
-    signed: SignedTree
-
-
-def _tree_json(tree: SignedTree) -> dict[str, Any]:
-    return {
-        "checkpoint": tree.note.decode("utf-8"),
-        "frontier": [base64.b64encode(h).decode("ascii") for h in tree.frontier],
-    }
-
-
-def _tree_from(value: Any, verifier: NoteVerifier, where: str) -> SignedTree:
-    if not isinstance(value, dict) or set(value) != {"checkpoint", "frontier"}:
-        raise LedgerError(f"{where}: expected an object with 'checkpoint' and 'frontier'")
-    note, frontier = value["checkpoint"], value["frontier"]
-    if not isinstance(note, str) or not isinstance(frontier, list):
-        raise LedgerError(f"{where}: 'checkpoint' must be text and 'frontier' a list")
-    hashes: list[bytes] = []
-    for n, item in enumerate(frontier):
-        raw = b64decode_strict(item) if isinstance(item, str) else None
-        if raw is None or len(raw) != HASH_SIZE:
-            raise LedgerError(f"{where}.frontier[{n}] is not a base64 SHA-256 hash")
-        hashes.append(raw)
-    try:
-        return signed_tree(note.encode("utf-8"), hashes, verifier)
-    except LedgerError as exc:
-        raise LedgerError(f"{where}: {exc.message}", hint=exc.hint) from None
-
-
-def read_state(path: Path, verifier: NoteVerifier) -> SignerState | None:
-    """The signer's state, verified against ``verifier``; None when there is no file."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise LedgerError(f"cannot read the signer state {path}: {exc.strerror or exc}") from None
-    hint = f"restore {path} from a backup of the keys folder"
-    if len(raw) > MAX_STATE_BYTES:
-        raise LedgerError(f"signer state {path} is {len(raw)} bytes; not a state file", hint=hint)
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise LedgerError(f"signer state {path} is not JSON: {exc}", hint=hint) from None
-    if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
-        raise LedgerError(f"signer state {path}: 'format' must be {STATE_FORMAT!r}", hint=hint)
-    try:
-        signed = _tree_from(data.get("signed"), verifier, f"{path}: $.signed")
-    except LedgerError as exc:
-        raise LedgerError(exc.message, hint=hint) from None
-    return SignerState(signed)
-
-
-def write_state(path: Path, state: SignerState) -> None:
-    """Replace the state file atomically and durably (mode 0600)."""
-    body = {
-        "format": STATE_FORMAT,
-        "signed": _tree_json(state.signed),
-    }
-    data = (json.dumps(body, indent=1) + "\n").encode("utf-8")
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(name, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(name)
-        raise LedgerError(f"cannot write the signer state {path}: {exc.strerror or exc}") from None
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive lock on the state, across processes (read-modify-write)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
-    fd = os.open(str(path) + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+_TAMPERED_ROW = "the checkpoints table was edited; run 'scaleguard ledger verify --full'"
 
 
 # -- the database against the state ------------------------------------------------
+
+
+def _newest_of(size: object, note: object) -> tuple[int, bytes] | None:
+    """The newest checkpoint row's ``(size, note)``, type-checked; None when there is none."""
+    if size is None and note is None:
+        return None
+    try:
+        return int(cast(Any, size)), bytes(cast(Any, note))
+    except (TypeError, ValueError):
+        raise LedgerIntegrityError(
+            f"{REFUSE}: the newest ledger_checkpoints row holds values of the wrong type",
+            hint=_TAMPERED_ROW,
+        ) from None
 
 
 def _latest_row(session: Session) -> tuple[int, bytes] | None:
@@ -264,14 +147,15 @@ def _latest_row(session: Session) -> tuple[int, bytes] | None:
         .order_by(_CHECKPOINTS.c.size.desc())
         .limit(1)
     ).first()
-    if row is None:
-        return None
+    return None if row is None else _newest_of(row[0], row[1])
+
+
+def _highest(top: object, hint: str) -> int:
     try:
-        return int(row[0]), bytes(row[1])
+        return -1 if top is None else int(cast(Any, top))
     except (TypeError, ValueError):
         raise LedgerIntegrityError(
-            f"{REFUSE}: the newest ledger_checkpoints row holds values of the wrong type",
-            hint="the checkpoints table was edited; run 'scaleguard ledger verify --full'",
+            f"{REFUSE}: ledger_entries holds an index that is not an integer", hint=hint
         ) from None
 
 
@@ -282,12 +166,11 @@ def _root_from_db(session: Session, size: int) -> bytes:
         raise LedgerIntegrityError(f"{REFUSE}: {exc.message}", hint=exc.hint) from None
 
 
-def _roll_forward(session: Session, tree: SignedTree, verifier: NoteVerifier) -> SignedTree:
-    """Adopt a newer checkpoint row the signer itself signed and that extends ``tree``."""
-    latest = _latest_row(session)
-    if latest is None or latest[0] <= tree.size:
-        return tree
-    size, note = latest
+def _adopt_newer(
+    session: Session, tree: SignedTree, newest: tuple[int, bytes], verifier: NoteVerifier
+) -> SignedTree:
+    """The newer checkpoint row, if the signer itself signed it and it extends ``tree``."""
+    size, note = newest
     try:
         newer = open_checkpoint(note, verifier)
     except LedgerError:
@@ -313,26 +196,30 @@ def _roll_forward(session: Session, tree: SignedTree, verifier: NoteVerifier) ->
         raise LedgerIntegrityError(f"{REFUSE}: {exc.message}", hint=exc.hint) from None
 
 
-def check_extends(session: Session, tree: SignedTree, appended: Sequence[int] = ()) -> None:
-    """The database holds exactly ``tree`` plus the entries at ``appended``; else refuse.
+def _roll_forward(session: Session, tree: SignedTree, verifier: NoteVerifier) -> SignedTree:
+    """Adopt a newer checkpoint row the signer itself signed and that extends ``tree``."""
+    latest = _latest_row(session)
+    if latest is None or latest[0] <= tree.size:
+        return tree
+    return _adopt_newer(session, tree, latest, verifier)
 
-    Checks that the newest checkpoint row is the signer's own, that no entry
-    was added or deleted outside the signer's view, and that the stored tree
-    gives the root the signer signed.
-    """
+
+def _check_view(
+    tree: SignedTree, newest: tuple[int, bytes] | None, highest: int, appended: Sequence[int]
+) -> None:
+    """The newest checkpoint row is ``tree``'s and the entries end right after ``appended``."""
     hint = (
         "the database no longer extends the signer's latest checkpoint "
         f"(size {tree.size}, kept in keys/ledger.state); run 'scaleguard ledger verify --full' "
         "and restore the database from a backup"
     )
-    latest = _latest_row(session)
-    if latest is None:
+    if newest is None:
         raise LedgerIntegrityError(
             f"{REFUSE}: the database holds no checkpoint, but the signer last signed "
             f"{tree.size} entries: checkpoint rows were deleted",
             hint=hint,
         )
-    size, note = latest
+    size, note = newest
     if size < tree.size:
         raise LedgerIntegrityError(
             f"{REFUSE}: the newest checkpoint in the database covers {size} entries, but the "
@@ -344,15 +231,6 @@ def check_extends(session: Session, tree: SignedTree, appended: Sequence[int] = 
             f"{REFUSE}: the checkpoint row of size {size} is not the one the signer signed",
             hint=hint,
         )
-    # The highest index is an index lookup; counting rows would scan the table on every
-    # write, so a hole in the middle (a deleted old entry) is left to 'verify' to report.
-    top = session.execute(select(func.max(_ENTRIES.c.idx))).scalar()
-    try:
-        highest = -1 if top is None else int(top)
-    except (TypeError, ValueError):
-        raise LedgerIntegrityError(
-            f"{REFUSE}: ledger_entries holds an index that is not an integer", hint=hint
-        ) from None
     expected = tree.size + len(appended)
     if list(appended) != list(range(tree.size, expected)) or highest + 1 > expected:
         first = appended[0] if appended else highest + 1
@@ -368,12 +246,71 @@ def check_extends(session: Session, tree: SignedTree, appended: Sequence[int] = 
             f"end at index {highest}: the newest entries were deleted",
             hint=hint,
         )
+
+
+def _rewritten(tree: SignedTree) -> LedgerIntegrityError:
+    return LedgerIntegrityError(
+        f"{REFUSE}: the stored tree's root at size {tree.size} is not the root the signer "
+        "signed there: history was rewritten",
+        hint="the database no longer extends the signer's latest checkpoint "
+        f"(size {tree.size}, kept in keys/ledger.state); run 'scaleguard ledger verify --full' "
+        "and restore the database from a backup",
+    )
+
+
+def check_extends(session: Session, tree: SignedTree, appended: Sequence[int] = ()) -> None:
+    """The database holds exactly ``tree`` plus the entries at ``appended``; else refuse.
+
+    Checks that the newest checkpoint row is the signer's own, that no entry
+    was added or deleted outside the signer's view, and that the stored tree
+    gives the root the signer signed.
+    """
+    top = session.execute(select(func.max(_ENTRIES.c.idx))).scalar()
+    _check_view(tree, _latest_row(session), _highest(top, _TAMPERED_ROW), appended)
     if _root_from_db(session, tree.size) != tree.root:
-        raise LedgerIntegrityError(
-            f"{REFUSE}: the stored tree's root at size {tree.size} is not the root the signer "
-            "signed there: history was rewritten",
-            hint=hint,
-        )
+        raise _rewritten(tree)
+
+
+@functools.cache
+def _seal_query(nodes: int) -> TextClause:
+    """Everything a seal reads, in one statement (see the module doc); built once per shape.
+
+    Plain SQL: the statement runs on every write, and building and caching an
+    expression of nested subqueries cost more than running it.
+    """
+    checkpoints, entries, tree = _CHECKPOINTS.name, _ENTRIES.name, _NODES.name
+    newest = f"FROM {checkpoints} ORDER BY size DESC LIMIT 1"
+    columns = [
+        f"(SELECT size {newest})",
+        f"(SELECT note {newest})",
+        f"(SELECT max(idx) FROM {entries})",
+        f"(SELECT max(created_at) FROM {entries} WHERE idx >= :first)",
+        *(
+            f"(SELECT hash FROM {tree} WHERE level = :l{k} AND idx = :i{k} LIMIT 1)"
+            for k in range(nodes)
+        ),
+    ]
+    return text("SELECT " + ", ".join(columns))
+
+
+@dataclass(frozen=True)
+class _SealView:
+    newest: tuple[int, bytes] | None
+    highest: int
+    created_at: object
+    stored: tuple[bytes | None, ...]
+
+
+def _seal_view(tx: Session, first: int, size: int) -> _SealView:
+    keys = frontier_keys(size)
+    params: dict[str, int] = {"first": first}
+    for k, (level, index) in enumerate(keys):
+        params[f"l{k}"], params[f"i{k}"] = level, index
+    row = tx.execute(_seal_query(len(keys)), params).one()
+    stored = tuple(
+        bytes(h) if isinstance(h, bytes | bytearray | memoryview) else None for h in row[4:]
+    )
+    return _SealView(_newest_of(row[0], row[1]), _highest(row[2], _TAMPERED_ROW), row[3], stored)
 
 
 # -- sealing write transactions -------------------------------------------------------
@@ -388,18 +325,25 @@ class Sealed:
 
 
 class LedgerSigner:
-    """Signs every write transaction's new entries before it commits (see module doc)."""
+    """Signs every write transaction's new entries before it commits (see module doc).
+
+    Safe to share between threads: seals run under the database's write lock,
+    and the state file is appended under its own lock.
+    """
 
     def __init__(self, signer: NoteSigner, state_path: Path) -> None:
         self.signer = signer
         self.state_path = state_path
+        self._log = StateLog(state_path, signer.verifier)
+        #: Trees sealed in this process whose commit has not been recorded yet, by note.
+        self._pending: dict[bytes, Sealed] = {}
 
     @property
     def verifier(self) -> NoteVerifier:
         return self.signer.verifier
 
     def _state(self) -> SignerState:
-        state = read_state(self.state_path, self.verifier)
+        state = self._log.read()
         if state is None:
             raise LedgerError(
                 f"{REFUSE}: the signer state {self.state_path} is missing",
@@ -411,13 +355,20 @@ class LedgerSigner:
 
     def latest(self, session: Session) -> SignedTree:
         """The signer's latest checkpoint, after checking the database still extends it."""
-        with _locked(self.state_path):
-            state = self._state()
-            tree = _roll_forward(session, state.signed, self.verifier)
-            if tree is not state.signed:
-                write_state(self.state_path, SignerState(tree))
+        state = self._state()
+        tree = _roll_forward(session, state.signed, self.verifier)
+        if tree is not state.signed:
+            self._log.record(tree)
         check_extends(session, tree)
         return tree
+
+    def _sealed_here(self, base: SignedTree, newest: tuple[int, bytes]) -> SignedTree | None:
+        """The newest row's tree if this process sealed every step from ``base`` to it."""
+        step = self._pending.get(newest[1])
+        found = step.after if step is not None else None
+        while step is not None and step.before.note != base.note:
+            step = self._pending.get(step.before.note)
+        return found if step is not None else None
 
     def seal(self, tx: Session) -> Sealed | None:
         """Sign the entries ``tx`` appended, in ``tx``; refuse unless the database extends
@@ -425,13 +376,21 @@ class LedgerSigner:
         appended: list[tuple[int, bytes]] = tx.info.pop(APPENDED, [])
         if not appended:
             return None
-        with _locked(self.state_path):
-            before = _roll_forward(tx, self._state().signed, self.verifier)
-        check_extends(tx, before, [idx for idx, _ in appended])
+        indices = [idx for idx, _ in appended]
         leaves = [leaf for _, leaf in appended]
+        before = self._state().signed
+        view = _seal_view(tx, indices[0], before.size + len(leaves))
+        if view.newest is not None and view.newest[0] > before.size:
+            # Another writer's commit is not in the state yet: adopt it, then look again.
+            adopted = self._sealed_here(before, view.newest)
+            before = adopted or _adopt_newer(tx, before, view.newest, self.verifier)
+            view = _seal_view(tx, indices[0], before.size + len(leaves))
+        _check_view(before, view.newest, view.highest, indices)
         frontier = extend(before.frontier, before.size, leaves)
         size, new_root = before.size + len(leaves), fold(frontier)
-        if _root_from_db(tx, size) != new_root:
+        if view.stored != frontier:
+            if _root_from_db(tx, before.size) != before.root:
+                raise _rewritten(before)
             raise LedgerIntegrityError(
                 f"{REFUSE}: the stored tree's root at size {size} is not the one the "
                 "signer computed from its own frontier",
@@ -443,9 +402,7 @@ class LedgerSigner:
         # The checkpoint is dated by the newest entry it covers, not the clock: an entry
         # recorded with a coarse time (an anonymous report, dated to the day) is not dated
         # more finely by the checkpoint signed in its transaction.
-        newest = tx.execute(
-            select(func.max(_ENTRIES.c.created_at)).where(_ENTRIES.c.idx >= before.size)
-        ).scalar()
+        newest = view.created_at
         tx.execute(
             insert(_CHECKPOINTS),
             {
@@ -455,18 +412,25 @@ class LedgerSigner:
                 "created_at": str(newest) if newest else format_time(datetime.now(UTC)),
             },
         )
-        return Sealed(before, after)
+        sealed = Sealed(before, after)
+        self._pending[after.note] = sealed
+        return sealed
 
     def committed(self, sealed: Sealed) -> None:
         """The transaction committed: its checkpoint is the signer's latest."""
-        with _locked(self.state_path):
-            state = read_state(self.state_path, self.verifier)
-            if state is None or state.signed.size < sealed.after.size:
-                write_state(self.state_path, SignerState(sealed.after))
+        try:
+            self._log.record(sealed.after)
+        except LedgerError as exc:
+            raise LedgerError(
+                f"recorded and signed, but {exc.message}",
+                hint=exc.hint or "the next write adopts this checkpoint from the database",
+            ) from None
+        finally:
+            self._pending.pop(sealed.after.note, None)
 
     def aborted(self, sealed: Sealed) -> None:
         """The transaction rolled back: its checkpoint never existed; nothing to undo."""
-        return None
+        self._pending.pop(sealed.after.note, None)
 
 
 class NoSigner:
