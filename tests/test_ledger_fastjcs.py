@@ -5,8 +5,11 @@ from __future__ import annotations
 import math
 import re
 import struct
+from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from enum import IntEnum, StrEnum
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -300,3 +303,32 @@ def test_the_demo_shapes_take_the_fast_route() -> None:
     assert fast_canonical({"kind": "evidence", "record": record, "time": "2026-05-01T00:00:00Z"})
     assert fast_decode(data)[0]
     assert parse_entry(data).record == {**record, "threshold": 1}
+
+
+class _Level(IntEnum):
+    HIGH = 3
+
+
+class _Tier(StrEnum):
+    GOLD = "gold"
+
+
+class _Ratio(float):
+    def __repr__(self) -> str:
+        return "not a number"
+
+
+def test_subclasses_and_mappings_encode_as_rfc8785_does() -> None:
+    value = {
+        "level": _Level.HIGH,
+        "tier": _Tier.GOLD,
+        _Tier.GOLD: [_Ratio(2.0), _Ratio(0.25)],
+        "ordered": OrderedDict([("b", 1), ("a", (1.0, 2))]),
+    }
+    expected = b'{"gold":[2,0.25],"level":3,"ordered":{"a":[1,2],"b":1},"tier":"gold"}'
+    assert fast_canonical(value) == expected
+    assert canonical_json(value) == expected == rfc8785.dumps(_plain(value))
+    # a mapping that is not a dict is not for the C encoder, but still canonical
+    proxy = MappingProxyType({"b": 1.5, "a": None})
+    assert fast_canonical(proxy) is None
+    assert canonical_json(proxy) == b'{"a":null,"b":1.5}'

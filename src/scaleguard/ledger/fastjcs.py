@@ -13,8 +13,9 @@ pure-Python ``rfc8785`` route whenever the inspection cannot vouch for it:
   ``repr``; ``rfc8785`` formats ``str(f)`` too), but ECMAScript's
   Number::toString places the decimal point differently: ``3.0`` is ``3``,
   ``-0.0`` is ``0``, ``1e+16`` is ``10000000000000000``, ``1e-05`` is
-  ``0.00001``, ``1e-07`` is ``1e-7``. Every float token outside strings is
-  respelled by :func:`ecma_number`, which follows ECMA-262 Number::toString.
+  ``0.00001``, ``1e-07`` is ``1e-7``. Float tokens outside strings that
+  Python spells otherwise (integral, or with an exponent) are respelled by
+  :func:`ecma_number`, which follows ECMA-262 Number::toString.
 * **Key order.** RFC 8785 sorts by UTF-16 code units, Python by code points.
   For strings without characters above U+FFFF the two orders are the same (a
   BMP character is one code unit equal to its code point), so objects whose
@@ -29,9 +30,10 @@ pure-Python ``rfc8785`` route whenever the inspection cannot vouch for it:
   is sent back.
 
 The number and nesting checks run on the text outside strings (the encoder's
-output split at its string literals); the key checks run on the whole text and
-err one way only: text inside strings can make them send a value back, never
-let one through. Property tests compare this module with
+output split at its string literals), after cheap substring searches over the
+whole text that are implied by them and so can only cause extra work; the key
+checks run on the whole text and err one way only: text inside strings can make
+them send a value back, never let one through. Property tests compare this module with
 ``rfc8785.dumps`` over arbitrary JSON values (``tests/test_ledger_fastjcs.py``).
 """
 
