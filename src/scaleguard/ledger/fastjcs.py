@@ -77,9 +77,12 @@ _NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
 #: out most of the above without a regular expression. Each is implied by the
 #: exact condition, because a token and the character after it lie outside
 #: strings verbatim: a float to respell shows ``0.0`` then ``,`` ``]`` ``}`` or
-#: the end, or ``0e+``/``0e-``; a long integer shows sixteen ``0``.
+#: the end, or ``0e+``/``0e-``; a long integer shows sixteen ``0`` after
+#: ``,`` ``:`` ``[`` or ``-`` (or at the start).
 _ZEROED = bytes.maketrans(b"0123456789", b"0" * 10)
 _RESPELL_HINTS = (b"0.0,", b"0.0]", b"0.0}", b"0e+", b"0e-")
+_SIXTEEN = b"0" * 16
+_BIG_HINTS = (b"," + _SIXTEEN, b":" + _SIXTEEN, b"[" + _SIXTEEN, b"-" + _SIXTEEN)
 _STEP = {ord("{"): 1, ord("["): 1, ord("}"): -1, ord("]"): -1}
 
 
@@ -145,7 +148,7 @@ def fast_canonical(value: object) -> bytes | None:
     if _ODD_KEY.search(data):
         return None
     zeroed = data.translate(_ZEROED)
-    big = b"0" * 16 in zeroed
+    big = zeroed.startswith(_SIXTEEN) or any(hint in zeroed for hint in _BIG_HINTS)
     deep = data.count(b"{") + data.count(b"[") > MAX_DEPTH
     respell = zeroed.endswith(b"0.0") or any(hint in zeroed for hint in _RESPELL_HINTS)
     astral = not data.isascii() and bool(data.translate(None, _NOT_ASTRAL))
