@@ -19,6 +19,7 @@ SECTIONS = (
     "benchmarks.ingest_bench",
     "benchmarks.decision_bench",
     "benchmarks.ledger_bench",
+    "benchmarks.canonical_bench",
     "benchmarks.history_bench",
     "benchmarks.usage_bench",
     "benchmarks.web_bench",

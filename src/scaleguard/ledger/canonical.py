@@ -18,6 +18,11 @@ Entry bytes are the RFC 8785 serialization of exactly this object::
 
 The index is deliberately absent: the position is what an inclusion proof
 proves. RFC 8785 output is UTF-8 without insignificant whitespace.
+
+Speed: every append and every full verification canonicalises, so both
+directions run through the C encoder/decoder of :mod:`json` whenever the
+result is provably what RFC 8785 (the ``rfc8785`` package) produces, and fall
+back to ``rfc8785`` otherwise; see :mod:`scaleguard.ledger.fastjcs`.
 """
 
 from __future__ import annotations
@@ -34,13 +39,11 @@ from typing import Any, TypeAlias
 import rfc8785
 
 from scaleguard.errors import InputError, LedgerError, Problem
+from scaleguard.ledger.fastjcs import MAX_DEPTH as MAX_DEPTH
+from scaleguard.ledger.fastjcs import MAX_SAFE_INTEGER as MAX_SAFE_INTEGER
+from scaleguard.ledger.fastjcs import fast_canonical, fast_decode
 
 JSONValue: TypeAlias = bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"] | None
-
-#: RFC 8785 integers must be exactly representable as IEEE 754 doubles.
-MAX_SAFE_INTEGER = 2**53 - 1
-#: Records nest a few levels; a thousand means a bug or an attack.
-MAX_DEPTH = 64
 
 _KIND_RE = re.compile(r"[a-z][a-z0-9]*(?:[-.][a-z0-9]+)*", re.ASCII)
 _TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{6})?Z", re.ASCII)
@@ -96,7 +99,15 @@ def _string_problem(text: str, path: str) -> Problem | None:
 
 
 def canonical_json(value: object) -> bytes:
-    """RFC 8785 bytes of ``value``; raises InputError naming the bad JSON path."""
+    """RFC 8785 bytes of ``value``; raises InputError naming the bad JSON path.
+
+    The C route answers whenever it can prove its bytes equal ``rfc8785``'s;
+    anything else (bad input included) takes the pure-Python route, so errors
+    and their messages are exactly those of the strict check below.
+    """
+    fast = fast_canonical(value)
+    if fast is not None:
+        return fast
     problem = _json_problem(value, "$", 0)
     if problem:
         raise InputError(
@@ -217,13 +228,52 @@ def loads_strict(data: bytes, what: str = "entry") -> Any:
         raise LedgerError(f"{what} is not valid JSON: {str(exc)[:200]}") from None
 
 
+def is_canonical(data: bytes) -> bool:
+    """True when ``data`` is exactly what :func:`canonical_json` writes for some value.
+
+    For verification: most stored bytes are proven canonical by parsing and
+    re-encoding in C (:func:`scaleguard.ledger.fastjcs.fast_decode`); only
+    what that cannot vouch for (rejects included) is re-checked with the
+    strict parser and ``rfc8785``, so the answer is always the strict one.
+    """
+    if fast_decode(data)[0]:
+        return True
+    try:
+        decode_canonical(data)
+    except LedgerError:
+        return False
+    return True
+
+
+def decode_canonical(data: bytes, what: str = "entry") -> Any:
+    """The JSON value of canonical bytes; LedgerError unless ``data`` is canonical."""
+    proven, value = fast_decode(data)
+    if proven:
+        return value
+    value = loads_strict(data, what)
+    problem = _json_problem(value, "$", 0)
+    if problem is not None:
+        raise LedgerError(f"{what} is not canonical JSON: {problem.message} at {problem.path}")
+    if rfc8785.dumps(value) != data:
+        raise LedgerError(
+            f"{what} bytes are not in RFC 8785 canonical form",
+            hint="entries are hashed exactly as stored; never re-serialize them",
+        )
+    return value
+
+
 def parse_entry(data: bytes) -> LedgerEntry:
     """Decode entry bytes, insisting they are exactly canonical.
 
     Raises :class:`LedgerError`; anything not produced by :func:`entry_bytes`
     is rejected, so two different byte strings never mean the same entry.
+    Bytes the C route proves canonical skip the strict parse (same value, see
+    :func:`scaleguard.ledger.fastjcs.fast_decode`); all others take it, so
+    every error message is the strict route's.
     """
-    value = loads_strict(data)
+    proven, value = fast_decode(data)
+    if not proven:
+        value = loads_strict(data)
     if not isinstance(value, dict) or set(value) != _ENTRY_KEYS:
         raise LedgerError('entry must be a JSON object with exactly "kind", "time" and "record"')
     kind, time_text, record = value["kind"], value["time"], value["record"]
@@ -234,12 +284,13 @@ def parse_entry(data: bytes) -> LedgerEntry:
     moment = parse_time(time_text)
     if not isinstance(record, dict):
         raise LedgerError("entry record is not a JSON object")
-    problem = _json_problem(value, "$", 0)
-    if problem is not None:
-        raise LedgerError(f"entry is not canonical JSON: {problem.message} at {problem.path}")
-    if rfc8785.dumps(value) != data:
-        raise LedgerError(
-            "entry bytes are not in RFC 8785 canonical form",
-            hint="entries are hashed exactly as stored; never re-serialize them",
-        )
+    if not proven:
+        problem = _json_problem(value, "$", 0)
+        if problem is not None:
+            raise LedgerError(f"entry is not canonical JSON: {problem.message} at {problem.path}")
+        if rfc8785.dumps(value) != data:
+            raise LedgerError(
+                "entry bytes are not in RFC 8785 canonical form",
+                hint="entries are hashed exactly as stored; never re-serialize them",
+            )
     return LedgerEntry(kind=kind, time=moment, record=record, raw=bytes(data))

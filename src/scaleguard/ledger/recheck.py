@@ -1,8 +1,9 @@
 """Re-reading entries and record rows quickly, without ever accepting less.
 
 Verification touches every entry and every record row, so the common case
-runs through C code (``json.loads``/``json.dumps``) and only what it cannot
-vouch for goes to the strict, pure-Python canonical parser. Nothing here
+runs through C code (``json.loads``/``json.dumps``, see
+:mod:`scaleguard.ledger.fastjcs`) and only what it cannot vouch for goes to
+the strict, pure-Python canonical parser. Nothing here
 reads the database.
 """
 
@@ -15,10 +16,9 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, cast
 
-import rfc8785
-
 from scaleguard.errors import InputError
-from scaleguard.ledger.canonical import MAX_DEPTH, MAX_SAFE_INTEGER, canonical_json, parse_entry
+from scaleguard.ledger.canonical import MAX_SAFE_INTEGER, canonical_json, parse_entry
+from scaleguard.ledger.fastjcs import fast_decode
 from scaleguard.ledger.merkle import HASH_SIZE
 
 #: Entry kind -> (record table, the column holding the entry's time).
@@ -69,44 +69,16 @@ _DUMPS = json.JSONEncoder(
 # -- entry bytes: a quick canonical check with the strict parser as fallback ----
 
 
-class _Slow(Exception):
-    """The quick route cannot decide; use :func:`parse_entry`."""
-
-
-def _float_literal(text: str) -> float:
-    value = float(text)
-    if rfc8785.dumps(value) != text.encode("ascii"):
-        raise _Slow
-    return value
-
-
-def _int_literal(text: str) -> int:
-    value = int(text)
-    if abs(value) > MAX_SAFE_INTEGER:
-        raise _Slow
-    return value
-
-
-_DECODER = json.JSONDecoder(parse_float=_float_literal, parse_int=_int_literal)
-
-
 def quick_entry(data: bytes) -> tuple[str, str, dict[str, Any]] | None:
     """(kind, time, record) if ``data`` is certainly a canonical entry, else None.
 
-    For ASCII input with finite, canonically spelled numbers, RFC 8785 output
-    equals Python's sorted, compact ``json.dumps``, which runs in C; anything
-    else (non-ASCII text, unusual numbers, deep nesting, any mismatch) goes to
-    the strict parser, so this never accepts what :func:`parse_entry` rejects.
+    Canonical form is proven in C by :func:`scaleguard.ledger.fastjcs.fast_decode`
+    (parse, re-encode, compare bytes); anything it cannot vouch for, and any
+    entry whose shape or time is off, goes to the strict parser, so this never
+    accepts what :func:`parse_entry` rejects.
     """
-    if not data.isascii() or data.count(b"{") + data.count(b"[") > MAX_DEPTH:
-        return None
-    try:
-        value = _DECODER.decode(data.decode("ascii"))
-        if _DUMPS(value).encode("ascii") != data:
-            return None
-    except (_Slow, ValueError, RecursionError):
-        return None
-    if not isinstance(value, dict) or value.keys() != {"kind", "time", "record"}:
+    proven, value = fast_decode(data)
+    if not proven or not isinstance(value, dict) or value.keys() != {"kind", "time", "record"}:
         return None
     kind, moment, record = value["kind"], value["time"], value["record"]
     if not isinstance(kind, str) or len(kind) > 64 or not _KIND_RE.fullmatch(kind):
