@@ -1,6 +1,6 @@
 """Report records: the frozen values and the only queries on the report tables.
 
-Every write goes through :func:`scaleguard.store.repo._create`, so each
+Every write goes through :func:`scaleguard.store.recording.create_record`, so each
 record and its ledger entry are written together under the write lock.
 """
 
@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scaleguard.errors import NotFoundError
 from scaleguard.store import Tx
-from scaleguard.store.repo import _create, _to
+from scaleguard.store.recording import create_record, first_record, list_records
 from scaleguard.store.tables_reports import (
     ReportPublicationRow,
     ReportRedactionRow,
@@ -128,34 +127,33 @@ def add_report(
         "content_sha256": content_sha256,
         "created_by": created_by,
     }
-    return _create(tx, RiskReportRow, RiskReport, "risk-report", period, values)
+    return create_record(tx, RiskReportRow, RiskReport, "risk-report", period, values)
 
 
 def reports(session: Session) -> list[RiskReport]:
-    rows = session.scalars(select(RiskReportRow).order_by(RiskReportRow.id))
-    return [_to(RiskReport, r) for r in rows]
+    return list_records(session, RiskReportRow, RiskReport)
 
 
 def report(session: Session, report_id: int) -> RiskReport:
-    row = session.get(RiskReportRow, report_id)
-    if row is None:
+    found = first_record(session, RiskReportRow, RiskReport, id=report_id)
+    if found is None:
         ids = [str(r.id) for r in reports(session)]
         raise NotFoundError(
             f"no Risk Report #{report_id}",
             hint=(f"known reports: {', '.join(ids)}" if ids else "no report is drafted yet")
             + "; draft one with 'scaleguard report new --period ...'",
         )
-    return _to(RiskReport, row)
+    return found
 
 
 def latest_report(session: Session) -> RiskReport:
-    row = session.scalars(select(RiskReportRow).order_by(RiskReportRow.id.desc()).limit(1)).first()
-    if row is None:
+    found = first_record(session, RiskReportRow, RiskReport, order_by=RiskReportRow.id.desc())
+    if found is None:
         raise NotFoundError(
             "no Risk Report is drafted yet",
             hint="draft one with 'scaleguard report new --period 2026-Q3 --models ...'",
         )
-    return _to(RiskReport, row)
+    return found
 
 
 def add_redaction(
@@ -177,12 +175,13 @@ def add_redaction(
         "created_by": created_by,
     }
     subject = f"report-{report_id}"
-    return _create(tx, ReportRedactionRow, RedactionRecord, "report-redaction", subject, values)
+    return create_record(
+        tx, ReportRedactionRow, RedactionRecord, "report-redaction", subject, values
+    )
 
 
 def redactions(session: Session, report_id: int) -> list[RedactionRecord]:
-    query = select(ReportRedactionRow).where(ReportRedactionRow.report_id == report_id)
-    return [_to(RedactionRecord, r) for r in session.scalars(query.order_by(ReportRedactionRow.id))]
+    return list_records(session, ReportRedactionRow, RedactionRecord, report_id=report_id)
 
 
 def add_submission(
@@ -195,12 +194,11 @@ def add_submission(
         "created_by": created_by,
     }
     subject = f"report-{report_id}"
-    return _create(tx, ReportSubmissionRow, Submission, "report-submission", subject, values)
+    return create_record(tx, ReportSubmissionRow, Submission, "report-submission", subject, values)
 
 
 def submissions(session: Session, report_id: int) -> list[Submission]:
-    query = select(ReportSubmissionRow).where(ReportSubmissionRow.report_id == report_id)
-    return [_to(Submission, r) for r in session.scalars(query.order_by(ReportSubmissionRow.id))]
+    return list_records(session, ReportSubmissionRow, Submission, report_id=report_id)
 
 
 def add_publication(
@@ -228,14 +226,13 @@ def add_publication(
         "created_by": created_by,
     }
     subject = f"report-{report_id}"
-    return _create(tx, ReportPublicationRow, Publication, "report-publication", subject, values)
+    return create_record(
+        tx, ReportPublicationRow, Publication, "report-publication", subject, values
+    )
 
 
 def publications(session: Session, report_id: int | None = None) -> list[Publication]:
-    query = select(ReportPublicationRow)
-    if report_id is not None:
-        query = query.where(ReportPublicationRow.report_id == report_id)
-    return [_to(Publication, r) for r in session.scalars(query.order_by(ReportPublicationRow.id))]
+    return list_records(session, ReportPublicationRow, Publication, report_id=report_id)
 
 
 def add_reviewer_edition(
@@ -261,14 +258,10 @@ def add_reviewer_edition(
         "created_by": created_by,
     }
     subject = f"report-{report_id}"
-    return _create(
+    return create_record(
         tx, ReportReviewerEditionRow, ReviewerEdition, "report-reviewer-edition", subject, values
     )
 
 
 def reviewer_editions(session: Session, report_id: int | None = None) -> list[ReviewerEdition]:
-    query = select(ReportReviewerEditionRow)
-    if report_id is not None:
-        query = query.where(ReportReviewerEditionRow.report_id == report_id)
-    rows = session.scalars(query.order_by(ReportReviewerEditionRow.id))
-    return [_to(ReviewerEdition, r) for r in rows]
+    return list_records(session, ReportReviewerEditionRow, ReviewerEdition, report_id=report_id)

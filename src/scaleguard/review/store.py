@@ -1,6 +1,6 @@
 """Review records: the frozen values and the only queries on the review tables.
 
-Every write goes through :func:`scaleguard.store.repo._create`, so each
+Every write goes through :func:`scaleguard.store.recording.create_record`, so each
 record and its ledger entry are written together under the write lock.
 """
 
@@ -10,15 +10,13 @@ import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scaleguard.errors import NotFoundError
 from scaleguard.store import Tx
-from scaleguard.store.repo import _create, _to
-from scaleguard.store.tables import Base
+from scaleguard.store.recording import create_record, first_record, list_records
 from scaleguard.store.tables_reports import (
     ReviewAccessRow,
     ReviewAssignmentRow,
@@ -28,8 +26,6 @@ from scaleguard.store.tables_reports import (
     ReviewResponseRow,
     ReviewStatementRow,
 )
-
-R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -120,15 +116,6 @@ class Response:
     ledger_index: int
 
 
-def _all(session: Session, table: type[Base], cls: type[R], **where: Any) -> list[R]:
-    query = select(table)
-    for column, value in where.items():
-        if value is not None:
-            query = query.where(getattr(table, column) == value)
-    rows = session.scalars(query.order_by(table.__table__.c.id))
-    return [_to(cls, r) for r in rows]
-
-
 # -- reviewers and interests ------------------------------------------------------
 
 
@@ -141,16 +128,15 @@ def add_reviewer(
         "expertise": list(expertise),
         "created_by": created_by,
     }
-    return _create(tx, ReviewerRow, Reviewer, "reviewer", name, values)
+    return create_record(tx, ReviewerRow, Reviewer, "reviewer", name, values)
 
 
 def reviewers(session: Session) -> list[Reviewer]:
-    return _all(session, ReviewerRow, Reviewer)
+    return list_records(session, ReviewerRow, Reviewer)
 
 
 def find_reviewer(session: Session, name: str) -> Reviewer | None:
-    row = session.scalars(select(ReviewerRow).where(ReviewerRow.name == name)).first()
-    return None if row is None else _to(Reviewer, row)
+    return first_record(session, ReviewerRow, Reviewer, name=name)
 
 
 def reviewer(session: Session, name: str) -> Reviewer:
@@ -190,11 +176,13 @@ def add_interest(
         "note": note,
         "created_by": created_by,
     }
-    return _create(tx, ReviewerInterestRow, InterestRecord, "reviewer-interest", reviewer, values)
+    return create_record(
+        tx, ReviewerInterestRow, InterestRecord, "reviewer-interest", reviewer, values
+    )
 
 
 def interests(session: Session, reviewer: str | None = None) -> list[InterestRecord]:
-    return _all(session, ReviewerInterestRow, InterestRecord, reviewer=reviewer)
+    return list_records(session, ReviewerInterestRow, InterestRecord, reviewer=reviewer)
 
 
 # -- the review of one report -----------------------------------------------------
@@ -217,13 +205,15 @@ def add_assignment(
         "created_by": created_by,
     }
     subject = f"report-{report_id}"
-    return _create(tx, ReviewAssignmentRow, Assignment, "review-assignment", subject, values)
+    return create_record(tx, ReviewAssignmentRow, Assignment, "review-assignment", subject, values)
 
 
 def assignments(
     session: Session, report_id: int | None = None, reviewer: str | None = None
 ) -> list[Assignment]:
-    return _all(session, ReviewAssignmentRow, Assignment, report_id=report_id, reviewer=reviewer)
+    return list_records(
+        session, ReviewAssignmentRow, Assignment, report_id=report_id, reviewer=reviewer
+    )
 
 
 def add_access(
@@ -245,13 +235,13 @@ def add_access(
         "created_by": created_by,
     }
     subject = f"report-{report_id}"
-    return _create(tx, ReviewAccessRow, Access, "review-access", subject, values)
+    return create_record(tx, ReviewAccessRow, Access, "review-access", subject, values)
 
 
 def accesses(
     session: Session, report_id: int | None = None, reviewer: str | None = None
 ) -> list[Access]:
-    return _all(session, ReviewAccessRow, Access, report_id=report_id, reviewer=reviewer)
+    return list_records(session, ReviewAccessRow, Access, report_id=report_id, reviewer=reviewer)
 
 
 def add_comment(
@@ -265,13 +255,13 @@ def add_comment(
         "created_by": created_by,
     }
     subject = f"report-{report_id}"
-    return _create(tx, ReviewCommentRow, Comment, "review-comment", subject, values)
+    return create_record(tx, ReviewCommentRow, Comment, "review-comment", subject, values)
 
 
 def comments(
     session: Session, report_id: int | None = None, reviewer: str | None = None
 ) -> list[Comment]:
-    return _all(session, ReviewCommentRow, Comment, report_id=report_id, reviewer=reviewer)
+    return list_records(session, ReviewCommentRow, Comment, report_id=report_id, reviewer=reviewer)
 
 
 def add_statement(
@@ -285,13 +275,15 @@ def add_statement(
         "created_by": created_by,
     }
     subject = f"report-{report_id}"
-    return _create(tx, ReviewStatementRow, Statement, "review-statement", subject, values)
+    return create_record(tx, ReviewStatementRow, Statement, "review-statement", subject, values)
 
 
 def statements(
     session: Session, report_id: int | None = None, reviewer: str | None = None
 ) -> list[Statement]:
-    return _all(session, ReviewStatementRow, Statement, report_id=report_id, reviewer=reviewer)
+    return list_records(
+        session, ReviewStatementRow, Statement, report_id=report_id, reviewer=reviewer
+    )
 
 
 def add_response(
@@ -305,10 +297,12 @@ def add_response(
         "created_by": created_by,
     }
     subject = f"report-{report_id}"
-    return _create(tx, ReviewResponseRow, Response, "review-response", subject, values)
+    return create_record(tx, ReviewResponseRow, Response, "review-response", subject, values)
 
 
 def responses(
     session: Session, report_id: int | None = None, reviewer: str | None = None
 ) -> list[Response]:
-    return _all(session, ReviewResponseRow, Response, report_id=report_id, reviewer=reviewer)
+    return list_records(
+        session, ReviewResponseRow, Response, report_id=report_id, reviewer=reviewer
+    )

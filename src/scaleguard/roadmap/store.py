@@ -3,7 +3,7 @@
 Every write checks the new record against the recorded history inside the
 same write transaction (so two writers cannot both append "the latest"
 update) and raises before anything is inserted; a record and its ledger
-entry are created together by :func:`scaleguard.store.repo._create`.
+entry are created together by :mod:`scaleguard.store.recording`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from scaleguard.errors import ConflictError, InputError, NotFoundError, Problem
 from scaleguard.roadmap.checks import Issue, as_goal, as_update, goal_issues, update_issues
 from scaleguard.roadmap.model import Goal, GoalSpec, Update, UpdateSpec
-from scaleguard.store import Tx, repo
+from scaleguard.store import Tx
+from scaleguard.store.recording import NewRecord, create_rows, creator
 from scaleguard.store.tables_roadmap import RoadmapGoalRow, RoadmapUpdateRow
 from scaleguard.workspace.workspace import Workspace, current_user
 
@@ -139,48 +140,50 @@ def find_goal(session: Session, goal: str) -> Goal:
 # -- writing ------------------------------------------------------------------------
 
 
+def new_goal(spec: GoalSpec, who: str) -> NewRecord:
+    """The goal's record, to create alone (:func:`insert_goal`) or in a batch."""
+    values = {
+        "goal": spec.goal,
+        "area": spec.area,
+        "title": spec.title,
+        "description": spec.description,
+        "target": spec.target,
+        "owner": spec.owner,
+        "criteria": list(spec.criteria),
+        "set_on": spec.set_on,
+        "evidence_url": spec.evidence_url,
+        "created_by": who,
+    }
+    return NewRecord(RoadmapGoalRow, GOAL_KIND, spec.goal, values)
+
+
+def new_update(spec: UpdateSpec, who: str) -> NewRecord:
+    """The update's record, to create alone (:func:`insert_update`) or in a batch."""
+    values = {
+        "goal": spec.goal,
+        "dated_on": spec.on,
+        "status": spec.status,
+        "evidence_url": spec.evidence_url,
+        "note": spec.note,
+        "target": spec.target,
+        "criteria": list(spec.criteria) if spec.criteria is not None else None,
+        "created_by": who,
+    }
+    return NewRecord(RoadmapUpdateRow, UPDATE_KIND, spec.goal, values)
+
+
 def insert_goal(tx: Tx, spec: GoalSpec, who: str) -> Goal:
-    record = repo._create(
-        tx,
-        RoadmapGoalRow,
-        GoalRecord,
-        GOAL_KIND,
-        spec.goal,
-        {
-            "goal": spec.goal,
-            "area": spec.area,
-            "title": spec.title,
-            "description": spec.description,
-            "target": spec.target,
-            "owner": spec.owner,
-            "criteria": list(spec.criteria),
-            "set_on": spec.set_on,
-            "evidence_url": spec.evidence_url,
-            "created_by": who,
-        },
-    )
+    record = create_goal(tx, spec, who)
     return as_goal(spec, ledger_index=record.ledger_index, recorded_by=who)
 
 
 def insert_update(tx: Tx, spec: UpdateSpec, who: str) -> Update:
-    record = repo._create(
-        tx,
-        RoadmapUpdateRow,
-        UpdateRecord,
-        UPDATE_KIND,
-        spec.goal,
-        {
-            "goal": spec.goal,
-            "dated_on": spec.on,
-            "status": spec.status,
-            "evidence_url": spec.evidence_url,
-            "note": spec.note,
-            "target": spec.target,
-            "criteria": list(spec.criteria) if spec.criteria is not None else None,
-            "created_by": who,
-        },
-    )
+    record = create_update(tx, spec, who)
     return as_update(spec, ledger_index=record.ledger_index, recorded_by=who)
+
+
+create_goal = creator(new_goal, GoalRecord)
+create_update = creator(new_update, UpdateRecord)
 
 
 def _problems(issues: list[Issue]) -> list[Problem]:
@@ -253,11 +256,13 @@ def import_file(
             events.append((spec.set_on, len(events), spec))
         for update in plan.new_updates:
             events.append((update.on, len(events), update))
-        for _, _, item in sorted(events, key=lambda e: (e[0], e[1])):
-            if isinstance(item, GoalSpec):
-                insert_goal(tx, item, who)
-            else:
-                insert_update(tx, item, who)
+        create_rows(  # one batch, in date order
+            tx,
+            [
+                new_goal(item, who) if isinstance(item, GoalSpec) else new_update(item, who)
+                for _, _, item in sorted(events, key=lambda e: (e[0], e[1]))
+            ],
+        )
     return ImportSummary(
         goals_added=tuple(g.goal for g in plan.new_goals),
         goals_unchanged=plan.unchanged_goals,

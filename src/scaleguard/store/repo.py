@@ -1,9 +1,11 @@
-"""Typed repository functions: the only code that reads or writes the tables.
+"""Typed repository functions: the only code that reads or writes the core tables.
 
 Writes take a :class:`~scaleguard.store.db.Tx` (so they hold the write lock);
-reads take any session. Every record is created through :func:`_create`,
-which appends its ledger entry with :func:`append_record` in the same
-transaction, so a record and its entry exist together or not at all.
+reads take any session. Every record is created through
+:func:`~scaleguard.store.recording.create_record` (or, many at once,
+:func:`~scaleguard.store.recording.create_rows`), which appends its ledger
+entry in the same transaction, so a record and its entry exist together or
+not at all.
 
 There is deliberately no update or delete here: a correction is a new row,
 and readers take the latest one (highest ledger index).
@@ -11,21 +13,29 @@ and readers take the latest one (highest ledger index).
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from datetime import date
+from typing import Any
 
-from sqlalchemy import Select, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from scaleguard.errors import NotFoundError
-from scaleguard.ledger.canonical import entry_bytes, format_time
-from scaleguard.ledger.merkle import leaf_hash
+from scaleguard.ledger.canonical import format_time
 from scaleguard.store.db import Tx
-from scaleguard.store.ledger.signer import APPENDED
-from scaleguard.store.ledger.tree import store_leaf, store_leaves
+from scaleguard.store.ledger.append import append_record as append_record
+from scaleguard.store.ledger.append import append_records as append_records
+from scaleguard.store.ledger.append import now as now
+from scaleguard.store.recording import (
+    NewRecord,
+    create_record,
+    create_rows,
+    creator,
+    first_record,
+    list_records,
+    record_from,
+)
 from scaleguard.store.records import (
     Artifact,
     Attestation,
@@ -42,7 +52,6 @@ from scaleguard.store.records import (
 from scaleguard.store.tables import (
     ArtifactRow,
     AttestationRow,
-    Base,
     DecisionRow,
     DeterminationRow,
     EvidenceRow,
@@ -54,85 +63,7 @@ from scaleguard.store.tables import (
     OverrideRow,
 )
 
-R = TypeVar("R")
-
-_NEXT_INDEX = select(func.coalesce(func.max(LedgerEntryRow.idx) + 1, 0))
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
 # -- the ledger --------------------------------------------------------------
-
-
-def append_record(
-    tx: Tx, kind: str, subject: str, record: Mapping[str, object], *, at: datetime | None = None
-) -> int:
-    """Append one ledger entry and return its index (0-based, dense).
-
-    The index is the number of entries before it, read under the write lock
-    held by ``tx``; it never comes from a sequence, which could leave gaps.
-    The stored bytes are RFC 8785 canonical JSON of ``{kind, time, record}``
-    and are never re-serialized. The Merkle subtree hashes the entry completes
-    are stored in the same transaction (:func:`scaleguard.store.ledger.tree.store_leaf`).
-    """
-    moment = at or now()
-    data = entry_bytes(kind, moment, record)
-    idx = int(tx.execute(_NEXT_INDEX).scalar_one())
-    leaf = leaf_hash(data)
-    tx.execute(
-        insert(LedgerEntryRow.__table__),  # type: ignore[arg-type]
-        {
-            "idx": idx,
-            "kind": kind,
-            "subject": subject,
-            "created_at": format_time(moment),
-            "data": data,
-            "leaf_hash": leaf,
-        },
-    )
-    store_leaf(tx, idx, leaf)
-    tx.info.setdefault(APPENDED, []).append((idx, leaf))  # signed before commit
-    return idx
-
-
-def append_records(
-    tx: Tx, items: Sequence[tuple[str, str, Mapping[str, object]]], *, at: datetime | None = None
-) -> list[int]:
-    """Append many ledger entries in one transaction; returns their indices in order.
-
-    The same entries, subtree hashes and rows as calling :func:`append_record`
-    once per item, with one index query, one multi-row insert for the entries
-    and one for the subtree hashes (computed in memory), so a busy screen's
-    audit keeps up.
-    """
-    if not items:
-        return []
-    moment = at or now()
-    created_at = format_time(moment)
-    first = int(tx.execute(_NEXT_INDEX).scalar_one())
-    rows: list[dict[str, Any]] = []
-    leaves: list[bytes] = []
-    for offset, (kind, subject, record) in enumerate(items):
-        data = entry_bytes(kind, moment, record)
-        leaf = leaf_hash(data)
-        leaves.append(leaf)
-        rows.append(
-            {
-                "idx": first + offset,
-                "kind": kind,
-                "subject": subject,
-                "created_at": created_at,
-                "data": data,
-                "leaf_hash": leaf,
-            }
-        )
-    tx.execute(insert(LedgerEntryRow.__table__), rows)  # type: ignore[arg-type]
-    store_leaves(tx, first, leaves)  # the subtree hashes, computed in memory, one insert
-    indices = list(range(first, first + len(rows)))
-    tx.info.setdefault(APPENDED, []).extend(zip(indices, leaves, strict=True))  # signed at commit
-    return indices
 
 
 def ledger_size(session: Session) -> int:
@@ -141,95 +72,31 @@ def ledger_size(session: Session) -> int:
 
 def ledger_entries(session: Session, start: int = 0, stop: int | None = None) -> list[LedgerRow]:
     """Entries with ``start <= idx < stop``, in index order."""
-    query = select(LedgerEntryRow).where(LedgerEntryRow.idx >= start)
-    if stop is not None:
-        query = query.where(LedgerEntryRow.idx < stop)
-    return [_to(LedgerRow, row) for row in session.scalars(query.order_by(LedgerEntryRow.idx))]
+    column = LedgerEntryRow.idx
+    where = [column >= start] if stop is None else [column >= start, column < stop]
+    return list_records(session, LedgerEntryRow, LedgerRow, *where)
 
 
 def ledger_entry(session: Session, idx: int) -> LedgerRow:
-    row = session.get(LedgerEntryRow, idx)
-    if row is None:
+    found = first_record(session, LedgerEntryRow, LedgerRow, LedgerEntryRow.idx == idx)
+    if found is None:
         raise NotFoundError(f"no ledger entry {idx}", hint=f"the ledger has {ledger_size(session)}")
-    return _to(LedgerRow, row)
-
-
-# -- the generic record path --------------------------------------------------
-
-
-def _to(cls: type[R], row: Any) -> R:
-    """Copy a row's columns into a frozen record, turning JSON lists into tuples."""
-    values: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        value = getattr(row, f.name)
-        values[f.name] = tuple(value) if isinstance(value, list) else value
-    return cls(**values)
-
-
-def _record_value(value: Any) -> Any:
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return [_record_value(v) for v in value]
-    if isinstance(value, list):
-        return [_record_value(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _record_value(v) for k, v in value.items()}
-    return value
-
-
-def _next_id(tx: Tx, table: type[Base]) -> int:
-    query = _NEXT_ID.get(table)
-    if query is None:
-        query = _NEXT_ID[table] = select(func.coalesce(func.max(table.__table__.c.id) + 1, 1))
-    return int(tx.execute(query).scalar_one())
-
-
-_NEXT_ID: dict[type[Base], Select[Any]] = {}
-
-
-def _create(
-    tx: Tx,
-    table: type[Base],
-    cls: type[R],
-    kind: str,
-    subject: str,
-    values: dict[str, Any],
-    *,
-    time_column: str = "created_at",
-) -> R:
-    """Insert one record row and its ledger entry; the entry holds every column but the index."""
-    moment = now()
-    row_id = _next_id(tx, table)
-    values = {"id": row_id, **values}
-    record = {k: _record_value(v) for k, v in values.items()}
-    idx = append_record(tx, kind, subject, record, at=moment)
-    row = {**values, time_column: format_time(moment), "ledger_index": idx}
-    tx.execute(insert(table.__table__), row)  # type: ignore[arg-type]
-    return _to(cls, _Row(row))
-
-
-class _Row:
-    """Attribute access over a dict of column values, for :func:`_to`."""
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(values)
+    return found
 
 
 # -- frameworks ----------------------------------------------------------------
 
 
 def framework_uses(session: Session) -> list[FrameworkUse]:
-    rows = session.scalars(select(FrameworkLoadedRow).order_by(FrameworkLoadedRow.id))
-    return [_to(FrameworkUse, row) for row in rows]
+    return list_records(session, FrameworkLoadedRow, FrameworkUse)
 
 
 def record_framework(tx: Tx, *, ref: str, digest: str, origin: str) -> FrameworkUse:
     """Record the first use of a framework digest; later uses return that first record."""
-    row = tx.scalars(select(FrameworkLoadedRow).where(FrameworkLoadedRow.digest == digest)).first()
-    if row is not None:
-        return _to(FrameworkUse, row)
-    return _create(
+    found = first_record(tx, FrameworkLoadedRow, FrameworkUse, digest=digest)
+    if found is not None:
+        return found
+    return create_record(
         tx,
         FrameworkLoadedRow,
         FrameworkUse,
@@ -244,12 +111,11 @@ def record_framework(tx: Tx, *, ref: str, digest: str, origin: str) -> Framework
 
 
 def models(session: Session) -> list[Model]:
-    return [_to(Model, row) for row in session.scalars(select(ModelRow).order_by(ModelRow.name))]
+    return list_records(session, ModelRow, Model, order_by=ModelRow.name)
 
 
 def find_model(session: Session, name: str) -> Model | None:
-    row = session.scalars(select(ModelRow).where(ModelRow.name == name)).first()
-    return None if row is None else _to(Model, row)
+    return first_record(session, ModelRow, Model, name=name)
 
 
 def model(session: Session, name: str) -> Model:
@@ -266,8 +132,7 @@ def model(session: Session, name: str) -> Model:
     return found
 
 
-def add_model(
-    tx: Tx,
+def new_model(
     *,
     name: str,
     own: bool,
@@ -280,8 +145,8 @@ def add_model(
     safeguards_level: str | None = None,
     notes: str | None = None,
     sources: Sequence[str] = (),
-) -> Model:
-    """Insert a model; the caller checks that the name is free and the parent exists."""
+) -> NewRecord:
+    """A model record to create (alone with :func:`add_model`, or in a batch)."""
     values = {
         "name": name,
         "developer": developer,
@@ -295,12 +160,17 @@ def add_model(
         "sources": list(sources),
         "created_by": created_by,
     }
-    return _create(tx, ModelRow, Model, "model", name, values)
+    return NewRecord(ModelRow, "model", name, values)
 
 
-def add_score(
-    tx: Tx, *, model: str, domain: str, score: float, source: str | None, created_by: str
-) -> ModelScore:
+#: Insert a model (fields as :func:`new_model`); the caller checks that the name is free
+#: and the parent exists.
+add_model = creator(new_model, Model)
+
+
+def new_score(
+    *, model: str, domain: str, score: float, source: str | None, created_by: str
+) -> NewRecord:
     values = {
         "model": model,
         "domain": domain,
@@ -308,15 +178,15 @@ def add_score(
         "source": source,
         "created_by": created_by,
     }
-    return _create(tx, ModelScoreRow, ModelScore, "model-score", model, values)
+    return NewRecord(ModelScoreRow, "model-score", model, values)
+
+
+add_score = creator(new_score, ModelScore)
 
 
 def scores(session: Session, model: str | None = None) -> list[ModelScore]:
     """Every score on record (oldest first), optionally for one model."""
-    query = select(ModelScoreRow)
-    if model is not None:
-        query = query.where(ModelScoreRow.model == model)
-    return [_to(ModelScore, r) for r in session.scalars(query.order_by(ModelScoreRow.id))]
+    return list_records(session, ModelScoreRow, ModelScore, model=model)
 
 
 def latest_scores(session: Session, model: str | None = None) -> dict[tuple[str, str], ModelScore]:
@@ -328,38 +198,31 @@ def latest_scores(session: Session, model: str | None = None) -> dict[tuple[str,
 
 
 def artifact(session: Session, sha256: str) -> Artifact | None:
-    row = session.get(ArtifactRow, sha256)
-    return None if row is None else _to(Artifact, row)
+    return first_record(session, ArtifactRow, Artifact, sha256=sha256)
 
 
 def artifacts(session: Session) -> list[Artifact]:
-    rows = session.scalars(
-        select(ArtifactRow).order_by(ArtifactRow.first_ingested_at, ArtifactRow.sha256)
-    )
-    return [_to(Artifact, row) for row in rows]
+    order = (ArtifactRow.first_ingested_at, ArtifactRow.sha256)
+    return list_records(session, ArtifactRow, Artifact, order_by=order)
 
 
 def add_artifact(
     tx: Tx, *, sha256: str, size: int, format: str, original_name: str, stored_path: str
 ) -> Artifact:
     """Record a stored artifact file (its evidence rows carry the ledger entries)."""
-    tx.execute(
-        insert(ArtifactRow).values(
-            sha256=sha256,
-            size=size,
-            format=format,
-            original_name=original_name,
-            stored_path=stored_path,
-            first_ingested_at=format_time(now()),
-        )
-    )
-    found = artifact(tx, sha256)
-    assert found is not None
-    return found
+    values = {
+        "sha256": sha256,
+        "size": size,
+        "format": format,
+        "original_name": original_name,
+        "stored_path": stored_path,
+        "first_ingested_at": format_time(now()),
+    }
+    tx.execute(insert(ArtifactRow).values(**values))
+    return record_from(Artifact, values)
 
 
-def add_evidence(
-    tx: Tx,
+def new_evidence(
     *,
     model: str,
     task: str,
@@ -373,7 +236,8 @@ def add_evidence(
     stderr: float | None = None,
     run: Mapping[str, Any] | None = None,
     details: Mapping[str, Any] | None = None,
-) -> Evidence:
+) -> NewRecord:
+    """An evidence record to create (alone with :func:`add_evidence`, or in a batch)."""
     values = {
         "model": model,
         "task": task,
@@ -388,15 +252,21 @@ def add_evidence(
         "details": dict(details or {}),
         "ingested_by": ingested_by,
     }
-    return _create(tx, EvidenceRow, Evidence, "evidence", model, values, time_column="ingested_at")
+    return NewRecord(EvidenceRow, "evidence", model, values, time_column="ingested_at")
+
+
+#: Insert one evidence record (fields as :func:`new_evidence`).
+add_evidence = creator(new_evidence, Evidence)
+
+
+def add_evidence_records(tx: Tx, items: Sequence[NewRecord]) -> list[Evidence]:
+    """Insert many evidence records (from :func:`new_evidence`) in one go."""
+    return [record_from(Evidence, row) for row in create_rows(tx, items)]
 
 
 def evidence(session: Session, model: str | None = None) -> list[Evidence]:
     """All evidence in ingestion order, optionally for one model."""
-    query = select(EvidenceRow)
-    if model is not None:
-        query = query.where(EvidenceRow.model == model)
-    return [_to(Evidence, row) for row in session.scalars(query.order_by(EvidenceRow.id))]
+    return list_records(session, EvidenceRow, Evidence, model=model)
 
 
 def database_identity(session: Session) -> bytes:
@@ -435,28 +305,29 @@ def evidence_for_model(session: Session, model: str) -> list[Evidence]:
     names = [n for n in evidence_model_names(session) if n == model or n.endswith(suffix)]
     if not names:
         return []
-    query = select(EvidenceRow).where(EvidenceRow.model.in_(sorted(names)))
-    return [_to(Evidence, row) for row in session.scalars(query.order_by(EvidenceRow.id))]
+    return list_records(session, EvidenceRow, Evidence, EvidenceRow.model.in_(sorted(names)))
 
 
 def evidence_by_id(session: Session, ids: Sequence[int]) -> list[Evidence]:
     """The evidence rows with these ids, in the order given; NotFoundError if one is missing."""
-    rows = {r.id: r for r in session.scalars(select(EvidenceRow).where(EvidenceRow.id.in_(ids)))}
+    rows = {e.id: e for e in list_records(session, EvidenceRow, Evidence, EvidenceRow.id.in_(ids))}
     missing = [i for i in ids if i not in rows]
     if missing:
         raise NotFoundError(f"no evidence with id {', '.join(map(str, missing))}")
-    return [_to(Evidence, rows[i]) for i in ids]
+    return [rows[i] for i in ids]
 
 
 def latest_evidence(session: Session, model: str, task: str, metric: str) -> Evidence | None:
     """The most recently ingested value of ``metric`` for ``model`` on ``task``."""
-    row = session.scalars(
-        select(EvidenceRow)
-        .where(EvidenceRow.model == model, EvidenceRow.task == task, EvidenceRow.metric == metric)
-        .order_by(EvidenceRow.id.desc())
-        .limit(1)
-    ).first()
-    return None if row is None else _to(Evidence, row)
+    return first_record(
+        session,
+        EvidenceRow,
+        Evidence,
+        order_by=EvidenceRow.id.desc(),
+        model=model,
+        task=task,
+        metric=metric,
+    )
 
 
 # -- attestations and facts ---------------------------------------------------
@@ -472,14 +343,11 @@ def add_attestation(
         "evidence_url": evidence_url,
         "note": note,
     }
-    return _create(tx, AttestationRow, Attestation, "attestation", model, values)
+    return create_record(tx, AttestationRow, Attestation, "attestation", model, values)
 
 
 def attestations(session: Session, model: str | None = None) -> list[Attestation]:
-    query = select(AttestationRow)
-    if model is not None:
-        query = query.where(AttestationRow.model == model)
-    return [_to(Attestation, row) for row in session.scalars(query.order_by(AttestationRow.id))]
+    return list_records(session, AttestationRow, Attestation, model=model)
 
 
 def attested_standards(session: Session, model: str) -> dict[str, Attestation]:
@@ -503,15 +371,14 @@ def add_fact(
         "source": source,
         "asserted_by": asserted_by,
     }
-    return _create(tx, FactRow, Fact, "fact", model or name, values)
+    return create_record(tx, FactRow, Fact, "fact", model or name, values)
 
 
 def facts(session: Session, model: str | None = None) -> list[Fact]:
     """Every assertion, oldest first; with ``model``, those about it plus workspace-wide ones."""
-    query = select(FactRow)
-    if model is not None:
-        query = query.where((FactRow.model == model) | FactRow.model.is_(None))
-    return [_to(Fact, row) for row in session.scalars(query.order_by(FactRow.id))]
+    if model is None:
+        return list_records(session, FactRow, Fact)
+    return list_records(session, FactRow, Fact, (FactRow.model == model) | FactRow.model.is_(None))
 
 
 def current_facts(session: Session, model: str | None = None) -> dict[str, Fact]:
@@ -562,14 +429,11 @@ def add_determination(
         "params": dict(params or {}),
         "created_by": created_by,
     }
-    return _create(tx, DeterminationRow, Determination, "determination", model, values)
+    return create_record(tx, DeterminationRow, Determination, "determination", model, values)
 
 
 def determinations(session: Session, model: str | None = None) -> list[Determination]:
-    query = select(DeterminationRow)
-    if model is not None:
-        query = query.where(DeterminationRow.model == model)
-    return [_to(Determination, r) for r in session.scalars(query.order_by(DeterminationRow.id))]
+    return list_records(session, DeterminationRow, Determination, model=model)
 
 
 def add_override(
@@ -592,14 +456,11 @@ def add_override(
         "justification": justification,
         "supersedes_determination_id": supersedes_determination_id,
     }
-    return _create(tx, OverrideRow, Override, "override", model, values)
+    return create_record(tx, OverrideRow, Override, "override", model, values)
 
 
 def overrides(session: Session, model: str | None = None) -> list[Override]:
-    query = select(OverrideRow)
-    if model is not None:
-        query = query.where(OverrideRow.model == model)
-    return [_to(Override, row) for row in session.scalars(query.order_by(OverrideRow.id))]
+    return list_records(session, OverrideRow, Override, model=model)
 
 
 def add_decision(
@@ -622,11 +483,8 @@ def add_decision(
         "record": dict(record),
         "created_by": created_by,
     }
-    return _create(tx, DecisionRow, Decision, "decision", model, values)
+    return create_record(tx, DecisionRow, Decision, "decision", model, values)
 
 
 def decisions(session: Session, model: str | None = None) -> list[Decision]:
-    query = select(DecisionRow)
-    if model is not None:
-        query = query.where(DecisionRow.model == model)
-    return [_to(Decision, row) for row in session.scalars(query.order_by(DecisionRow.id))]
+    return list_records(session, DecisionRow, Decision, model=model)

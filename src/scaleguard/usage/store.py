@@ -11,13 +11,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from scaleguard.errors import NotFoundError
-from scaleguard.ledger.canonical import format_time
 from scaleguard.store import Tx
-from scaleguard.store.repo import _create, _next_id, _record_value, _to, append_records, now
+from scaleguard.store.recording import create_record, create_records, first_record, list_records
 from scaleguard.store.tables_usage import (
     UsageAppealDecisionRow,
     UsageAppealRow,
@@ -110,7 +108,7 @@ def add_contract(
     problems: Sequence[Mapping[str, Any]] | None,
     by: str,
 ) -> ContractRecord:
-    return _create(
+    return create_record(
         tx,
         UsageContractRow,
         ContractRecord,
@@ -130,10 +128,7 @@ def add_contract(
 
 
 def contracts(session: Session, customer: str | None = None) -> list[ContractRecord]:
-    query = select(UsageContractRow).order_by(UsageContractRow.id)
-    if customer is not None:
-        query = query.where(UsageContractRow.customer == customer)
-    return [_to(ContractRecord, r) for r in session.scalars(query)]
+    return list_records(session, UsageContractRow, ContractRecord, customer=customer)
 
 
 def current_contract(session: Session, customer: str) -> ContractRecord:
@@ -154,61 +149,36 @@ def current_contract(session: Session, customer: str) -> ContractRecord:
 
 
 def add_screens(tx: Tx, items: Sequence[Mapping[str, Any]], *, by: str) -> list[ScreenRecord]:
-    """Insert many screen rows and their ledger entries in one transaction."""
-    if not items:
-        return []
-    moment = now()
-    first_id = _next_id(tx, UsageScreenRow)
-    values = []
-    for offset, item in enumerate(items):
-        values.append({"id": first_id + offset, **item, "created_by": by})
-    records = [{k: _record_value(v) for k, v in v.items()} for v in values]
-    indices = append_records(
-        tx,
-        [("usage-screen", str(v["request_id"]), r) for v, r in zip(values, records, strict=True)],
-        at=moment,
-    )
-    rows = [
-        {**v, "created_at": format_time(moment), "ledger_index": idx}
-        for v, idx in zip(values, indices, strict=True)
-    ]
-    tx.execute(insert(UsageScreenRow.__table__), rows)  # type: ignore[arg-type]
-    return [ScreenRecord(**row) for row in rows]
+    """Insert many screen rows and their ledger entries in one go (one time, dense ids)."""
+    batch = [(str(item["request_id"]), {**item, "created_by": by}) for item in items]
+    return create_records(tx, UsageScreenRow, ScreenRecord, "usage-screen", batch)
 
 
 def screens(
     session: Session, *, band: str | None = None, limit: int | None = None
 ) -> list[ScreenRecord]:
-    query = select(UsageScreenRow).order_by(UsageScreenRow.id)
-    if band is not None:
-        query = query.where(UsageScreenRow.band == band)
-    if limit is not None:
-        query = query.limit(limit)
-    return [_to(ScreenRecord, r) for r in session.scalars(query)]
+    return list_records(session, UsageScreenRow, ScreenRecord, limit=limit, band=band)
 
 
 def screen_by_id(session: Session, ident: str) -> ScreenRecord:
     """A screen by its number or its request id."""
-    query = select(UsageScreenRow)
-    query = (
-        query.where(UsageScreenRow.id == int(ident))
-        if ident.isdigit()
-        else query.where(UsageScreenRow.request_id == ident)
+    where = (
+        UsageScreenRow.id == int(ident) if ident.isdigit() else UsageScreenRow.request_id == ident
     )
-    row = session.scalars(query).first()
-    if row is None:
+    found = first_record(session, UsageScreenRow, ScreenRecord, where)
+    if found is None:
         raise NotFoundError(
             f"no screen decision {ident!r}",
             hint="give the number shown by 'scaleguard usage review list' or a request id",
         )
-    return _to(ScreenRecord, row)
+    return found
 
 
 # -- reviews and appeals ------------------------------------------------------------
 
 
 def add_review(tx: Tx, screen: ScreenRecord, decision: str, reason: str, by: str) -> ReviewRecord:
-    return _create(
+    return create_record(
         tx,
         UsageReviewRow,
         ReviewRecord,
@@ -219,14 +189,11 @@ def add_review(tx: Tx, screen: ScreenRecord, decision: str, reason: str, by: str
 
 
 def reviews(session: Session) -> dict[int, ReviewRecord]:
-    return {
-        r.screen_id: _to(ReviewRecord, r)
-        for r in session.scalars(select(UsageReviewRow).order_by(UsageReviewRow.id))
-    }
+    return {r.screen_id: r for r in list_records(session, UsageReviewRow, ReviewRecord)}
 
 
 def add_appeal(tx: Tx, screen: ScreenRecord, reason: str, by: str) -> AppealRecord:
-    return _create(
+    return create_record(
         tx,
         UsageAppealRow,
         AppealRecord,
@@ -237,25 +204,22 @@ def add_appeal(tx: Tx, screen: ScreenRecord, reason: str, by: str) -> AppealReco
 
 
 def appeals(session: Session) -> list[AppealRecord]:
-    return [
-        _to(AppealRecord, r)
-        for r in session.scalars(select(UsageAppealRow).order_by(UsageAppealRow.id))
-    ]
+    return list_records(session, UsageAppealRow, AppealRecord)
 
 
 def appeal_by_id(session: Session, appeal_id: int) -> AppealRecord:
-    row = session.get(UsageAppealRow, appeal_id)
-    if row is None:
+    found = first_record(session, UsageAppealRow, AppealRecord, id=appeal_id)
+    if found is None:
         raise NotFoundError(
             f"no appeal {appeal_id}", hint="list them with 'scaleguard usage appeals list'"
         )
-    return _to(AppealRecord, row)
+    return found
 
 
 def add_appeal_decision(
     tx: Tx, appeal: AppealRecord, outcome: str, reason: str, by: str
 ) -> AppealDecisionRecord:
-    return _create(
+    return create_record(
         tx,
         UsageAppealDecisionRow,
         AppealDecisionRecord,
@@ -266,7 +230,5 @@ def add_appeal_decision(
 
 
 def appeal_decisions(session: Session) -> dict[int, AppealDecisionRecord]:
-    return {
-        r.appeal_id: _to(AppealDecisionRecord, r)
-        for r in session.scalars(select(UsageAppealDecisionRow))
-    }
+    decided = list_records(session, UsageAppealDecisionRow, AppealDecisionRecord)
+    return {r.appeal_id: r for r in decided}

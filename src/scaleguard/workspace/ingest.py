@@ -11,10 +11,11 @@ A batch is handled in two phases:
    workspace, copy its bytes to ``objects/ab/cdef…`` (temp file, fsync,
    rename; the copy is re-hashed and must match what was parsed), then
    insert the artifact row and one evidence row per record, each with its
-   ledger entry. An artifact already stored (same SHA-256) is reported as
-   "already ingested" and skipped, so re-running an ingest is harmless, and
-   two processes ingesting the same file cannot both store it: the check runs
-   under the write lock.
+   ledger entry (a file's records go in as one batch: one multi-row insert
+   each for rows, entries and subtree hashes). An artifact already stored
+   (same SHA-256) is reported as "already ingested" and skipped, so
+   re-running an ingest is harmless, and two processes ingesting the same
+   file cannot both store it: the check runs under the write lock.
 
 If anything fails in phase 2 the transaction rolls back and the object files
 it created are removed before the lock is released. An object file is
@@ -231,7 +232,7 @@ def _store_one(
         original_name=evidence.artifact_name,
         stored_path=ws.relative(target),
     )
-    ids = []
+    items = []
     for record in evidence.records:
         details = {
             key: getattr(record, key)
@@ -239,8 +240,7 @@ def _store_one(
             if getattr(record, key) is not None
         }
         details["artifact_name"] = Path(record.artifact_name).name
-        row = repo.add_evidence(
-            tx,
+        item = repo.new_evidence(
             model=record.model,
             task=record.task,
             metric=record.metric,
@@ -254,5 +254,6 @@ def _store_one(
             run=record.run.model_dump(mode="json", exclude_none=True),
             details=details,
         )
-        ids.append(row.id)
-    return result("ingested", tuple(ids))
+        items.append(item)
+    rows = repo.add_evidence_records(tx, items)  # one batch per file, as if one by one
+    return result("ingested", tuple(row.id for row in rows))

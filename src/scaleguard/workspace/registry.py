@@ -29,6 +29,7 @@ from pydantic import (
 from scaleguard.errors import ConflictError, InputError, Problem
 from scaleguard.framework.model import Id
 from scaleguard.store import Tx, repo
+from scaleguard.store.recording import NewRecord, create_rows, record_from
 from scaleguard.store.records import Model, ModelScore
 from scaleguard.textcheck import http_url, safe_name
 from scaleguard.workspace.workspace import Workspace, current_user
@@ -170,18 +171,17 @@ def _at(where: Problem | None, message: str, hint: str = "") -> Problem | None:
     )
 
 
-def _insert(tx: Tx, spec: ModelSpec, who: str) -> Model:
-    fields = spec.store_fields()
-    created = repo.add_model(tx, created_by=who, **fields)
-    _insert_scores(tx, spec.name, spec.scores, spec.scores_source, who)
-    return created
+def _new_model(spec: ModelSpec, who: str) -> list[NewRecord]:
+    """A model's record followed by its scores' (in domain order)."""
+    model = repo.new_model(created_by=who, **spec.store_fields())
+    return [model, *_new_scores(spec.name, spec.scores, spec.scores_source, who)]
 
 
-def _insert_scores(
-    tx: Tx, model: str, scores: dict[str, float], source: str | None, who: str
-) -> list[ModelScore]:
+def _new_scores(
+    model: str, scores: dict[str, float], source: str | None, who: str
+) -> list[NewRecord]:
     return [
-        repo.add_score(tx, model=model, domain=d, score=v, source=source, created_by=who)
+        repo.new_score(model=model, domain=d, score=v, source=source, created_by=who)
         for d, v in sorted(scores.items())
     ]
 
@@ -198,7 +198,7 @@ def add_model(ws: Workspace, spec: ModelSpec, *, by: str | None = None) -> Model
                 "'scaleguard models score', or register the new version under a new name",
             )
         _check_parent(tx, spec, set(), None)
-        return _insert(tx, spec, who)
+        return record_from(Model, create_rows(tx, _new_model(spec, who))[0])
 
 
 def add_scores(
@@ -225,7 +225,8 @@ def add_scores(
         raise InputError("invalid scores", problems=problems) from None
     with ws.store.write() as tx:
         repo.model(tx, model)
-        return _insert_scores(tx, model, checked.scores, checked.scores_source, who)
+        rows = create_rows(tx, _new_scores(model, checked.scores, checked.scores_source, who))
+        return [record_from(ModelScore, row) for row in rows]
 
 
 def _differences(spec: ModelSpec, existing: Model) -> list[str]:
@@ -272,9 +273,10 @@ def import_specs(
                 problems=conflicts,
             )
         latest = repo.latest_scores(tx)
+        batch: list[NewRecord] = []  # created in one go, in the file's order
         for spec, new in plan:
             if new:
-                _insert(tx, spec, who)
+                batch += _new_model(spec, who)
                 results.append(ImportedModel(spec.name, "added", len(spec.scores)))
                 continue
             fresh = {
@@ -284,6 +286,7 @@ def import_specs(
                 or latest[(spec.name, d)].score != v
                 or latest[(spec.name, d)].source != spec.scores_source
             }
-            _insert_scores(tx, spec.name, fresh, spec.scores_source, who)
+            batch += _new_scores(spec.name, fresh, spec.scores_source, who)
             results.append(ImportedModel(spec.name, "unchanged", len(fresh)))
+        create_rows(tx, batch)
     return results

@@ -1,8 +1,9 @@
 """The ledger in the workspace database: subtree hashes, proofs, signed checkpoints.
 
 This is the storage adapter around the pure core. Each append stores the
-complete subtree hashes it finishes (:func:`store_leaf`, called by
-:func:`scaleguard.store.repo.append_record` inside the record's transaction),
+complete subtree hashes it finishes (:func:`store_leaf`, or :func:`batch_nodes`
+for many, called by :mod:`scaleguard.store.ledger.append` inside the record's
+transaction),
 so every proof below costs one query for O(log n) rows of ``ledger_nodes``:
 the hashes a proof needs depend only on sizes and indices, never on hash
 values, so they are collected by a dry run and fetched together.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
@@ -163,44 +165,39 @@ def store_leaf(tx: Tx, index: int, leaf: bytes) -> None:
     tx.execute(insert(_NODES), [{"level": lv, "idx": i, "hash": h} for lv, i, h in rows])
 
 
-class _BatchNodes:
-    """Nodes computed for a batch in memory, over the stored tree before it.
+def batch_nodes(tx: Tx, first: int, leaves: Sequence[bytes]) -> list[tuple[int, int, bytes]]:
+    """The rows :func:`store_leaf` would store for ``leaves`` appended from ``first`` on.
 
-    Only the left siblings that lie before the batch are read from the
-    database: the maximal complete subtrees of the tree at ``first`` leaves,
-    at most one per level, prefetched in one query.
+    Leaf ``i`` completes one subtree per trailing 1-bit of ``i``; each merges
+    the newest complete subtree on the tree's right edge (a stack, smallest
+    on top) with the one just finished. Only the right edge before ``first``
+    is read from the database: the maximal complete subtrees of the tree of
+    ``first`` leaves, one per set bit, in one query. Rows come out in the
+    order :func:`store_leaf` would insert them.
     """
-
-    def __init__(self, tx: Tx, first: int) -> None:
-        self._db = DbNodeSource(tx)
-        self._db.prefetch(
-            (level, (first >> level) - 1)
-            for level in range(first.bit_length())
-            if first >> level & 1
-        )
-        self.nodes: dict[tuple[int, int], bytes] = {}
-
-    def node(self, level: int, index: int) -> bytes:
-        found = self.nodes.get((level, index))
-        return found if found is not None else self._db.node(level, index)
-
-
-def store_leaves(tx: Tx, first: int, leaves: Sequence[bytes]) -> None:
-    """:func:`store_leaf` for ``leaves`` appended at ``first``, ``first + 1``, ...
-
-    Stores exactly the rows that calling :func:`store_leaf` once per leaf
-    would, in one multi-row insert: the subtree hashes are computed in memory
-    and only the tree's right edge before ``first`` is read.
-    """
-    if not leaves:
-        return
-    source = _BatchNodes(tx, first)
-    rows: list[dict[str, object]] = []
-    for offset, leaf in enumerate(leaves):
-        for level, i, h in new_complete_nodes(first + offset, leaf, source):
-            source.nodes[(level, i)] = h
-            rows.append({"level": level, "idx": i, "hash": h})
-    tx.execute(insert(_NODES), rows)
+    keys, start = [], 0
+    for level in range(first.bit_length() - 1, -1, -1):
+        if first >> level & 1:
+            keys.append((level, start >> level))
+            start += 1 << level
+    source = DbNodeSource(tx)
+    source.prefetch(keys)
+    stack = [source.node(level, i) for level, i in keys]
+    sha = hashlib.sha256
+    rows: list[tuple[int, int, bytes]] = []
+    append, pop, push = rows.append, stack.pop, stack.append
+    for index, h in enumerate(leaves, start=first):
+        if len(h) != HASH_SIZE:
+            raise LedgerError(f"leaf hash must be {HASH_SIZE} bytes, got {len(h)}")
+        append((0, index, h))
+        level, i = 0, index
+        while i & 1:
+            h = sha(b"\x01" + pop() + h).digest()
+            level += 1
+            i >>= 1
+            append((level, i, h))
+        push(h)
+    return rows
 
 
 # -- sizes, roots and proofs -----------------------------------------------------
