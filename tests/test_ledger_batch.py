@@ -30,7 +30,8 @@ _values = st.recursive(
 )
 _item = st.tuples(
     st.sampled_from(["fact", "note", "usage-screen"]),
-    st.text(st.characters(blacklist_characters="\x00"), max_size=6),  # NUL is refused
+    # NUL and lone surrogates are refused (see the test below)
+    st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=6),
     st.dictionaries(st.text(max_size=5), _values, max_size=4),
 )
 #: A prefix appended one by one, then batches (a batch of one may go through append_record).
@@ -114,3 +115,24 @@ def test_a_batch_continues_a_committed_tree(store: Store) -> None:
     batched = _run(store, 0, [(False, items)], batched=True)
     assert batched[-1] == one_by_one[-1]
     assert len(batched[-1][1]) == 2 * 34 - bin(34).count("1")
+
+
+@pytest.mark.parametrize("subject", ["\ud800", "ok\udfff", "a\x00b"])
+@pytest.mark.parametrize("batched", [False, True])
+def test_text_no_database_can_store_is_refused_and_nothing_is_written(
+    store: Store, subject: str, batched: bool
+) -> None:
+    """A lone surrogate (JSON input can spell ``\\ud800``) or a NUL in an entry's subject is
+    bad input on both backends: a clear InputError before the driver sees it, and the whole
+    write rolls back."""
+    from scaleguard.errors import InputError
+
+    with pytest.raises(InputError, match=r"surrogate|NUL") as caught, store.write() as tx:
+        repo.append_record(tx, "note", "fine", {"i": 0}, at=AT)
+        if batched:
+            repo.append_records(tx, [("note", "fine", {"i": 1}), ("note", subject, {})], at=AT)
+        else:
+            repo.append_record(tx, "note", subject, {"i": 1}, at=AT)
+    assert caught.value.hint
+    with store.read() as s:
+        assert s.execute(select(LedgerEntryRow.idx)).first() is None

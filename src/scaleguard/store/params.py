@@ -9,6 +9,9 @@
   the same input would be stored on one backend and fail on the other.
   Readers refuse control characters earlier with a located message; this is
   the backstop.
+* Text must be valid Unicode: a lone surrogate (``"\\ud800"``, which JSON
+  input can spell) cannot be encoded as UTF-8, so either driver would fail
+  half-way through a write with an encoding traceback.
 """
 
 from __future__ import annotations
@@ -38,6 +41,24 @@ def check_value(value: Any) -> None:
             "text with a NUL character cannot be stored",
             hint="remove control characters from the input",
         )
+    if isinstance(value, str) and not _utf8(value):
+        at = next(i for i, c in enumerate(value) if 0xD800 <= ord(c) <= 0xDFFF)
+        raise InputError(
+            f"text with an unpaired surrogate (U+{ord(value[at]):04X} at character {at}) "
+            "cannot be stored",
+            hint="the input is not valid Unicode; fix the escape (e.g. '\\ud800') at its source",
+        )
+
+
+def _utf8(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8 (it holds no lone surrogate)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _walk(params: Any) -> Iterable[Any]:
@@ -64,7 +85,7 @@ def _check_row(values: Iterable[Any], nested: bool) -> None:
     for value in values:
         kind = type(value)
         if kind is str:
-            if "\x00" in value:
+            if "\x00" in value or not _utf8(value):
                 check_value(value)
         elif kind is int:
             if not MIN_BIGINT <= value <= MAX_BIGINT:
@@ -95,8 +116,10 @@ def _check_columns(rows: Sequence[Any]) -> bool:
         if kinds == {int}:
             if min(column) >= MIN_BIGINT and max(column) <= MAX_BIGINT:
                 continue
-        elif kinds == {str} and "\x00" not in "".join(column):
-            continue
+        elif kinds == {str}:
+            joined = "".join(column)
+            if "\x00" not in joined and _utf8(joined):
+                continue
         _check_row(column, nested=True)
     return True
 
