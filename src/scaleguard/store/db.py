@@ -116,6 +116,9 @@ class Store:
         self._group: GroupCommitter | None = None
         #: Seals every write transaction before commit (see :class:`Sealer`).
         self.sealer: Sealer | None = None
+        #: What ``write()`` does when not told: a server whose request threads write
+        #: concurrently turns group commit on for all of them.
+        self.group_writes = False
         if self.backend == "sqlite":
             self.engine = create_engine(self.url, connect_args={"timeout": BUSY_TIMEOUT_S})
             _install_sqlite_events(self.engine)
@@ -137,20 +140,21 @@ class Store:
         return redact(self.url)
 
     @contextmanager
-    def write(self, *, group: bool = False) -> Iterator[Tx]:
+    def write(self, *, group: bool | None = None) -> Iterator[Tx]:
         """A transaction holding the write lock; commits on success, rolls back on error.
 
         ``group=True`` joins concurrent writers of this process into one
         transaction, one seal and one commit (see :mod:`scaleguard.store.group`):
         the caller's work runs in its own savepoint, an error rolls back only
-        that work, and the call returns after the shared commit.
+        that work, and the call returns after the shared commit. Not given, it
+        follows :attr:`group_writes`.
         """
         if getattr(self._local, "writing", False):
             raise StoreError(
                 "a write transaction is already open in this thread",
                 hint="pass the open transaction down instead of starting another",
             )
-        if group:
+        if self.group_writes if group is None else group:
             with self.group_committer().write() as shared:
                 yield cast(Tx, shared)
             return

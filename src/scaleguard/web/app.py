@@ -181,6 +181,8 @@ def create_app(root: Path, settings: Settings | None = None) -> FastAPI:
 
     chosen = settings or Settings()
     ws = open_workspace(root)
+    # Request threads that write at the same moment share one commit and one signature.
+    ws.store.group_writes = True
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
