@@ -167,8 +167,28 @@ def _measure(root: Path, repeat: int) -> dict[str, Any]:
             out["check"] = _times(lambda: rows.check_decision_inputs(s, signed, SUBJECT), repeat)
             inp = service.gather(s, ws, SUBJECT, "train", fw, DAY)
             out["engine"] = _times(lambda: engine_decide(fw, inp), repeat)
+            scopes = rows.decision_scopes(s, SUBJECT)
+
+            def read_rows() -> None:  # the rows the check compares, read and nothing else
+                for sc in scopes:
+                    s.execute(select(*sc.table.c).where(*sc.where)).all()
+
+            out["read"] = _times(read_rows, repeat)
             one = select(ModelRow.id).where(ModelRow.name == SUBJECT)
             out["select"] = _times(lambda: s.execute(one).scalar(), repeat)
+
+        def append_once() -> None:  # a fact about another model: not a decision input here
+            with ws.store.write() as tx:
+                repo.add_fact(
+                    tx,
+                    name="floor",
+                    value=1,
+                    source="https://b",
+                    asserted_by="b",
+                    model="comp-0000",
+                )
+
+        out["append"] = _times(append_once, max(10, repeat // 4))
     finally:
         ws.close()
     return out
@@ -212,6 +232,9 @@ def run(quick: bool = False) -> str:
         d50, _, d99 = _percentiles(r["decide"])
         e50 = _percentiles(r["engine"])[0]
         q50 = _percentiles(r["select"])[0]
+        a50 = _percentiles(r["append"])[0]
+        c50 = _percentiles(r["check"])[0]
+        r50 = _percentiles(r["read"])[0]
         lines += [
             f"**{name}** ({r['statements']} SQL statements per warm `decide`; the first "
             f"`decide` of a process, which proves every row it reads, took {_ms(r['first'])})",
@@ -223,10 +246,14 @@ def run(quick: bool = False) -> str:
             _row("evaluate, warm (gather + engine, read-only)", r["evaluate"]),
             _row("evaluate, cold (registry read from the database)", r["cold"]),
             _row("floor: decision engine on the same inputs in memory", r["engine"]),
+            _row("floor: reading those rows (no check)", r["read"]),
             _row("floor: one indexed SELECT round trip", r["select"]),
+            _row("floor: one signed durable append (a fact) in its own transaction", r["append"]),
             "",
+            f"row proof p50 / reading its rows = {c50 / r50:.1f}x; "
             f"decide p50 / engine floor = {d50 / e50:.1f}x; decide p50 / one SELECT = "
-            f"{d50 / q50:.0f}x; decide p99 {_ms(d99)}.",
+            f"{d50 / q50:.0f}x; decide p50 / one signed append = {d50 / a50:.1f}x; "
+            f"decide p99 {_ms(d99)}.",
             "",
         ]
     if "PostgreSQL" in results:

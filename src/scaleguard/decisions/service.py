@@ -468,6 +468,8 @@ def decide(
     if compare is not None:
         other_fw, other_origin = ws.resolve_framework(compare)
     other_pending: list[dict[str, Any]] = []
+    decision: Decision | None = None
+    other: Decision | None = None
     # one snapshot: every row read below must be what the ledger signed, and the
     # determinations are planned from exactly the rows just checked
     with ws.store.read() as s:
@@ -476,20 +478,26 @@ def decide(
         if other_fw is not None and other_fw.ref != fw.ref:
             # the same framework twice: record its findings once
             other_pending = _plan(ws, model, other_fw, s)
-    other: Decision | None = None
+        if not pending and not other_pending:
+            # nothing new to record first: decide on the snapshot just checked, so the
+            # write transaction below only appends (and holds the write lock briefly)
+            decision = evaluate_decision(fw, gather(s, ws, model, act, fw, day))
+            if other_fw is not None:
+                other = evaluate_decision(other_fw, gather(s, ws, model, act, other_fw, day))
     # one write transaction: the frameworks' first use, the determinations the
     # decision rests on and the decision are recorded (and signed) together or not at all
     with ws.store.write() as tx:
         repo.record_framework(tx, ref=fw.ref, digest=fw.digest, origin=origin)
         if other_fw is not None:
             repo.record_framework(tx, ref=other_fw.ref, digest=other_fw.digest, origin=other_origin)
-        _record(tx, model, fw, actor, pending)
-        if other_fw is not None:
-            _record(tx, model, other_fw, actor, other_pending)
-        tx.flush()
-        decision = evaluate_decision(fw, gather(tx, ws, model, act, fw, day))
-        if other_fw is not None:
-            other = evaluate_decision(other_fw, gather(tx, ws, model, act, other_fw, day))
+        if decision is None:
+            _record(tx, model, fw, actor, pending)
+            if other_fw is not None:
+                _record(tx, model, other_fw, actor, other_pending)
+            tx.flush()
+            decision = evaluate_decision(fw, gather(tx, ws, model, act, fw, day))
+            if other_fw is not None:
+                other = evaluate_decision(other_fw, gather(tx, ws, model, act, other_fw, day))
         row = repo.add_decision(
             tx,
             model=model,
