@@ -151,25 +151,30 @@ def inputs_digest(
     return h.hexdigest()
 
 
-def _plan(ws: Workspace, model: str, fw: LoadedFramework) -> list[dict[str, Any]]:
-    """The determinations :func:`determine` would record (none when nothing changed)."""
+def _plan(
+    ws: Workspace, model: str, fw: LoadedFramework, session: Session | None = None
+) -> list[dict[str, Any]]:
+    """The determinations :func:`determine` would record (none when nothing changed),
+    read in ``session`` when given (e.g. the snapshot whose rows were just checked)."""
+    if session is None:
+        with ws.store.read() as s:
+            return _plan(ws, model, fw, s)
     cfg = ws.config.determinations
-    with ws.store.read() as s:
-        repo.model(s, model)
-        points = [
-            EvidencePoint(
-                id=e.id,
-                task=e.task,
-                metric=e.metric,
-                value=e.value,
-                sample_scores=e.sample_scores,
-                stderr=e.stderr,
-                ingested_at=e.ingested_at,
-                sample_count=e.sample_count,
-            )
-            for e in repo.evidence_for_model(s, model)
-        ]
-        history = [d for d in repo.determinations(s, model) if d.framework_ref == fw.ref]
+    repo.model(session, model)
+    points = [
+        EvidencePoint(
+            id=e.id,
+            task=e.task,
+            metric=e.metric,
+            value=e.value,
+            sample_scores=e.sample_scores,
+            stderr=e.stderr,
+            ingested_at=e.ingested_at,
+            sample_count=e.sample_count,
+        )
+        for e in repo.evidence_for_model(session, model)
+    ]
+    history = [d for d in repo.determinations(session, model) if d.framework_ref == fw.ref]
     specs = _indicator_specs(ws)
     params = {"resamples": cfg.resamples, "confidence": cfg.confidence, "seed": cfg.seed}
     digest = inputs_digest(fw, points, specs, params)
@@ -457,27 +462,42 @@ def decide(
     act = parse_action(action)
     day = as_of or dt.datetime.now(dt.UTC).date()
     actor = default_actor(by)
-    with ws.store.read() as s:  # every row read below must be what the ledger signed
-        check_decision_inputs(s, ws.signed_checkpoint(), model)
-    # one write transaction: the determinations it rests on and the decision are
-    # recorded (and signed) together or not at all
-    fw, _ = ws.use_framework(framework)
-    pending = _plan(ws, model, fw)
+    fw, origin = ws.resolve_framework(framework)
     other_fw: LoadedFramework | None = None
-    other_pending: list[dict[str, Any]] = []
+    other_origin = ""
     if compare is not None:
-        other_fw, _ = ws.use_framework(compare)
-        if other_fw.ref != fw.ref:  # the same framework twice: record its findings once
-            other_pending = _plan(ws, model, other_fw)
+        other_fw, other_origin = ws.resolve_framework(compare)
+    other_pending: list[dict[str, Any]] = []
+    decision: Decision | None = None
     other: Decision | None = None
+    # one snapshot: every row read below must be what the ledger signed, and the
+    # determinations are planned from exactly the rows just checked
+    with ws.store.read() as s:
+        check_decision_inputs(s, ws.signed_checkpoint(s), model)
+        pending = _plan(ws, model, fw, s)
+        if other_fw is not None and other_fw.ref != fw.ref:
+            # the same framework twice: record its findings once
+            other_pending = _plan(ws, model, other_fw, s)
+        if not pending and not other_pending:
+            # nothing new to record first: decide on the snapshot just checked, so the
+            # write transaction below only appends (and holds the write lock briefly)
+            decision = evaluate_decision(fw, gather(s, ws, model, act, fw, day))
+            if other_fw is not None:
+                other = evaluate_decision(other_fw, gather(s, ws, model, act, other_fw, day))
+    # one write transaction: the frameworks' first use, the determinations the
+    # decision rests on and the decision are recorded (and signed) together or not at all
     with ws.store.write() as tx:
-        _record(tx, model, fw, actor, pending)
+        repo.record_framework(tx, ref=fw.ref, digest=fw.digest, origin=origin)
         if other_fw is not None:
-            _record(tx, model, other_fw, actor, other_pending)
-        tx.flush()
-        decision = evaluate_decision(fw, gather(tx, ws, model, act, fw, day))
-        if other_fw is not None:
-            other = evaluate_decision(other_fw, gather(tx, ws, model, act, other_fw, day))
+            repo.record_framework(tx, ref=other_fw.ref, digest=other_fw.digest, origin=other_origin)
+        if decision is None:
+            _record(tx, model, fw, actor, pending)
+            if other_fw is not None:
+                _record(tx, model, other_fw, actor, other_pending)
+            tx.flush()
+            decision = evaluate_decision(fw, gather(tx, ws, model, act, fw, day))
+            if other_fw is not None:
+                other = evaluate_decision(other_fw, gather(tx, ws, model, act, other_fw, day))
         row = repo.add_decision(
             tx,
             model=model,

@@ -62,6 +62,8 @@ from scaleguard.workspace.files import atomic_write
 from scaleguard.workspace.locate import FRAMEWORKS, INIT_HINT, find_root
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from scaleguard.store.ledger.verify import VerifyReport
 
 OBJECTS = "objects"
@@ -211,9 +213,12 @@ class Workspace:
         assert stored is not None
         return ledger_tree.CheckpointResult(stored, signed=False)
 
-    def signed_checkpoint(self) -> Checkpoint:
-        """The signer's latest checkpoint (verified), for checks against its signed root."""
+    def signed_checkpoint(self, session: Session | None = None) -> Checkpoint:
+        """The signer's latest checkpoint (verified), for checks against its signed root
+        (checked in ``session`` when given, so the checks that follow share its snapshot)."""
         signer = LedgerSigner(self.signer(), self.ledger_state_path)
+        if session is not None:
+            return signer.latest(session).checkpoint
         with self.store.read() as s:
             return signer.latest(s).checkpoint
 
@@ -310,6 +315,14 @@ class Workspace:
 
     def use_framework(self, name: str | None = None) -> tuple[LoadedFramework, FrameworkUse]:
         """Resolve a framework and record its digest the first time this workspace uses it."""
+        fw, origin = self.resolve_framework(name)
+        with self.store.write() as tx:
+            use = repo.record_framework(tx, ref=fw.ref, digest=fw.digest, origin=origin)
+        return fw, use
+
+    def resolve_framework(self, name: str | None = None) -> tuple[LoadedFramework, str]:
+        """The framework ``name`` (else the default) and its origin as recorded, without
+        recording it: for callers that record it in a transaction of their own."""
         chosen = name or self.config.frameworks.default
         if chosen is None:
             raise NotFoundError(
@@ -320,9 +333,7 @@ class Workspace:
         origin = fw.origin
         if not origin.startswith("builtin:"):
             origin = self.relative(Path(origin))
-        with self.store.write() as tx:
-            use = repo.record_framework(tx, ref=fw.ref, digest=fw.digest, origin=origin)
-        return fw, use
+        return fw, origin
 
     def close(self) -> None:
         self.store.dispose()

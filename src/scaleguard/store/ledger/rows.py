@@ -8,25 +8,66 @@ the row was recorded as), hashed to a leaf, and that leaf must be proven
 (RFC 9162 inclusion proof) in the tree whose root the signer signed. The proof
 hashes come from the database, but a proof only verifies against the signed
 root if the row is exactly what was signed, so nothing stored is trusted.
-Cost: O(log n) hashes per row, fetched together.
 
-Within one process the work is not repeated: a rebuilt leaf is remembered by
-the exact row values it was rebuilt from (``repr`` of the values, which is
-exact for every column type scaleguard stores), and a leaf proven in a signed
-tree stays proven in every later signed tree that is shown (RFC 9162
-consistency proof, against both signed roots) to extend it. An edited row has
-other values, so it is rebuilt and proven afresh and fails as before.
+Doing that for the ~3,000 rows a decision reads (the whole registry) costs
+tens of milliseconds, so a process proves each row once and afterwards only
+shows, cheaply, that the rows are still the ones it proved:
+
+* The rows a decision reads are a few *scopes*: a table and a condition (the
+  whole registry; one model's evidence, attestations, facts, determinations
+  and overrides). A scope is *unchanged* when every stored value of every row,
+  with the same ids in the same order, is what the process proved:
+
+  - SQLite (in-process, so reading is cheap and no digest SQLite can compute
+    is cheaper) reads the rows as the driver returns them and compares them
+    with the rows it proved, in memory. Python equality of driver values is
+    exact for text, bytes and NULL; numbers compare by value, so 1 and 1.0 or
+    0.0 and -0.0 are equal, and so are they in the signed record: canonical
+    JSON (RFC 8785) writes a number by its value. A column's affinity makes
+    SQLite keep one of the two anyway.
+  - PostgreSQL (a round trip per statement) computes for every scope, in one
+    statement, the SHA-256 of an injective text encoding of its rows in id
+    order: ``quote_nullable`` of each column (text quoted, NULL distinct) and
+    the exact IEEE bytes (``float8send``) of floating point columns. Equal
+    digests mean equal stored values (SHA-256 collision resistance).
+* A changed scope is read in full (on PostgreSQL in one statement that also
+  returns each row's encoding), so what is remembered next is exactly the rows
+  proven, from one snapshot. A row remembered under a scope but missing now was deleted
+  (record tables are append-only): the decision refuses. Other rows are
+  proven as before; a rebuilt leaf is remembered by the exact row values
+  (``repr``), and an (index, leaf) pair proven in one signed tree stays proven
+  in every later signed tree shown (RFC 9162 consistency proof, against both
+  signed roots, from the stored hashes) to extend it. When a later signed
+  tree cannot be shown to extend it, everything remembered is dropped.
+
+What is *not* re-read once proven: stored subtree hashes and entry bytes. A
+proof is a fact about the signed root, not about the table it was read from:
+rewriting a hash or an entry afterwards cannot change what was proven, and
+cannot make any edited row pass (its leaf is not in the signed tree). Such a
+rewrite that leaves every row intact changes no input of a decision;
+``scaleguard ledger verify`` reports it. A rewrite of the stored tree's right
+edge is refused before any of this, by the signer's check that the stored
+root is the signed one.
+
+So a warm process refuses every edit a cold one refuses that changes a row a
+decision reads, and also a deleted row it had read (a cold process cannot
+know a row is missing; ``verify --full`` finds it). It keeps deciding, on
+signed rows only, where a cold process could not build a proof from a
+damaged hash that no row depends on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import hashlib
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, or_, select
+from sqlalchemy import Float, Table, false, literal_column, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from scaleguard.errors import InputError, LedgerError, LedgerIntegrityError
 from scaleguard.ledger.canonical import canonical_json
@@ -39,6 +80,7 @@ from scaleguard.ledger.merkle import (
 )
 from scaleguard.ledger.note import Checkpoint
 from scaleguard.ledger.recheck import RECORD_TABLES, row_record
+from scaleguard.store import repo
 from scaleguard.store.ledger.tree import with_nodes
 from scaleguard.store.tables import metadata
 
@@ -53,14 +95,26 @@ _MEMO_LIMIT = 500_000
 #: (table, repr of the row values) -> the leaf hash of the entry rebuilt from them
 _leaf_memo: dict[tuple[str, str], bytes] = {}
 
+ScopeKey = tuple[str, str | None]
 
+
+@dataclass
+class _Seen:
+    """A scope's rows as last proven: their token (SQLite: the driver's rows;
+    PostgreSQL: the digest of their encoding) and their ids."""
+
+    token: object
+    ids: frozenset[int]
+
+
+@dataclass
 class _Proven:
-    """Leaves (index, leaf hash) proven in the signed tree of ``size`` with ``root``."""
+    """What one process proved about one database, in the signed tree (size, root)."""
 
-    def __init__(self) -> None:
-        self.size = 0
-        self.root = b""
-        self.leaves: set[tuple[int, bytes]] = set()
+    size: int = 0
+    root: bytes = b""
+    leaves: set[tuple[int, bytes]] = field(default_factory=set)
+    scopes: dict[ScopeKey, _Seen] = field(default_factory=dict)
 
     def advance(self, session: Session, signed: Checkpoint) -> None:
         """Keep what was proven only if ``signed`` provably extends the tree it was proven in."""
@@ -78,10 +132,29 @@ class _Proven:
                 keep = False
         if not keep:
             self.leaves = set()
+            self.scopes = {}
         self.size, self.root = signed.size, signed.root
 
 
-_proven = _Proven()
+#: (database URL, log origin) -> what this process proved there
+_proven_by_db: dict[tuple[str, str], _Proven] = {}
+
+
+def _proven_for(session: Session, signed: Checkpoint) -> _Proven:
+    key = (str(session.connection().engine.url), signed.origin)
+    found = _proven_by_db.get(key)
+    if found is None:
+        if len(_proven_by_db) >= 16:
+            _proven_by_db.clear()
+        found = _proven_by_db[key] = _Proven()
+    found.advance(session, signed)
+    return found
+
+
+def forget() -> None:
+    """Drop everything proven in this process (the next check proves every row again)."""
+    _proven_by_db.clear()
+    _leaf_memo.clear()
 
 
 def _leaf(table: str, values: Mapping[str, Any]) -> bytes:
@@ -97,10 +170,11 @@ def _leaf(table: str, values: Mapping[str, Any]) -> bytes:
 
 @dataclass(frozen=True)
 class RowCheck:
-    """How many rows were checked, and the tree size they were proven in."""
+    """How many rows were checked, how many were read and proven again, and the tree size."""
 
     rows: int
     size: int
+    reread: int = 0
 
 
 def rebuilt_entry(table: str, values: Mapping[str, Any]) -> bytes:
@@ -113,13 +187,13 @@ def rebuilt_entry(table: str, values: Mapping[str, Any]) -> bytes:
     return canonical_json({"kind": kind, "record": record, "time": moment})
 
 
-def check_rows(
-    session: Session, signed: Checkpoint, rows: Iterable[tuple[str, Mapping[str, Any]]]
-) -> RowCheck:
-    """Every ``(table, row values)`` must be a signed entry of the tree ``signed``.
-
-    Raises LedgerIntegrityError naming the first row that is not.
-    """
+def _prove(
+    session: Session,
+    signed: Checkpoint,
+    proven: _Proven,
+    rows: Iterable[tuple[str, Mapping[str, Any]]],
+) -> int:
+    """Prove every ``(table, row values)`` in ``signed``; returns how many rows there were."""
     items: list[tuple[str, Mapping[str, Any], int, bytes]] = []
     for table, values in rows:
         where = f"{table} row id {values.get('id')}"
@@ -140,13 +214,10 @@ def check_rows(
                 hint=HINT,
             ) from None
         items.append((table, values, index, leaf))
-    if not items:
-        return RowCheck(0, signed.size)
     checked = len(items)
-    _proven.advance(session, signed)
-    items = [it for it in items if (it[2], it[3]) not in _proven.leaves]
+    items = [it for it in items if (it[2], it[3]) not in proven.leaves]
     if not items:
-        return RowCheck(checked, signed.size)
+        return checked
     try:
         proofs = with_nodes(
             session, lambda src: [inclusion_proof(i, signed.size, src) for _, _, i, _ in items]
@@ -164,45 +235,227 @@ def check_rows(
                 f"{index}: the row (or the entry) was changed after it was recorded",
                 hint=HINT,
             ) from None
-        _proven.leaves.add((index, leaf))
-    return RowCheck(checked, signed.size)
+        proven.leaves.add((index, leaf))
+    return checked
 
 
-def _rows(session: Session, table: Table, *conditions: Any) -> list[tuple[str, dict[str, Any]]]:
-    query = select(table).where(*conditions) if conditions else select(table)
+def check_rows(
+    session: Session, signed: Checkpoint, rows: Iterable[tuple[str, Mapping[str, Any]]]
+) -> RowCheck:
+    """Every ``(table, row values)`` must be a signed entry of the tree ``signed``.
+
+    Raises LedgerIntegrityError naming the first row that is not.
+    """
+    rows = list(rows)
+    if not rows:
+        return RowCheck(0, signed.size)
+    checked = _prove(session, signed, _proven_for(session, signed), rows)
+    return RowCheck(checked, signed.size, checked)
+
+
+# -- scopes: the rows a decision reads, and how they are shown unchanged ------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The rows of ``table`` matching ``where`` (all rows when empty), in id order.
+
+    ``sql_where`` and ``params`` are the same condition as driver SQL (qmark
+    style), for SQLite's raw read.
+    """
+
+    key: ScopeKey
+    table: Table
+    where: tuple[ColumnElement[bool], ...] = ()
+    sql_where: str = ""
+    params: tuple[str, ...] = ()
+
+
+def _pg_encoding(table: Table) -> str:
+    """PostgreSQL text encoding a row injectively (see the module docstring)."""
+    parts = []
+    for column in table.c:
+        name = f'"{column.name}"'
+        if isinstance(column.type, Float):
+            parts.append(f"COALESCE(encode(float8send({name}::float8), 'hex'), 'NULL')")
+        else:
+            parts.append(f"quote_nullable({name})")
+    return " || ',' || ".join(parts)
+
+
+def _pg_digest_query(scope: Scope) -> Any:
+    agg: ColumnElement[Any] = literal_column(
+        f"sha256(convert_to(string_agg({_pg_encoding(scope.table)}, ';' ORDER BY \"id\"), 'UTF8'))"
+    )
+    return select(agg).select_from(scope.table).where(*scope.where)
+
+
+def _read_error(table: Table, exc: Exception) -> LedgerIntegrityError:
+    return LedgerIntegrityError(
+        f"the {table.name} table cannot be read as scaleguard wrote it: "
+        f"{str(exc).splitlines()[0][:200]}",
+        hint=HINT,
+    )
+
+
+def _pg_digests(session: Session, scopes: Sequence[Scope]) -> list[object]:
+    """Every scope's digest, in one statement (one round trip)."""
+    query = select(*(_pg_digest_query(s).scalar_subquery() for s in scopes))
+    try:
+        row = session.execute(query).one()
+    except (SQLAlchemyError, TypeError, ValueError) as exc:
+        raise _read_error(scopes[0].table, exc) from None
+    return [None if v is None else bytes(v) for v in row]
+
+
+def _pg_read(session: Session, scope: Scope) -> tuple[object, list[tuple[str, dict[str, Any]]]]:
+    """The scope's rows and the digest of exactly those rows (one statement)."""
+    table = scope.table
+    query = (
+        select(literal_column(_pg_encoding(table)).label("_encoded"), *table.c)
+        .where(*scope.where)
+        .order_by(table.c.id)
+    )
     try:
         result = session.execute(query)
-        keys = tuple(result.keys())  # once: building a mapping per row costs more than the row
-        return [(table.name, dict(zip(keys, r, strict=True))) for r in result]
+        keys = tuple(result.keys())[1:]  # once: a mapping per row costs more than the row
+        fetched = result.all()
     except (SQLAlchemyError, TypeError, ValueError) as exc:
-        raise LedgerIntegrityError(
-            f"the {table.name} table cannot be read as scaleguard wrote it: "
-            f"{str(exc).splitlines()[0][:200]}",
-            hint=HINT,
-        ) from None
+        raise _read_error(table, exc) from None
+    if not fetched:
+        return None, []
+    encoded = ";".join(str(r[0]) for r in fetched)
+    digest = hashlib.sha256(encoded.encode("utf-8")).digest()
+    return digest, [(table.name, dict(zip(keys, r[1:], strict=True))) for r in fetched]
 
 
-def decision_rows(session: Session, model: str) -> list[tuple[str, dict[str, Any]]]:
-    """Every row a decision about ``model`` can read: the registry (all models and
-    scores), the frameworks used, and the model's evidence (also under a
-    ``provider/`` prefix), attestations, facts (its own and workspace-wide),
-    determinations and overrides."""
+def _sqlite_raw(session: Session, scope: Scope) -> list[tuple[Any, ...]]:
+    """The scope's rows as the driver returns them, in id order (same transaction)."""
+    table = scope.table
+    names = ", ".join(f'"{c.name}"' for c in table.c)
+    where = f" WHERE {scope.sql_where}" if scope.sql_where else ""
+    sql = f'SELECT {names} FROM "{table.name}"{where} ORDER BY "id"'
+    try:
+        raw = session.connection().connection.dbapi_connection
+        assert raw is not None
+        return list(raw.execute(sql, scope.params).fetchall())
+    except (SQLAlchemyError, sqlite3.Error, TypeError, ValueError) as exc:
+        raise _read_error(table, exc) from None
+
+
+def _processed(
+    session: Session, table: Table, raw: Sequence[tuple[Any, ...]]
+) -> list[tuple[str, dict[str, Any]]]:
+    """Driver values turned into what a ``select`` of the table returns (its result processors)."""
+    dialect = session.connection().dialect
+    columns = list(table.c)
+    procs = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
+    names = [c.name for c in columns]
+    out = []
+    try:
+        for row in raw:
+            values = {
+                n: (p(v) if p is not None else v) for n, p, v in zip(names, procs, row, strict=True)
+            }
+            out.append((table.name, values))
+    except (TypeError, ValueError) as exc:
+        raise _read_error(table, exc) from None
+    return out
+
+
+def check_scopes(session: Session, signed: Checkpoint, scopes: Sequence[Scope]) -> RowCheck:
+    """Every row of every scope must be a signed entry of ``signed`` (see the module doc)."""
+    if not scopes:
+        return RowCheck(0, signed.size)
+    sqlite = session.connection().dialect.name == "sqlite"
+    proven = _proven_for(session, signed)
+    digests: list[object] = [] if sqlite else _pg_digests(session, scopes)
+    checked = reread = 0
+    for n, scope in enumerate(scopes):
+        seen = proven.scopes.get(scope.key)
+        rows: list[tuple[str, dict[str, Any]]] | None = None
+        if sqlite:
+            # the rows themselves are the token: reading them costs less than any
+            # digest SQLite can compute, and list equality runs in C
+            token: object = _sqlite_raw(session, scope)
+            if seen is not None and seen.token == token:
+                checked += len(seen.ids)
+                continue
+            rows = _processed(session, scope.table, token)  # type: ignore[arg-type]
+        else:
+            token = digests[n]
+            if seen is not None and seen.token == token:
+                checked += len(seen.ids)
+                continue
+            token, rows = _pg_read(session, scope)
+        ids = frozenset(int(values["id"]) for _, values in rows)
+        if seen is not None and not seen.ids <= ids:
+            gone = min(seen.ids - ids)
+            raise LedgerIntegrityError(
+                f"{scope.table.name} row id {gone} was deleted (or moved out of what a "
+                "decision reads) after this process checked it: record rows are never deleted",
+                hint=HINT,
+            )
+        count = _prove(session, signed, proven, rows)
+        checked += count
+        reread += count
+        proven.scopes[scope.key] = _Seen(token, ids)
+    return RowCheck(checked, signed.size, reread)
+
+
+def decision_scopes(session: Session, model: str) -> list[Scope]:
+    """Every row a decision about ``model`` reads: the registry (all models and scores),
+    the frameworks, and the model's evidence (as :func:`repo.evidence_for_model` finds
+    it), attestations, facts (its own and workspace-wide), determinations and overrides."""
     t = metadata.tables
-    ev, fa = t["evidence"], t["facts"]
+    ev, fa, at, de, ov = (
+        t["evidence"],
+        t["facts"],
+        t["attestations"],
+        t["determinations"],
+        t["overrides"],
+    )
+    suffix = "/" + model
+    names = tuple(
+        sorted(n for n in repo.evidence_model_names(session) if n == model or n.endswith(suffix))
+    )
+    marks = ", ".join("?" for _ in names)
     return [
-        *_rows(session, t["models"]),
-        *_rows(session, t["model_scores"]),
-        *_rows(session, t["frameworks_loaded"]),
-        *_rows(
-            session, ev, or_(ev.c.model == model, ev.c.model.endswith("/" + model, autoescape=True))
+        Scope(("models", None), t["models"]),
+        Scope(("model_scores", None), t["model_scores"]),
+        Scope(("frameworks_loaded", None), t["frameworks_loaded"]),
+        Scope(
+            ("evidence", model),
+            ev,
+            (ev.c.model.in_(names) if names else false(),),
+            f'"model" IN ({marks})' if names else "0",
+            names,
         ),
-        *_rows(session, t["attestations"], t["attestations"].c.model == model),
-        *_rows(session, fa, or_(fa.c.model == model, fa.c.model.is_(None))),
-        *_rows(session, t["determinations"], t["determinations"].c.model == model),
-        *_rows(session, t["overrides"], t["overrides"].c.model == model),
+        Scope(("attestations", model), at, (at.c.model == model,), '"model" = ?', (model,)),
+        Scope(
+            ("facts", model),
+            fa,
+            (or_(fa.c.model == model, fa.c.model.is_(None)),),
+            '("model" = ? OR "model" IS NULL)',
+            (model,),
+        ),
+        Scope(("determinations", model), de, (de.c.model == model,), '"model" = ?', (model,)),
+        Scope(("overrides", model), ov, (ov.c.model == model,), '"model" = ?', (model,)),
     ]
 
 
+def _read(session: Session, scope: Scope) -> list[tuple[str, dict[str, Any]]]:
+    if session.connection().dialect.name == "sqlite":
+        return _processed(session, scope.table, _sqlite_raw(session, scope))
+    return _pg_read(session, scope)[1]
+
+
+def decision_rows(session: Session, model: str) -> list[tuple[str, dict[str, Any]]]:
+    """The rows of :func:`decision_scopes`, read in full."""
+    return [row for s in decision_scopes(session, model) for row in _read(session, s)]
+
+
 def check_decision_inputs(session: Session, signed: Checkpoint, model: str) -> RowCheck:
-    """Check every row a decision about ``model`` reads against ``signed`` (:func:`check_rows`)."""
-    return check_rows(session, signed, decision_rows(session, model))
+    """Check every row a decision about ``model`` reads against ``signed``
+    (:func:`check_scopes`)."""
+    return check_scopes(session, signed, decision_scopes(session, model))
