@@ -9,9 +9,8 @@ decision engine on the same inputs already in memory, and one indexed SELECT
 round trip. Target: decide p50 <= 5 ms, p99 <= 10 ms; PostgreSQL <= 2x SQLite.
 
 PostgreSQL runs in a database of its own, created for the run and dropped
-after it (``SCALEGUARD_BENCH_PG_URL``, default the local test server): the
-write lock is an advisory lock of the whole database, so workspaces of other
-users in other schemas of one database would queue behind each other.
+after it (``SCALEGUARD_BENCH_PG_URL``, default the local test server), so
+nothing else on the server shares its tables or its statistics.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ workspace-wide write lock for the whole transaction:
   (``isolation_level = None``) and SQLAlchemy's ``begin`` event emits the
   statement. WAL lets readers proceed during a write; ``synchronous=FULL``
   makes a commit durable before anything (a signed checkpoint) relies on it.
-* PostgreSQL: ``pg_advisory_xact_lock`` at the start of the transaction,
-  released by commit or rollback. Writes run at READ COMMITTED so that every
+* PostgreSQL: ``pg_advisory_xact_lock`` at the start of the transaction (one
+  lock per schema), released by commit or rollback. Writes run at READ COMMITTED so that every
   statement after the lock sees what earlier writers committed; a REPEATABLE
   READ snapshot would be taken before the lock is granted.
 
@@ -40,12 +40,15 @@ from scaleguard.store.group import GroupCommitter
 
 Backend = Literal["sqlite", "postgresql"]
 
-#: Key of the PostgreSQL advisory lock every scaleguard write takes ("SCALEGRD").
+#: Seed of the PostgreSQL advisory lock every scaleguard write takes ("SCALEGRD"). The key
+#: is this seed hashed with the workspace's schema, so workspaces kept in different schemas
+#: of one database do not queue behind each other (a collision only costs a wait).
 WRITE_LOCK_KEY = 0x5343414C45475244
 #: How long a writer waits for another writer, in seconds.
 BUSY_TIMEOUT_S = 60.0
 
 _WRITE_OPTION = "scaleguard_write"
+_PG_WRITE_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(current_schema(), :seed))")
 
 
 class Tx(Session):
@@ -183,7 +186,7 @@ class Store:
             root = tx.begin()
             tx.connection()  # emits BEGIN IMMEDIATE on SQLite
             if self.backend == "postgresql":
-                tx.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _signed(WRITE_LOCK_KEY)})
+                tx.execute(_PG_WRITE_LOCK, {"seed": _signed(WRITE_LOCK_KEY)})
         except BaseException:
             tx.close()
             raise
