@@ -59,6 +59,10 @@ class VerifyReport:
     #: Limits of this verification worth saying (not discrepancies).
     warnings: list[str] = field(default_factory=list)
     artifacts: int = 0
+    #: Wall-clock seconds, entry bytes read and processes used (full mode spreads spans).
+    seconds: float = 0.0
+    bytes: int = 0
+    workers: int = 1
 
     @property
     def ok(self) -> bool:
@@ -114,6 +118,17 @@ class VerifyReport:
             "first_bad_index": None if self.first is None else self.first.index,
             "discrepancies": [d.as_json() for d in self.discrepancies],
             "total_discrepancies": self.total_found,
+            "throughput": self.throughput(),
+        }
+
+    def throughput(self) -> dict[str, float | int]:
+        """Entries and entry megabytes (10^6 bytes) re-checked per second."""
+        seconds = max(self.seconds, 1e-9)
+        return {
+            "seconds": round(self.seconds, 3),
+            "entries_per_s": round(self.entries / seconds, 1),
+            "mb_per_s": round(self.bytes / 1e6 / seconds, 3),
+            "workers": self.workers,
         }
 
 
