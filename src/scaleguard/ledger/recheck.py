@@ -13,9 +13,8 @@ import json
 import math
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import rfc8785
 
@@ -190,8 +189,7 @@ def read_entry(data: bytes) -> tuple[str, str, dict[str, Any]]:
     return strict_entry(data)
 
 
-@dataclass(frozen=True)
-class CheckedEntry:
+class CheckedEntry(NamedTuple):
     """A canonical entry as verification keeps it.
 
     ``record_text`` is the record's slice of the entry text. In canonical

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import operator
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,8 @@ from scaleguard.store.tables import metadata
 Finding = tuple[int | None, str, str, str]
 
 _ZERO = bytes(HASH_SIZE)
+_FIRST = operator.itemgetter(0)
+_SECOND = operator.itemgetter(1)
 UNREADABLE = "cannot be read as scaleguard wrote it: "
 _FETCH = 5000
 _names = itertools.count()
@@ -68,6 +71,19 @@ class Reader:
         self.postgres = self.dialect.name == "postgresql"
         self.quote = self.dialect.identifier_preparer.quote
         self._errors: tuple[type[BaseException], ...] = (self.dialect.loaded_dbapi.Error,)
+
+    def all(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """A small result at once (an aggregate, one span's hashes)."""
+        try:
+            cursor = self.dbapi.cursor()
+            try:
+                cursor.execute(sql.replace("?", "%s") if self.postgres else sql, tuple(params))
+                return list(cursor.fetchall())
+            finally:
+                cursor.close()
+        except self._errors as exc:
+            message = (str(exc).strip().splitlines() or ["?"])[0]
+            raise ReadFailed(message[:200]) from None
 
     def rows(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         try:
@@ -187,8 +203,9 @@ def _read_entries(
     expected = lo
     try:
         with session.begin_nested():
+            data_at, kinds_at, times_at = entries.data, entries.kind_column, entries.time_column
             for raw_idx, kind, created_at, raw, stored_leaf in reader.rows(sql, (lo, hi)):
-                if not is_int(raw_idx):
+                if type(raw_idx) is not int:
                     found.append(
                         (
                             None,
@@ -199,7 +216,7 @@ def _read_entries(
                         )
                     )
                     continue
-                if raw_idx > expected:
+                if raw_idx != expected and raw_idx > expected:
                     found.append(("gap", expected, raw_idx - 1))
                 expected = raw_idx + 1
                 result.entries += 1
@@ -227,9 +244,9 @@ def _read_entries(
                             "stored leaf hash is not the hash of its bytes",
                         )
                     )
-                entries.data[pos] = data
-                entries.kind_column[pos] = kind
-                entries.time_column[pos] = created_at
+                data_at[pos] = data
+                kinds_at[pos] = kind
+                times_at[pos] = created_at
     except ReadFailed as exc:
         found.append((None, "ledger_entries", "", f"{UNREADABLE}{exc}"))
     if expected < hi:
@@ -297,19 +314,23 @@ def _check_rows(
     data_at, checked, referenced = entries.data, entries.checked, entries.referenced
     artifact_at = rows.names.index("artifact_sha256") if kind == "evidence" else None
     sql = _select_rows(reader, table, "ledger_index >= ? AND ledger_index < ?")
-    for row in reader.rows(sql, (lo, entries.hi)):
-        result.records += 1
-        claimed = row[index_at]
-        if type(claimed) is int:
-            pos = claimed - lo
-            data = data_at[pos]
-            if data is not None and checked[pos] is None and rows.entry_bytes(row) == data:
-                sha = row[artifact_at] if artifact_at is not None else None
-                artifact = sha if isinstance(sha, str) else None
-                checked[pos] = CheckedEntry(kind, row[rows.time_at], "", True, artifact)
-                referenced[pos] = 1
-                continue
-        _check_row(entries, found, name, kind, time_column, rows.values(row))
+    count = 0  # rows read; added even if a later row fails to read
+    try:
+        for row in reader.rows(sql, (lo, entries.hi)):
+            count += 1
+            claimed = row[index_at]
+            if type(claimed) is int:
+                pos = claimed - lo
+                data = data_at[pos]
+                if data is not None and checked[pos] is None and rows.entry_bytes(row) == data:
+                    sha = row[artifact_at] if artifact_at is not None else None
+                    artifact = sha if isinstance(sha, str) else None
+                    checked[pos] = CheckedEntry(kind, row[rows.time_at], "", True, artifact)
+                    referenced[pos] = 1
+                    continue
+            _check_row(entries, found, name, kind, time_column, rows.values(row))
+    finally:
+        result.records += count
 
 
 def _check_row(
@@ -380,64 +401,90 @@ def _compare(
 
 def _finish_entries(result: SpanResult, entries: _Entries) -> None:
     """Canonical form and columns of every entry, then entries no row holds, in index order."""
-    gaps = [f for f in result.entry_findings if f[0] == "gap"]
-    others = [f for f in result.entry_findings if f[0] != "gap"]
-    per_index: dict[int, list[Any]] = {}
+    earlier: dict[int, list[Any]] = {}  # gaps and leaf findings, by the index they precede
     tail: list[Any] = []
-    for f in others:
-        if f[0] is None:
+    for f in result.entry_findings:
+        at = f[1] if f[0] == "gap" else f[0]
+        if at is None:
             tail.append(f)
         else:
-            per_index.setdefault(f[0], []).append(f)
+            earlier.setdefault(at, []).append(f)
     ordered: list[Any] = []
-    gap_at = {g[1]: g for g in gaps}
     lo = result.lo
-    for pos in range(result.hi - lo):
-        index = lo + pos
-        if index in gap_at:
-            ordered.append(gap_at[index])
-        ordered.extend(per_index.get(index, ()))
-        if entries.data[pos] is None:
+    rows = zip(
+        entries.data,
+        entries.checked,
+        entries.kind_column,
+        entries.time_column,
+        entries.referenced,
+        strict=True,
+    )
+    for pos, (data, checked, kind_column, time_column, referenced) in enumerate(rows):
+        if earlier and lo + pos in earlier:
+            ordered.extend(earlier[lo + pos])
+        if data is None:
             continue
-        checked = entries.check(pos)
-        where = f"idx {index}"
-        if not isinstance(checked, CheckedEntry):
-            ordered.append(
-                (index, "ledger_entries", where, f"bytes are not a canonical entry: {checked}")
-            )
-            continue
-        if entries.kind_column[pos] != checked.kind:
-            ordered.append(
-                (
-                    index,
-                    "ledger_entries",
-                    where,
-                    f"kind column {entries.kind_column[pos]!r} but entry says {checked.kind!r}",
-                )
-            )
-        if entries.time_column[pos] != checked.time:
-            ordered.append(
-                (
-                    index,
-                    "ledger_entries",
-                    where,
-                    f"time column {entries.time_column[pos]!r} but entry says {checked.time!r}",
-                )
-            )
-        if checked.artifact is not None:
-            result.artifacts.setdefault(checked.artifact, index)
-        if entries.referenced[pos]:
-            continue
-        if checked.kind not in RECORD_TABLES:
-            result.unbacked.append(
-                (index, "ledger_entries", where, f"kind {checked.kind!r} has no record table")
-            )
-            continue
-        name = RECORD_TABLES[checked.kind][0]
-        result.unbacked.append(
-            (index, name, "", f"no {name} row holds this {checked.kind} entry (a row was deleted)")
-        )
+        if checked is None:
+            checked = entries.check(pos)
+        if (
+            type(checked) is CheckedEntry
+            and kind_column == checked.kind
+            and time_column == checked.time
+            and referenced
+        ):
+            if checked.artifact is not None:
+                result.artifacts.setdefault(checked.artifact, lo + pos)
+            continue  # the common case: nothing to say
+        _entry_findings(result, ordered, lo + pos, checked, kind_column, time_column, referenced)
     result.entry_findings = ordered + tail
+
+
+def _entry_findings(
+    result: SpanResult,
+    ordered: list[Any],
+    index: int,
+    checked: CheckedEntry | str,
+    kind_column: Any,
+    time_column: Any,
+    referenced: int,
+) -> None:
+    where = f"idx {index}"
+    if not isinstance(checked, CheckedEntry):
+        ordered.append(
+            (index, "ledger_entries", where, f"bytes are not a canonical entry: {checked}")
+        )
+        return
+    if kind_column != checked.kind:
+        ordered.append(
+            (
+                index,
+                "ledger_entries",
+                where,
+                f"kind column {kind_column!r} but entry says {checked.kind!r}",
+            )
+        )
+    if time_column != checked.time:
+        ordered.append(
+            (
+                index,
+                "ledger_entries",
+                where,
+                f"time column {time_column!r} but entry says {checked.time!r}",
+            )
+        )
+    if checked.artifact is not None:
+        result.artifacts.setdefault(checked.artifact, index)
+    if referenced:
+        return
+    if checked.kind not in RECORD_TABLES:
+        result.unbacked.append(
+            (index, "ledger_entries", where, f"kind {checked.kind!r} has no record table")
+        )
+        return
+    name = RECORD_TABLES[checked.kind][0]
+    result.unbacked.append(
+        (index, name, "", f"no {name} row holds this {checked.kind} entry (a row was deleted)")
+    )
 
 
 def _check_nodes(
@@ -467,6 +514,13 @@ def _check_nodes(
         events: list[tuple[str, int, int]] = []
         result.node_events.append(events)
         bad: set[int] = set()
+        if upto == first:
+            bad_below = bad
+            continue
+        if _same_hashes(session, reader, level, first, upto, expected):
+            result.nodes += upto - first
+            bad_below = bad
+            continue
         try:
             with session.begin_nested():
                 rows = list(reader.rows(sql, (level, first, upto)))
@@ -497,12 +551,42 @@ def _check_nodes(
     result.top_bad = sorted(bad_below)
 
 
+def _same_hashes(
+    session: Session, reader: Reader, level: int, first: int, upto: int, expected: bytes
+) -> bool:
+    """Are the stored hashes at ``level``, ``first..upto-1`` exactly ``expected``?
+
+    One aggregate says the rows are exactly those indices, once each and all
+    integers (count, distinct count, least and greatest; SQLite also counts
+    integer-typed cells, PostgreSQL's bigint admits nothing else); then only
+    the hashes are read, in index order, and compared as one byte string.
+    Any other shape is left to the row-by-row check.
+    """
+    where = "FROM ledger_nodes WHERE level = ? AND idx >= ? AND idx < ?"
+    typed = "count(*)" if reader.postgres else "sum(typeof(idx) = 'integer')"
+    shape_sql = f"SELECT count(*), count(DISTINCT idx), min(idx), max(idx), {typed} {where}"
+    n = upto - first
+    try:
+        with session.begin_nested():
+            shape = reader.all(shape_sql, (level, first, upto))
+            if not shape or tuple(shape[0]) != (n, n, first, upto - 1, n):
+                return False
+            hashes = reader.all(f"SELECT hash {where} ORDER BY idx", (level, first, upto))
+    except ReadFailed:
+        return False
+    try:
+        return b"".join(map(_FIRST, hashes)) == expected
+    except TypeError:
+        return False
+
+
 def _all_equal(rows: list[tuple[Any, ...]], first: int, upto: int, expected: bytes) -> bool:
     if len(rows) != upto - first:
         return False
     try:
-        return [r[0] for r in rows] == list(range(first, upto)) and b"".join(
-            r[1] for r in rows
-        ) == expected
+        return (
+            list(map(_FIRST, rows)) == list(range(first, upto))
+            and b"".join(map(_SECOND, rows)) == expected
+        )
     except TypeError:
         return False

@@ -6,6 +6,12 @@ checkpoint's signature and root, and compares every record row with the
 record its ledger entry holds. The quick mode checks the chain of signed
 checkpoints against the stored tree and only the newest entries and rows.
 
+Full mode checks spans of entries (:mod:`scaleguard.store.ledger.scan`),
+possibly in worker processes (:mod:`scaleguard.store.ledger.parallel`), and
+puts their findings together here in index order; the subtree hashes above
+the spans' height, the checkpoints and the rows pointing outside the ledger
+are checked in the coordinating session, whose snapshot fixes the tree size.
+
 Every finding is a :class:`Discrepancy` naming the first ledger index it
 affects and the table and row at fault; the report sorts them so the first
 one is the earliest damage.
