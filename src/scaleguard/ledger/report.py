@@ -63,6 +63,8 @@ class VerifyReport:
     seconds: float = 0.0
     bytes: int = 0
     workers: int = 1
+    #: CPU seconds the span checks took, summed over every process (benchmarks read it).
+    span_cpu_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:

@@ -26,6 +26,8 @@ from scaleguard.store.ledger.scan import SpanResult, check_span
 
 #: Spans hold 2**16 entries: few enough results to merge, enough spans to share out.
 SPAN_LEVEL = 16
+#: Starting processes costs about a second; below this many spans one process is faster.
+MIN_SPANS = 4
 _SNAPSHOT_RE = re.compile(r"[0-9A-Fa-f-]{1,64}")
 
 
@@ -44,7 +46,7 @@ def run_spans(
 ) -> tuple[list[SpanResult], int]:
     """Each job's result, in job order, and how many processes checked them."""
     used = max(1, min(workers, len(jobs)))
-    if used == 1:
+    if used == 1 or len(jobs) < MIN_SPANS:
         return [check_span(session, j.lo, j.hi, j.level, j.missing) for j in jobs], 1
     snapshot = None
     if store.backend == "postgresql":

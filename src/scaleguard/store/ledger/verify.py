@@ -125,6 +125,7 @@ def _merge_entries(report: VerifyReport, results: list[SpanResult], passes: _Pas
     for result in results:
         report.entries += result.entries
         report.records += result.records
+        report.span_cpu_seconds += result.cpu_seconds
         report.bytes += result.bytes_read
         for finding in result.entry_findings:
             if finding[0] == "gap":
