@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from scaleguard.ledger import entry_bytes, leaf_hash
 from scaleguard.ledger.recheck import RowLayout
-from scaleguard.ledger.report import VerifyReport
+from scaleguard.ledger.report import MAX_FINDINGS, VerifyReport
 from scaleguard.store import repo
 from scaleguard.store.ledger.verify import verify
 from scaleguard.workspace import Workspace, init_workspace
@@ -179,3 +179,15 @@ def test_plain_rows_take_the_quick_route() -> None:
     layout = RowLayout("fact", "at_time", [*record, "at_time", "ledger_index"], {})
     assert layout.entry_bytes((*record.values(), "2026-01-01T00:00:00Z", 3)) == canonical
     assert leaf_hash(canonical) != leaf_hash(canonical + b" ")
+
+
+def test_past_the_cap_the_earliest_findings_are_kept() -> None:
+    """However findings arrive (spans, tables, passes), the first one shown is the earliest."""
+    report = VerifyReport(full=True, size=0)
+    for index in range(3 * MAX_FINDINGS, 0, -1):
+        report.add(index, "facts", f"id {index}", "fields differ")
+    report.add(None, "ledger_checkpoints", "size 9", "bad signature")
+    report.finish()
+    assert report.total_found == 3 * MAX_FINDINGS + 1
+    assert len(report.discrepancies) == MAX_FINDINGS
+    assert [d.index for d in report.discrepancies] == list(range(1, MAX_FINDINGS + 1))
