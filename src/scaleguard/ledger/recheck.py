@@ -298,38 +298,14 @@ def row_text(row: Mapping[str, Any], time_column: str) -> str | None:
         return None
 
 
-def proof_text(row: Mapping[str, Any], time_column: str) -> str | None:
-    """The row's record as text only if the C encoder writes it exactly as RFC 8785 does.
-
-    That holds for strings, booleans, null, integers within +/-(2^53 - 1)
-    and finite non-integral floats whose ``repr`` has no exponent (rfc8785
-    formats those from ``repr`` unchanged; see :func:`_float_literal`); it
-    also needs object keys within the Basic Multilingual Plane, where
-    code-point and UTF-16 order agree, and nesting within the entry's
-    depth limit. Anything else returns None.
-    """
-    for key, value in row.items():
-        cls = type(value)
-        if cls is str or cls is bool or value is None:
-            continue
-        if cls is int:
-            if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
-                continue
-            return None
-        if cls is float:
-            if value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
-                continue  # written as an integer after normalization
-            if _float_safe(value):
-                continue
-            return None
-        if key == time_column or key == "ledger_index":
-            continue
-        if not _c_safe(normalized(_plain(value)), 2):
-            return None
-    return row_text(row, time_column)
-
-
 def _float_safe(value: float) -> bool:
+    """Does ``repr`` write this float exactly as RFC 8785 does?
+
+    rfc8785 formats a finite non-zero double from ``repr`` and changes it
+    only to drop a trailing ``.0`` or to rewrite an exponent; a non-integral
+    value whose ``repr`` has no exponent is therefore written unchanged.
+    (Integral values are written as integers before they get here.)
+    """
     if not math.isfinite(value) or value.is_integer():
         return False
     text = repr(value)
@@ -367,7 +343,7 @@ class RowLayout:
     Built once per table: the record's columns in key order, each with the
     text that precedes its value, so a row is written without a dict, a sort
     or a generic encoder. A value is written only when its C/``repr`` text
-    is exactly RFC 8785's (see :func:`proof_text`); otherwise the row gets
+    is exactly RFC 8785's (see :func:`_float_safe` and :func:`_c_safe`); otherwise the row gets
     no bytes and the caller compares it the careful way.
     """
 
