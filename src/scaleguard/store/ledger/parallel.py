@@ -3,8 +3,14 @@
 The coordinating session fixes the tree size; every span reads only indices
 below it, so appends made while verification runs change nothing a span
 reads. On PostgreSQL the workers also adopt the coordinator's snapshot
-(``pg_export_snapshot``), so they see exactly what it sees. Results come back
-in span order, so the report is the same with one worker or many.
+(``pg_export_snapshot``), so they see exactly what it sees. SQLite cannot
+share a snapshot between connections: there each span is checked as the
+database stands when the span is read, which for honest writers (they only
+add rows above the fixed size) is the coordinator's view; a change made
+while verification runs is found if it is in place when its span is read,
+and otherwise is no different from a change made just after verification.
+Results come back in span order, so the report is the same with one worker
+or many.
 
 Workers are started by a fork server, not forked from the caller: a process
 that holds an open SQLite connection must not fork and reopen the same file
