@@ -311,6 +311,13 @@ def ledger_verify(
         help="A signed checkpoint published earlier ('ledger checkpoint --out'); the log must "
         "still contain it and have grown from it (repeat).",
     ),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        min=1,
+        help="Processes that share a --full check (default: one per CPU; 1 checks in this "
+        "process). The report is the same for any number.",
+    ),
     workspace: Path | None = WORKSPACE_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
@@ -324,7 +331,7 @@ def ledger_verify(
     given = read_key(key) if key is not None else None
     held = [(str(path), _read(path, "checkpoint")) for path in against]
     with _workspace(workspace) as ws:
-        report = ws.verify_ledger(full=full, key=given, against=held)
+        report = ws.verify_ledger(full=full, key=given, against=held, workers=workers)
         verifier = given or ws.verifier()
         extra: list[Discrepancy] = []
         for path in receipts:
@@ -357,6 +364,11 @@ def ledger_verify(
         + (f", {len(receipts)} receipt(s) still match" if receipts else "")
         + (f", consistent with {len(against)} earlier checkpoint(s)" if against else "")
         + f"; key {trusted.get('key_id')}"
+    )
+    speed = report.throughput()
+    typer.echo(
+        f"checked in {speed['seconds']:.2f} s: {speed['entries_per_s']:,.0f} entries/s, "
+        f"{speed['mb_per_s']:.1f} MB/s, {speed['workers']} worker(s)"
     )
 
 

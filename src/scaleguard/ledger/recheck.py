@@ -1,25 +1,25 @@
 """Re-reading entries and record rows quickly, without ever accepting less.
 
 Verification touches every entry and every record row, so the common case
-runs through C code (``json.loads``/``json.dumps``, see
-:mod:`scaleguard.ledger.fastjcs`) and only what it cannot vouch for goes to
-the strict, pure-Python canonical parser. Nothing here
+runs through C code (``json.loads``/``json.dumps``) and only what it cannot
+vouch for goes to the strict, pure-Python canonical parser. Nothing here
 reads the database.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import json
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
+
+import rfc8785
 
 from scaleguard.errors import InputError
-from scaleguard.ledger.canonical import MAX_SAFE_INTEGER, canonical_json, parse_entry
-from scaleguard.ledger.fastjcs import fast_decode
-from scaleguard.ledger.merkle import HASH_SIZE
+from scaleguard.ledger.canonical import MAX_DEPTH, MAX_SAFE_INTEGER, canonical_json, parse_entry
 
 #: Entry kind -> (record table, the column holding the entry's time).
 #: Every entry must be backed by one row of its kind's table; a kind missing
@@ -61,24 +61,104 @@ RECORD_TABLES: dict[str, tuple[str, str]] = {
 }
 _KIND_RE = re.compile(r"[a-z][a-z0-9]*(?:[-.][a-z0-9]+)*", re.ASCII)
 _TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{6})?Z", re.ASCII)
-_DUMPS = json.JSONEncoder(
+_ENCODER = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-).encode
+)
+_C_ENCODE = getattr(json.encoder, "c_make_encoder", None)
+
+
+def _make_dumps() -> Callable[[Any], str]:
+    """Sorted, compact, UTF-8 JSON; the C encoder built once rather than per call."""
+    if _C_ENCODE is None:  # pragma: no cover - CPython always has it
+        return _ENCODER.encode
+    # Same arguments JSONEncoder.iterencode passes (no circular check: values are trees).
+    encode = _C_ENCODE(
+        None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", True, False, False
+    )
+
+    def dumps(value: Any) -> str:
+        if isinstance(value, str):
+            return _ENCODER.encode(value)
+        return "".join(encode(value, 0))
+
+    return dumps
+
+
+_DUMPS = _make_dumps()
 
 
 # -- entry bytes: a quick canonical check with the strict parser as fallback ----
 
 
+class _Slow(Exception):
+    """The quick route cannot decide; use :func:`parse_entry`."""
+
+
+def _float_literal(text: str) -> float:
+    """A float token the C encoder will write back exactly as RFC 8785 does.
+
+    rfc8785 formats a finite non-zero double from ``repr``: when that has no
+    exponent and does not end in ``.0`` it is written unchanged, and the C
+    encoder writes ``repr`` too; the byte comparison in :func:`quick_entry`
+    then proves the token canonical. Other spellings are checked here.
+    """
+    value = float(text)
+    if ("e" in text or text.endswith(".0")) and rfc8785.dumps(value) != text.encode("ascii"):
+        raise _Slow
+    return value
+
+
+def _int_literal(text: str) -> int:
+    value = int(text)
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise _Slow
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_float=_float_literal, parse_int=_int_literal)
+_DECODE = _DECODER.decode
+
+
 def quick_entry(data: bytes) -> tuple[str, str, dict[str, Any]] | None:
     """(kind, time, record) if ``data`` is certainly a canonical entry, else None.
 
-    Canonical form is proven in C by :func:`scaleguard.ledger.fastjcs.fast_decode`
-    (parse, re-encode, compare bytes); anything it cannot vouch for, and any
-    entry whose shape or time is off, goes to the strict parser, so this never
-    accepts what :func:`parse_entry` rejects.
+    For finite, canonically spelled numbers and safe integers, RFC 8785 output
+    equals Python's sorted, compact ``json.dumps`` (UTF-8, not ASCII-escaped),
+    which runs in C: both escape the same control characters the same way and
+    write other text verbatim. The two orders of object keys (UTF-16 code
+    units against code points) agree unless a key holds a character beyond
+    U+FFFF, so any 4-byte UTF-8 sequence goes to the strict parser, as do
+    deep nesting and any mismatch; this never accepts what
+    :func:`parse_entry` rejects.
     """
-    proven, value = fast_decode(data)
-    if not proven or not isinstance(value, dict) or value.keys() != {"kind", "time", "record"}:
+    text = _quick_text(data)
+    if text is None:
+        return None
+    try:
+        value = _DECODE(text)
+        if _DUMPS(value) != text:
+            return None
+    except (_Slow, ValueError, RecursionError):
+        return None
+    return _entry_parts(value)
+
+
+def _quick_text(data: bytes) -> str | None:
+    """The entry as text when the quick route may judge it."""
+    if data.count(b"{") + data.count(b"[") > MAX_DEPTH:
+        return None
+    if data.isascii():
+        return data.decode("ascii")
+    if max(data) >= 0xF0:  # a 4-byte sequence: a character beyond U+FFFF, or invalid
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _entry_parts(value: Any) -> tuple[str, str, dict[str, Any]] | None:
+    if not isinstance(value, dict) or value.keys() != {"kind", "time", "record"}:
         return None
     kind, moment, record = value["kind"], value["time"], value["record"]
     if not isinstance(kind, str) or len(kind) > 64 or not _KIND_RE.fullmatch(kind):
@@ -94,14 +174,75 @@ def quick_entry(data: bytes) -> tuple[str, str, dict[str, Any]] | None:
     return kind, moment, record
 
 
+def strict_entry(data: bytes) -> tuple[str, str, dict[str, Any]]:
+    """The strict RFC 8785 check (:func:`parse_entry`); the one place verification calls it."""
+    parsed = parse_entry(data)
+    text = json.loads(data)["time"]
+    return parsed.kind, str(text), cast(dict[str, Any], parsed.record)
+
+
 def read_entry(data: bytes) -> tuple[str, str, dict[str, Any]]:
     """Kind, time text and record of canonical entry bytes; LedgerError otherwise."""
     quick = quick_entry(data)
     if quick is not None:
         return quick
-    parsed = parse_entry(data)
-    text = json.loads(data)["time"]
-    return parsed.kind, str(text), cast(dict[str, Any], parsed.record)
+    return strict_entry(data)
+
+
+class CheckedEntry(NamedTuple):
+    """A canonical entry as verification keeps it.
+
+    ``record_text`` is the record's slice of the entry text. In canonical
+    form the record object is written exactly as it would be on its own, so
+    when a row's record encodes to this same text the two are the same JSON
+    value. ``quick`` says the C route proved the entry canonical, so its
+    integers are all safe and the row comparison may use the C encoder too.
+    ``artifact`` is an evidence entry's artifact digest.
+    """
+
+    kind: str
+    time: str
+    record_text: str
+    quick: bool
+    artifact: str | None = None
+
+
+def _artifact(kind: str, record: Mapping[str, Any]) -> str | None:
+    sha = record.get("artifact_sha256") if kind == "evidence" else None
+    return sha if isinstance(sha, str) else None
+
+
+def check_entry(data: bytes) -> CheckedEntry:
+    """Kind, time and record text of canonical entry bytes; LedgerError otherwise."""
+    text = _quick_text(data)
+    parts = None
+    if text is not None:
+        try:
+            value = _DECODE(text)
+            if _DUMPS(value) == text:
+                parts = _entry_parts(value)
+        except (_Slow, ValueError, RecursionError):
+            parts = None
+    quick = parts is not None
+    if parts is None:
+        parts = strict_entry(data)
+        text = data.decode("utf-8")
+    kind, moment, record = parts
+    assert text is not None
+    # '{"kind":"<kind>","record":' ... ',"time":"<time>"}'; kind and time need no escaping
+    record_text = text[len(kind) + 20 : len(text) - len(moment) - 11]
+    return CheckedEntry(kind, moment, record_text, quick, _artifact(kind, record))
+
+
+def valid_time(moment: str) -> bool:
+    """Is this an entry time exactly as :func:`format_time` writes it?"""
+    if not _TIME_RE.fullmatch(moment) or moment.endswith(".000000Z"):
+        return False
+    try:
+        datetime.fromisoformat(moment)
+    except ValueError:
+        return False
+    return True
 
 
 # -- record rows -------------------------------------------------------------------
@@ -125,18 +266,181 @@ def normalized(value: Any) -> Any:
     return value
 
 
-def fingerprint(moment: str, record: Any) -> bytes:
-    """Fingerprint of (time, record) under which equal JSON values collide, others do not."""
-    try:
-        return hashlib.sha256(_DUMPS([moment, record]).encode("utf-8", "surrogatepass")).digest()
-    except (ValueError, TypeError):
-        return b"\xff" * HASH_SIZE
-
-
 def row_record(row: Mapping[str, Any], time_column: str) -> dict[str, Any]:
     return {
         key: _plain(value) for key, value in row.items() if key not in (time_column, "ledger_index")
     }
+
+
+def row_text(row: Mapping[str, Any], time_column: str) -> str | None:
+    """The row's record as the C encoder writes it (None when it cannot).
+
+    Same values as ``normalized(row_record(row))`` in one pass: scalar
+    columns are handled inline, only dates and JSON columns go through the
+    recursive helpers. Only an exact text match with a quickly checked
+    entry's record text counts as equal; anything else takes the careful
+    comparison (:func:`record_difference`).
+    """
+    record: dict[str, Any] = {}
+    for key, value in row.items():
+        if key == time_column or key == "ledger_index":
+            continue
+        cls = type(value)
+        if cls is float:
+            if value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
+                value = int(value)
+        elif not (cls is str or cls is int or cls is bool or value is None):
+            value = normalized(_plain(value))
+        record[key] = value
+    try:
+        return _DUMPS(record)
+    except (ValueError, TypeError):
+        return None
+
+
+def _float_safe(value: float) -> bool:
+    """Does ``repr`` write this float exactly as RFC 8785 does?
+
+    rfc8785 formats a finite non-zero double from ``repr`` and changes it
+    only to drop a trailing ``.0`` or to rewrite an exponent; a non-integral
+    value whose ``repr`` has no exponent is therefore written unchanged.
+    (Integral values are written as integers before they get here.)
+    """
+    if not math.isfinite(value) or value.is_integer():
+        return False
+    text = repr(value)
+    return "e" not in text
+
+
+def _c_safe(value: Any, depth: int) -> bool:
+    """Would the C encoder write this nested value exactly as RFC 8785 does?"""
+    if depth > MAX_DEPTH:
+        return False
+    cls = type(value)
+    if cls is str or cls is bool or value is None:
+        return True
+    if cls is int:
+        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
+    if cls is float:
+        return _float_safe(value)
+    if cls is list:
+        return all(_c_safe(v, depth + 1) for v in value)
+    if cls is dict:
+        return all(
+            type(k) is str and (k.isascii() or max(k) <= "\uffff") and _c_safe(v, depth + 1)
+            for k, v in value.items()
+        )
+    return False
+
+
+_ENCODE_STR = json.encoder.encode_basestring
+_TIMES_KEPT = 4096
+
+
+class RowLayout:
+    """Builds, from one record row, the canonical bytes its ledger entry must have.
+
+    Built once per table: the record's columns in key order, each with the
+    text that precedes its value, so a row is written without a dict, a sort
+    or a generic encoder. A value is written only when its C/``repr`` text
+    is exactly RFC 8785's (see :func:`_float_safe` and :func:`_c_safe`); otherwise the row gets
+    no bytes and the caller compares it the careful way.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        time_column: str,
+        names: list[str],
+        processors: Mapping[str, Callable[[Any], Any]],
+        text_only: Collection[str] = (),
+    ) -> None:
+        if not _KIND_RE.fullmatch(kind) or len(kind) > 64:
+            raise ValueError(f"not an entry kind: {kind!r}")
+        self.names = names
+        self.processors = [(names.index(n), p) for n, p in processors.items()]
+        self.time_at = names.index(time_column)
+        self.index_at = names.index("ledger_index")
+        keys = sorted(n for n in names if n not in (time_column, "ledger_index"))
+        self.fields = [
+            (
+                ("," if i else "") + _ENCODE_STR(k) + ":",
+                names.index(k),
+                processors.get(k),
+                k in text_only,
+            )
+            for i, k in enumerate(keys)
+        ]
+        self.head = '{"kind":' + _ENCODE_STR(kind) + ',"record":{'
+        self.times: set[str] = set()
+
+    def values(self, row: tuple[Any, ...]) -> dict[str, Any]:
+        """The row as column -> value; a cell its type cannot read keeps its raw value."""
+        values = dict(zip(self.names, row, strict=True))
+        for at, process in self.processors:
+            raw = row[at]
+            if raw is not None:
+                with contextlib.suppress(TypeError, ValueError, OverflowError):
+                    values[self.names[at]] = process(raw)
+        return values
+
+    def entry_bytes(self, row: tuple[Any, ...]) -> bytes | None:
+        """RFC 8785 bytes of (kind, this row's record, its time), or None if not sure."""
+        moment = row[self.time_at]
+        if moment not in self.times:
+            if type(moment) is not str or not valid_time(moment):
+                return None
+            if len(self.times) >= _TIMES_KEPT:
+                self.times.clear()
+            self.times.add(moment)
+        parts = [self.head]
+        append = parts.append
+        for prefix, at, process, text_only in self.fields:
+            value = row[at]
+            # A text-only processor (JSON) leaves a stored number as it is, as values() does.
+            if (
+                process is not None
+                and value is not None
+                and not (text_only and type(value) is not str and type(value) is not bytes)
+            ):
+                try:  # noqa: SIM105 - a context manager per cell costs more in this loop
+                    value = process(value)
+                except (TypeError, ValueError, OverflowError):
+                    pass  # kept raw, as values() keeps it
+            cls = type(value)
+            append(prefix)
+            if cls is str:
+                append(_ENCODE_STR(value))
+            elif value is None:
+                append("null")
+            elif cls is bool:
+                append("true" if value else "false")
+            elif cls is int:
+                if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+                    return None
+                append(int.__repr__(value))
+            elif cls is float:
+                if value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
+                    append(int.__repr__(int(value)))
+                elif _float_safe(value):
+                    append(float.__repr__(value))
+                else:
+                    return None
+            else:
+                plain = normalized(_plain(value))
+                if not _c_safe(plain, 2):
+                    return None
+                try:
+                    append(_DUMPS(plain))
+                except (ValueError, TypeError):
+                    return None
+        append('},"time":"')
+        append(moment)
+        append('"}')
+        try:
+            return "".join(parts).encode()
+        except UnicodeEncodeError:
+            return None
 
 
 def record_difference(row_record: dict[str, Any], entry_record: dict[str, Any]) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 
 #: A wholesale rewrite produces a finding per row; keep the report readable.
@@ -33,6 +34,12 @@ class Discrepancy:
         return {"index": self.index, "table": self.table, "row": self.row, "message": self.message}
 
 
+def _ranked(finding: Discrepancy, seq: int) -> tuple[int, int, int, Discrepancy]:
+    """Heap key: the root is the latest finding by :func:`order`, then the last one added."""
+    first, rank = order(finding)
+    return (-first, -rank, -seq, finding)
+
+
 _RANK = {"ledger_entries": 0, "ledger_nodes": 1, "ledger_checkpoints": 3, "receipt": 4}
 
 
@@ -59,6 +66,13 @@ class VerifyReport:
     #: Limits of this verification worth saying (not discrepancies).
     warnings: list[str] = field(default_factory=list)
     artifacts: int = 0
+    _kept: list[tuple[int, int, int, Discrepancy]] = field(default_factory=list, repr=False)
+    #: Wall-clock seconds, entry bytes read and processes used (full mode spreads spans).
+    seconds: float = 0.0
+    bytes: int = 0
+    workers: int = 1
+    #: CPU seconds the span checks took, summed over every process (benchmarks read it).
+    span_cpu_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -77,11 +91,24 @@ class VerifyReport:
         span: tuple[int, int] | None = None,
     ) -> None:
         self.total_found += 1
+        found = Discrepancy(index, table, row, message, span)
         if len(self.discrepancies) < MAX_FINDINGS:
-            self.discrepancies.append(Discrepancy(index, table, row, message, span))
+            self.discrepancies.append(found)
+            return
+        # Full: keep the earliest findings by index, so the first one shown is the first bad
+        # entry however many later ones there are (and whatever order they were found in).
+        if not self._kept:
+            self._kept = [_ranked(d, i) for i, d in enumerate(self.discrepancies)]
+            heapq.heapify(self._kept)
+        candidate = _ranked(found, self.total_found)
+        if candidate > self._kept[0]:
+            heapq.heapreplace(self._kept, candidate)  # finish() lists the kept ones
 
     def finish(self) -> VerifyReport:
         """Sort earliest first; a checkpoint's range finding takes the precise index inside it."""
+        if self._kept:  # more than MAX_FINDINGS: the kept ones, in the order they were found
+            self.discrepancies = [k[3] for k in sorted(self._kept, key=lambda k: -k[2])]
+            self._kept = []
         precise = sorted(
             d.index for d in self.discrepancies if d.span is None and d.index is not None
         )
@@ -114,6 +141,17 @@ class VerifyReport:
             "first_bad_index": None if self.first is None else self.first.index,
             "discrepancies": [d.as_json() for d in self.discrepancies],
             "total_discrepancies": self.total_found,
+            "throughput": self.throughput(),
+        }
+
+    def throughput(self) -> dict[str, float | int]:
+        """Entries and entry megabytes (10^6 bytes) re-checked per second."""
+        seconds = max(self.seconds, 1e-9)
+        return {
+            "seconds": round(self.seconds, 3),
+            "entries_per_s": round(self.entries / seconds, 1),
+            "mb_per_s": round(self.bytes / 1e6 / seconds, 3),
+            "workers": self.workers,
         }
 
 

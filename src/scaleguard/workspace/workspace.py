@@ -228,6 +228,7 @@ class Workspace:
         full: bool = False,
         key: NoteVerifier | None = None,
         against: Sequence[tuple[str, bytes]] = (),
+        workers: int | None = None,
     ) -> VerifyReport:
         """Verify the ledger, saying which key was trusted and what could not be checked.
 
@@ -282,7 +283,12 @@ class Workspace:
                 "compare with a checkpoint published earlier"
             )
         report = verify(
-            self.store, verifier, full=full, known=known, objects=self.objects_dir if full else None
+            self.store,
+            verifier,
+            full=full,
+            known=known,
+            objects=self.objects_dir if full else None,
+            workers=workers,
         )
         if state_problem is not None:
             report.add(None, "checkpoint", "keys/ledger.state", state_problem)

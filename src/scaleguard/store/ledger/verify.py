@@ -6,6 +6,12 @@ checkpoint's signature and root, and compares every record row with the
 record its ledger entry holds. The quick mode checks the chain of signed
 checkpoints against the stored tree and only the newest entries and rows.
 
+Full mode checks spans of entries (:mod:`scaleguard.store.ledger.scan`),
+possibly in worker processes (:mod:`scaleguard.store.ledger.parallel`), and
+puts their findings together here in index order; the subtree hashes above
+the spans' height, the checkpoints and the rows pointing outside the ledger
+are checked in the coordinating session, whose snapshot fixes the tree size.
+
 Every finding is a :class:`Discrepancy` naming the first ledger index it
 affects and the table and row at fault; the report sorts them so the first
 one is the earliest damage.
@@ -13,6 +19,8 @@ one is the earliest damage.
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -20,42 +28,28 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Table, func, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import type_coerce
-from sqlalchemy.sql.sqltypes import NullType
 
 from scaleguard.errors import InputError, LedgerError, NotFoundError
-from scaleguard.ledger.merkle import (
-    HASH_SIZE,
-    leaf_hash,
-    node_hash,
-)
+from scaleguard.ledger.merkle import HASH_SIZE, node_hash
 from scaleguard.ledger.note import Checkpoint, NoteVerifier
 from scaleguard.ledger.receipt import verify_receipt
-from scaleguard.ledger.recheck import (
-    RECORD_TABLES,
-    fingerprint,
-    normalized,
-    read_entry,
-    record_difference,
-    row_record,
-)
-from scaleguard.ledger.report import (
-    Discrepancy,
-    VerifyReport,
-    as_bytes,
-    is_int,
-    order,
-    type_name,
-)
+from scaleguard.ledger.recheck import RECORD_TABLES
+from scaleguard.ledger.report import Discrepancy, VerifyReport, as_bytes, is_int, order
 from scaleguard.store.db import Store
 from scaleguard.store.ledger.chain import KnownCheckpoint, check_checkpoints, check_known
 from scaleguard.store.ledger.objects import check_objects
-from scaleguard.store.ledger.tree import (
-    StoredCheckpoint,
-    entry,
-    ledger_size,
-    root_at,
+from scaleguard.store.ledger.parallel import SPAN_LEVEL, SpanJob, run_spans
+from scaleguard.store.ledger.scan import (
+    UNREADABLE as _UNREADABLE,
 )
+from scaleguard.store.ledger.scan import (
+    Finding,
+    Reader,
+    ReadFailed,
+    SpanResult,
+    table_rows,
+)
+from scaleguard.store.ledger.tree import StoredCheckpoint, entry, ledger_size, root_at
 from scaleguard.store.tables import LedgerEntryRow, LedgerNodeRow, metadata
 
 T = TypeVar("T")
@@ -74,134 +68,139 @@ __all__ = [
 #: Quick verification re-checks this many entries before the latest checkpoint.
 QUICK_TAIL = 1000
 _STREAM = 5000
+#: Levels a stored subtree can have (indices are 64-bit).
+_MAX_LEVEL = 63
 
 _ENTRIES = cast(Table, LedgerEntryRow.__table__)
 _NODES = cast(Table, LedgerNodeRow.__table__)
-
-
-class _Ledger:
-    """What the entries pass learned, for the tree and record passes."""
-
-    def __init__(self, start: int) -> None:
-        self.start = start
-        self.end = start
-        self.leaves = bytearray()
-        self.kinds: list[str] = []
-        self.digests = bytearray()
-        self.referenced = bytearray()
-        #: artifact SHA-256 -> the first evidence entry citing it
-        self.artifacts: dict[str, int] = {}
-
-    def position(self, index: int) -> int | None:
-        return index - self.start if self.start <= index < self.end else None
 
 
 def _stream(session: Session, query: Any) -> Iterator[Any]:
     return iter(session.execute(query.execution_options(yield_per=_STREAM)))
 
 
-def _check_entries(session: Session, report: VerifyReport, start: int) -> _Ledger:
-    ledger = _Ledger(start)
-    query = (
-        select(
-            _ENTRIES.c.idx,
-            _ENTRIES.c.kind,
-            _ENTRIES.c.created_at,
-            _ENTRIES.c.data,
-            _ENTRIES.c.leaf_hash,
+class _Passes:
+    """What the span passes found, put together in index order."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, list[Finding]] = {}
+        self.unbacked: list[Finding] = []
+        self.artifacts: dict[str, int] = {}
+        self.leaves = b""
+        self.end = 0
+
+
+def _run_spans(
+    session: Session,
+    store: Store,
+    report: VerifyReport,
+    jobs: list[SpanJob],
+    workers: int,
+) -> list[SpanResult]:
+    """Every span checked, in index order; a database that cannot be read is a finding."""
+    try:
+        results, report.workers = run_spans(store, session, jobs, workers)
+    except (TypeError, ValueError, OverflowError, LedgerError, InputError) as exc:
+        report.add(
+            None, "ledger_entries", "", f"holds a value verification cannot read: {exc}"[:300]
         )
-        .where(_ENTRIES.c.idx >= start)
-        .order_by(_ENTRIES.c.idx)
-    )
-    expected = start
-    for raw_idx, kind, created_at, raw, stored_leaf in _stream(session, query):
-        if not is_int(raw_idx):
-            report.add(
-                None,
-                "ledger_entries",
-                f"idx {str(raw_idx)[:40]!r}",
-                f"the index is a {type(raw_idx).__name__}, not an integer (a row was inserted)",
-            )
-            continue
-        idx = int(raw_idx)
-        where = f"idx {idx}"
-        if idx > expected:
-            report.add(
-                expected,
-                "ledger_entries",
-                f"idx {expected}",
-                f"entries {expected}..{idx - 1} are missing (deleted or never written)",
-            )
-            for _ in range(idx - expected):  # placeholders keep positions equal to indices
-                ledger.leaves += bytes(HASH_SIZE)
-                ledger.kinds.append("")
-                ledger.digests += bytes(HASH_SIZE)
-        expected = idx + 1
-        report.entries += 1
-        data = as_bytes(raw)
-        if data is None:
-            report.add(
-                idx,
-                "ledger_entries",
-                where,
-                f"the entry bytes are stored as {type_name(raw)}, not as bytes",
-            )
-            ledger.leaves += bytes(HASH_SIZE)
-            ledger.kinds.append("")
-            ledger.digests += bytes(HASH_SIZE)
-            continue
-        leaf = leaf_hash(data)
-        ledger.leaves += leaf
-        if as_bytes(stored_leaf) != leaf:
-            report.add(
-                idx, "ledger_entries", where, "stored leaf hash is not the hash of its bytes"
-            )
-        try:
-            entry_kind, moment, record = read_entry(data)
-        except LedgerError as exc:
-            report.add(
-                idx, "ledger_entries", where, f"bytes are not a canonical entry: {exc.message}"
-            )
-            ledger.kinds.append("")
-            ledger.digests += bytes(HASH_SIZE)
-            continue
-        if kind != entry_kind:
-            report.add(
-                idx, "ledger_entries", where, f"kind column {kind!r} but entry says {entry_kind!r}"
-            )
-        if created_at != moment:
-            report.add(
-                idx,
-                "ledger_entries",
-                where,
-                f"time column {created_at!r} but entry says {moment!r}",
-            )
-        ledger.kinds.append(entry_kind)
-        ledger.digests += fingerprint(moment, record)
-        if entry_kind == "evidence":
-            sha = record.get("artifact_sha256")
-            if isinstance(sha, str):
-                ledger.artifacts.setdefault(sha, idx)
-    ledger.end = expected
-    ledger.referenced = bytearray(ledger.end - start)
-    return ledger
+        return []
+    return results
 
 
-def _levels(leaves: bytes, size: int) -> list[bytes]:
-    """Every complete-subtree hash, level by level, recomputed from the leaves."""
-    levels = [bytes(leaves)]
-    count = size
-    while count > 1:
+def _merge_entries(report: VerifyReport, results: list[SpanResult], passes: _Passes) -> None:
+    """Entry findings in index order; a run of missing entries across spans is one finding."""
+    pending: tuple[int, int] | None = None
+
+    def flush() -> None:
+        if pending is not None:
+            first, last = pending
+            report.add(
+                first,
+                "ledger_entries",
+                f"idx {first}",
+                f"entries {first}..{last} are missing (deleted or never written)",
+            )
+
+    for result in results:
+        report.entries += result.entries
+        report.records += result.records
+        report.span_cpu_seconds += result.cpu_seconds
+        report.bytes += result.bytes_read
+        for finding in result.entry_findings:
+            if finding[0] == "gap":
+                _, first, last = finding
+                if pending is not None and pending[1] + 1 == first:
+                    pending = (pending[0], last)
+                    continue
+                flush()
+                pending = (first, last)
+                continue
+            flush()
+            pending = None
+            report.add(*finding)
+        for name, found in result.record_findings.items():
+            passes.records.setdefault(name, []).extend(found)
+        passes.unbacked.extend(result.unbacked)
+        for sha, index in result.artifacts.items():
+            passes.artifacts.setdefault(sha, index)
+        passes.end = max(passes.end, result.hi)
+    flush()
+
+
+def _merge_nodes(
+    report: VerifyReport, results: list[SpanResult], top: int, size: int
+) -> tuple[list[bytes], set[int]]:
+    """Recomputed levels, and the span levels' findings with missing runs joined across spans."""
+    count = max(size.bit_length(), 1)
+    levels = [
+        b"".join(r.levels[lv] for r in results if lv < len(r.levels)) for lv in range(top + 1)
+    ]
+    for level in range(min(top + 1, count)):
+        events: list[tuple[str, int, int]] = []
+        for result in results:
+            for event in result.node_events[level] if level < len(result.node_events) else ():
+                last = events[-1] if events else None
+                joins = last is not None and last[0] == event[0] == "miss" and last[2] == event[1]
+                if last is not None and joins:  # one run of missing hashes across two spans
+                    events[-1] = ("miss", last[1], event[2])
+                    continue
+                events.append(event)
+        for kind, first, upto in events:
+            if kind == "miss":
+                report.add(
+                    first << level,
+                    "ledger_nodes",
+                    f"level {level} idx {first}",
+                    f"{upto - first} stored subtree hash(es) missing from this one on",
+                )
+            else:
+                report.add(
+                    first << level,
+                    "ledger_nodes",
+                    f"level {level} idx {first}",
+                    f"stored hash differs from the one recomputed from entries "
+                    f"{first << level}..{((first + 1) << level) - 1}",
+                )
+    for result in results:
+        for finding in result.node_errors:
+            report.add(*finding)
+        report.nodes += result.nodes
+    levels = levels[:count]
+    while len(levels) < count:
         prev = levels[-1]
-        count //= 2
-        out = bytearray(count * HASH_SIZE)
-        for i in range(count):
-            a = 2 * i * HASH_SIZE
-            out[i * HASH_SIZE : (i + 1) * HASH_SIZE] = node_hash(
-                prev[a : a + HASH_SIZE], prev[a + HASH_SIZE : a + 2 * HASH_SIZE]
+        n = len(prev) // HASH_SIZE // 2
+        levels.append(
+            b"".join(
+                node_hash(
+                    prev[2 * i * HASH_SIZE : (2 * i + 1) * HASH_SIZE],
+                    prev[(2 * i + 1) * HASH_SIZE : (2 * i + 2) * HASH_SIZE],
+                )
+                for i in range(n)
             )
-        levels.append(bytes(out))
-    return levels
+        )
+    bad = {i for r in results for i in r.top_bad}
+    return levels, bad
 
 
 class _LevelSource:
@@ -214,16 +213,26 @@ class _LevelSource:
         return self.levels[level][index * HASH_SIZE : (index + 1) * HASH_SIZE]
 
 
-def _check_nodes(session: Session, report: VerifyReport, levels: list[bytes], size: int) -> None:
-    """Every stored subtree hash against the recomputed one; only causes are reported.
+def _check_upper_nodes(
+    session: Session,
+    report: VerifyReport,
+    levels: list[bytes],
+    size: int,
+    top: int,
+    bad_top: set[int],
+) -> int:
+    """Stored subtree hashes above the spans' height, as one stream; only causes are reported.
 
     A changed leaf makes every ancestor differ too; a node whose children
     already differ is a consequence, so the finding names the deepest change.
+    Returns how many rows it read.
     """
-    query = select(_NODES.c.level, _NODES.c.idx, _NODES.c.hash).order_by(
-        _NODES.c.level, _NODES.c.idx
+    query = (
+        select(_NODES.c.level, _NODES.c.idx, _NODES.c.hash)
+        .where(_NODES.c.level > top, _NODES.c.level <= _MAX_LEVEL)
+        .order_by(_NODES.c.level, _NODES.c.idx)
     )
-    bad: dict[int, set[int]] = {}
+    bad: dict[int, set[int]] = {top: bad_top}
     next_at: dict[int, int] = {}
 
     def missing(level: int, upto: int) -> None:
@@ -242,8 +251,10 @@ def _check_nodes(session: Session, report: VerifyReport, levels: list[bytes], si
         below = bad.get(level - 1, set())
         return level > 0 and (2 * idx in below or 2 * idx + 1 in below)
 
-    current = 0
+    current = top + 1
+    read = 0
     for level, idx, h in _stream(session, query):
+        read += 1
         if not (is_int(level) and is_int(idx)):
             report.add(
                 None, "ledger_nodes", f"level {level!r} idx {idx!r}", "not integer coordinates"
@@ -252,9 +263,9 @@ def _check_nodes(session: Session, report: VerifyReport, levels: list[bytes], si
         level, idx = int(level), int(idx)
         report.nodes += 1
         where = f"level {level} idx {idx}"
-        if level < 0 or idx < 0 or idx >= size >> level:
+        if idx < 0 or idx >= size >> level:
             report.add(
-                min(max(idx, 0) << max(level, 0), size),
+                min(max(idx, 0) << level, size),
                 "ledger_nodes",
                 where,
                 f"no such complete subtree in a ledger of {size} entries (a row was inserted)",
@@ -277,99 +288,79 @@ def _check_nodes(session: Session, report: VerifyReport, levels: list[bytes], si
                 )
     for level in range(current, len(levels)):
         missing(level, size >> level)
+    return read
 
 
-def _raw_rows(session: Session, table: Table, start: int) -> Iterator[dict[str, Any]]:
-    """A record table's rows as column -> value, without trusting the stored types.
-
-    Columns are read untyped and converted one cell at a time; a cell the
-    column's type cannot read keeps its raw value, which then fails the
-    comparison with the entry instead of stopping verification.
-    """
-    dialect = session.get_bind().dialect
-    processors = {c.name: c.type.result_processor(dialect, None) for c in table.c}
-    query = (
-        select(*(type_coerce(c, NullType()).label(c.name) for c in table.c))
-        .where(table.c.ledger_index >= start)
-        .order_by(table.c.ledger_index)
-    )
-    for row in _stream(session, query):
-        values: dict[str, Any] = {}
-        for name, raw in row._mapping.items():
-            process = processors.get(name)
-            try:
-                values[name] = raw if process is None or raw is None else process(raw)
-            except (TypeError, ValueError, OverflowError):
-                values[name] = raw
-        yield values
-
-
-def _check_records(
-    session: Session, report: VerifyReport, ledger: _Ledger, missing: Collection[str] = ()
+def _check_stray_nodes(
+    session: Session, report: VerifyReport, size: int, top: int, seen: int
 ) -> None:
-    tables = {name: (kind, column) for kind, (name, column) in RECORD_TABLES.items()}
-    for name, (kind, time_column) in tables.items():
-        table = metadata.tables.get(name)
-        if table is None or name in missing:  # its entries are reported below as unbacked
-            continue
-        for values in _raw_rows(session, table, ledger.start):
-            report.records += 1
-            _check_row(session, report, ledger, name, kind, time_column, values)
-    for pos, kind in enumerate(ledger.kinds):
-        if not kind or ledger.referenced[pos]:
-            continue
-        index = ledger.start + pos
-        if kind not in RECORD_TABLES:
+    """Rows no span and no upper level read: inserted out of range, or not integers.
+
+    Counting is cheap; the scan for the strays runs only when the count says
+    some exist. Appends after verification started add rows only above the
+    tree size this snapshot has, which no span reads and this count excludes.
+    """
+    total = int(session.execute(select(func.count()).select_from(_NODES)).scalar_one())
+    if total == seen:
+        return
+    query = select(_NODES.c.level, _NODES.c.idx).order_by(_NODES.c.level, _NODES.c.idx)
+    for level, idx in _stream(session, query):
+        numeric = isinstance(level, int | float) and not isinstance(level, bool)
+        if numeric and top < level <= _MAX_LEVEL:
+            continue  # read with the upper levels
+        if not (is_int(level) and is_int(idx)):
             report.add(
-                index, "ledger_entries", f"idx {index}", f"kind {kind!r} has no record table"
+                None, "ledger_nodes", f"level {level!r} idx {idx!r}", "not integer coordinates"
             )
             continue
-        name = RECORD_TABLES[kind][0]
-        report.add(index, name, "", f"no {name} row holds this {kind} entry (a row was deleted)")
-
-
-def _check_row(
-    session: Session,
-    report: VerifyReport,
-    ledger: _Ledger,
-    table: str,
-    kind: str,
-    time_column: str,
-    values: dict[str, Any],
-) -> None:
-    claimed = values.get("ledger_index")
-    where = f"id {str(values.get('id'))[:40]}"
-    pos = ledger.position(claimed) if isinstance(claimed, int) else None
-    if pos is None:
-        report.add(None, table, where, f"points at ledger index {claimed}, which does not exist")
-        return
-    index = ledger.start + pos
-    if ledger.kinds[pos] != kind:
-        found = ledger.kinds[pos] or "unreadable"
-        report.add(index, table, where, f"points at a {found} entry, not a {kind} entry")
-        return
-    if ledger.referenced[pos]:
-        report.add(index, table, where, "a second row claims this ledger entry")
-        return
-    ledger.referenced[pos] = 1
-    record = row_record(values, time_column)
-    moment = values.get(time_column)
-    digest = fingerprint(str(moment), normalized(record))
-    if digest == bytes(ledger.digests[pos * HASH_SIZE : (pos + 1) * HASH_SIZE]):
-        return
-    try:
-        _, entry_time, entry_record = read_entry(entry(session, index)[0])
-    except (LedgerError, NotFoundError, TypeError):  # the entry itself was already reported
-        report.add(index, table, where, "the row cannot be compared with its unreadable entry")
-        return
-    if moment != entry_time:
+        if 0 <= level <= top and 0 <= idx < size >> level:
+            continue  # a span read it
+        report.nodes += 1
         report.add(
-            index, table, where, f"{time_column} {moment!r} but the entry says {entry_time!r}"
+            min(max(idx, 0) << max(level, 0), size),
+            "ledger_nodes",
+            f"level {level} idx {idx}",
+            f"no such complete subtree in a ledger of {size} entries (a row was inserted)",
         )
-        return
-    difference = record_difference(record, entry_record)
-    if difference is not None:
-        report.add(index, table, where, difference)
+
+
+def _check_stray_rows(
+    session: Session, report: VerifyReport, passes: _Passes, size: int, missing: Collection[str]
+) -> None:
+    """Record findings table by table, then rows pointing outside the ledger, then unbacked.
+
+    A table every span failed to read is reported once, not once per span.
+    """
+    reader = Reader(session)
+    for name in (name for name, _ in RECORD_TABLES.values()):
+        table = metadata.tables.get(name)
+        if table is None or name in missing:
+            continue
+        said: set[Finding] = set()
+        for finding in passes.records.get(name, ()):
+            if finding[0] is None and finding[3].startswith(_UNREADABLE):
+                if finding in said:
+                    continue
+                said.add(finding)
+            report.add(*finding)
+        where = "ledger_index IS NULL OR ledger_index < 0 OR ledger_index >= ?"
+        try:
+            with session.begin_nested():
+                for values in table_rows(reader, table, where, (size,)):
+                    report.records += 1
+                    claimed = values.get("ledger_index")
+                    report.add(
+                        None,
+                        name,
+                        f"id {str(values.get('id'))[:40]}",
+                        f"points at ledger index {claimed}, which does not exist",
+                    )
+        except ReadFailed as exc:
+            finding = (None, name, "", f"{_UNREADABLE}{exc}")
+            if finding not in said:
+                report.add(*finding)
+    for finding in passes.unbacked:
+        report.add(*finding)
 
 
 def _check_gaps(session: Session, report: VerifyReport, size: int, count_gaps: bool) -> None:
@@ -405,6 +396,8 @@ def verify(
     full: bool = False,
     known: Sequence[KnownCheckpoint] = (),
     objects: Path | None = None,
+    workers: int | None = None,
+    span_level: int = SPAN_LEVEL,
 ) -> VerifyReport:
     """Check the ledger; ``full`` recomputes everything from the entry bytes up.
 
@@ -416,9 +409,16 @@ def verify(
     and be extended by its newest checkpoint. With ``full`` and ``objects``,
     every evidence file is hashed against the digest its evidence entry holds.
 
+    Full mode checks spans of ``2**span_level`` entries, in ``workers``
+    processes (default: one per CPU; 1 checks them in this process). The
+    tree size is fixed by this session's snapshot and every span reads only
+    below it, so entries appended meanwhile are neither read nor reported;
+    the report is the same for any number of workers.
+
     A database with the wrong types, NULLs, missing rows or tables is reported
     as findings; verification never stops at them.
     """
+    started = time.perf_counter()
     with store.read() as session:
         report = VerifyReport(full=full, size=0)
         missing = _missing_tables(session)
@@ -434,11 +434,25 @@ def verify(
         run("ledger_entries", None, _check_gaps, report, size, not full)
         tree: _LevelSource | None = None
         chain_size = size
+        passes = _Passes()
+        skipped = tuple(sorted(missing))
         if full:
-            ledger = run("ledger_entries", _Ledger(0), _check_entries, report, 0)
-            levels = _levels(bytes(ledger.leaves), ledger.end)
-            tree, chain_size = _LevelSource(levels), ledger.end
-            run("ledger_nodes", None, _check_nodes, report, levels, ledger.end)
+            step = 1 << span_level
+            jobs = [
+                SpanJob(lo, min(lo + step, size), span_level, skipped)
+                for lo in range(0, size, step)
+            ]
+            results = _run_spans(
+                session, store, report, jobs, os.cpu_count() or 1 if workers is None else workers
+            )
+            _merge_entries(report, results, passes)
+            levels, bad_top = _merge_nodes(report, results, span_level, size)
+            seen = sum(r.nodes for r in results)
+            seen += run(
+                "ledger_nodes", 0, _check_upper_nodes, report, levels, size, span_level, bad_top
+            )
+            run("ledger_nodes", None, _check_stray_nodes, report, size, span_level, seen)
+            tree, chain_size = _LevelSource(levels), size
         none: list[Checkpoint] = []
         good = run(
             "ledger_checkpoints", none, check_checkpoints, report, verifier, chain_size, tree
@@ -448,13 +462,16 @@ def verify(
         )
         if not full:
             start = max(0, min(report.latest or 0, size) - QUICK_TAIL)
-            ledger = run("ledger_entries", _Ledger(start), _check_entries, report, start)
-            run("ledger_nodes", None, _check_tail_leaves, report, ledger)
-        run("records", None, _check_records, report, ledger, missing)
+            results = _run_spans(session, store, report, [SpanJob(start, size, None, skipped)], 1)
+            _merge_entries(report, results, passes)
+            passes.leaves = results[0].levels[0] if results else b""
+            run("ledger_nodes", None, _check_tail_leaves, report, start, passes)
+        run("records", None, _check_stray_rows, report, passes, size, missing)
         if full and objects is not None:
             report.artifacts = run(
-                "artifacts", 0, check_objects, ledger.artifacts, objects, report.add
+                "artifacts", 0, check_objects, passes.artifacts, objects, report.add
             )
+        report.seconds = time.perf_counter() - started
         return report.finish()
 
 
@@ -480,20 +497,25 @@ def _guarded(
     return fallback
 
 
-def _check_tail_leaves(session: Session, report: VerifyReport, ledger: _Ledger) -> None:
+def _check_tail_leaves(session: Session, report: VerifyReport, start: int, passes: _Passes) -> None:
     """Level-0 nodes of the re-checked entries must be their leaf hashes."""
     query = (
         select(_NODES.c.idx, _NODES.c.hash)
-        .where(_NODES.c.level == 0, _NODES.c.idx >= ledger.start)
+        .where(_NODES.c.level == 0, _NODES.c.idx >= start)
         .order_by(_NODES.c.idx)
     )
+    end, leaves = passes.end, passes.leaves
+
+    def position(index: int) -> int | None:
+        return index - start if start <= index < end else None
+
     seen = set()
     for idx, h in _stream(session, query):
         if not is_int(idx):
             report.add(None, "ledger_nodes", f"level 0 idx {idx!r}", "not an integer index")
             continue
         idx = int(idx)
-        pos = ledger.position(idx)
+        pos = position(idx)
         report.nodes += 1
         if pos is None:
             report.add(
@@ -504,14 +526,14 @@ def _check_tail_leaves(session: Session, report: VerifyReport, ledger: _Ledger) 
             )
             continue
         seen.add(idx)
-        if as_bytes(h) != bytes(ledger.leaves[pos * HASH_SIZE : (pos + 1) * HASH_SIZE]):
+        if as_bytes(h) != leaves[pos * HASH_SIZE : (pos + 1) * HASH_SIZE]:
             report.add(
                 idx,
                 "ledger_nodes",
                 f"level 0 idx {idx}",
                 "stored leaf hash differs from the entry's",
             )
-    for idx in range(ledger.start, ledger.end):
+    for idx in range(start, end):
         if idx not in seen:
             report.add(idx, "ledger_nodes", f"level 0 idx {idx}", "leaf hash row is missing")
             break

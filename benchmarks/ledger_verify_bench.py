@@ -1,0 +1,138 @@
+"""Full ledger verification next to the two floors it is judged against, in one run.
+
+* floor (a): hashlib alone over the same entry bytes (leaves and interior nodes);
+* floor (b): reading the entries with a plain ``sqlite3`` cursor (idx, data,
+  leaf_hash, in index order) and hashing every leaf: the least any full check
+  of a SQLite ledger must do.
+
+``verify --full`` runs with 1 worker and with 2; each figure is the best of
+``repeat`` runs, as are the floors. ``ledger_bench`` calls :func:`verify_rows`
+on its large tree; ``python -m benchmarks.ledger_verify_bench --db FILE`` runs
+the same rows on a ledger database the bench built earlier (signer seed of
+``ledger_bench``), so the verify rows can be re-measured without the bulk load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+from scaleguard.ledger import NoteVerifier
+from scaleguard.store import Store
+from scaleguard.store.ledger.verify import verify
+
+Row = tuple[str, str, str]
+
+
+def read_and_hash(db: Path) -> tuple[float, float]:
+    """Floor (b): wall and CPU seconds to read every entry row through sqlite3 and hash its leaf."""
+    sha = hashlib.sha256
+    with sqlite3.connect(db) as conn:
+        start, cpu = time.perf_counter(), time.process_time()
+        bad = 0
+        for _idx, data, leaf in conn.execute(
+            "SELECT idx, data, leaf_hash FROM ledger_entries ORDER BY idx"
+        ):
+            if sha(b"\x00" + data).digest() != leaf:
+                bad += 1
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    assert bad == 0
+    return seconds, cpu
+
+
+def hash_floor(entries: list[bytes]) -> float:
+    """Floor (a): hashlib alone, every leaf once and the interior nodes of one tree."""
+    sha = hashlib.sha256
+    start = time.perf_counter()
+    level = [sha(b"\x00" + d).digest() for d in entries]
+    while len(level) > 1:
+        nxt = [sha(b"\x01" + level[k] + level[k + 1]).digest() for k in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    return time.perf_counter() - start
+
+
+def verify_rows(
+    store: Store, verifier: NoteVerifier, db: Path, entries: list[bytes], repeat: int = 1
+) -> tuple[list[Row], str]:
+    """Table rows and a sentence: verify --full with 1 and 2 workers beside both floors.
+
+    Wall-clock ratios are what the target is stated in; on a shared machine
+    they move with the other load, so the CPU seconds of the span checks
+    (summed over the workers) are given beside them against floor (b)'s CPU.
+    """
+    floor_a = min(hash_floor(entries) for _ in range(repeat))
+    floor_b, floor_b_cpu = min(read_and_hash(db) for _ in range(repeat))
+    rows: list[Row] = []
+    ratios: dict[int, tuple[float, float, float]] = {}
+    for workers in (1, 2):
+        best, cpu, speed, used = float("inf"), 0.0, {}, 1
+        for _ in range(repeat):
+            report = verify(store, verifier, full=True, workers=workers)
+            assert report.ok, [d.render() for d in report.discrepancies[:5]]
+            if report.seconds < best:
+                best, cpu, speed = report.seconds, report.span_cpu_seconds, report.throughput()
+                used = report.workers
+        ratios[workers] = (best / floor_a, best / floor_b, cpu / floor_b_cpu)
+        rows.append(
+            (
+                f"verify --full --workers {workers}"
+                + ("" if used == workers else f" ({used} process: too few spans)"),
+                f"{best:.2f} s",
+                f"{report.entries / best:,.0f} entries/s, {speed['mb_per_s']:.1f} MB/s; "
+                f"{best / floor_a:.1f}x floor (a), {best / floor_b:.1f}x floor (b); "
+                f"span CPU {cpu:.1f} s = {cpu / floor_b_cpu:.1f}x floor (b) CPU",
+            )
+        )
+    rows.append(
+        ("floor (a): hashlib over the same bytes", f"{floor_a:.2f} s", "leaves + interior nodes")
+    )
+    rows.append(
+        (
+            "floor (b): read rows + hash (sqlite3 cursor)",
+            f"{floor_b:.2f} s",
+            f"idx, data, leaf_hash in index order; leaves hashed; CPU {floor_b_cpu:.2f} s",
+        )
+    )
+    one, two = ratios[1], ratios[2]
+    try:
+        load = f"load average {os.getloadavg()[0]:.1f} at the end"
+    except OSError:
+        load = "load unknown"
+    note = (
+        f"Full verification takes {one[1]:.1f}x the read-and-hash floor (b) with one worker and "
+        f"{two[1]:.1f}x with two, wall clock ({one[0]:.1f}x and {two[0]:.1f}x the hashlib floor "
+        f"(a)); in CPU seconds the span checks cost {one[2]:.1f}x floor (b) with one worker and "
+        f"{two[2]:.1f}x summed over two. Both floors and both runs come from the same process and "
+        f"database on a machine with {os.cpu_count()} cores shared with other jobs ({load}), so "
+        "two workers gain only what the other load leaves free."
+    )
+    return rows, note
+
+
+def _standalone(db: Path, repeat: int) -> str:
+    from benchmarks.ledger_bench import SEED_NAME
+    from scaleguard.ledger import NoteSigner
+
+    signer = NoteSigner.from_seed(SEED_NAME, bytes(32))
+    with sqlite3.connect(db) as conn:
+        entries = [
+            bytes(d) for (d,) in conn.execute("SELECT data FROM ledger_entries ORDER BY idx")
+        ]
+    store = Store(f"sqlite:///{db}")
+    rows, note = verify_rows(store, signer.verifier, db, entries, repeat)
+    store.dispose()
+    table = ["| measurement | result | notes |", "| --- | --- | --- |"]
+    table += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join([f"{len(entries):,} entries, SQLite", "", *table, "", note, ""])
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    path = Path(args[args.index("--db") + 1])
+    print(_standalone(path, int(args[args.index("--repeat") + 1]) if "--repeat" in args else 1))
