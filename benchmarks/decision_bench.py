@@ -216,7 +216,7 @@ def run(quick: bool = False) -> str:
             results["PostgreSQL"] = _measure(Path(tmp) / "pg", repeat)
     lite = results["SQLite"]
     lines = [
-        "## Decision latency (issue: workspaces and decisions)",
+        "## Decision latency",
         "",
         f"Workspaces with {lite['models']:,} models and {lite['evidence']:,} evidence records, "
         "built through the normal import and ingest paths ("

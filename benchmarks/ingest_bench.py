@@ -149,7 +149,7 @@ def run(quick: bool = False) -> str:
     load = os.getloadavg()[0]
 
     lines = [
-        "## Evidence ingest (issue: workspaces and evidence)",
+        "## Evidence ingest",
         "",
         f"One Inspect log with {samples:,} samples (1,500-character transcripts), written by",
         "Inspect's own `write_eval_log`. *read_eval_log* (the floor) is",
