@@ -41,7 +41,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Sequence
 from itertools import accumulate
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 #: RFC 8785 integers must be exactly representable as IEEE 754 doubles.
@@ -76,11 +78,19 @@ _NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
 #: Every digit as ``0``: one C pass, after which plain substring searches rule
 #: out most of the above without a regular expression. Each is implied by the
 #: exact condition, because a token and the character after it lie outside
-#: strings verbatim: a float to respell shows ``0.0`` then ``,`` ``]`` ``}`` or
-#: the end, or ``0e+``/``0e-``; a long integer shows sixteen ``0`` after
+#: strings verbatim: a float with an exponent shows ``0e+``/``0e-`` (one that
+#: is integral, see below); a long integer shows sixteen ``0`` after
 #: ``,`` ``:`` ``[`` or ``-`` (or at the start).
 _ZEROED = bytes.maketrans(b"0123456789", b"0" * 10)
-_RESPELL_HINTS = (b"0.0,", b"0.0]", b"0.0}", b"0e+", b"0e-")
+_EXPONENT_HINTS = (b"0e+", b"0e-")
+#: An integral float (``3.0``) shows ``.0`` then ``,`` ``]`` ``}`` or the end
+#: in the text itself (unzeroed, so ``0.5`` does not look like one).
+_POINT_ZERO_HINTS = (b".0,", b".0]", b".0}")
+#: Brackets and line feeds only: nesting deeper than MAX_DEPTH needs more than
+#: 2 * MAX_DEPTH brackets between two line feeds (the encoder never writes a
+#: raw one), so texts joined by line feeds are each checked alone.
+_ONLY_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}\n")
+_TOO_MANY_BRACKETS = re.compile(rb"[^\n]{%d}" % (2 * MAX_DEPTH + 1))
 _SIXTEEN = b"0" * 16
 _BIG_HINTS = (b"," + _SIXTEEN, b":" + _SIXTEEN, b"[" + _SIXTEEN, b"-" + _SIXTEEN)
 _STEP = {ord("{"): 1, ord("["): 1, ord("}"): -1, ord("]"): -1}
@@ -130,6 +140,15 @@ def _nesting(outside: bytes) -> int:
     return max(accumulate(map(_STEP.__getitem__, _NOT_BRACKET.sub(b"", outside))), default=0)
 
 
+def _respell_hint(text: bytes, zeroed: bytes) -> bool:
+    """False only when ``text`` (``zeroed``: its digits as ``0``) holds no float to respell."""
+    return (
+        text.endswith(b".0")
+        or any(hint in text for hint in _POINT_ZERO_HINTS)
+        or any(hint in zeroed for hint in _EXPONENT_HINTS)
+    )
+
+
 def fast_canonical(value: object) -> bytes | None:
     """RFC 8785 bytes of ``value`` when the C route can prove them, else None.
 
@@ -145,12 +164,17 @@ def fast_canonical(value: object) -> bytes | None:
         # unsupported type, non-finite float, cycle, too deep for C, or (a
         # UnicodeEncodeError is a ValueError) a lone surrogate
         return None
+    return _prove(data)
+
+
+def _prove(data: bytes) -> bytes | None:
+    """RFC 8785 bytes of the value whose C encoder output is ``data``, or None."""
     if _ODD_KEY.search(data):
         return None
     zeroed = data.translate(_ZEROED)
     big = zeroed.startswith(_SIXTEEN) or any(hint in zeroed for hint in _BIG_HINTS)
-    deep = data.count(b"{") + data.count(b"[") > MAX_DEPTH
-    respell = zeroed.endswith(b"0.0") or any(hint in zeroed for hint in _RESPELL_HINTS)
+    deep = bool(_TOO_MANY_BRACKETS.search(data.translate(None, _ONLY_BRACKETS)))
+    respell = _respell_hint(data, zeroed)
     astral = not data.isascii() and bool(data.translate(None, _NOT_ASTRAL))
     if not (big or deep or respell or astral):
         return data
@@ -171,8 +195,7 @@ def fast_canonical(value: object) -> bytes | None:
             if pieces[i + 1].startswith(b":") and _ASTRAL.search(pieces[i]):
                 return None  # a key above U+FFFF: UTF-16 order may differ
     if respell:
-        zeroed = skeleton.translate(_ZEROED)
-        respell = zeroed.endswith(b"0.0") or any(hint in zeroed for hint in _RESPELL_HINTS)
+        respell = _respell_hint(skeleton, skeleton.translate(_ZEROED))
     if respell:
         # NUL never occurs outside strings; a number never touches a string
         respelled = _RESPELL.sub(_respell, b"," + b"\0".join(outside))
@@ -212,3 +235,59 @@ def fast_decode(data: bytes) -> tuple[bool, Any]:
 def _whole_double(text: str) -> int | float:
     value = int(text)
     return value if abs(value) <= MAX_SAFE_INTEGER else float(text)
+
+
+def _not_json(value: object) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def chunk_encoder() -> Callable[[object, int], Sequence[str]]:
+    """The C encoder ``_ENCODE`` builds on every call, built once: ``run(v, 0)``
+    returns the chunks of ``_ENCODE(v)`` (for a dict or list ``v``).
+
+    Same arguments as :meth:`json.JSONEncoder.iterencode` passes (markers for
+    cycles, a ``default`` that raises TypeError). The markers dict is emptied
+    as each container is done, so it can be reused; after an exception it
+    may not be, and the caller must build a new encoder.
+    """
+    if c_make_encoder is None:  # pragma: no cover - CPython always has it
+        return lambda value, _: [_ENCODE(value)]
+    run: Callable[[object, int], Sequence[str]] = c_make_encoder(
+        {}, _not_json, encode_basestring, None, ":", ",", True, False, False
+    )
+    return run
+
+
+def prove_many(texts: Sequence[str]) -> list[bytes] | None:
+    """``[_prove(t.encode()) for t in texts]`` when none of them is None, else None.
+
+    ``texts`` are outputs of the C encoder for JSON objects or arrays, as
+    :func:`fast_canonical` gets them. The checks of :func:`_prove` run once,
+    over the texts joined by ``\\n``, which is exact: the encoder never writes
+    a raw line feed (it escapes every control character) and UTF-8 never uses
+    0x0A inside a multi-byte character, so the join splits back exactly, and
+    every string literal, number token and key of the joined text is one of a
+    single text. The key and number patterns hold no line feed, and no number
+    touches a text's edge (each begins and ends with a bracket), so they match
+    exactly the matches of the single texts; the nesting of the joined text
+    is the deepest of the texts (each one's brackets balance); an astral key
+    is seen in whichever text holds it; respelling rewrites each number token
+    alone. A lone surrogate makes the single encode fail, and the joined too.
+    """
+    if not texts:
+        return []
+    try:
+        data = "\n".join(texts).encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    proven = _prove(data)
+    return None if proven is None else proven.split(b"\n")
+
+
+def fast_canonical_text(text: str) -> bytes | None:
+    """:func:`fast_canonical` of the value the C encoder wrote as ``text``."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return _prove(data)

@@ -25,7 +25,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 from sqlalchemy import ColumnElement, Select, Table, func, insert, select
 from sqlalchemy.orm import Session
 
-from scaleguard.ledger.canonical import entry_bytes, format_time
+from scaleguard.ledger.canonical import entries_bytes, format_time
 from scaleguard.store.db import Tx
 from scaleguard.store.ledger.append import append_entries, append_record, now
 from scaleguard.store.tables import Base
@@ -196,16 +196,17 @@ def create_rows(
     created_at = format_time(moment)
     ids: dict[type[Base], int] = {}
     rows: list[dict[str, Any]] = []
-    data: list[bytes] = []
+    records: list[tuple[str, Mapping[str, object]]] = []
     for item in items:
         row_id = ids.get(item.table)
         if row_id is None:
             row_id = next_id(tx, item.table)
         ids[item.table] = row_id + 1
         full = {"id": row_id, **item.values}
-        data.append(entry_bytes(item.kind, moment, {k: record_value(v) for k, v in full.items()}))
+        records.append((item.kind, {k: record_value(v) for k, v in full.items()}))
         full[item.time_column] = created_at
         rows.append(full)
+    data = entries_bytes(records, moment)
     first = append_entries(tx, [(i.kind, i.subject) for i in items], data, created_at)
     by_table: dict[type[Base], list[dict[str, Any]]] = {}
     for offset, (item, row) in enumerate(zip(items, rows, strict=True)):

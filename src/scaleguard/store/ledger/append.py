@@ -24,7 +24,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, func, insert, select
 
-from scaleguard.ledger.canonical import check_kind, entry_bytes, format_time
+from scaleguard.ledger.canonical import check_kind, entries_bytes, entry_bytes, format_time
 from scaleguard.ledger.merkle import leaf_hash
 from scaleguard.store.db import Tx
 from scaleguard.store.ledger.signer import APPENDED
@@ -87,7 +87,7 @@ def append_records(
     if not items:
         return []
     moment = at or now()
-    data = [entry_bytes(kind, moment, record) for kind, _, record in items]
+    data = entries_bytes([(kind, record) for kind, _, record in items], moment)
     first = append_entries(tx, [(k, s) for k, s, _ in items], data, format_time(moment))
     return list(range(first, first + len(items)))
 
