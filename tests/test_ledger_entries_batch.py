@@ -132,6 +132,12 @@ def test_the_first_bad_item_decides_the_error() -> None:
     with pytest.raises(InputError, match="no time zone"):
         entries_bytes([("note", {})], NAIVE)
     assert entries_bytes([], NAIVE) == []
+    not_a_time: Any = "2026-05-01"
+    assert entries_bytes([], not_a_time) == []
+    with pytest.raises(InputError, match="invalid entry kind"):
+        entries_bytes([("Bad", {})], not_a_time)
+    with pytest.raises(AttributeError):  # what entry_bytes meets too
+        entries_bytes([("note", {})], not_a_time)
 
 
 @settings(max_examples=500, deadline=None)

@@ -78,8 +78,8 @@ _NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
 #: Every digit as ``0``: one C pass, after which plain substring searches rule
 #: out most of the above without a regular expression. Each is implied by the
 #: exact condition, because a token and the character after it lie outside
-#: strings verbatim: a float with an exponent shows ``0e+``/``0e-`` (one that
-#: is integral, see below); a long integer shows sixteen ``0`` after
+#: strings verbatim: a float with an exponent shows ``0e+``/``0e-`` (for an
+#: integral one see the next hints); a long integer shows sixteen ``0`` after
 #: ``,`` ``:`` ``[`` or ``-`` (or at the start).
 _ZEROED = bytes.maketrans(b"0123456789", b"0" * 10)
 _EXPONENT_HINTS = (b"0e+", b"0e-")
