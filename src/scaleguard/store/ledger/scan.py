@@ -17,8 +17,6 @@ differs, the careful comparison of the old path (:func:`record_difference`).
 from __future__ import annotations
 
 import hashlib
-import itertools
-import operator
 import time
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -39,71 +37,18 @@ from scaleguard.ledger.recheck import (
     row_record,
     row_text,
 )
-from scaleguard.ledger.report import as_bytes, is_int, type_name
+from scaleguard.ledger.report import as_bytes, type_name
+from scaleguard.ledger.rowbatch import BatchLayout
+from scaleguard.store.ledger.reader import UNREADABLE, Reader, ReadFailed
+from scaleguard.store.ledger.spantree import check_nodes
 from scaleguard.store.tables import metadata
+
+__all__ = ["UNREADABLE", "Finding", "ReadFailed", "Reader", "SpanResult", "check_span"]
 
 #: (index, table, row, message), as :meth:`VerifyReport.add` takes them.
 Finding = tuple[int | None, str, str, str]
 
 _ZERO = bytes(HASH_SIZE)
-_FIRST = operator.itemgetter(0)
-_SECOND = operator.itemgetter(1)
-UNREADABLE = "cannot be read as scaleguard wrote it: "
-_FETCH = 5000
-_names = itertools.count()
-
-
-class ReadFailed(Exception):
-    """The driver refused a query (a dropped column, a value it cannot convert)."""
-
-
-class Reader:
-    """Rows straight from the driver, streamed: no ORM rows, no whole-table lists.
-
-    SQLite cursors step through the result as they are read; PostgreSQL gets
-    a named (server-side) cursor. Both run inside the session's transaction,
-    so they see its snapshot.
-    """
-
-    def __init__(self, session: Session) -> None:
-        connection = session.connection()
-        self.dialect = connection.dialect
-        self.dbapi: Any = connection.connection.dbapi_connection
-        self.postgres = self.dialect.name == "postgresql"
-        self.quote = self.dialect.identifier_preparer.quote
-        self._errors: tuple[type[BaseException], ...] = (self.dialect.loaded_dbapi.Error,)
-
-    def all(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        """A small result at once (an aggregate, one span's hashes)."""
-        try:
-            cursor = self.dbapi.cursor()
-            try:
-                cursor.execute(sql.replace("?", "%s") if self.postgres else sql, tuple(params))
-                return list(cursor.fetchall())
-            finally:
-                cursor.close()
-        except self._errors as exc:
-            message = (str(exc).strip().splitlines() or ["?"])[0]
-            raise ReadFailed(message[:200]) from None
-
-    def rows(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
-        try:
-            if self.postgres:
-                with self.dbapi.cursor(name=f"scaleguard_verify_{next(_names)}") as cursor:
-                    cursor.itersize = _FETCH
-                    cursor.execute(sql.replace("?", "%s"), tuple(params))
-                    yield from cursor
-            else:
-                cursor = self.dbapi.cursor()
-                try:
-                    cursor.execute(sql, tuple(params))
-                    while batch := cursor.fetchmany(_FETCH):
-                        yield from batch
-                finally:
-                    cursor.close()
-        except self._errors as exc:
-            message = (str(exc).strip().splitlines() or ["?"])[0]
-            raise ReadFailed(message[:200]) from None
 
 
 @dataclass
@@ -175,7 +120,7 @@ def check_span(
     entries = _Entries(lo, hi)
     leaves = _read_entries(session, reader, result, entries)
     if level is not None:
-        _check_nodes(session, reader, result, leaves, level)
+        check_nodes(session, reader, result, leaves, level)
     else:
         result.levels = [b"".join(leaves)]
     for kind, (name, time_column) in RECORD_TABLES.items():
@@ -208,54 +153,95 @@ def _read_entries(
     try:
         with session.begin_nested():
             data_at, kinds_at, times_at = entries.data, entries.kind_column, entries.time_column
-            for raw_idx, kind, created_at, raw, stored_leaf in reader.rows(sql, (lo, hi)):
-                if type(raw_idx) is not int:
-                    found.append(
-                        (
-                            None,
-                            "ledger_entries",
-                            f"idx {str(raw_idx)[:40]!r}",
-                            f"the index is a {type(raw_idx).__name__}, not an integer "
-                            "(a row was inserted)",
-                        )
-                    )
+            for batch in reader.batches(sql, (lo, hi)):
+                if _entry_batch(batch, expected, result, entries, leaves):
+                    expected += len(batch)
                     continue
-                if raw_idx != expected and raw_idx > expected:
-                    found.append(("gap", expected, raw_idx - 1))
-                expected = raw_idx + 1
-                result.entries += 1
-                data = raw if type(raw) is bytes else as_bytes(raw)
-                if data is None:
-                    found.append(
-                        (
-                            raw_idx,
-                            "ledger_entries",
-                            f"idx {raw_idx}",
-                            f"the entry bytes are stored as {type_name(raw)}, not as bytes",
+                for raw_idx, kind, created_at, raw, stored_leaf in batch:
+                    if type(raw_idx) is not int:
+                        found.append(
+                            (
+                                None,
+                                "ledger_entries",
+                                f"idx {str(raw_idx)[:40]!r}",
+                                f"the index is a {type(raw_idx).__name__}, not an integer "
+                                "(a row was inserted)",
+                            )
                         )
-                    )
-                    continue
-                result.bytes_read += len(data)
-                pos = raw_idx - lo
-                leaf = sha(b"\x00" + data).digest()
-                leaves[pos] = leaf
-                if stored_leaf != leaf and as_bytes(stored_leaf) != leaf:
-                    found.append(
-                        (
-                            raw_idx,
-                            "ledger_entries",
-                            f"idx {raw_idx}",
-                            "stored leaf hash is not the hash of its bytes",
+                        continue
+                    if raw_idx != expected and raw_idx > expected:
+                        found.append(("gap", expected, raw_idx - 1))
+                    expected = raw_idx + 1
+                    result.entries += 1
+                    data = raw if type(raw) is bytes else as_bytes(raw)
+                    if data is None:
+                        found.append(
+                            (
+                                raw_idx,
+                                "ledger_entries",
+                                f"idx {raw_idx}",
+                                f"the entry bytes are stored as {type_name(raw)}, not as bytes",
+                            )
                         )
-                    )
-                data_at[pos] = data
-                kinds_at[pos] = kind
-                times_at[pos] = created_at
+                        continue
+                    result.bytes_read += len(data)
+                    pos = raw_idx - lo
+                    leaf = sha(b"\x00" + data).digest()
+                    leaves[pos] = leaf
+                    if stored_leaf != leaf and as_bytes(stored_leaf) != leaf:
+                        found.append(
+                            (
+                                raw_idx,
+                                "ledger_entries",
+                                f"idx {raw_idx}",
+                                "stored leaf hash is not the hash of its bytes",
+                            )
+                        )
+                    data_at[pos] = data
+                    kinds_at[pos] = kind
+                    times_at[pos] = created_at
     except ReadFailed as exc:
         found.append((None, "ledger_entries", "", f"{UNREADABLE}{exc}"))
     if expected < hi:
         found.append(("gap", expected, hi - 1))
     return leaves
+
+
+def _entry_batch(
+    batch: list[tuple[Any, ...]],
+    expected: int,
+    result: SpanResult,
+    entries: _Entries,
+    leaves: list[bytes],
+) -> bool:
+    """Take a whole batch at once when it is the next run of indices, all bytes, all leaves right.
+
+    That is the case the row-by-row loop would accept without a word: no
+    gap, integer indices, entry bytes stored as bytes and every stored leaf
+    hash equal to the recomputed one. Anything else returns False untouched
+    and the loop goes through the batch row by row.
+    """
+    indices, kinds, times, datas, stored = zip(*batch, strict=True)
+    n = len(batch)
+    if set(map(type, indices)) != {int} or indices != tuple(range(expected, expected + n)):
+        return False
+    stored_as = set(map(type, datas))
+    if stored_as == {memoryview}:  # PostgreSQL's bytea
+        datas = tuple(map(bytes, datas))
+    elif stored_as != {bytes}:
+        return False
+    sha = hashlib.sha256
+    new = [sha(b"\x00" + data).digest() for data in datas]
+    if new != list(stored):
+        return False
+    at = expected - result.lo
+    leaves[at : at + n] = new
+    entries.data[at : at + n] = datas
+    entries.kind_column[at : at + n] = kinds
+    entries.time_column[at : at + n] = times
+    result.entries += n
+    result.bytes_read += sum(map(len, datas))
+    return True
 
 
 def layout(reader: Reader, table: Table, kind: str, time_column: str) -> RowLayout:
@@ -318,23 +304,84 @@ def _check_rows(
     data_at, checked, referenced = entries.data, entries.checked, entries.referenced
     artifact_at = rows.names.index("artifact_sha256") if kind == "evidence" else None
     sql = _select_rows(reader, table, "ledger_index >= ? AND ledger_index < ?")
+    batches = BatchLayout(rows)
     count = 0  # rows read; added even if a later row fails to read
     try:
-        for row in reader.rows(sql, (lo, entries.hi)):
-            count += 1
-            claimed = row[index_at]
-            if type(claimed) is int:
-                pos = claimed - lo
-                data = data_at[pos]
-                if data is not None and checked[pos] is None and rows.entry_bytes(row) == data:
-                    sha = row[artifact_at] if artifact_at is not None else None
-                    artifact = sha if isinstance(sha, str) else None
-                    checked[pos] = CheckedEntry(kind, row[rows.time_at], "", True, artifact)
-                    referenced[pos] = 1
-                    continue
-            _check_row(entries, found, name, kind, time_column, rows.values(row))
+        for batch in reader.batches(sql, (lo, entries.hi)):
+            if _row_batch(batches, batch, entries, kind, artifact_at):
+                count += len(batch)
+                continue
+            for row in batch:
+                count += 1
+                claimed = row[index_at]
+                if type(claimed) is int:
+                    pos = claimed - lo
+                    data = data_at[pos]
+                    if data is not None and checked[pos] is None and rows.entry_bytes(row) == data:
+                        sha = row[artifact_at] if artifact_at is not None else None
+                        artifact = sha if isinstance(sha, str) else None
+                        checked[pos] = CheckedEntry(kind, row[rows.time_at], "", True, artifact)
+                        referenced[pos] = 1
+                        continue
+                _check_row(entries, found, name, kind, time_column, rows.values(row))
     finally:
         result.records += count
+
+
+def _row_batch(
+    batches: BatchLayout,
+    batch: list[tuple[Any, ...]],
+    entries: _Entries,
+    kind: str,
+    artifact_at: int | None,
+) -> bool:
+    """Prove a whole batch of rows at once, exactly as the row-by-row loop would, or do nothing.
+
+    The loop proves a row when its entry is still unclaimed and
+    ``entry_bytes`` equals the stored bytes. Here every row of the batch
+    must claim a distinct, unclaimed entry of the span, and the list of
+    expected bytes (:class:`BatchLayout`, identical to ``entry_bytes`` row by
+    row) must equal the list of stored bytes element by element; as the
+    claimed entries are distinct, proving one row changes nothing the others
+    depend on, so the loop would prove each of them too, with the same
+    result. Any other batch returns False untouched and goes row by row.
+    """
+    rows = batches.rows
+    columns = list(zip(*batch, strict=True))
+    claimed = columns[rows.index_at]
+    n, lo, size = len(batch), entries.lo, entries.hi - entries.lo
+    if set(map(type, claimed)) != {int} or min(claimed) < lo or max(claimed) >= lo + size:
+        return False
+    positions = list(map(lo.__rsub__, claimed))
+    if len(set(positions)) != n:
+        return False
+    checked = entries.checked
+    if list(map(checked.__getitem__, positions)).count(None) != n:
+        return False
+    expected = batches.entry_bytes(columns)
+    if expected is None or expected != list(map(entries.data.__getitem__, positions)):
+        return False
+    times = columns[rows.time_at]
+    keys: Sequence[Any] = times
+    if artifact_at is not None:
+        shas = [sha if isinstance(sha, str) else None for sha in columns[artifact_at]]
+        keys = list(zip(times, shas, strict=True))
+    # One shared (immutable) CheckedEntry per distinct time and artifact.
+    if artifact_at is None:
+        made = {k: CheckedEntry(kind, k, "", True) for k in set(keys)}
+    else:
+        made = {k: CheckedEntry(kind, k[0], "", True, k[1]) for k in set(keys)}
+    proven = list(map(made.__getitem__, keys))
+    first = positions[0]
+    if positions == list(range(first, first + n)):
+        checked[first : first + n] = proven
+        entries.referenced[first : first + n] = b"\x01" * n
+    else:
+        referenced = entries.referenced
+        for pos, entry in zip(positions, proven, strict=True):
+            checked[pos] = entry
+            referenced[pos] = 1
+    return True
 
 
 def _check_row(
@@ -489,108 +536,3 @@ def _entry_findings(
     result.unbacked.append(
         (index, name, "", f"no {name} row holds this {checked.kind} entry (a row was deleted)")
     )
-
-
-def _check_nodes(
-    session: Session, reader: Reader, result: SpanResult, leaves: list[bytes], top: int
-) -> None:
-    """Recompute the span's subtrees up to ``top`` and compare the stored ones.
-
-    The quick comparison (all rows present, in order, hashes equal as one
-    byte string) decides the common case; otherwise each row is looked at
-    as the old streaming check did, reporting only causes: a node whose
-    child already differs is a consequence.
-    """
-    lo, hi = result.lo, result.hi
-    sha = hashlib.sha256
-    level_hashes = leaves
-    bad_below: set[int] = set()
-    sql = "SELECT idx, hash FROM ledger_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx"
-    for level in range(top + 1):
-        if level:
-            prev = level_hashes
-            level_hashes = [
-                sha(b"\x01" + prev[2 * i] + prev[2 * i + 1]).digest() for i in range(len(prev) // 2)
-            ]
-        first, upto = lo >> level, hi >> level
-        expected = b"".join(level_hashes[: upto - first])
-        result.levels.append(b"".join(level_hashes))
-        events: list[tuple[str, int, int]] = []
-        result.node_events.append(events)
-        bad: set[int] = set()
-        if upto == first:
-            bad_below = bad
-            continue
-        if _same_hashes(session, reader, level, first, upto, expected):
-            result.nodes += upto - first
-            bad_below = bad
-            continue
-        try:
-            with session.begin_nested():
-                rows = list(reader.rows(sql, (level, first, upto)))
-        except ReadFailed as exc:
-            result.node_errors.append((None, "ledger_nodes", "", f"{UNREADABLE}{exc}"))
-            rows = []
-        if _all_equal(rows, first, upto, expected):
-            result.nodes += len(rows)
-        else:
-            next_at = first
-            for idx, h in rows:
-                if not is_int(idx):  # reported with the rows outside every span
-                    continue
-                result.nodes += 1
-                if idx > next_at:
-                    events.append(("miss", next_at, idx))
-                    bad.update(range(next_at, idx))
-                next_at = idx + 1
-                at = (idx - first) * HASH_SIZE
-                if as_bytes(h) != expected[at : at + HASH_SIZE]:
-                    bad.add(idx)
-                    if not (level and (2 * idx in bad_below or 2 * idx + 1 in bad_below)):
-                        events.append(("bad", idx, 0))
-            if next_at < upto:
-                events.append(("miss", next_at, upto))
-                bad.update(range(next_at, upto))
-        bad_below = bad
-    result.top_bad = sorted(bad_below)
-
-
-def _same_hashes(
-    session: Session, reader: Reader, level: int, first: int, upto: int, expected: bytes
-) -> bool:
-    """Are the stored hashes at ``level``, ``first..upto-1`` exactly ``expected``?
-
-    One aggregate says the rows are exactly those indices, once each and all
-    integers (count, distinct count, least and greatest; SQLite also counts
-    integer-typed cells, PostgreSQL's bigint admits nothing else); then only
-    the hashes are read, in index order, and compared as one byte string.
-    Any other shape is left to the row-by-row check.
-    """
-    where = "FROM ledger_nodes WHERE level = ? AND idx >= ? AND idx < ?"
-    typed = "count(*)" if reader.postgres else "sum(typeof(idx) = 'integer')"
-    shape_sql = f"SELECT count(*), count(DISTINCT idx), min(idx), max(idx), {typed} {where}"
-    n = upto - first
-    try:
-        with session.begin_nested():
-            shape = reader.all(shape_sql, (level, first, upto))
-            if not shape or tuple(shape[0]) != (n, n, first, upto - 1, n):
-                return False
-            hashes = reader.all(f"SELECT hash {where} ORDER BY idx", (level, first, upto))
-    except ReadFailed:
-        return False
-    try:
-        return b"".join(map(_FIRST, hashes)) == expected
-    except TypeError:
-        return False
-
-
-def _all_equal(rows: list[tuple[Any, ...]], first: int, upto: int, expected: bytes) -> bool:
-    if len(rows) != upto - first:
-        return False
-    try:
-        return (
-            list(map(_FIRST, rows)) == list(range(first, upto))
-            and b"".join(map(_SECOND, rows)) == expected
-        )
-    except TypeError:
-        return False
