@@ -25,12 +25,13 @@ each still runs alone under the lock, in its own savepoint.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal, Protocol, cast
 
-from sqlalchemy import Engine, create_engine, event, exc, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -234,6 +235,26 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def driver_sql(conn: Connection, sql: str) -> str:
+    """``sql`` written with ``?`` placeholders, in the parameter style of ``conn``'s driver.
+
+    The ledger's per-write statements run as plain SQL on the transaction's
+    connection (``exec_driver_sql``): compiling and caching an expression for
+    each of them cost more than running it. They still pass the parameter
+    check and SQLAlchemy's error translation, like every other statement.
+    """
+    return _styled(conn.dialect.paramstyle, sql)
+
+
+@functools.cache
+def _styled(paramstyle: str, sql: str) -> str:
+    if paramstyle == "qmark":
+        return sql
+    if paramstyle in ("format", "pyformat"):
+        return sql.replace("%", "%%").replace("?", "%s")
+    raise NotImplementedError(f"parameter style {paramstyle}")  # pragma: no cover
 
 
 def _signed(key: int) -> int:
