@@ -59,6 +59,20 @@ class Tx(Session):
     take a ``Tx``, so the type checker rejects writes through a read session.
     """
 
+    _write_conn: Connection | None = None
+
+    def write_connection(self) -> Connection:
+        """The connection holding the write lock, for plain-SQL statements (see :func:`driver_sql`).
+
+        The session keeps one connection for its whole transaction, savepoints
+        included; asking the session for it costs more than a small statement,
+        so it is remembered. A closed one (the transaction ended) is not reused.
+        """
+        conn = self._write_conn
+        if conn is None or conn.closed:
+            conn = self._write_conn = self.connection()
+        return conn
+
 
 class Sealer(Protocol):
     """Runs at the end of every write transaction, before it commits.
@@ -185,7 +199,7 @@ class Store:
         tx = Tx(self._write_engine, expire_on_commit=False)
         try:
             root = tx.begin()
-            tx.connection()  # emits BEGIN IMMEDIATE on SQLite
+            tx.write_connection()  # emits BEGIN IMMEDIATE on SQLite
             if self.backend == "postgresql":
                 tx.execute(_PG_WRITE_LOCK, {"seed": _signed(WRITE_LOCK_KEY)})
         except BaseException:
@@ -237,6 +251,11 @@ class Store:
         self.engine.dispose()
 
 
+def write_connection(tx: Session) -> Connection:
+    """``tx``'s connection; remembered by a :class:`Tx` (see :meth:`Tx.write_connection`)."""
+    return tx.write_connection() if isinstance(tx, Tx) else tx.connection()
+
+
 def driver_sql(conn: Connection, sql: str) -> str:
     """``sql`` written with ``?`` placeholders, in the parameter style of ``conn``'s driver.
 
@@ -246,6 +265,34 @@ def driver_sql(conn: Connection, sql: str) -> str:
     check and SQLAlchemy's error translation, like every other statement.
     """
     return _styled(conn.dialect.paramstyle, sql)
+
+
+def run_driver(
+    conn: Connection, sql: str, values: tuple[Any, ...], *, fetch: bool = False
+) -> tuple[Any, ...] | None:
+    """Run ``sql`` (from :func:`driver_sql`) on ``conn``'s DBAPI connection; the first row if
+    ``fetch``.
+
+    For the few statements every ledger append runs: SQLAlchemy's execution
+    machinery cost several times the statement itself. What it would do that
+    matters is done here: the values pass the store's parameter check
+    (:mod:`scaleguard.store.params`), and a driver error is raised as the same
+    SQLAlchemy exception class, so :meth:`Store.write` translates it and rolls
+    the transaction back as usual.
+    """
+    params.check_params(values, False)
+    dbapi = conn.dialect.loaded_dbapi
+    raw = conn.connection.dbapi_connection
+    if raw is None:  # pragma: no cover - a checked-out connection always has one
+        raise StoreError("the write transaction's connection is closed")
+    cursor = raw.cursor()
+    try:
+        cursor.execute(sql, values)
+        return tuple(cursor.fetchone() or ()) if fetch else None
+    except dbapi.Error as err:
+        raise exc.DBAPIError.instance(sql, values, err, dbapi.Error, dialect=conn.dialect) from err
+    finally:
+        cursor.close()
 
 
 @functools.cache

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Table, func, select
 
 from scaleguard.ledger.canonical import check_kind, entry_bytes, format_time
 from scaleguard.ledger.merkle import leaf_hash
-from scaleguard.store.db import Tx, driver_sql
+from scaleguard.store.db import Tx, driver_sql, run_driver
 from scaleguard.store.ledger.signer import APPENDED
 from scaleguard.store.ledger.tree import batch_nodes, store_leaf
 from scaleguard.store.tables import LedgerEntryRow
@@ -59,18 +59,21 @@ def append_record(
 
     The stored bytes are never re-serialized. The Merkle subtree hashes the
     entry completes are stored in the same transaction (:func:`store_leaf`).
-    The statements are plain SQL on the transaction's connection, as in
-    :func:`append_entries`: one write transaction per entry is the common
-    case, and building ORM statements cost more than running them.
+    The statements are plain SQL on the transaction's own connection
+    (:func:`~scaleguard.store.db.run_driver`): one write transaction per entry
+    is the common case, and SQLAlchemy's statement machinery cost more than
+    running them.
     """
     moment = at or now()
     data = entry_bytes(kind, moment, record)
     if tx.autoflush:
         tx.flush()  # what a session statement would do first: pending rows go in before
-    conn = tx.connection()
-    idx = int(conn.exec_driver_sql(_NEXT_INDEX_SQL).scalar_one())
+    conn = tx.write_connection()
+    top = run_driver(conn, _NEXT_INDEX_SQL, (), fetch=True)
+    idx = int(top[0]) if top else 0
     leaf = leaf_hash(data)
-    conn.exec_driver_sql(
+    run_driver(
+        conn,
         driver_sql(conn, _INSERT_ENTRY),
         (idx, kind, subject, format_time(moment), data, leaf),
     )

@@ -78,7 +78,7 @@ from scaleguard.ledger.note import (
     open_checkpoint,
     sign_checkpoint,
 )
-from scaleguard.store.db import driver_sql
+from scaleguard.store.db import driver_sql, run_driver, write_connection
 from scaleguard.store.ledger.frontier import (
     SignedTree,
     empty_tree,
@@ -311,8 +311,10 @@ def _seal_view(tx: Session, first: int, size: int) -> _SealView:
     params: list[int] = [first]
     for level, index in keys:
         params += (level, index)
-    conn = tx.connection()
-    row = conn.exec_driver_sql(driver_sql(conn, _seal_query(len(keys))), tuple(params)).one()
+    conn = write_connection(tx)
+    row = run_driver(conn, driver_sql(conn, _seal_query(len(keys))), tuple(params), fetch=True)
+    if not row:  # pragma: no cover - a SELECT of scalar subqueries returns one row
+        raise LedgerIntegrityError(f"{REFUSE}: the seal query returned no row")
     stored = tuple(
         bytes(h) if isinstance(h, bytes | bytearray | memoryview) else None for h in row[4:]
     )
@@ -411,8 +413,9 @@ class LedgerSigner:
         # recorded with a coarse time (an anonymous report, dated to the day) is not dated
         # more finely by the checkpoint signed in its transaction.
         newest = view.created_at
-        conn = tx.connection()
-        conn.exec_driver_sql(
+        conn = write_connection(tx)
+        run_driver(
+            conn,
             driver_sql(conn, _INSERT_CHECKPOINT),
             (size, new_root, after.note, str(newest) if newest else format_time(datetime.now(UTC))),
         )

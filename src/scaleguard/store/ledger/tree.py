@@ -47,7 +47,7 @@ from scaleguard.ledger.note import (
     open_checkpoint,
 )
 from scaleguard.ledger.receipt import make_receipt
-from scaleguard.store.db import Tx, driver_sql
+from scaleguard.store.db import Tx, driver_sql, run_driver
 from scaleguard.store.tables import LedgerCheckpointRow, LedgerEntryRow, LedgerNodeRow
 
 T = TypeVar("T")
@@ -169,10 +169,10 @@ class _SiblingReader:
         self._sql = driver_sql(conn, "SELECT hash FROM ledger_nodes WHERE level = ? AND idx = ?")
 
     def node(self, level: int, index: int) -> bytes:
-        found = self._conn.exec_driver_sql(self._sql, (level, index)).scalar()
-        if found is None:
+        row = run_driver(self._conn, self._sql, (level, index), fetch=True)
+        if not row or row[0] is None:
             raise _missing(level, index)
-        return _blob(found, f"the tree hash at level {level}, {index}")
+        return _blob(row[0], f"the tree hash at level {level}, {index}")
 
 
 @functools.cache
@@ -189,10 +189,10 @@ def store_leaf(tx: Tx, index: int, leaf: bytes) -> None:
     transaction) are exactly the tree before this leaf. About one left sibling
     per append, read by a point query; the rows go in as one statement.
     """
-    conn = tx.connection()
+    conn = tx.write_connection()
     rows = new_complete_nodes(index, leaf, _SiblingReader(conn))
     flat = tuple(value for row in rows for value in row)
-    conn.exec_driver_sql(driver_sql(conn, _insert_nodes(len(rows))), flat)
+    run_driver(conn, driver_sql(conn, _insert_nodes(len(rows))), flat)
 
 
 def batch_nodes(tx: Tx, first: int, leaves: Sequence[bytes]) -> list[tuple[int, int, bytes]]:
