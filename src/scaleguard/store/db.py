@@ -360,4 +360,5 @@ def _install_sqlite_events(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
         write = conn.get_execution_options().get(_WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # Straight to the driver (every write starts here); errors keep SQLAlchemy's classes.
+        run_driver(conn, "BEGIN IMMEDIATE" if write else "BEGIN", ())
