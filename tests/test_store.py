@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import exc, text
 
 from conftest import worker_context
-from scaleguard.errors import ConflictError, NotFoundError, StoreError
+from scaleguard.errors import ConflictError, InputError, NotFoundError, StoreError
 from scaleguard.ledger.canonical import entry_bytes, parse_entry, parse_time
 from scaleguard.store import (
     Model,
@@ -25,6 +25,7 @@ from scaleguard.store import (
     repo,
     revision_of,
 )
+from scaleguard.store.db import driver_sql, run_driver
 from scaleguard.store.tables import metadata
 
 
@@ -295,3 +296,30 @@ def test_concurrent_writers_get_dense_unique_ledger_indices(store: Store, store_
     for w in range(workers):  # each worker's own appends stay in order
         mine = [f.value for f in facts if f.name == f"w{w}"]
         assert mine == list(range(count))
+
+
+@pytest.mark.parametrize("subject", ["a\x00b", "lone \ud800"])
+def test_a_single_append_checks_its_values_and_writes_nothing_on_refusal(
+    store: Store, subject: str
+) -> None:
+    """append_record's plain-SQL statements pass the same parameter check as any other."""
+    with pytest.raises(InputError), store.write() as tx:
+        repo.append_record(tx, "note", subject, {"i": 1})
+    with store.write() as tx:
+        assert repo.append_record(tx, "note", "ok", {"i": 2}) == 0
+
+
+def test_driver_errors_keep_sqlalchemy_classes_and_roll_back(store: Store) -> None:
+    """A failing plain-SQL statement raises what SQLAlchemy would, and the write rolls back."""
+    with store.write() as tx:
+        repo.append_record(tx, "note", "first", {"i": 1})
+    with pytest.raises(exc.IntegrityError), store.write() as tx:
+        repo.append_record(tx, "note", "second", {"i": 2})
+        conn = tx.write_connection()
+        run_driver(
+            conn,
+            driver_sql(conn, "INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)"),
+            (0, 0, bytes(32)),
+        )
+    with store.read() as s:
+        assert s.execute(text("SELECT count(*) FROM ledger_entries")).scalar_one() == 1

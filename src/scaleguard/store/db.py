@@ -25,12 +25,13 @@ each still runs alone under the lock, in its own savepoint.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal, Protocol, cast
 
-from sqlalchemy import Engine, create_engine, event, exc, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -57,6 +58,20 @@ class Tx(Session):
     Only :meth:`Store.write` creates these; functions that record something
     take a ``Tx``, so the type checker rejects writes through a read session.
     """
+
+    _write_conn: Connection | None = None
+
+    def write_connection(self) -> Connection:
+        """The connection holding the write lock, for plain-SQL statements (see :func:`driver_sql`).
+
+        The session keeps one connection for its whole transaction, savepoints
+        included; asking the session for it costs more than a small statement,
+        so it is remembered. A closed one (the transaction ended) is not reused.
+        """
+        conn = self._write_conn
+        if conn is None or conn.closed:
+            conn = self._write_conn = self.connection()
+        return conn
 
 
 class Sealer(Protocol):
@@ -184,7 +199,7 @@ class Store:
         tx = Tx(self._write_engine, expire_on_commit=False)
         try:
             root = tx.begin()
-            tx.connection()  # emits BEGIN IMMEDIATE on SQLite
+            tx.write_connection()  # emits BEGIN IMMEDIATE on SQLite
             if self.backend == "postgresql":
                 tx.execute(_PG_WRITE_LOCK, {"seed": _signed(WRITE_LOCK_KEY)})
         except BaseException:
@@ -234,6 +249,59 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def write_connection(tx: Session) -> Connection:
+    """``tx``'s connection; remembered by a :class:`Tx` (see :meth:`Tx.write_connection`)."""
+    return tx.write_connection() if isinstance(tx, Tx) else tx.connection()
+
+
+def driver_sql(conn: Connection, sql: str) -> str:
+    """``sql`` written with ``?`` placeholders, in the parameter style of ``conn``'s driver.
+
+    The ledger's per-write statements run as plain SQL on the transaction's
+    connection (``exec_driver_sql``): compiling and caching an expression for
+    each of them cost more than running it. They still pass the parameter
+    check and SQLAlchemy's error translation, like every other statement.
+    """
+    return _styled(conn.dialect.paramstyle, sql)
+
+
+def run_driver(
+    conn: Connection, sql: str, values: tuple[Any, ...], *, fetch: bool = False
+) -> tuple[Any, ...] | None:
+    """Run ``sql`` (from :func:`driver_sql`) on ``conn``'s DBAPI connection; the first row if
+    ``fetch``.
+
+    For the few statements every ledger append runs: SQLAlchemy's execution
+    machinery cost several times the statement itself. What it would do that
+    matters is done here: the values pass the store's parameter check
+    (:mod:`scaleguard.store.params`), and a driver error is raised as the same
+    SQLAlchemy exception class, so :meth:`Store.write` translates it and rolls
+    the transaction back as usual.
+    """
+    params.check_params(values, False)
+    dbapi = conn.dialect.loaded_dbapi
+    raw = conn.connection.dbapi_connection
+    if raw is None:  # pragma: no cover - a checked-out connection always has one
+        raise StoreError("the write transaction's connection is closed")
+    cursor = raw.cursor()
+    try:
+        cursor.execute(sql, values)
+        return tuple(cursor.fetchone() or ()) if fetch else None
+    except dbapi.Error as err:
+        raise exc.DBAPIError.instance(sql, values, err, dbapi.Error, dialect=conn.dialect) from err
+    finally:
+        cursor.close()
+
+
+@functools.cache
+def _styled(paramstyle: str, sql: str) -> str:
+    if paramstyle == "qmark":
+        return sql
+    if paramstyle in ("format", "pyformat"):
+        return sql.replace("%", "%%").replace("?", "%s")
+    raise NotImplementedError(f"parameter style {paramstyle}")  # pragma: no cover
 
 
 def _signed(key: int) -> int:
@@ -292,4 +360,5 @@ def _install_sqlite_events(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
         write = conn.get_execution_options().get(_WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # Straight to the driver (every write starts here); errors keep SQLAlchemy's classes.
+        run_driver(conn, "BEGIN IMMEDIATE" if write else "BEGIN", ())

@@ -22,11 +22,11 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, func, insert, select
+from sqlalchemy import Connection, Table, func, select
 
 from scaleguard.ledger.canonical import check_kind, entries_bytes, entry_bytes, format_time
 from scaleguard.ledger.merkle import leaf_hash
-from scaleguard.store.db import Tx
+from scaleguard.store.db import Tx, driver_sql, run_driver
 from scaleguard.store.ledger.signer import APPENDED
 from scaleguard.store.ledger.tree import batch_nodes, store_leaf
 from scaleguard.store.tables import LedgerEntryRow
@@ -37,6 +37,10 @@ _ENTRY_COLUMNS = ("idx", "kind", "subject", "created_at", "data", "leaf_hash")
 _NODE_COLUMNS = ("level", "idx", "hash")
 #: Placeholders of the DBAPI parameter styles of the two supported drivers.
 _PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+_NEXT_INDEX_SQL = "SELECT coalesce(max(idx) + 1, 0) FROM ledger_entries"
+_INSERT_ENTRY = (
+    f"INSERT INTO ledger_entries ({', '.join(_ENTRY_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)"
+)
 
 
 def now() -> datetime:
@@ -55,21 +59,23 @@ def append_record(
 
     The stored bytes are never re-serialized. The Merkle subtree hashes the
     entry completes are stored in the same transaction (:func:`store_leaf`).
+    The statements are plain SQL on the transaction's own connection
+    (:func:`~scaleguard.store.db.run_driver`): one write transaction per entry
+    is the common case, and SQLAlchemy's statement machinery cost more than
+    running them.
     """
     moment = at or now()
     data = entry_bytes(kind, moment, record)
-    idx = next_index(tx)
+    if tx.autoflush:
+        tx.flush()  # what a session statement would do first: pending rows go in before
+    conn = tx.write_connection()
+    top = run_driver(conn, _NEXT_INDEX_SQL, (), fetch=True)
+    idx = int(top[0]) if top else 0
     leaf = leaf_hash(data)
-    tx.execute(
-        insert(_ENTRIES),
-        {
-            "idx": idx,
-            "kind": kind,
-            "subject": subject,
-            "created_at": format_time(moment),
-            "data": data,
-            "leaf_hash": leaf,
-        },
+    run_driver(
+        conn,
+        driver_sql(conn, _INSERT_ENTRY),
+        (idx, kind, subject, format_time(moment), data, leaf),
     )
     store_leaf(tx, idx, leaf)
     tx.info.setdefault(APPENDED, []).append((idx, leaf))  # signed before commit

@@ -65,7 +65,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, TextClause, func, insert, select, text
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from scaleguard.errors import LedgerError, LedgerIntegrityError
@@ -78,6 +78,7 @@ from scaleguard.ledger.note import (
     open_checkpoint,
     sign_checkpoint,
 )
+from scaleguard.store.db import driver_sql, run_driver, write_connection
 from scaleguard.store.ledger.frontier import (
     SignedTree,
     empty_tree,
@@ -272,11 +273,13 @@ def check_extends(session: Session, tree: SignedTree, appended: Sequence[int] = 
 
 
 @functools.cache
-def _seal_query(nodes: int) -> TextClause:
+def _seal_query(nodes: int) -> str:
     """Everything a seal reads, in one statement (see the module doc); built once per shape.
 
-    Plain SQL: the statement runs on every write, and building and caching an
-    expression of nested subqueries cost more than running it.
+    Plain SQL with ``?`` placeholders (:func:`~scaleguard.store.db.driver_sql`),
+    run on the transaction's connection: the statement runs on every write,
+    and building and caching an expression of nested subqueries cost more
+    than running it.
     """
     checkpoints, entries, tree = _CHECKPOINTS.name, _ENTRIES.name, _NODES.name
     newest = f"FROM {checkpoints} ORDER BY size DESC LIMIT 1"
@@ -284,13 +287,15 @@ def _seal_query(nodes: int) -> TextClause:
         f"(SELECT size {newest})",
         f"(SELECT note {newest})",
         f"(SELECT max(idx) FROM {entries})",
-        f"(SELECT max(created_at) FROM {entries} WHERE idx >= :first)",
-        *(
-            f"(SELECT hash FROM {tree} WHERE level = :l{k} AND idx = :i{k} LIMIT 1)"
-            for k in range(nodes)
-        ),
+        f"(SELECT max(created_at) FROM {entries} WHERE idx >= ?)",
+        *(f"(SELECT hash FROM {tree} WHERE level = ? AND idx = ? LIMIT 1)" for _ in range(nodes)),
     ]
-    return text("SELECT " + ", ".join(columns))
+    return "SELECT " + ", ".join(columns)
+
+
+_INSERT_CHECKPOINT = (
+    f"INSERT INTO {_CHECKPOINTS.name} (size, root, note, created_at) VALUES (?, ?, ?, ?)"
+)
 
 
 @dataclass(frozen=True)
@@ -303,10 +308,13 @@ class _SealView:
 
 def _seal_view(tx: Session, first: int, size: int) -> _SealView:
     keys = frontier_keys(size)
-    params: dict[str, int] = {"first": first}
-    for k, (level, index) in enumerate(keys):
-        params[f"l{k}"], params[f"i{k}"] = level, index
-    row = tx.execute(_seal_query(len(keys)), params).one()
+    params: list[int] = [first]
+    for level, index in keys:
+        params += (level, index)
+    conn = write_connection(tx)
+    row = run_driver(conn, driver_sql(conn, _seal_query(len(keys))), tuple(params), fetch=True)
+    if not row:  # pragma: no cover - a SELECT of scalar subqueries returns one row
+        raise LedgerIntegrityError(f"{REFUSE}: the seal query returned no row")
     stored = tuple(
         bytes(h) if isinstance(h, bytes | bytearray | memoryview) else None for h in row[4:]
     )
@@ -376,6 +384,8 @@ class LedgerSigner:
         appended: list[tuple[int, bytes]] = tx.info.pop(APPENDED, [])
         if not appended:
             return None
+        if tx.autoflush:
+            tx.flush()  # as a session statement would: pending rows go in before the reads
         indices = [idx for idx, _ in appended]
         leaves = [leaf for _, leaf in appended]
         before = self._state().signed
@@ -403,14 +413,11 @@ class LedgerSigner:
         # recorded with a coarse time (an anonymous report, dated to the day) is not dated
         # more finely by the checkpoint signed in its transaction.
         newest = view.created_at
-        tx.execute(
-            insert(_CHECKPOINTS),
-            {
-                "size": size,
-                "root": new_root,
-                "note": after.note,
-                "created_at": str(newest) if newest else format_time(datetime.now(UTC)),
-            },
+        conn = write_connection(tx)
+        run_driver(
+            conn,
+            driver_sql(conn, _INSERT_CHECKPOINT),
+            (size, new_root, after.note, str(newest) if newest else format_time(datetime.now(UTC))),
         )
         sealed = Sealed(before, after)
         self._pending[after.note] = sealed

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
-from sqlalchemy import Select, Table, and_, bindparam, func, insert, or_, select
+from sqlalchemy import Connection, Select, Table, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from scaleguard.errors import LedgerError, LedgerIntegrityError, NotFoundError
@@ -47,7 +47,7 @@ from scaleguard.ledger.note import (
     open_checkpoint,
 )
 from scaleguard.ledger.receipt import make_receipt
-from scaleguard.store.db import Tx
+from scaleguard.store.db import Tx, driver_sql, run_driver
 from scaleguard.store.tables import LedgerCheckpointRow, LedgerEntryRow, LedgerNodeRow
 
 T = TypeVar("T")
@@ -104,11 +104,15 @@ class DbNodeSource:
         if found is not None:
             self._cache[key] = found = _blob(found, f"the tree hash at level {level}, {index}")
             return found
-        raise LedgerIntegrityError(
-            f"the ledger tree has no stored hash for level {level}, index {index} "
-            f"(leaves {index << level}..{((index + 1) << level) - 1})",
-            hint="the ledger_nodes table was damaged; run 'scaleguard ledger verify --full'",
-        )
+        raise _missing(level, index)
+
+
+def _missing(level: int, index: int) -> LedgerIntegrityError:
+    return LedgerIntegrityError(
+        f"the ledger tree has no stored hash for level {level}, index {index} "
+        f"(leaves {index << level}..{((index + 1) << level) - 1})",
+        hint="the ledger_nodes table was damaged; run 'scaleguard ledger verify --full'",
+    )
 
 
 @functools.cache
@@ -153,16 +157,42 @@ def with_nodes(session: Session, compute: Callable[[NodeSource], T]) -> T:
 # -- appending -------------------------------------------------------------------
 
 
+class _SiblingReader:
+    """Point reads of stored subtree hashes as plain SQL on the transaction's connection.
+
+    Fails like :class:`DbNodeSource`: a missing row or a value that is not
+    bytes raises LedgerIntegrityError.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._sql = driver_sql(conn, "SELECT hash FROM ledger_nodes WHERE level = ? AND idx = ?")
+
+    def node(self, level: int, index: int) -> bytes:
+        row = run_driver(self._conn, self._sql, (level, index), fetch=True)
+        if not row or row[0] is None:
+            raise _missing(level, index)
+        return _blob(row[0], f"the tree hash at level {level}, {index}")
+
+
+@functools.cache
+def _insert_nodes(rows: int) -> str:
+    """One INSERT of ``rows`` subtree hashes (a leaf completes at most 64)."""
+    return "INSERT INTO ledger_nodes (level, idx, hash) VALUES " + ", ".join(["(?, ?, ?)"] * rows)
+
+
 def store_leaf(tx: Tx, index: int, leaf: bytes) -> None:
     """Insert the subtree hashes that appending ``leaf`` at ``index`` completes.
 
     Runs in the appending transaction, which holds the write lock, so the left
     siblings it reads (including rows of earlier appends in the same
-    transaction) are exactly the tree before this leaf.
+    transaction) are exactly the tree before this leaf. About one left sibling
+    per append, read by a point query; the rows go in as one statement.
     """
-    # About one left sibling per append: point reads beat a dry run plus a batch query.
-    rows = new_complete_nodes(index, leaf, DbNodeSource(tx))
-    tx.execute(insert(_NODES), [{"level": lv, "idx": i, "hash": h} for lv, i, h in rows])
+    conn = tx.write_connection()
+    rows = new_complete_nodes(index, leaf, _SiblingReader(conn))
+    flat = tuple(value for row in rows for value in row)
+    run_driver(conn, driver_sql(conn, _insert_nodes(len(rows))), flat)
 
 
 def batch_nodes(tx: Tx, first: int, leaves: Sequence[bytes]) -> list[tuple[int, int, bytes]]:
