@@ -81,7 +81,7 @@ def main() -> int:
         kept = _sections(out.read_text())
         for heading, section in fresh.items():
             title, _, body = section.partition("\n")
-            kept[heading] = f"{title}\n\n{stamp}\n{body}"
+            kept[heading] = f"{title}\n\n{stamp}\n{body}\n"  # a blank line before the next
         out.write_text("".join(kept.values()))
     else:
         out.write_text("\n".join([*parts, *fresh.values()]))
