@@ -222,8 +222,8 @@ def run(quick: bool = False) -> str:
         "built through the normal import and ingest paths ("
         + ", ".join(f"{k} in {v:.0f} s" for k, v in builds.items())
         + "). Decision: `train` for the demo lab's newest model under RSP 3.0, including the "
-        "counterfactual search. Measured on a shared 2-core machine that other test suites "
-        "kept busy: absolute times vary run to run; the ratios to the floors, measured in "
+        "counterfactual search. Measured on a 2-core machine that may be shared with other "
+        "work: absolute times vary run to run; the ratios to the floors, measured in "
         "the same run on the same inputs, are the steadier figures.",
         "",
     ]
