@@ -160,6 +160,35 @@ def test_another_key_is_refused(server: LiveServer, page: Any) -> None:
     assert "not signed by the trusted key" in str(result.text_content())
 
 
+def test_a_key_typed_before_the_servers_arrives_is_kept(server: LiveServer, page: Any) -> None:
+    """The page fills in the server's key when it arrives; a key the reader pasted first is
+    kept, so the check runs against the reader's key, not silently against the server's."""
+    from scaleguard.ledger.keys import generate_key
+
+    other = generate_key("scaleguard.local/impostor").vkey
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        held.append(route)  # answered only after the paste
+
+    page.route("**/api/v1/ledger/key", hold)
+    page.goto(f"{server.url}/ledger/entries/1")
+    page.fill("#trusted-vkey", other)
+    for _ in range(200):
+        if held:
+            break
+        page.wait_for_timeout(25)
+    assert held, "the page never asked the server for its key"
+    held[0].continue_()
+    page.wait_for_timeout(200)
+    assert page.input_value("#trusted-vkey") == other
+    page.click("#verify-button")
+    result = page.locator("#verify-result[data-ok]")
+    result.wait_for(timeout=15000)
+    assert result.get_attribute("data-ok") == "false"
+    assert "not signed by the trusted key" in str(result.text_content())
+
+
 def test_consistency_between_two_checkpoints_verifies(server: LiveServer, page: Any) -> None:
     page.goto(f"{server.url}/api/v1/ledger/checkpoints")
     sizes = sorted(c["size"] for c in json.loads(page.locator("body").inner_text())["items"])

@@ -154,11 +154,16 @@ const SgVerify = (() => {
   // browser, else (trust on first use, said so on the page) from this server.
   const PIN = "scaleguard.trusted-vkey";
 
+  // A key the reader typed or pasted is never replaced, even when the server's answer
+  // arrives after it: verifying against the server's own key instead would defeat the check.
   async function trustedKeyInput(input) {
     const pinned = localStorage.getItem(PIN);
+    if (input.value.trim()) return "entered on this page";
     if (pinned) { input.value = pinned; return "pinned in this browser"; }
     const res = await fetch("/api/v1/ledger/key", { headers: { Accept: "application/json" } });
-    input.value = (await res.json()).vkey;
+    const vkey = (await res.json()).vkey;
+    if (input.value.trim()) return "entered on this page";
+    input.value = vkey;
     return "from this server (first use: compare it with the developer's published key)";
   }
 
