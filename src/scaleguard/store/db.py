@@ -301,7 +301,11 @@ def _styled(paramstyle: str, sql: str) -> str:
         return sql
     if paramstyle in ("format", "pyformat"):
         return sql.replace("%", "%%").replace("?", "%s")
-    raise NotImplementedError(f"parameter style {paramstyle}")  # pragma: no cover
+    raise StoreError(  # pragma: no cover - the two supported drivers use qmark and pyformat
+        f"the database driver uses the {paramstyle!r} parameter style, which scaleguard "
+        "does not speak",
+        hint="scaleguard runs on SQLite (the default) or PostgreSQL through psycopg",
+    )
 
 
 def _signed(key: int) -> int:
