@@ -191,3 +191,24 @@ def test_past_the_cap_the_earliest_findings_are_kept() -> None:
     assert report.total_found == 3 * MAX_FINDINGS + 1
     assert len(report.discrepancies) == MAX_FINDINGS
     assert [d.index for d in report.discrepancies] == list(range(1, MAX_FINDINGS + 1))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_full_check_reports_progress_span_by_span(
+    ws: Workspace, at: dict[str, int], workers: int
+) -> None:
+    """The progress callback (the CLI's bar) climbs to the tree size, never backwards."""
+    seen: list[tuple[int, int]] = []
+    report = verify(
+        ws.store,
+        ws.verifier(),
+        full=True,
+        workers=workers,
+        span_level=2,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert report.ok
+    size = max(at.values()) + 1
+    assert len(seen) == -(-size // 4)  # one call per span of 4 entries
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert seen[-1] == (size, size)

@@ -330,8 +330,21 @@ def ledger_verify(
     """
     given = read_key(key) if key is not None else None
     held = [(str(path), _read(path, "checkpoint")) for path in against]
-    with _workspace(workspace) as ws:
-        report = ws.verify_ledger(full=full, key=given, against=held, workers=workers)
+    from rich.progress import Progress
+
+    # Only --full reports progress; the bar is on stderr and gone once the check ends.
+    with (
+        _workspace(workspace) as ws,
+        Progress(transient=True, console=Console(stderr=True), disable=not full) as bar,
+    ):
+        task = bar.add_task("verifying entries", total=None)
+        report = ws.verify_ledger(
+            full=full,
+            key=given,
+            against=held,
+            workers=workers,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
         verifier = given or ws.verifier()
         extra: list[Discrepancy] = []
         for path in receipts:

@@ -229,6 +229,7 @@ class Workspace:
         key: NoteVerifier | None = None,
         against: Sequence[tuple[str, bytes]] = (),
         workers: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> VerifyReport:
         """Verify the ledger, saying which key was trusted and what could not be checked.
 
@@ -289,6 +290,7 @@ class Workspace:
             known=known,
             objects=self.objects_dir if full else None,
             workers=workers,
+            progress=progress,
         )
         if state_problem is not None:
             report.add(None, "checkpoint", "keys/ledger.state", state_problem)

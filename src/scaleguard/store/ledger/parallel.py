@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import multiprocessing
 import re
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -48,12 +49,25 @@ class SpanJob:
 
 
 def run_spans(
-    store: Store, session: Session, jobs: list[SpanJob], workers: int
+    store: Store,
+    session: Session,
+    jobs: list[SpanJob],
+    workers: int,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[list[SpanResult], int]:
-    """Each job's result, in job order, and how many processes checked them."""
+    """Each job's result, in job order, and how many processes checked them.
+
+    ``progress`` is told how many entries each finished span covered, in order.
+    """
     used = max(1, min(workers, len(jobs)))
+
+    def done(job: SpanJob, result: SpanResult) -> SpanResult:
+        if progress is not None:
+            progress(job.hi - job.lo)
+        return result
+
     if used == 1 or len(jobs) < MIN_SPANS:
-        return [check_span(session, j.lo, j.hi, j.level, j.missing) for j in jobs], 1
+        return [done(j, check_span(session, j.lo, j.hi, j.level, j.missing)) for j in jobs], 1
     snapshot = None
     if store.backend == "postgresql":
         snapshot = str(session.execute(text("SELECT pg_export_snapshot()")).scalar_one())
@@ -63,7 +77,8 @@ def run_spans(
     with ProcessPoolExecutor(
         max_workers=used, mp_context=context, initializer=_start, initargs=(url, snapshot)
     ) as pool:
-        return list(pool.map(_check_in_worker, jobs)), used
+        results = pool.map(_check_in_worker, jobs)
+        return [done(j, r) for j, r in zip(jobs, results, strict=True)], used
 
 
 _store: Store | None = None

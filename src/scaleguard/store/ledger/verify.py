@@ -96,10 +96,11 @@ def _run_spans(
     report: VerifyReport,
     jobs: list[SpanJob],
     workers: int,
+    progress: Callable[[int], None] | None = None,
 ) -> list[SpanResult]:
     """Every span checked, in index order; a database that cannot be read is a finding."""
     try:
-        results, report.workers = run_spans(store, session, jobs, workers)
+        results, report.workers = run_spans(store, session, jobs, workers, progress)
     except (TypeError, ValueError, OverflowError, LedgerError, InputError) as exc:
         report.add(
             None, "ledger_entries", "", f"holds a value verification cannot read: {exc}"[:300]
@@ -398,6 +399,7 @@ def verify(
     objects: Path | None = None,
     workers: int | None = None,
     span_level: int = SPAN_LEVEL,
+    progress: Callable[[int, int], None] | None = None,
 ) -> VerifyReport:
     """Check the ledger; ``full`` recomputes everything from the entry bytes up.
 
@@ -413,7 +415,8 @@ def verify(
     processes (default: one per CPU; 1 checks them in this process). The
     tree size is fixed by this session's snapshot and every span reads only
     below it, so entries appended meanwhile are neither read nor reported;
-    the report is the same for any number of workers.
+    the report is the same for any number of workers. ``progress(done, total)``
+    follows the full check's entries span by span, for a progress bar.
 
     A database with the wrong types, NULLs, missing rows or tables is reported
     as findings; verification never stops at them.
@@ -442,8 +445,21 @@ def verify(
                 SpanJob(lo, min(lo + step, size), span_level, skipped)
                 for lo in range(0, size, step)
             ]
+            checked = 0
+
+            def advance(entries: int) -> None:
+                nonlocal checked
+                checked += entries
+                if progress is not None:
+                    progress(checked, size)
+
             results = _run_spans(
-                session, store, report, jobs, os.cpu_count() or 1 if workers is None else workers
+                session,
+                store,
+                report,
+                jobs,
+                os.cpu_count() or 1 if workers is None else workers,
+                advance,
             )
             _merge_entries(report, results, passes)
             levels, bad_top = _merge_nodes(report, results, span_level, size)
