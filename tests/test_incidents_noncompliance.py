@@ -204,6 +204,29 @@ def test_the_cli_flow(tmp_path: Path, cli: Callable[..., object]) -> None:
     assert r.code == 0, r.err  # type: ignore[attr-defined]
 
 
+def test_a_follow_up_token_never_reads_as_an_option(
+    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One random token in 64 began with '-', and the reporter's follow-up command then
+    failed as an unknown option; the random part is forced to begin with '-' here."""
+    import secrets
+
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n=None: "-x" + "A" * 30)
+    root = tmp_path / "lab"
+    init_workspace(root, name="lab").close()
+    (root / noncompliance.RECIPIENTS_FILE).write_text(RECIPIENTS)
+    r = cli(
+        "noncompliance", "submit", "--workspace", root, "--anonymous", "--recipient", "counsel",
+        "Safeguards were switched off early.", "--json",
+    )  # fmt: skip
+    assert r.code == 0, r.err  # type: ignore[attr-defined]
+    token = json.loads(r.out)["token"]  # type: ignore[attr-defined]
+    assert not token.startswith("-")
+    r = cli("noncompliance", "follow-up", token, "--workspace", root, "--json")
+    assert r.code == 0, r.err  # type: ignore[attr-defined]
+    assert json.loads(r.out)["status"] == "received"  # type: ignore[attr-defined]
+
+
 def test_the_rso_cannot_handle_a_report_about_the_rso(ws: Workspace) -> None:
     done = noncompliance.submit(
         ws, text="The RSO signed off without the evaluations.", recipients=["board-chair"],

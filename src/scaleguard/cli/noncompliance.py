@@ -116,7 +116,11 @@ def submit(
 
 @noncompliance_app.command("follow-up")
 def follow_up(
-    token: str = typer.Argument(..., help="The token given at submission."),
+    token: str = typer.Argument(
+        ...,
+        help="The token given at submission. An older token that begins with '-' "
+        "goes after '--': follow-up -- TOKEN.",
+    ),
     message: str | None = typer.Option(None, "--message", help="Add information."),
     workspace: Path | None = WORKSPACE_OPTION,
     json_out: bool = JSON_OPTION,

@@ -137,6 +137,11 @@ def check_recipients(
     return [r.id for r in picked]
 
 
+TOKEN_PREFIX = "nc_"
+"""Starts every follow-up token: a bare random token can begin with '-', which a
+command line then reads as an option, and the prefix makes a leaked token easy to spot."""
+
+
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
 
@@ -180,7 +185,7 @@ def submit(
     body = _text(text, "report")
     chosen = check_recipients(recipients, load_recipients(ws.root), concerns_rso=concerns_rso)
     day = today or datetime.now(UTC).date()
-    token = secrets.token_urlsafe(24)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(24)
     values = {
         "anonymous": anonymous,
         "reporter": None if anonymous else reporter,
