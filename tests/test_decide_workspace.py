@@ -228,8 +228,11 @@ def test_the_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "revised less ambitiously" in out.lower() and "assignment refused" in out
     assert "verified from the entry bytes up" in " ".join(out.split())
     assert (tmp_path / "demo" / "roadmap.html").is_file()
-    # a second run replaces its own demo, but never a folder that is not one
-    assert demo.main([str(tmp_path / "demo")]) == 0
+    # a second run replaces its own demo (in prepare, the step main runs first), but never
+    # a folder that is not one
+    demo.prepare(tmp_path / "demo")
+    assert not (tmp_path / "demo" / "roadmap.html").exists()
+    assert (tmp_path / "demo" / "incoming" / "models.yaml").is_file()
     other = tmp_path / "mine"
     other.mkdir()
     (other / "notes.txt").write_text("keep me")

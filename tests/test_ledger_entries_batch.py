@@ -68,7 +68,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(st.lists(st.tuples(good_kinds, good_records), max_size=12), st.sampled_from(MOMENTS))
 @example([("note", {"v": 3.0}), ("note", {"\U0001f600": 1, "\uffff": 2})], MOMENTS[0])
 @example([("note", {"n": 2**53 - 1, "f": 1e16}), ("fact", {"e": 1e-7, "z": -0.0})], MOMENTS[1])
@@ -83,7 +83,7 @@ def test_good_batches_are_the_single_route_and_rfc8785(
     ]
 
 
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     st.lists(st.tuples(good_kinds | bad_kinds, good_records | any_records), max_size=8),
     st.sampled_from([*MOMENTS, NAIVE]),
@@ -140,7 +140,7 @@ def test_the_first_bad_item_decides_the_error() -> None:
         entries_bytes([("note", {})], not_a_time)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(json_values.filter(lambda v: isinstance(v, dict | list)), max_size=10))
 def test_the_joint_proof_is_the_proof_of_each(values: list[Any]) -> None:
     run = chunk_encoder()

@@ -95,11 +95,11 @@ def test_a_non_canonical_entry_its_row_agrees_with_is_still_found(
     index = at["odd5"]  # the fact whose value is 3.0, written canonically as 3
     canonical = entry_of(ws, index)
     assert b'"value":3}' in canonical
-    for spelled in (b'"value":3.0}', b'"value":3e0}', b'"value": 3}'):
+    for n, spelled in enumerate((b'"value":3.0}', b'"value":3e0}', b'"value": 3}')):
         loose = canonical.replace(b'"value":3}', spelled)
         attack(ws, *set_entry(index, loose))
         attack(ws, *rebuild_tree(ws))
-        for workers in (1, 2):
+        for workers in (1, 2) if n == 0 else (1,):  # a pool answers the same (tested above)
             report = verify(ws.store, ws.verifier(), full=True, workers=workers, span_level=2)
             assert report.first is not None and report.first.index == index
             assert "bytes are not a canonical entry" in report.first.message
@@ -112,15 +112,17 @@ def test_appends_while_verifying_are_not_reported(ws: Workspace, at: dict[str, i
     stop = threading.Event()
     appended = 0
 
-    def writer() -> None:
+    def writer() -> None:  # bounded, so that the ledger (and each check) stays small
         nonlocal appended
-        while not stop.is_set():
+        while not stop.is_set() and appended < 150:
             with ws.store.write() as tx:
                 repo.add_fact(tx, name=f"late-{appended}", value=1, source="s", asserted_by="t")
             appended += 1
 
     thread = threading.Thread(target=writer)
     thread.start()
+    while appended == 0 and thread.is_alive():  # the checks start while it writes
+        thread.join(0.001)
     try:
         reports = [
             verify(ws.store, ws.verifier(), full=True, workers=2, span_level=1) for _ in range(3)

@@ -1,9 +1,10 @@
-"""A demo workspace for the web tests, built once per test process and copied per module."""
+"""A demo workspace for the web tests, built once per test run and copied per module."""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import os
 import shutil
 from pathlib import Path
 
@@ -13,18 +14,37 @@ _BUILT: list[Path] = []
 
 
 def demo_workspace(factory: pytest.TempPathFactory) -> Path:
-    """A fresh copy of the full demo workspace (models, decisions, reports, review, ledger)."""
-    if not _BUILT:
-        from scaleguard import demo
+    """A fresh copy of the full demo workspace (models, decisions, reports, review, ledger).
 
-        root = factory.mktemp("web-demo-source") / "demo"
-        with contextlib.redirect_stdout(io.StringIO()):
-            code = demo.main([str(root)])
-        assert code == 0
-        _BUILT.append(root)
+    The demo is built once per test run: parallel workers share one build through a
+    lock in the run's common temporary folder, and each test gets its own copy.
+    """
+    if not _BUILT:
+        _BUILT.append(_shared_demo(factory))
     copy = factory.mktemp("web-demo") / "demo"
     shutil.copytree(_BUILT[0], copy)
     return copy
+
+
+def _shared_demo(factory: pytest.TempPathFactory) -> Path:
+    import fcntl
+
+    from scaleguard import demo
+
+    base = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # popen-gwN folders share this one
+    root, done = base / "web-demo-shared" / "demo", base / "web-demo-shared.done"
+    with open(base / "web-demo-shared.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(root.parent, ignore_errors=True)
+            root.parent.mkdir()
+            with contextlib.redirect_stdout(io.StringIO()):
+                code = demo.main([str(root)])
+            assert code == 0
+            done.touch()
+    return root
 
 
 class LiveServer:
