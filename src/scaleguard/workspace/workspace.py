@@ -215,8 +215,17 @@ class Workspace:
 
     def signed_checkpoint(self, session: Session | None = None) -> Checkpoint:
         """The signer's latest checkpoint (verified), for checks against its signed root
-        (checked in ``session`` when given, so the checks that follow share its snapshot)."""
-        signer = LedgerSigner(self.signer(), self.ledger_state_path)
+        (checked in ``session`` when given, so the checks that follow share its snapshot).
+
+        The store's own signer is used when it has one: its state was verified once
+        and is read again only when the file changes, where a new signer would
+        read the key and verify the state's signature on every call."""
+        sealer = self.store.sealer
+        signer = None
+        if isinstance(sealer, WorkspaceSealer) and sealer.state_path == self.ledger_state_path:
+            signer = sealer.ledger_signer()
+        if signer is None:
+            signer = LedgerSigner(self.signer(), self.ledger_state_path)
         if session is not None:
             return signer.latest(session).checkpoint
         with self.store.read() as s:

@@ -486,6 +486,11 @@ class WorkspaceSealer:
                 self._impl = NoSigner(self.key_path)
         return self._impl
 
+    def ledger_signer(self) -> LedgerSigner | None:
+        """The signer writes use (its key read once, its state cached), or None without a key."""
+        impl = self._get()
+        return impl if isinstance(impl, LedgerSigner) else None
+
     def seal(self, tx: Session) -> Sealed | None:
         if not tx.info.get(APPENDED):
             return None
