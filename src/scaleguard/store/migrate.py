@@ -8,6 +8,7 @@ cannot know what the newer tables mean and must not write beside them.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -34,7 +35,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+@functools.cache
 def script() -> ScriptDirectory:
+    """The shipped revisions, read once per process: they are part of the installed package."""
     return ScriptDirectory.from_config(alembic_config())
 
 
