@@ -7,7 +7,6 @@ that ``P3M`` < ``P100D`` < ``P6M`` < ``P1Y`` order as a reader expects.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -16,7 +15,14 @@ from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
-_PATTERN = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
+from scaleguard.isoduration import (
+    CALENDAR_PATTERN,
+    read_parts,
+    shift_months,
+    string_core_schema,
+    string_json_schema,
+)
+
 _DAYS_PER_MONTH = 365.2425 / 12
 
 
@@ -31,14 +37,13 @@ class Duration:
 
     @classmethod
     def parse(cls, text: str) -> Duration:
-        match = _PATTERN.match(text.strip()) if isinstance(text, str) else None
-        if not match or text.strip() == "P":
+        parts = read_parts(text, CALENDAR_PATTERN)
+        if parts is None:
             raise ValueError(
                 f"{text!r} is not an ISO 8601 duration; write e.g. 'P6M' (6 months), "
                 "'P1Y', 'P30D' or 'P2W'"
             )
-        y, m, w, d = (int(g) if g else 0 for g in match.groups())
-        return cls(years=y, months=m, weeks=w, days=d)
+        return cls(years=parts.years, months=parts.months, weeks=parts.weeks, days=parts.days)
 
     @property
     def approx_days(self) -> float:
@@ -46,10 +51,7 @@ class Duration:
 
     def add_to(self, start: date) -> date:
         """Calendar addition: month ends clamp (31 Jan + P1M = 28/29 Feb)."""
-        total_months = start.month - 1 + self.months + 12 * self.years
-        year = start.year + total_months // 12
-        month = total_months % 12 + 1
-        day = min(start.day, _days_in_month(year, month))
+        year, month, day = shift_months(start, self.years * 12 + self.months)
         return date(year, month, day) + timedelta(weeks=self.weeks, days=self.days)
 
     def __str__(self) -> str:
@@ -77,30 +79,16 @@ class Duration:
     def __get_pydantic_core_schema__(
         cls, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        def validate(value: Any) -> Duration:
-            if isinstance(value, Duration):
-                return value
-            if not isinstance(value, str):
-                raise ValueError("expected an ISO 8601 duration string such as 'P6M'")
-            return cls.parse(value)
-
-        return core_schema.no_info_plain_validator_function(
-            validate, serialization=core_schema.to_string_ser_schema()
+        return string_core_schema(
+            Duration, cls.parse, "expected an ISO 8601 duration string such as 'P6M'"
         )
 
     @classmethod
     def __get_pydantic_json_schema__(
         cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        return {
-            "type": "string",
-            "pattern": _PATTERN.pattern,
-            "description": "ISO 8601 calendar duration, e.g. P6M, P1Y, P30D",
-            "examples": ["P6M", "P1Y", "P30D"],
-        }
-
-
-def _days_in_month(year: int, month: int) -> int:
-    if month == 12:
-        return 31
-    return (date(year, month + 1, 1) - date(year, month, 1)).days
+        return string_json_schema(
+            CALENDAR_PATTERN,
+            description="ISO 8601 calendar duration, e.g. P6M, P1Y, P30D",
+            examples=["P6M", "P1Y", "P30D"],
+        )

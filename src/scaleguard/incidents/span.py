@@ -7,8 +7,6 @@ calendar-based for months and years (the day is clamped to the month's end).
 
 from __future__ import annotations
 
-import calendar
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -17,7 +15,13 @@ from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
-_PATTERN = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(\d+)H)?$")
+from scaleguard.isoduration import (
+    CLOCK_PATTERN,
+    read_parts,
+    shift_months,
+    string_core_schema,
+    string_json_schema,
+)
 
 
 @dataclass(frozen=True)
@@ -31,25 +35,28 @@ class Span:
 
     @classmethod
     def parse(cls, text: str) -> Span:
-        raw = text.strip() if isinstance(text, str) else ""
-        match = _PATTERN.match(raw)
-        if not match or raw in ("P", "PT") or raw.endswith("T"):
+        parts = read_parts(text, CLOCK_PATTERN)
+        if parts is None:
             raise ValueError(
                 f"{text!r} is not a duration; write e.g. 'PT24H' (24 hours), 'P15D' "
                 "(15 days), 'P4W', 'P3M' or 'P1Y'"
             )
-        y, m, w, d, h = (int(g) if g else 0 for g in match.groups())
-        if y == m == w == d == h == 0:
+        numbers = (parts.years, parts.months, parts.weeks, parts.days, parts.hours)
+        if not any(numbers):
             raise ValueError(f"{text!r} is zero; a clock needs a positive span")
-        if max(y, m, w, d, h) > 100_000:
+        if max(numbers) > 100_000:
             raise ValueError(f"{text!r} is implausibly long")
-        return cls(y, m, w, d, h, raw)
+        return cls(*numbers, parts.text)
 
     def __str__(self) -> str:
         return self.text
 
     def add(self, moment: datetime) -> datetime:
-        shifted = _add_months(moment, self.years * 12 + self.months)
+        months = self.years * 12 + self.months
+        shifted = moment
+        if months:
+            year, month, day = shift_months(moment, months)
+            shifted = moment.replace(year=year, month=month, day=day)
         return shifted + timedelta(weeks=self.weeks, days=self.days, hours=self.hours)
 
     def add_date(self, day: date) -> date:
@@ -73,29 +80,12 @@ class Span:
     def __get_pydantic_core_schema__(
         cls, _source: Any, _handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        def validate(value: Any) -> Span:
-            if isinstance(value, Span):
-                return value
-            if not isinstance(value, str):
-                raise ValueError("a duration is a string such as 'P15D' or 'PT24H'")
-            return cls.parse(value)
-
-        return core_schema.no_info_plain_validator_function(
-            validate, serialization=core_schema.to_string_ser_schema()
+        return string_core_schema(
+            Span, cls.parse, "a duration is a string such as 'P15D' or 'PT24H'"
         )
 
     @classmethod
     def __get_pydantic_json_schema__(
         cls, _schema: core_schema.CoreSchema, _handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        return {"type": "string", "pattern": _PATTERN.pattern}
-
-
-def _add_months(moment: datetime, months: int) -> datetime:
-    if not months:
-        return moment
-    total = moment.year * 12 + (moment.month - 1) + months
-    year, month = divmod(total, 12)
-    month += 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
+        return string_json_schema(CLOCK_PATTERN)
