@@ -21,10 +21,10 @@ from pydantic_core import core_schema
 
 _CALENDAR = r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?"
 
-CALENDAR_PATTERN = re.compile(_CALENDAR + "$")
+CALENDAR_PATTERN = re.compile(_CALENDAR + "$", re.ASCII)
 """Years, months, weeks and days: a cadence never needs hours."""
 
-CLOCK_PATTERN = re.compile(_CALENDAR + r"(?:T(\d+)H)?$")
+CLOCK_PATTERN = re.compile(_CALENDAR + r"(?:T(\d+)H)?$", re.ASCII)
 """The calendar parts plus an optional hours part: statutory clocks run in hours."""
 
 T = TypeVar("T")
@@ -58,6 +58,28 @@ def read_parts(value: object, pattern: re.Pattern[str]) -> Parts | None:
     numbers = [int(group) if group else 0 for group in match.groups()]
     years, months, weeks, days, hours = numbers + [0] * (5 - len(numbers))
     return Parts(years, months, weeks, days, hours, raw)
+
+
+#: Longest duration either type accepts: added to any date before 9000 it stays
+#: within the calendar (year 9999), and no rule or clock runs longer.
+MAX_YEARS = 1000
+#: Largest single number accepted, whatever the total.
+MAX_PART = 100_000
+
+
+def too_long(parts: Parts) -> bool:
+    """Longer than :data:`MAX_YEARS`, or a part larger than :data:`MAX_PART`.
+
+    Without the limit a duration such as ``P9000Y`` parses, then fails with a
+    calendar overflow when a deadline is computed from it, far from the file
+    that said it.
+    """
+    numbers = (parts.years, parts.months, parts.weeks, parts.days, parts.hours)
+    if max(numbers) > MAX_PART:
+        return True
+    months = parts.years * 12 + parts.months
+    days = parts.weeks * 7 + parts.days + parts.hours / 24
+    return months + days / (365.2425 / 12) > MAX_YEARS * 12
 
 
 def shift_months(start: date, months: int) -> tuple[int, int, int]:

@@ -17,10 +17,12 @@ from pydantic_core import core_schema
 
 from scaleguard.isoduration import (
     CALENDAR_PATTERN,
+    MAX_YEARS,
     read_parts,
     shift_months,
     string_core_schema,
     string_json_schema,
+    too_long,
 )
 
 _DAYS_PER_MONTH = 365.2425 / 12
@@ -28,7 +30,7 @@ _DAYS_PER_MONTH = 365.2425 / 12
 
 @dataclass(frozen=True, order=False)
 class Duration:
-    """A calendar duration. ``text`` is kept so output shows what the author wrote."""
+    """A calendar duration, printed in a normal form (``P1Y6M``), ordered by approximate length."""
 
     years: int = 0
     months: int = 0
@@ -43,6 +45,8 @@ class Duration:
                 f"{text!r} is not an ISO 8601 duration; write e.g. 'P6M' (6 months), "
                 "'P1Y', 'P30D' or 'P2W'"
             )
+        if too_long(parts):
+            raise ValueError(f"{text!r} is implausibly long (more than {MAX_YEARS} years)")
         return cls(years=parts.years, months=parts.months, weeks=parts.weeks, days=parts.days)
 
     @property

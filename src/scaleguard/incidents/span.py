@@ -17,10 +17,12 @@ from pydantic_core import core_schema
 
 from scaleguard.isoduration import (
     CLOCK_PATTERN,
+    MAX_YEARS,
     read_parts,
     shift_months,
     string_core_schema,
     string_json_schema,
+    too_long,
 )
 
 
@@ -44,8 +46,8 @@ class Span:
         numbers = (parts.years, parts.months, parts.weeks, parts.days, parts.hours)
         if not any(numbers):
             raise ValueError(f"{text!r} is zero; a clock needs a positive span")
-        if max(numbers) > 100_000:
-            raise ValueError(f"{text!r} is implausibly long")
+        if too_long(parts):
+            raise ValueError(f"{text!r} is implausibly long (more than {MAX_YEARS} years)")
         return cls(*numbers, parts.text)
 
     def __str__(self) -> str:
