@@ -73,6 +73,25 @@ def test_with_json_an_error_is_json_on_stdout_too(cli) -> None:  # type: ignore[
     assert "error:" in result.err
 
 
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("frameworks", "diff", "anthropic-rsp@3.0", "--json"), "Missing argument"),
+        (("frameworks", "diff", "a", "b", "--fail-on", "bogus", "--json"), "--fail-on"),
+        (("ledger", "verify", "--full", "--workers", "0", "--json"), "--workers"),
+        (("frameworks", "list", "--no-such-option", "--json"), "--no-such-option"),
+    ],
+)
+def test_with_json_a_usage_error_is_json_on_stdout_too(cli, args, says) -> None:  # type: ignore[no-untyped-def]
+    """Scripts that pass --json parse stdout; a usage error must not leave it empty."""
+    result = cli(*args)
+    assert result.code == 2
+    error = json.loads(result.out)["error"]
+    assert error["type"] == "UsageError" and error["exit_code"] == 2
+    assert says in error["message"] and error["hint"].endswith("--help'")
+    assert says in result.err  # the text on stderr is unchanged
+
+
 def test_wide_tables_fall_back_to_blocks_in_a_narrow_terminal(
     cli,  # type: ignore[no-untyped-def]
     monkeypatch: pytest.MonkeyPatch,

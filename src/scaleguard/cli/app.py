@@ -230,15 +230,31 @@ def _root(
 def _print_json_error(exc: ScaleguardError) -> None:
     """With ``--json`` an error is also a JSON object on stdout, so scripts need no parsing
     of stderr: ``{"error": {"type", "message", "hint", "problems", "exit_code"}}``."""
+    _write_json_error(
+        type(exc).__name__, exc.message, exc.hint, [p.as_dict() for p in exc.problems], exc.exit_code
+    )
+
+
+def _print_json_usage_error(exc: Exception) -> None:
+    """A usage error (unknown option, bad option value, missing argument) in the same shape."""
+    context = getattr(exc, "ctx", None)
+    path = context.command_path if context is not None else "scaleguard"
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    _write_json_error("UsageError", message, f"see '{path} --help'", [], EXIT_INPUT_ERROR)
+
+
+def _write_json_error(
+    kind: str, message: str, hint: str | None, problems: list[dict[str, Any]], code: int
+) -> None:
     import json
 
     body = {
         "error": {
-            "type": type(exc).__name__,
-            "message": exc.message,
-            "hint": exc.hint,
-            "problems": [p.as_dict() for p in exc.problems],
-            "exit_code": exc.exit_code,
+            "type": kind,
+            "message": message,
+            "hint": hint,
+            "problems": problems,
+            "exit_code": code,
         }
     }
     sys.stdout.write(json.dumps(body, indent=2) + "\n")
@@ -267,6 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _CLICK_EXCEPTION as exc:
         exc.show(file=sys.stderr)  # type: ignore[attr-defined]
         code = EXIT_INPUT_ERROR
+        if "--json" in args:
+            _print_json_usage_error(exc)
     except _CLICK_ABORT:
         err.print("aborted")
         code = EXIT_CHECK_FAILED

@@ -118,8 +118,8 @@ def submit(
 def follow_up(
     token: str = typer.Argument(
         ...,
-        help="The token given at submission. An older token that begins with '-' "
-        "goes after '--': follow-up -- TOKEN.",
+        help="The token given at submission. An older token that begins with '-' goes "
+        "last, after '--': follow-up [OPTIONS] -- TOKEN.",
     ),
     message: str | None = typer.Option(None, "--message", help="Add information."),
     workspace: Path | None = WORKSPACE_OPTION,
