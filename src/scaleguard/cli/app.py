@@ -230,9 +230,8 @@ def _root(
 def _print_json_error(exc: ScaleguardError) -> None:
     """With ``--json`` an error is also a JSON object on stdout, so scripts need no parsing
     of stderr: ``{"error": {"type", "message", "hint", "problems", "exit_code"}}``."""
-    _write_json_error(
-        type(exc).__name__, exc.message, exc.hint, [p.as_dict() for p in exc.problems], exc.exit_code
-    )
+    problems = [p.as_dict() for p in exc.problems]
+    _write_json_error(type(exc).__name__, exc.message, exc.hint, problems, exc.exit_code)
 
 
 def _print_json_usage_error(exc: Exception) -> None:
