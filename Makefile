@@ -43,7 +43,7 @@ browser:
 	  else echo "warning: Chromium not found: browser tests will be skipped (required in CI)"; fi; }
 
 test: lint browser
-	$(BIN)/pytest -q -n auto --dist loadfile
+	$(BIN)/pytest -q -n auto --dist worksteal
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
