@@ -7,11 +7,14 @@ the latest version, or by a path to a YAML file.
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from scaleguard.errors import FrameworkError, NotFoundError, ScaleguardError
 from scaleguard.framework.loader import LoadedFramework, load_bytes, load_file
@@ -34,15 +37,122 @@ def _version_key(version: str) -> tuple[tuple[int, object], ...]:
     return tuple(parts)
 
 
+#: The built-in documents' ids and versions by file, so that naming one loads one file.
+INDEX_NAME = "index.json"
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The names a framework gives meaning to: what typed names are checked against."""
+
+    id: str
+    #: Threshold ids and their legacy aliases.
+    thresholds: frozenset[str]
+    facts: frozenset[str]
+    #: Safeguard standard ids.
+    standards: frozenset[str]
+
+
+def vocabulary_of(fw: LoadedFramework) -> Vocabulary:
+    doc = fw.doc
+    return Vocabulary(
+        id=doc.framework.id,
+        thresholds=frozenset(str(n) for t in doc.thresholds for n in (t.id, *t.legacy_aliases)),
+        facts=frozenset(fw.facts),
+        standards=frozenset(str(s.id) for s in doc.safeguard_standards),
+    )
+
+
+@dataclass(frozen=True)
+class BuiltinRef:
+    """One line of the shipped index: which file holds which framework version, the
+    file's SHA-256, and the document's vocabulary."""
+
+    file: str
+    id: str
+    version: str
+    sha256: str
+    vocabulary: Vocabulary
+
+    @property
+    def ref(self) -> str:
+        return f"{self.id}@{self.version}"
+
+    @property
+    def origin(self) -> str:
+        return f"builtin:{self.file}"
+
+
+def _builtin_folder() -> Any:
+    return resources.files("scaleguard.framework") / "builtin"
+
+
 @lru_cache(maxsize=1)
+def builtin_index() -> tuple[BuiltinRef, ...]:
+    """The shipped index, checked against the folder: it must name exactly its YAML files.
+
+    A mismatch is a packaging bug and fails closed; ``python -m
+    scaleguard.framework.reindex`` rewrites the index from the documents.
+    """
+    folder = _builtin_folder()
+    hint = "the installation is inconsistent; reinstall scaleguard"
+    try:
+        raw = json.loads((folder / INDEX_NAME).read_text(encoding="utf-8"))
+        refs = tuple(_indexed(e) for e in raw["frameworks"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise FrameworkError(
+            f"the built-in framework index cannot be read: {exc}", hint=hint
+        ) from None
+    files = sorted(p.name for p in folder.iterdir() if p.name.endswith(".yaml"))
+    if sorted(r.file for r in refs) != files or len({r.ref for r in refs}) != len(refs):
+        raise FrameworkError(
+            "the built-in framework index does not list the shipped files", hint=hint
+        )
+    return refs
+
+
+def _names(value: Any) -> frozenset[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError("expected a list of names")
+    return frozenset(value)
+
+
+def _indexed(row: dict[str, Any]) -> BuiltinRef:
+    file, fid, version, digest = (row[k] for k in ("file", "id", "version", "sha256"))
+    if not all(isinstance(v, str) for v in (file, fid, version, digest)):
+        raise TypeError("file, id, version and sha256 must be text")
+    vocabulary = Vocabulary(
+        fid, _names(row["thresholds"]), _names(row["facts"]), _names(row["standards"])
+    )
+    return BuiltinRef(file, fid, version, digest, vocabulary)
+
+
+@lru_cache(maxsize=1)
+def _files_as_indexed() -> bool:
+    """Are the shipped files byte for byte those the index was written from?"""
+    folder = _builtin_folder()
+    return all(
+        hashlib.sha256((folder / r.file).read_bytes()).hexdigest() == r.sha256
+        for r in builtin_index()
+    )
+
+
+@cache
+def load_builtin(ref: BuiltinRef) -> LoadedFramework:
+    """One built-in document, loaded and validated; it must be the version the index says."""
+    fw = load_bytes((_builtin_folder() / ref.file).read_bytes(), ref.origin, builtin=True)
+    meta = fw.doc.framework
+    if (meta.id, meta.version) != (ref.id, ref.version):
+        raise FrameworkError(
+            f"{ref.origin} holds {fw.ref}, but the built-in index says {ref.ref}",
+            hint="the installation is inconsistent; reinstall scaleguard",
+        )
+    return fw
+
+
 def builtin_frameworks() -> tuple[LoadedFramework, ...]:
     """Every framework shipped in the package, validated (a broken one is a bug: it raises)."""
-    folder = resources.files("scaleguard.framework") / "builtin"
-    out = []
-    for item in sorted(folder.iterdir(), key=lambda p: p.name):
-        if item.name.endswith(".yaml"):
-            out.append(load_bytes(item.read_bytes(), f"builtin:{item.name}", builtin=True))
-    return tuple(out)
+    return tuple(load_builtin(ref) for ref in builtin_index())
 
 
 def _entry_key(entry: LibraryEntry) -> tuple[str, tuple[tuple[int, object], ...]]:
@@ -51,7 +161,12 @@ def _entry_key(entry: LibraryEntry) -> tuple[str, tuple[tuple[int, object], ...]
 
 
 class Library:
-    """Built-in frameworks plus any loaded from extra folders (e.g. a workspace's)."""
+    """Built-in frameworks plus any loaded from extra folders (e.g. a workspace's).
+
+    Built-in documents are loaded when first needed: :meth:`get` reads only the
+    file it resolves to (the shipped index says which), while :attr:`entries`
+    loads them all.
+    """
 
     def __init__(
         self,
@@ -62,41 +177,70 @@ class Library:
     ) -> None:
         """``tolerant``: collect a broken file in :attr:`broken` instead of raising, so a
         listing can show it (anything that decides must load strictly)."""
-        entries: list[LibraryEntry] = []
         self.broken: list[tuple[Path, ScaleguardError]] = []
-        if include_builtin:
-            entries.extend(LibraryEntry(f, builtin=True) for f in builtin_frameworks())
+        self._builtin = builtin_index() if include_builtin else ()
+        origins = {r.ref: r.origin for r in self._builtin}
+        extra: list[LibraryEntry] = []
         for folder in extra_dirs:
             for path in sorted(Path(folder).glob("*.yaml")):
                 try:
-                    entries.append(LibraryEntry(load_file(path), builtin=False))
+                    entry = LibraryEntry(load_file(path), builtin=False)
                 except ScaleguardError as exc:
                     if not tolerant:
                         raise
                     self.broken.append((path, exc))
-        seen: dict[str, LibraryEntry] = {}
-        for entry in entries:
-            if entry.ref in seen:
-                clash = FrameworkError(
-                    f"two frameworks are both {entry.ref}: {seen[entry.ref].framework.origin} "
-                    f"and {entry.framework.origin}",
-                    hint="give the workspace copy another id or version",
-                )
-                if not tolerant:
-                    raise clash
-                self.broken.append((Path(entry.framework.origin), clash))
-                continue
-            seen[entry.ref] = entry
-        self.entries = sorted(seen.values(), key=_entry_key)
+                    continue
+                if entry.ref in origins:
+                    clash = FrameworkError(
+                        f"two frameworks are both {entry.ref}: {origins[entry.ref]} "
+                        f"and {entry.framework.origin}",
+                        hint="give the workspace copy another id or version",
+                    )
+                    if not tolerant:
+                        raise clash
+                    self.broken.append((Path(entry.framework.origin), clash))
+                    continue
+                origins[entry.ref] = entry.framework.origin
+                extra.append(entry)
+        self._extra = extra
+        self._entries: list[LibraryEntry] | None = None
+
+    @property
+    def entries(self) -> list[LibraryEntry]:
+        """Every framework, built-in and extra, by id and version (loads all built-ins)."""
+        if self._entries is None:
+            builtin = [LibraryEntry(load_builtin(r), builtin=True) for r in self._builtin]
+            self._entries = sorted(builtin + self._extra, key=_entry_key)
+        return self._entries
+
+    def vocabularies(self) -> list[Vocabulary]:
+        """The names every framework defines, built-in ones from the index while their files
+        are exactly those it was written from (else from the loaded documents)."""
+        if self._builtin and _files_as_indexed():
+            builtin = [r.vocabulary for r in self._builtin]
+        else:
+            builtin = [vocabulary_of(load_builtin(r)) for r in self._builtin]
+        return builtin + [vocabulary_of(e.framework) for e in self._extra]
+
+    def _versions(self) -> list[tuple[str, str, BuiltinRef | LibraryEntry]]:
+        """(id, version, where) for every framework, sorted as :attr:`entries` is."""
+        found: list[tuple[str, str, BuiltinRef | LibraryEntry]] = [
+            (r.id, r.version, r) for r in self._builtin
+        ]
+        for e in self._extra:
+            meta = e.framework.doc.framework
+            found.append((meta.id, meta.version, e))
+        return sorted(found, key=lambda f: (f[0], _version_key(f[1])))
 
     def get(self, name: str) -> LoadedFramework:
         """Resolve ``ID@VERSION``, ``ID`` (latest) or a path to a YAML file."""
         if name.endswith((".yaml", ".yml")) or "/" in name or Path(name).is_file():
             return load_file(name)
         fid, _, version = name.partition("@")
-        matches = [e for e in self.entries if e.framework.doc.framework.id == fid]
+        known = self._versions()
+        matches = [f for f in known if f[0] == fid]
         if not matches:
-            ids = sorted({e.framework.doc.framework.id for e in self.entries})
+            ids = sorted({f[0] for f in known})
             close = difflib.get_close_matches(fid, ids, n=1)
             raise NotFoundError(
                 f"no framework called {fid!r}",
@@ -104,9 +248,37 @@ class Library:
                 + "see 'scaleguard frameworks list'",
             )
         if not version:
-            return matches[-1].framework
-        for entry in matches:
-            if entry.framework.doc.framework.version == version:
-                return entry.framework
-        versions = ", ".join(e.framework.doc.framework.version for e in matches)
+            return _loaded(matches[-1][2])
+        for _, found, where in matches:
+            if found == version:
+                return _loaded(where)
+        versions = ", ".join(f[1] for f in matches)
         raise NotFoundError(f"{fid} has no version {version!r}", hint=f"known versions: {versions}")
+
+
+def _loaded(where: BuiltinRef | LibraryEntry) -> LoadedFramework:
+    return load_builtin(where) if isinstance(where, BuiltinRef) else where.framework
+
+
+def index_row(file: str, data: bytes) -> dict[str, Any]:
+    """The index's line for one built-in file."""
+    fw = load_bytes(data, f"builtin:{file}", builtin=True)
+    words = vocabulary_of(fw)
+    return {
+        "file": file,
+        "id": fw.doc.framework.id,
+        "version": fw.doc.framework.version,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "thresholds": sorted(words.thresholds),
+        "facts": sorted(words.facts),
+        "standards": sorted(words.standards),
+    }
+
+
+def write_index() -> Path:
+    """Rewrite the shipped index from the documents themselves (after adding or editing one)."""
+    folder = Path(str(_builtin_folder()))
+    rows = [index_row(path.name, path.read_bytes()) for path in sorted(folder.glob("*.yaml"))]
+    target = folder / INDEX_NAME
+    target.write_text(json.dumps({"frameworks": rows}, indent=2) + "\n", encoding="utf-8")
+    return target

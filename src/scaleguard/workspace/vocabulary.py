@@ -39,8 +39,8 @@ def check_indicators(
     indicators: Iterable[IndicatorSection], library: Library, config_text: str, file: str
 ) -> None:
     """Every workspace indicator names a known framework id and known thresholds."""
-    frameworks = [e.framework for e in library.entries]
-    ids = {fw.doc.framework.id for fw in frameworks}
+    frameworks = library.vocabularies()
+    ids = {fw.id for fw in frameworks}
     problems: list[Problem] = []
     for i, ind in enumerate(indicators):
         pool = frameworks
@@ -58,8 +58,8 @@ def check_indicators(
                     )
                 )
                 continue
-            pool = [fw for fw in frameworks if fw.doc.framework.id == ind.framework]
-        known = {n for fw in pool for t in fw.doc.thresholds for n in (t.id, *t.legacy_aliases)}
+            pool = [fw for fw in frameworks if fw.id == ind.framework]
+        known = {n for fw in pool for n in fw.thresholds}
         for name in ind.thresholds:
             if name in known:
                 continue
@@ -87,8 +87,8 @@ def check_indicators(
 def check_fact_name(name: str, library: Library) -> None:
     """A fact is asserted only under a name some framework's conditions can use."""
     known = set(BUILTIN_FACTS)
-    for entry in library.entries:
-        known.update(entry.framework.facts)
+    for words in library.vocabularies():
+        known.update(words.facts)
     if name not in known:
         raise InputError(
             f"no framework knows a fact called {name!r}: the assertion would take no effect",
@@ -98,7 +98,7 @@ def check_fact_name(name: str, library: Library) -> None:
 
 def check_standard(standard: str, library: Library) -> None:
     """A safeguard attestation names a standard some framework defines."""
-    known = {s.id for e in library.entries for s in e.framework.doc.safeguard_standards}
+    known = {s for words in library.vocabularies() for s in words.standards}
     if standard not in known:
         raise InputError(
             f"no framework defines a safeguard standard {standard!r}: the attestation would "
