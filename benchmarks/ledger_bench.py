@@ -120,13 +120,19 @@ def _batches(store: Store, count: int, per_tx: int) -> float:
     return time.perf_counter() - start
 
 
-def _raw_commit_floor(path: Path, count: int) -> float:
+def _raw_commit_floor(path: Path, count: int, state_line: bytes | None = None) -> float:
     """Seconds for ``count`` one-row commits through bare sqlite3: WAL, synchronous=FULL.
 
     The row is about the size of a ledger entry; nothing is hashed or signed. This is
     what one durable commit costs on this disk, the floor of a durable append.
+
+    With ``state_line``, each commit is followed, as the signer must follow it (its
+    state may only move after the commit is durable), by that line appended to a file
+    and ``fdatasync``'d: the design floor, what a signed durable append cannot avoid.
     """
     conn = sqlite3.connect(path, isolation_level=None)
+    state = os.open(path.with_suffix(".state"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    sync = getattr(os, "fdatasync", os.fsync)
     try:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
@@ -136,35 +142,12 @@ def _raw_commit_floor(path: Path, count: int) -> float:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("INSERT INTO t (data) VALUES (?)", (b"x" * 200,))
             conn.execute("COMMIT")
+            if state_line is not None:
+                os.write(state, state_line)
+                sync(state)
         return time.perf_counter() - start
     finally:
-        conn.close()
-
-
-def _design_floor(path: Path, count: int, line: bytes) -> float:
-    """Seconds for ``count`` of what a signed durable append cannot avoid, back to back.
-
-    The bare sqlite3 commit of the floor above, and after it, as the signer
-    must (its state may only move after the commit is durable), one line of
-    the real state's size appended to a file and ``fdatasync``'d. No hashing,
-    signing or Python transaction work: the ceiling of this design on this disk.
-    """
-    conn = sqlite3.connect(path, isolation_level=None)
-    fd = os.open(path.with_suffix(".state"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("CREATE TABLE IF NOT EXISTS t (i INTEGER PRIMARY KEY, data BLOB)")
-        start = time.perf_counter()
-        for _ in range(count):
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("INSERT INTO t (data) VALUES (?)", (b"x" * 200,))
-            conn.execute("COMMIT")
-            os.write(fd, line)
-            getattr(os, "fdatasync", os.fsync)(fd)
-        return time.perf_counter() - start
-    finally:
-        os.close(fd)
+        os.close(state)
         conn.close()
 
 
@@ -282,7 +265,7 @@ def durable_rows(quick: bool, tmp: Path, signer: NoteSigner) -> list[tuple[str, 
     line = tmp.joinpath("durable.state").read_bytes().splitlines(keepends=True)[-1]
     for r in range(rounds):
         measure("floor", floor_n, _raw_commit_floor(tmp / f"floor-{r}.db", floor_n))
-        measure("design", floor_n, _design_floor(tmp / f"design-{r}.db", floor_n, line))
+        measure("design", floor_n, _raw_commit_floor(tmp / f"design-{r}.db", floor_n, line))
         measure("signed", single, _appends(store, single, 1))
         measure("plain", 8 * plain_per, _threaded(store, 8, plain_per, group=False))
         for threads, per in group_per.items():

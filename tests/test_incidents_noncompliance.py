@@ -175,7 +175,8 @@ def test_investigation_findings_and_the_quarterly_board_update(ws: Workspace) ->
         noncompliance.quarter_bounds("2026-Q5")
 
 
-def test_the_cli_flow(tmp_path: Path, cli: Callable[..., object]) -> None:
+def _submitted_from_the_cli(tmp_path: Path, cli: Callable[..., object]) -> tuple[Path, str]:
+    """A new workspace with one anonymous report submitted through the CLI, and its token."""
     root = tmp_path / "lab"
     init_workspace(root, name="lab").close()
     (root / noncompliance.RECIPIENTS_FILE).write_text(RECIPIENTS)
@@ -184,7 +185,11 @@ def test_the_cli_flow(tmp_path: Path, cli: Callable[..., object]) -> None:
         "Safeguards were switched off early.", "--json",
     )  # fmt: skip
     assert r.code == 0, r.err  # type: ignore[attr-defined]
-    token = json.loads(r.out)["token"]  # type: ignore[attr-defined]
+    return root, json.loads(r.out)["token"]  # type: ignore[attr-defined]
+
+
+def test_the_cli_flow(tmp_path: Path, cli: Callable[..., object]) -> None:
+    root, token = _submitted_from_the_cli(tmp_path, cli)
     for args in (("triage", "1"), ("investigate", "1")):
         assert cli("noncompliance", *args, "--workspace", root).code == 0  # type: ignore[attr-defined]
     r = cli(
@@ -212,15 +217,7 @@ def test_a_follow_up_token_never_reads_as_an_option(
     import secrets
 
     monkeypatch.setattr(secrets, "token_urlsafe", lambda n=None: "-x" + "A" * 30)
-    root = tmp_path / "lab"
-    init_workspace(root, name="lab").close()
-    (root / noncompliance.RECIPIENTS_FILE).write_text(RECIPIENTS)
-    r = cli(
-        "noncompliance", "submit", "--workspace", root, "--anonymous", "--recipient", "counsel",
-        "Safeguards were switched off early.", "--json",
-    )  # fmt: skip
-    assert r.code == 0, r.err  # type: ignore[attr-defined]
-    token = json.loads(r.out)["token"]  # type: ignore[attr-defined]
+    root, token = _submitted_from_the_cli(tmp_path, cli)
     assert not token.startswith("-")
     r = cli("noncompliance", "follow-up", token, "--workspace", root, "--json")
     assert r.code == 0, r.err  # type: ignore[attr-defined]
