@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from hypothesis import strategies as st
 from inspect_ai.log import EvalLog, write_eval_log
 
 from scaleguard.evidence.synthetic import make_eval_log
@@ -85,3 +86,19 @@ def write_text(directory: Path, name: str, text: str | bytes) -> Path:
     else:
         path.write_text(text, encoding="utf-8", newline="")
     return path
+
+
+#: Random damage to a file: bytes overwritten at relative positions (then maybe a cut).
+MUTATIONS = st.lists(
+    st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=8
+)
+
+
+def mutate(data: bytes, edits: list[tuple[float, int]], cut: float | None) -> bytes:
+    """``data`` with each ``(where, byte)`` edit applied, cut at ``cut`` when given."""
+    buffer = bytearray(data)
+    for where, byte in edits:
+        buffer[int(where * len(buffer))] = byte
+    if cut is not None:
+        del buffer[int(cut * len(buffer)) :]
+    return bytes(buffer)

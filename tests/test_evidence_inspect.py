@@ -24,7 +24,7 @@ from inspect_ai.model import ModelOutput
 from inspect_ai.scorer import Score, match
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
-from evidence_fixtures import SCORES, log_bytes, write_log
+from evidence_fixtures import MUTATIONS, SCORES, log_bytes, mutate, write_log
 from scaleguard.errors import EvidenceError
 from scaleguard.evidence import read_artifact
 from scaleguard.evidence.inspect_reader import parse_inspect_log, read_inspect_log
@@ -224,27 +224,13 @@ def test_explicit_wrong_format_is_an_evidence_error(tmp_path: Path) -> None:
         read_artifact(path, "parquet")
 
 
-_MUTATIONS = st.lists(
-    st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=8
-)
-
-
-def _mutate(data: bytes, edits: list[tuple[float, int]], cut: float | None) -> bytes:
-    buffer = bytearray(data)
-    for where, byte in edits:
-        buffer[int(where * len(buffer))] = byte
-    if cut is not None:
-        del buffer[int(cut * len(buffer)) :]
-    return bytes(buffer)
-
-
 @pytest.mark.parametrize("fmt", ["eval", "json"])
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(edits=_MUTATIONS, cut=st.none() | st.floats(0, 1))
+@given(edits=MUTATIONS, cut=st.none() | st.floats(0, 1))
 def test_mutated_logs_only_raise_evidence_errors(
     fmt: Any, edits: list[tuple[float, int]], cut: float | None
 ) -> None:
-    data = _mutate(log_bytes(fmt), edits, cut)
+    data = mutate(log_bytes(fmt), edits, cut)
     try:
         evidence = parse_inspect_log(data, f"mutated.{fmt}")
     except EvidenceError as exc:

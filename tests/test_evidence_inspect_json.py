@@ -28,7 +28,7 @@ from inspect_ai.scorer import Score
 from pydantic import ValidationError
 from pydantic_core import from_json
 
-from evidence_fixtures import log_bytes
+from evidence_fixtures import MUTATIONS, log_bytes, mutate
 from scaleguard.errors import EvidenceError
 from scaleguard.evidence import inspect_json, inspect_reader
 from scaleguard.evidence.inspect_json import NEST_LIMIT, split_json_log
@@ -419,19 +419,6 @@ def test_transcript_faults_are_not_scaleguards_to_judge(tmp_path: Path) -> None:
 
 # -- hypothesis: random damage and random values --------------------------------------
 
-_MUTATIONS = st.lists(
-    st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=8
-)
-
-
-def _mutate(data: bytes, edits: list[tuple[float, int]], cut: float | None) -> bytes:
-    buffer = bytearray(data)
-    for where, byte in edits:
-        buffer[int(where * len(buffer))] = byte
-    if cut is not None:
-        del buffer[int(cut * len(buffer)) :]
-    return bytes(buffer)
-
 
 def _check(raw: bytes) -> None:
     """The streamed read answers as the full read does, except where Inspect's only
@@ -448,11 +435,11 @@ def _check(raw: bytes) -> None:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(edits=_MUTATIONS, cut=st.none() | st.floats(0, 1))
+@given(edits=MUTATIONS, cut=st.none() | st.floats(0, 1))
 def test_damaged_bytes_read_as_a_full_read_reads_them(
     edits: list[tuple[float, int]], cut: float | None
 ) -> None:
-    _check(_mutate(log_bytes("json"), edits, cut))
+    _check(mutate(log_bytes("json"), edits, cut))
 
 
 _JSON = st.recursive(
