@@ -24,6 +24,7 @@ import psycopg
 import pytest
 
 from scaleguard.cli import app as cli_app
+from scaleguard.workspace.workspace import Workspace
 
 PG_URL = os.environ.get("SCALEGUARD_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 _pg_skips: list[str] = []
@@ -136,3 +137,16 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def lab(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
+    """The demo's lab on each backend: models, real evidence files, attestations; ready to
+    decide."""
+    from scaleguard import demo
+    from scaleguard.workspace import open_workspace
+
+    root = tmp_path / "lab"
+    demo.prepare(root, db_url=store_url)
+    with open_workspace(root) as workspace:
+        yield workspace

@@ -8,13 +8,9 @@ the next decision in the same process must refuse it as a *cold* process
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import text
 
-from scaleguard import demo
 from scaleguard.decisions import service
 from scaleguard.errors import LedgerIntegrityError
 from scaleguard.ledger.merkle import inclusion_proof
@@ -23,19 +19,10 @@ from scaleguard.store.ledger import rows
 from scaleguard.store.ledger import tree as ledger_tree
 from scaleguard.store.ledger.signer import frontier_levels
 from scaleguard.store.records import Evidence
-from scaleguard.workspace import open_workspace
 from scaleguard.workspace.workspace import Workspace
 from test_ledger_tamper import attack, rebuild_tree, rewritten, set_entry, sql
 
 MODEL = "aurora-3"
-
-
-@pytest.fixture
-def lab(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
-    root = tmp_path / "lab"
-    demo.prepare(root, db_url=store_url)
-    with open_workspace(root) as workspace:
-        yield workspace
 
 
 def warm(ws: Workspace) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +20,6 @@ from scaleguard.workspace import ModelSpec, add_model, ingest_paths, open_worksp
 from scaleguard.workspace.workspace import Workspace
 
 Cli = Callable[..., Any]
-
-
-@pytest.fixture
-def lab(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
-    root = tmp_path / "lab"
-    demo.prepare(root, db_url=store_url)
-    ws = open_workspace(root)
-    yield ws
-    ws.close()
 
 
 def test_founding_scenario_through_the_workspace(lab: Workspace) -> None:

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scaleguard import demo
 from scaleguard.decisions import service
 from scaleguard.determinations import estimate_interval
 from scaleguard.determinations.assess import EvidencePoint, IndicatorSpec, choose, state_of
 from scaleguard.determinations.bootstrap import wilson_interval
 from scaleguard.store import repo
-from scaleguard.workspace import ingest_paths, open_workspace
+from scaleguard.workspace import ingest_paths
 from scaleguard.workspace.workspace import Workspace
-
-
-@pytest.fixture
-def lab(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
-    root = tmp_path / "lab"
-    demo.prepare(root, db_url=store_url)
-    ws = open_workspace(root)
-    yield ws
-    ws.close()
 
 
 def _novel(ws: Workspace, model: str = "aurora-3") -> tuple[str, dict[str, object]]:

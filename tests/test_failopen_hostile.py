@@ -6,7 +6,7 @@ import contextlib
 import io
 import json
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from inspect_ai.log import write_eval_log
 
-from scaleguard import demo
 from scaleguard.errors import EvidenceError, FrameworkError, InputError, ScaleguardError
 from scaleguard.evidence._files import strict_json
 from scaleguard.evidence.csv_reader import parse_results_csv
@@ -27,21 +26,12 @@ from scaleguard.mdtext import md_escape, md_link
 from scaleguard.store import repo
 from scaleguard.store.params import check_value
 from scaleguard.textcheck import http_url
-from scaleguard.workspace import ModelSpec, add_model, open_workspace
+from scaleguard.workspace import ModelSpec, add_model
 from scaleguard.workspace.config import parse_config
 from scaleguard.workspace.workspace import Workspace
 
 Cli = Callable[..., Any]
 BIG = str(2**63)
-
-
-@pytest.fixture
-def lab(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
-    root = tmp_path / "lab"
-    demo.prepare(root, db_url=store_url)
-    ws = open_workspace(root)
-    yield ws
-    ws.close()
 
 
 # -- item 14: tracebacks -----------------------------------------------------------

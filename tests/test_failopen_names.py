@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from scaleguard import demo
 from scaleguard.store import repo
-from scaleguard.workspace import open_workspace
 from scaleguard.workspace.workspace import Workspace
 
 Cli = Callable[..., Any]
-
-
-@pytest.fixture
-def lab(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
-    root = tmp_path / "lab"
-    demo.prepare(root, db_url=store_url)
-    ws = open_workspace(root)
-    yield ws
-    ws.close()
 
 
 def _typo_config(ws: Workspace, old: str, new: str) -> None:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import stat
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from scaleguard import demo
 from scaleguard.errors import InputError
 from scaleguard.reports import service, store
 from scaleguard.reports.private import commitment, report_salt
@@ -17,17 +14,7 @@ from scaleguard.review import service as review
 from scaleguard.review.model import ReviewerSpec
 from scaleguard.store import repo
 from scaleguard.store.ledger.verify import verify
-from scaleguard.workspace import open_workspace
 from scaleguard.workspace.workspace import Workspace
-
-
-@pytest.fixture
-def lab(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
-    root = tmp_path / "lab"
-    demo.prepare(root, db_url=store_url)
-    ws = open_workspace(root)
-    yield ws
-    ws.close()
 
 
 def _draft_with_a_redacted_number(ws: Workspace) -> tuple[int, str]:

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from scaleguard import demo
 from scaleguard.decisions import service
 from scaleguard.errors import LedgerError, LedgerIntegrityError
 from scaleguard.ledger import entry_bytes, generate_key, leaf_hash, sign_checkpoint
@@ -51,15 +50,6 @@ def at(ws: Workspace) -> dict[str, int]:
     labels = populate(ws)  # its evidence cites an artifact without a file: no --full on it
     assert ws.verify_ledger().ok
     return labels
-
-
-@pytest.fixture
-def lab(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
-    """The demo's lab: models, real evidence files, attestations; ready to decide."""
-    root = tmp_path / "lab"
-    demo.prepare(root, db_url=store_url)
-    with open_workspace(root) as workspace:
-        yield workspace
 
 
 def size_of(ws: Workspace) -> int:
