@@ -237,14 +237,14 @@ class Store:
             if self.backend == "sqlite" and _damaged(err):
                 raise StoreError(
                     f"the SQLite database {self.url.database} is damaged or is not a "
-                    f"scaleguard database: {_first_line(err)}",
+                    f"scaleguard database: {first_line(err)}",
                     hint="restore it from a backup, or point [database] url in scaleguard.toml "
                     "at the right file",
                 ) from None
             raise
         except exc.InterfaceError as err:
             raise StoreError(
-                f"cannot talk to the database {self.display_url}: {_first_line(err)}"
+                f"cannot talk to the database {self.display_url}: {first_line(err)}"
             ) from None
 
     def dispose(self) -> None:
@@ -264,7 +264,7 @@ def driver_sql(conn: Connection, sql: str) -> str:
     each of them cost more than running it. They still pass the parameter
     check and SQLAlchemy's error translation, like every other statement.
     """
-    return _styled(conn.dialect.paramstyle, sql)
+    return styled(conn.dialect.paramstyle, sql)
 
 
 def run_driver(
@@ -296,7 +296,8 @@ def run_driver(
 
 
 @functools.cache
-def _styled(paramstyle: str, sql: str) -> str:
+def styled(paramstyle: str, sql: str) -> str:
+    """``sql`` written with ``?`` placeholders, in the driver parameter style ``paramstyle``."""
     if paramstyle == "qmark":
         return sql
     if paramstyle in ("format", "pyformat"):
@@ -324,13 +325,14 @@ def _damaged(err: exc.DatabaseError) -> bool:
     return any(w in text for w in ("not a database", "malformed", "encrypted", "corrupt"))
 
 
-def _first_line(err: BaseException) -> str:
+def first_line(err: BaseException) -> str:
+    """The first line of a driver error (or its cause), for a one-line message."""
     origin = getattr(err, "orig", None) or err
     return (str(origin).strip().splitlines() or ["unknown error"])[0][:300]
 
 
 def _operational(err: exc.OperationalError, store: Store) -> StoreError:
-    message = _first_line(err)
+    message = first_line(err)
     if "locked" in message or "busy" in message:
         return StoreError(
             f"the database stayed locked by another writer for {BUSY_TIMEOUT_S:.0f} s",

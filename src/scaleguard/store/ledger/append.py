@@ -36,7 +36,6 @@ _NEXT_INDEX = select(func.coalesce(func.max(_ENTRIES.c.idx) + 1, 0))
 _ENTRY_COLUMNS = ("idx", "kind", "subject", "created_at", "data", "leaf_hash")
 _NODE_COLUMNS = ("level", "idx", "hash")
 #: Placeholders of the DBAPI parameter styles of the two supported drivers.
-_PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 _NEXT_INDEX_SQL = "SELECT coalesce(max(idx) + 1, 0) FROM ledger_entries"
 _INSERT_ENTRY = (
     f"INSERT INTO ledger_entries ({', '.join(_ENTRY_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)"
@@ -142,6 +141,6 @@ def _insert_many(
     """
     if not rows:
         return
-    mark = _PLACEHOLDER[conn.dialect.paramstyle]
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    marks = ", ".join("?" * len(columns))
+    sql = driver_sql(conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})")
     conn.exec_driver_sql(sql, list(rows))

@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from scaleguard.store.db import first_line, styled
+
 UNREADABLE = "cannot be read as scaleguard wrote it: "
 _FETCH = 5000
 _names = itertools.count()
@@ -33,18 +35,20 @@ class Reader:
         self.quote = self.dialect.identifier_preparer.quote
         self._errors: tuple[type[BaseException], ...] = (self.dialect.loaded_dbapi.Error,)
 
+    def _styled(self, sql: str) -> str:
+        return styled(self.dialect.paramstyle, sql)
+
     def all(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """A small result at once (an aggregate, one span's hashes)."""
         try:
             cursor = self.dbapi.cursor()
             try:
-                cursor.execute(sql.replace("?", "%s") if self.postgres else sql, tuple(params))
+                cursor.execute(self._styled(sql), tuple(params))
                 return list(cursor.fetchall())
             finally:
                 cursor.close()
         except self._errors as exc:
-            message = (str(exc).strip().splitlines() or ["?"])[0]
-            raise ReadFailed(message[:200]) from None
+            raise ReadFailed(first_line(exc)[:200]) from None
 
     def batches(self, sql: str, params: Sequence[Any]) -> Iterator[list[tuple[Any, ...]]]:
         """The result in lists of up to a few thousand rows, so callers can work a batch at once."""
@@ -52,7 +56,7 @@ class Reader:
             if self.postgres:
                 with self.dbapi.cursor(name=f"scaleguard_verify_{next(_names)}") as cursor:
                     cursor.itersize = _FETCH
-                    cursor.execute(sql.replace("?", "%s"), tuple(params))
+                    cursor.execute(self._styled(sql), tuple(params))
                     while batch := cursor.fetchmany(_FETCH):
                         yield list(batch)
             else:
@@ -64,8 +68,7 @@ class Reader:
                 finally:
                     cursor.close()
         except self._errors as exc:
-            message = (str(exc).strip().splitlines() or ["?"])[0]
-            raise ReadFailed(message[:200]) from None
+            raise ReadFailed(first_line(exc)[:200]) from None
 
     def rows(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         for batch in self.batches(sql, params):

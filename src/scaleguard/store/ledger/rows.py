@@ -81,6 +81,7 @@ from scaleguard.ledger.merkle import (
 from scaleguard.ledger.note import Checkpoint
 from scaleguard.ledger.recheck import RECORD_TABLES, row_record
 from scaleguard.store import repo
+from scaleguard.store.db import first_line
 from scaleguard.store.ledger.tree import with_nodes
 from scaleguard.store.tables import metadata
 
@@ -239,20 +240,6 @@ def _prove(
     return checked
 
 
-def check_rows(
-    session: Session, signed: Checkpoint, rows: Iterable[tuple[str, Mapping[str, Any]]]
-) -> RowCheck:
-    """Every ``(table, row values)`` must be a signed entry of the tree ``signed``.
-
-    Raises LedgerIntegrityError naming the first row that is not.
-    """
-    rows = list(rows)
-    if not rows:
-        return RowCheck(0, signed.size)
-    checked = _prove(session, signed, _proven_for(session, signed), rows)
-    return RowCheck(checked, signed.size, checked)
-
-
 # -- scopes: the rows a decision reads, and how they are shown unchanged ------------
 
 
@@ -292,8 +279,7 @@ def _pg_digest_query(scope: Scope) -> Any:
 
 def _read_error(table: Table, exc: Exception) -> LedgerIntegrityError:
     return LedgerIntegrityError(
-        f"the {table.name} table cannot be read as scaleguard wrote it: "
-        f"{str(exc).splitlines()[0][:200]}",
+        f"the {table.name} table cannot be read as scaleguard wrote it: {first_line(exc)[:200]}",
         hint=HINT,
     )
 
@@ -442,17 +428,6 @@ def decision_scopes(session: Session, model: str) -> list[Scope]:
         Scope(("determinations", model), de, (de.c.model == model,), '"model" = ?', (model,)),
         Scope(("overrides", model), ov, (ov.c.model == model,), '"model" = ?', (model,)),
     ]
-
-
-def _read(session: Session, scope: Scope) -> list[tuple[str, dict[str, Any]]]:
-    if session.connection().dialect.name == "sqlite":
-        return _processed(session, scope.table, _sqlite_raw(session, scope))
-    return _pg_read(session, scope)[1]
-
-
-def decision_rows(session: Session, model: str) -> list[tuple[str, dict[str, Any]]]:
-    """The rows of :func:`decision_scopes`, read in full."""
-    return [row for s in decision_scopes(session, model) for row in _read(session, s)]
 
 
 def check_decision_inputs(session: Session, signed: Checkpoint, model: str) -> RowCheck:

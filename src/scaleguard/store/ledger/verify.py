@@ -35,7 +35,7 @@ from scaleguard.ledger.note import Checkpoint, NoteVerifier
 from scaleguard.ledger.receipt import verify_receipt
 from scaleguard.ledger.recheck import RECORD_TABLES
 from scaleguard.ledger.report import Discrepancy, VerifyReport, as_bytes, is_int, order
-from scaleguard.store.db import Store
+from scaleguard.store.db import Store, first_line
 from scaleguard.store.ledger.chain import KnownCheckpoint, check_checkpoints, check_known
 from scaleguard.store.ledger.objects import check_objects
 from scaleguard.store.ledger.parallel import SPAN_LEVEL, SpanJob, run_spans
@@ -506,8 +506,9 @@ def _guarded(
         with session.begin_nested():
             return check(session)
     except SQLAlchemyError as exc:
-        message = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["?"])[0]
-        report.add(None, table, "", f"cannot be read as scaleguard wrote it: {message[:200]}")
+        report.add(
+            None, table, "", f"cannot be read as scaleguard wrote it: {first_line(exc)[:200]}"
+        )
     except (TypeError, ValueError, OverflowError, LedgerError, InputError) as exc:
         report.add(None, table, "", f"holds a value verification cannot read: {exc}"[:300])
     return fallback
