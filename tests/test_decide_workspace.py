@@ -358,3 +358,40 @@ def test_comparing_a_framework_with_itself_records_its_determinations_once(
     with lab.store.read() as s:
         keys = [(d.threshold_id, d.indicator_id) for d in repo.determinations(s, "aurora-3")]
     assert keys and len(keys) == len(set(keys))
+
+
+def test_a_decision_rests_on_what_was_recorded_before_it(
+    lab: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """decide checks and plans on a snapshot, outside the write lock; when another writer
+    commits in between, the decision is checked, planned and made again inside its own
+    write transaction, never on the older snapshot."""
+    service.decide(lab, "aurora-3", "train", by="rso")
+    checks: list[object] = []
+    real_check = service.check_decision_inputs
+
+    def counting(session: Any, signed: Any, model: str) -> Any:
+        checks.append(session)
+        return real_check(session, signed, model)
+
+    monkeypatch.setattr(service, "check_decision_inputs", counting)
+    real_write = lab.store.write
+    interleaved: list[int] = []
+
+    def write_after_another(*args: Any, **kwargs: Any) -> Any:
+        if not interleaved:  # another process records a fact after our snapshot
+            with open_workspace(lab.root) as other, other.store.write() as tx:
+                row = repo.add_fact(
+                    tx, name="developer_leads", value=False, source="https://x", asserted_by="b"
+                )
+                interleaved.append(row.ledger_index)
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(lab.store, "write", write_after_another)
+    done = service.decide(lab, "aurora-3", "train", by="rso")
+    assert len(checks) == 2  # once on the snapshot, once again under the write lock
+    assert done.ledger_index > interleaved[0]
+    monkeypatch.setattr(lab.store, "write", real_write)
+    again = service.decide(lab, "aurora-3", "train", by="rso")
+    assert again.decision.model_dump() == done.decision.model_dump()
+    assert len(checks) == 3  # nothing moved this time: one check

@@ -467,26 +467,39 @@ def decide(
     other_origin = ""
     if compare is not None:
         other_fw, other_origin = ws.resolve_framework(compare)
-    other_pending: list[dict[str, Any]] = []
     decision: Decision | None = None
     other: Decision | None = None
-    # one snapshot: every row read below must be what the ledger signed, and the
-    # determinations are planned from exactly the rows just checked
+
+    def evaluate(session: Session) -> tuple[Decision, Decision | None]:
+        decided = evaluate_decision(fw, gather(session, ws, model, act, fw, day))
+        if other_fw is None:
+            return decided, None
+        return decided, evaluate_decision(other_fw, gather(session, ws, model, act, other_fw, day))
+
+    def checked_plans(session: Session) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Every row read must be what the ledger signed; plans come from exactly those rows."""
+        check_decision_inputs(session, ws.signed_checkpoint(session), model)
+        mine = _plan(ws, model, fw, session)
+        if other_fw is None or other_fw.ref == fw.ref:
+            return mine, []  # the same framework twice: record its findings once
+        return mine, _plan(ws, model, other_fw, session)
+
+    # one snapshot, checked and planned outside the write lock
     with ws.store.read() as s:
-        check_decision_inputs(s, ws.signed_checkpoint(s), model)
-        pending = _plan(ws, model, fw, s)
-        if other_fw is not None and other_fw.ref != fw.ref:
-            # the same framework twice: record its findings once
-            other_pending = _plan(ws, model, other_fw, s)
+        seen = repo.ledger_size(s)
+        pending, other_pending = checked_plans(s)
         if not pending and not other_pending:
             # nothing new to record first: decide on the snapshot just checked, so the
             # write transaction below only appends (and holds the write lock briefly)
-            decision = evaluate_decision(fw, gather(s, ws, model, act, fw, day))
-            if other_fw is not None:
-                other = evaluate_decision(other_fw, gather(s, ws, model, act, other_fw, day))
+            decision, other = evaluate(s)
     # one write transaction: the frameworks' first use, the determinations the
     # decision rests on and the decision are recorded (and signed) together or not at all
     with ws.store.write() as tx:
+        if repo.ledger_size(tx) != seen:
+            # another writer committed since the snapshot (new evidence, say): the
+            # decision must rest on what is recorded before it, so check and plan again
+            pending, other_pending = checked_plans(tx)
+            decision = None
         repo.record_framework(tx, ref=fw.ref, digest=fw.digest, origin=origin)
         if other_fw is not None:
             repo.record_framework(tx, ref=other_fw.ref, digest=other_fw.digest, origin=other_origin)
@@ -495,9 +508,7 @@ def decide(
             if other_fw is not None:
                 _record(tx, model, other_fw, actor, other_pending)
             tx.flush()
-            decision = evaluate_decision(fw, gather(tx, ws, model, act, fw, day))
-            if other_fw is not None:
-                other = evaluate_decision(other_fw, gather(tx, ws, model, act, other_fw, day))
+            decision, other = evaluate(tx)
         row = repo.add_decision(
             tx,
             model=model,
