@@ -323,3 +323,19 @@ def test_driver_errors_keep_sqlalchemy_classes_and_roll_back(store: Store) -> No
         )
     with store.read() as s:
         assert s.execute(text("SELECT count(*) FROM ledger_entries")).scalar_one() == 1
+
+
+def test_a_lookup_by_a_missing_key_is_refused_not_answered_with_the_first_row(
+    tmp_path: Path,
+) -> None:
+    from scaleguard.store.recording import first_record
+    from scaleguard.store.records import Model
+    from scaleguard.store.tables import ModelRow
+    from scaleguard.workspace import ModelSpec, add_model, init_workspace
+
+    with init_workspace(tmp_path / "ws") as ws:
+        add_model(ws, ModelSpec(name="m-1", own=True, status="planned"), by="t")
+        with ws.store.read() as s:
+            assert first_record(s, ModelRow, Model, name="m-1") is not None
+            with pytest.raises(ValueError, match="lookup key"):
+                first_record(s, ModelRow, Model, name=None)

@@ -124,7 +124,14 @@ def first_record(
     order_by: Any = None,
     **equal: object,
 ) -> R | None:
-    """The first row :func:`list_records` would list, or None."""
+    """The first row :func:`list_records` would list, or None.
+
+    Here every keyword is a lookup key, so None is refused rather than read as "no
+    filter": looking up ``id=None`` must not answer with the first row of the table.
+    """
+    unset = sorted(name for name, value in equal.items() if value is None)
+    if unset:
+        raise ValueError(f"first_record: no value for the lookup key(s) {', '.join(unset)}")
     found = list_records(session, table, cls, *where, order_by=order_by, limit=1, **equal)
     return found[0] if found else None
 
