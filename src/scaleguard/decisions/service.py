@@ -35,6 +35,7 @@ from scaleguard.framework.model import ACTIONS, Action
 from scaleguard.store import repo
 from scaleguard.store.db import Tx
 from scaleguard.store.ledger.rows import check_decision_inputs
+from scaleguard.store.recording import to_record
 from scaleguard.store.records import Determination, Override
 from scaleguard.store.tables import ModelRow, ModelScoreRow
 from scaleguard.workspace.workspace import Workspace
@@ -161,19 +162,7 @@ def _plan(
             return _plan(ws, model, fw, s)
     cfg = ws.config.determinations
     repo.model(session, model)
-    points = [
-        EvidencePoint(
-            id=e.id,
-            task=e.task,
-            metric=e.metric,
-            value=e.value,
-            sample_scores=e.sample_scores,
-            stderr=e.stderr,
-            ingested_at=e.ingested_at,
-            sample_count=e.sample_count,
-        )
-        for e in repo.evidence_for_model(session, model)
-    ]
+    points = [to_record(EvidencePoint, e) for e in repo.evidence_for_model(session, model)]
     history = [d for d in repo.determinations(session, model) if d.framework_ref == fw.ref]
     specs = _indicator_specs(ws)
     params = {"resamples": cfg.resamples, "confidence": cfg.confidence, "seed": cfg.seed}

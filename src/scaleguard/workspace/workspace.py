@@ -141,6 +141,17 @@ class Workspace:
             hint="create one with 'scaleguard keys init', or pass the log's vkey with --key",
         )
 
+    def _ledger_signer(self) -> LedgerSigner:
+        """The store's own signer when it has one: its state was verified once and is read
+        again only when the file changes, where a new signer would read the key and verify
+        the state's signature on every call."""
+        sealer = self.store.sealer
+        if isinstance(sealer, WorkspaceSealer) and sealer.state_path == self.ledger_state_path:
+            found = sealer.ledger_signer()
+            if found is not None:
+                return found
+        return LedgerSigner(self.signer(), self.ledger_state_path)
+
     def checkpoint(self) -> ledger_tree.CheckpointResult:
         """The signer's latest checkpoint, after checking the database still extends it.
 
@@ -150,7 +161,7 @@ class Workspace:
         database holds entries the key never signed, lost signed ones, or was
         rewritten, and LedgerError when the key or its state is missing.
         """
-        signer = LedgerSigner(self.signer(), self.ledger_state_path)
+        signer = self._ledger_signer()
         with self.store.read() as s:
             tree = signer.latest(s)
             stored = ledger_tree.checkpoint_at(s, tree.size)
@@ -215,17 +226,8 @@ class Workspace:
 
     def signed_checkpoint(self, session: Session | None = None) -> Checkpoint:
         """The signer's latest checkpoint (verified), for checks against its signed root
-        (checked in ``session`` when given, so the checks that follow share its snapshot).
-
-        The store's own signer is used when it has one: its state was verified once
-        and is read again only when the file changes, where a new signer would
-        read the key and verify the state's signature on every call."""
-        sealer = self.store.sealer
-        signer = None
-        if isinstance(sealer, WorkspaceSealer) and sealer.state_path == self.ledger_state_path:
-            signer = sealer.ledger_signer()
-        if signer is None:
-            signer = LedgerSigner(self.signer(), self.ledger_state_path)
+        (checked in ``session`` when given, so the checks that follow share its snapshot)."""
+        signer = self._ledger_signer()
         if session is not None:
             return signer.latest(session).checkpoint
         with self.store.read() as s:
