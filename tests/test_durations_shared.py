@@ -24,7 +24,7 @@ SPAN_BAD = (
     "{!r} is not a duration; write e.g. 'PT24H' (24 hours), 'P15D' (15 days), 'P4W', 'P3M' or 'P1Y'"
 )
 SPAN_ZERO = "{!r} is zero; a clock needs a positive span"
-LONG = "{!r} is implausibly long (more than 1000 years)"
+LONG = "{!r} is implausibly long (more than 1000 years, or a number above 100,000)"
 DURATION_BAD = (
     "{!r} is not an ISO 8601 duration; write e.g. 'P6M' (6 months), 'P1Y', 'P30D' or 'P2W'"
 )

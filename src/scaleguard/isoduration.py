@@ -67,6 +67,14 @@ MAX_YEARS = 1000
 MAX_PART = 100_000
 
 
+def too_long_message(text: str) -> str:
+    """What a duration that :func:`too_long` refuses is told."""
+    return (
+        f"{text!r} is implausibly long (more than {MAX_YEARS} years, or a number above "
+        f"{MAX_PART:,})"
+    )
+
+
 def too_long(parts: Parts) -> bool:
     """Longer than :data:`MAX_YEARS`, or a part larger than :data:`MAX_PART`.
 

@@ -17,12 +17,12 @@ from pydantic_core import core_schema
 
 from scaleguard.isoduration import (
     CALENDAR_PATTERN,
-    MAX_YEARS,
     read_parts,
     shift_months,
     string_core_schema,
     string_json_schema,
     too_long,
+    too_long_message,
 )
 
 _DAYS_PER_MONTH = 365.2425 / 12
@@ -46,7 +46,7 @@ class Duration:
                 "'P1Y', 'P30D' or 'P2W'"
             )
         if too_long(parts):
-            raise ValueError(f"{text!r} is implausibly long (more than {MAX_YEARS} years)")
+            raise ValueError(too_long_message(text))
         return cls(years=parts.years, months=parts.months, weeks=parts.weeks, days=parts.days)
 
     @property

@@ -17,12 +17,12 @@ from pydantic_core import core_schema
 
 from scaleguard.isoduration import (
     CLOCK_PATTERN,
-    MAX_YEARS,
     read_parts,
     shift_months,
     string_core_schema,
     string_json_schema,
     too_long,
+    too_long_message,
 )
 
 
@@ -47,7 +47,7 @@ class Span:
         if not any(numbers):
             raise ValueError(f"{text!r} is zero; a clock needs a positive span")
         if too_long(parts):
-            raise ValueError(f"{text!r} is implausibly long (more than {MAX_YEARS} years)")
+            raise ValueError(too_long_message(text))
         return cls(*numbers, parts.text)
 
     def __str__(self) -> str:
