@@ -13,8 +13,9 @@ import pytest
 
 from scaleguard.errors import FrameworkError, InputError, NotFoundError
 from scaleguard.framework import library
-from scaleguard.framework.library import Library, builtin_index, load_builtin, write_index
+from scaleguard.framework.library import Library, builtin_index, load_builtin
 from scaleguard.framework.loader import load_bytes
+from scaleguard.framework.reindex import write_index
 from scaleguard.workspace.vocabulary import check_fact_name, check_standard
 
 BUILTIN = Path(library.__file__).parent / "builtin"
@@ -105,7 +106,7 @@ def copied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A copy of the built-in folder the library reads instead of the installed one."""
     folder = tmp_path / "builtin"
     shutil.copytree(BUILTIN, folder)
-    monkeypatch.setattr(library, "_builtin_folder", lambda: folder)
+    monkeypatch.setattr(library, "builtin_folder", lambda: folder)
     caches = (builtin_index, load_builtin, library._files_as_indexed)
     for cached in caches:
         cached.cache_clear()

@@ -83,7 +83,8 @@ class BuiltinRef:
         return f"builtin:{self.file}"
 
 
-def _builtin_folder() -> Any:
+def builtin_folder() -> Any:
+    """Where the built-in documents and their index are shipped."""
     return resources.files("scaleguard.framework") / "builtin"
 
 
@@ -94,7 +95,7 @@ def builtin_index() -> tuple[BuiltinRef, ...]:
     A mismatch is a packaging bug and fails closed; ``python -m
     scaleguard.framework.reindex`` rewrites the index from the documents.
     """
-    folder = _builtin_folder()
+    folder = builtin_folder()
     hint = "the installation is inconsistent; reinstall scaleguard"
     try:
         raw = json.loads((folder / INDEX_NAME).read_text(encoding="utf-8"))
@@ -130,7 +131,7 @@ def _indexed(row: dict[str, Any]) -> BuiltinRef:
 @lru_cache(maxsize=1)
 def _files_as_indexed() -> bool:
     """Are the shipped files byte for byte those the index was written from?"""
-    folder = _builtin_folder()
+    folder = builtin_folder()
     return all(
         hashlib.sha256((folder / r.file).read_bytes()).hexdigest() == r.sha256
         for r in builtin_index()
@@ -140,7 +141,7 @@ def _files_as_indexed() -> bool:
 @cache
 def load_builtin(ref: BuiltinRef) -> LoadedFramework:
     """One built-in document, loaded and validated; it must be the version the index says."""
-    fw = load_bytes((_builtin_folder() / ref.file).read_bytes(), ref.origin, builtin=True)
+    fw = load_bytes((builtin_folder() / ref.file).read_bytes(), ref.origin, builtin=True)
     meta = fw.doc.framework
     if (meta.id, meta.version) != (ref.id, ref.version):
         raise FrameworkError(
@@ -258,27 +259,3 @@ class Library:
 
 def _loaded(where: BuiltinRef | LibraryEntry) -> LoadedFramework:
     return load_builtin(where) if isinstance(where, BuiltinRef) else where.framework
-
-
-def index_row(file: str, data: bytes) -> dict[str, Any]:
-    """The index's line for one built-in file."""
-    fw = load_bytes(data, f"builtin:{file}", builtin=True)
-    words = vocabulary_of(fw)
-    return {
-        "file": file,
-        "id": fw.doc.framework.id,
-        "version": fw.doc.framework.version,
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "thresholds": sorted(words.thresholds),
-        "facts": sorted(words.facts),
-        "standards": sorted(words.standards),
-    }
-
-
-def write_index() -> Path:
-    """Rewrite the shipped index from the documents themselves (after adding or editing one)."""
-    folder = Path(str(_builtin_folder()))
-    rows = [index_row(path.name, path.read_bytes()) for path in sorted(folder.glob("*.yaml"))]
-    target = folder / INDEX_NAME
-    target.write_text(json.dumps({"frameworks": rows}, indent=2) + "\n", encoding="utf-8")
-    return target
