@@ -200,17 +200,30 @@ def test_a_full_check_reports_progress_span_by_span(
     ws: Workspace, at: dict[str, int], workers: int
 ) -> None:
     """The progress callback (the CLI's bar) climbs to the tree size, never backwards."""
-    seen: list[tuple[int, int]] = []
+    seen: list[tuple[str, int, int]] = []
     report = verify(
         ws.store,
         ws.verifier(),
         full=True,
         workers=workers,
         span_level=2,
-        progress=lambda done, total: seen.append((done, total)),
+        progress=lambda phase, done, total: seen.append((phase, done, total)),
     )
     assert report.ok
     size = max(at.values()) + 1
+    assert {phase for phase, _, _ in seen} == {"entries"}  # no evidence folder given here
     assert len(seen) == -(-size // 4)  # one call per span of 4 entries
-    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
-    assert seen[-1] == (size, size)
+    assert [d for _, d, _ in seen] == sorted(d for _, d, _ in seen)
+    assert seen[-1] == ("entries", size, size)
+
+
+def test_a_full_check_reports_the_evidence_files_it_hashes(lab: Workspace) -> None:
+    """After the entries, hashing every evidence file is reported too, file by file."""
+    seen: list[tuple[str, int, int]] = []
+    report = lab.verify_ledger(
+        full=True, workers=1, progress=lambda phase, done, total: seen.append((phase, done, total))
+    )
+    assert report.ok and report.artifacts > 0
+    files = [(done, total) for phase, done, total in seen if phase == "evidence files"]
+    assert files == [(n, report.artifacts) for n in range(1, report.artifacts + 1)]
+    assert [phase for phase, _, _ in seen].index("evidence files") > 0  # after the entries

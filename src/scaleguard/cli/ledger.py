@@ -343,7 +343,9 @@ def ledger_verify(
             key=given,
             against=held,
             workers=workers,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            progress=lambda phase, done, total: bar.update(
+                task, description=f"verifying {phase}", completed=done, total=total
+            ),
         )
         verifier = given or ws.verifier()
         extra: list[Discrepancy] = []

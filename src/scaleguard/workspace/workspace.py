@@ -240,7 +240,7 @@ class Workspace:
         key: NoteVerifier | None = None,
         against: Sequence[tuple[str, bytes]] = (),
         workers: int | None = None,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
     ) -> VerifyReport:
         """Verify the ledger, saying which key was trusted and what could not be checked.
 

@@ -50,8 +50,16 @@ def file_digest(path: Path) -> tuple[str, int] | None:
     return digest.hexdigest(), size
 
 
-def check_objects(session: Session, cited: Mapping[str, int], objects: Path, add: Add) -> int:
-    """Check every artifact row and every cited file; returns how many files were hashed."""
+def check_objects(
+    session: Session,
+    cited: Mapping[str, int],
+    objects: Path,
+    add: Add,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Check every artifact row and every cited file; returns how many files were hashed.
+
+    ``progress(done, total)`` is called after each cited file."""
     rows: dict[str, tuple[object, object]] = {}
     query = select(
         type_coerce(_ARTIFACTS.c.sha256, NullType()),
@@ -88,6 +96,8 @@ def check_objects(session: Session, cited: Mapping[str, int], objects: Path, add
                 )
         found = file_digest(path)
         hashed += 1
+        if progress is not None:
+            progress(hashed, len(cited))
         if found is None:
             add(index, "objects", str(path.relative_to(objects.parent)), "the file is missing")
             continue

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -53,6 +54,8 @@ from scaleguard.store.ledger.tree import StoredCheckpoint, entry, ledger_size, r
 from scaleguard.store.tables import LedgerEntryRow, LedgerNodeRow, metadata
 
 T = TypeVar("T")
+#: ``progress(phase, done, total)``: what a full check has done so far, for a progress bar.
+Progress = Callable[[str, int, int], None]
 
 __all__ = [
     "QUICK_TAIL",
@@ -399,7 +402,7 @@ def verify(
     objects: Path | None = None,
     workers: int | None = None,
     span_level: int = SPAN_LEVEL,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> VerifyReport:
     """Check the ledger; ``full`` recomputes everything from the entry bytes up.
 
@@ -415,8 +418,9 @@ def verify(
     processes (default: one per CPU; 1 checks them in this process). The
     tree size is fixed by this session's snapshot and every span reads only
     below it, so entries appended meanwhile are neither read nor reported;
-    the report is the same for any number of workers. ``progress(done, total)``
-    follows the full check's entries span by span, for a progress bar.
+    the report is the same for any number of workers. ``progress(phase, done,
+    total)`` follows the full check for a progress bar: phase ``"entries"``
+    span by span, then ``"evidence files"`` file by file.
 
     A database with the wrong types, NULLs, missing rows or tables is reported
     as findings; verification never stops at them.
@@ -451,7 +455,7 @@ def verify(
                 nonlocal checked
                 checked += entries
                 if progress is not None:
-                    progress(checked, size)
+                    progress("entries", checked, size)
 
             results = _run_spans(
                 session,
@@ -484,8 +488,9 @@ def verify(
             run("ledger_nodes", None, _check_tail_leaves, report, start, passes)
         run("records", None, _check_stray_rows, report, passes, size, missing)
         if full and objects is not None:
+            files = None if progress is None else partial(progress, "evidence files")
             report.artifacts = run(
-                "artifacts", 0, check_objects, passes.artifacts, objects, report.add
+                "artifacts", 0, check_objects, passes.artifacts, objects, report.add, files
             )
         report.seconds = time.perf_counter() - started
         return report.finish()
