@@ -227,3 +227,21 @@ def test_a_full_check_reports_the_evidence_files_it_hashes(lab: Workspace) -> No
     files = [(done, total) for phase, done, total in seen if phase == "evidence files"]
     assert files == [(n, report.artifacts) for n in range(1, report.artifacts + 1)]
     assert [phase for phase, _, _ in seen].index("evidence files") > 0  # after the entries
+
+
+def test_a_span_that_cannot_be_checked_is_one_finding_not_a_cascade(
+    ws: Workspace, at: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without every span there is no tree to compare stored hashes and checkpoint roots
+    with; checking them anyway would report each of them as wrong."""
+    from scaleguard.store.ledger import parallel
+
+    def unreadable(*args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a cell of an unexpected type")
+
+    monkeypatch.setattr(parallel, "check_span", unreadable)
+    report = verify(ws.store, ws.verifier(), full=True, workers=1, span_level=2)
+    assert not report.ok
+    assert [d.message for d in report.discrepancies] == [
+        "holds a value verification cannot read: a cell of an unexpected type"
+    ]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -100,15 +101,29 @@ def _run_spans(
     jobs: list[SpanJob],
     workers: int,
     progress: Callable[[int], None] | None = None,
-) -> list[SpanResult]:
-    """Every span checked, in index order; a database that cannot be read is a finding."""
+) -> list[SpanResult] | None:
+    """Every span checked, in index order; None (and a finding) when a span could not be.
+
+    A database that cannot be read is a finding, and so is a worker process that
+    died; either way the checks that need every span are not run on a partial
+    tree, which would report every stored hash and checkpoint above it as wrong.
+    """
     try:
         results, report.workers = run_spans(store, session, jobs, workers, progress)
     except (TypeError, ValueError, OverflowError, LedgerError, InputError) as exc:
         report.add(
             None, "ledger_entries", "", f"holds a value verification cannot read: {exc}"[:300]
         )
-        return []
+        return None
+    except BrokenProcessPool as exc:
+        report.add(
+            None,
+            "ledger_entries",
+            "",
+            f"a verification worker process stopped ({exc}); nothing above the entries was "
+            "checked: run again, with --workers 1 to check in one process",
+        )
+        return None
     return results
 
 
@@ -465,6 +480,9 @@ def verify(
                 os.cpu_count() or 1 if workers is None else workers,
                 advance,
             )
+            if results is None:  # found and said; a partial tree would only add false alarms
+                report.seconds = time.perf_counter() - started
+                return report.finish()
             _merge_entries(report, results, passes)
             levels, bad_top = _merge_nodes(report, results, span_level, size)
             seen = sum(r.nodes for r in results)
@@ -483,6 +501,7 @@ def verify(
         if not full:
             start = max(0, min(report.latest or 0, size) - QUICK_TAIL)
             results = _run_spans(session, store, report, [SpanJob(start, size, None, skipped)], 1)
+            results = results or []
             _merge_entries(report, results, passes)
             passes.leaves = results[0].levels[0] if results else b""
             run("ledger_nodes", None, _check_tail_leaves, report, start, passes)
