@@ -166,3 +166,19 @@ def test_the_index_can_be_rewritten_from_the_documents(copied: Path) -> None:
     (copied / "index.json").write_text("{}")
     assert write_index() == copied / "index.json"
     assert (copied / "index.json").read_text() == before
+
+
+def test_one_frameworks_history_and_the_list_of_refs_load_only_what_they_need(
+    counted: list[str],
+) -> None:
+    from scaleguard.diff.history import library_versions
+
+    lib = Library()
+    assert lib.refs() == [e.ref for e in Library().entries]
+    counted.clear()  # the line above loaded everything through entries
+    load_builtin.cache_clear()
+    versions = library_versions(Library(), "gdm-fsf")
+    assert [fw.doc.framework.id for fw in versions] == ["gdm-fsf"] * len(versions)
+    assert sorted(counted) == sorted(r.origin for r in builtin_index() if r.id == "gdm-fsf")
+    with pytest.raises(NotFoundError, match="did you mean 'gdm-fsf'"):
+        library_versions(Library(), "gdm-fs")

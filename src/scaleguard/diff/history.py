@@ -9,7 +9,6 @@ in :mod:`scaleguard.diff.history_render` (JSON, Markdown) and
 
 from __future__ import annotations
 
-import difflib
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Literal
 
 from scaleguard.diff.engine import diff_frameworks
 from scaleguard.diff.model import Change, FrameworkDiff
-from scaleguard.errors import InputError, NotFoundError
+from scaleguard.errors import InputError
 from scaleguard.framework.library import Library
 from scaleguard.framework.loader import LoadedFramework
 
@@ -156,12 +155,4 @@ def library_versions(library: Library, framework_id: str) -> list[LoadedFramewor
             f"history takes a framework id, not one version ({framework_id!r})",
             hint=f"drop '@{version}': scaleguard frameworks history {fid}",
         )
-    matches = [e.framework for e in library.entries if e.framework.doc.framework.id == framework_id]
-    if matches:
-        return matches
-    ids = sorted({e.framework.doc.framework.id for e in library.entries})
-    close = difflib.get_close_matches(framework_id, ids, n=1)
-    raise NotFoundError(
-        f"no framework called {framework_id!r}",
-        hint=(f"did you mean {close[0]!r}? " if close else "") + "see 'scaleguard frameworks list'",
-    )
+    return library.versions(framework_id)

@@ -233,21 +233,32 @@ class Library:
             found.append((meta.id, meta.version, e))
         return sorted(found, key=lambda f: (f[0], _version_key(f[1])))
 
-    def get(self, name: str) -> LoadedFramework:
-        """Resolve ``ID@VERSION``, ``ID`` (latest) or a path to a YAML file."""
-        if name.endswith((".yaml", ".yml")) or "/" in name or Path(name).is_file():
-            return load_file(name)
-        fid, _, version = name.partition("@")
+    def refs(self) -> list[str]:
+        """Every framework's ``ID@VERSION``, in :attr:`entries` order, loading no document."""
+        return [f"{fid}@{version}" for fid, version, _ in self._versions()]
+
+    def versions(self, fid: str) -> list[LoadedFramework]:
+        """Every version of the framework ``fid``, oldest first (only those are loaded)."""
+        return [_loaded(where) for _, _, where in self._of(fid)]
+
+    def _of(self, fid: str) -> list[tuple[str, str, BuiltinRef | LibraryEntry]]:
         known = self._versions()
         matches = [f for f in known if f[0] == fid]
         if not matches:
-            ids = sorted({f[0] for f in known})
-            close = difflib.get_close_matches(fid, ids, n=1)
+            close = difflib.get_close_matches(fid, sorted({f[0] for f in known}), n=1)
             raise NotFoundError(
                 f"no framework called {fid!r}",
                 hint=(f"did you mean {close[0]!r}? " if close else "")
                 + "see 'scaleguard frameworks list'",
             )
+        return matches
+
+    def get(self, name: str) -> LoadedFramework:
+        """Resolve ``ID@VERSION``, ``ID`` (latest) or a path to a YAML file."""
+        if name.endswith((".yaml", ".yml")) or "/" in name or Path(name).is_file():
+            return load_file(name)
+        fid, _, version = name.partition("@")
+        matches = self._of(fid)
         if not version:
             return _loaded(matches[-1][2])
         for _, found, where in matches:

@@ -60,4 +60,4 @@ def console_actions(request: Request, _: Any = need("govern")) -> HTMLResponse:
 
 
 def _refs(ws: Any) -> list[str]:
-    return [e.framework.ref for e in ws.library().entries]
+    return list(ws.library().refs())
