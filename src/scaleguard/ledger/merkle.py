@@ -45,6 +45,19 @@ def node_hash(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(_NODE_PREFIX + left + right).digest()
 
 
+def leaf_hashes(entries: Sequence[bytes]) -> list[bytes]:
+    """:func:`leaf_hash` of each entry, in one pass (for batches and full verification)."""
+    sha, prefix = hashlib.sha256, _LEAF_PREFIX
+    return [sha(prefix + data).digest() for data in entries]
+
+
+def parent_level(level: Sequence[bytes]) -> list[bytes]:
+    """:func:`node_hash` of each pair of ``level``, in one pass (an odd last one waits)."""
+    sha, prefix = hashlib.sha256, _NODE_PREFIX
+    pairs = zip(level[0::2], level[1::2], strict=False)
+    return [sha(prefix + left + right).digest() for left, right in pairs]
+
+
 def _split(n: int) -> int:
     """Largest power of two strictly smaller than ``n`` (n >= 2)."""
     return 1 << ((n - 1).bit_length() - 1)

@@ -17,7 +17,6 @@ test compares both, byte for byte, on SQLite and PostgreSQL).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -25,7 +24,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, func, select
 
 from scaleguard.ledger.canonical import check_kind, entries_bytes, entry_bytes, format_time
-from scaleguard.ledger.merkle import leaf_hash
+from scaleguard.ledger.merkle import leaf_hash, leaf_hashes
 from scaleguard.store.db import Tx, driver_sql, run_driver
 from scaleguard.store.ledger.signer import APPENDED
 from scaleguard.store.ledger.tree import batch_nodes, store_leaf
@@ -115,8 +114,7 @@ def append_entries(
     first = next_index(tx)
     if not data:
         return first
-    sha = hashlib.sha256
-    leaves = [sha(b"\x00" + d).digest() for d in data]
+    leaves = leaf_hashes(data)
     entry_rows = [
         (first + k, kind, subject, created_at, d, leaf)
         for k, ((kind, subject), d, leaf) in enumerate(zip(heads, data, leaves, strict=True))

@@ -9,14 +9,13 @@ together in index order, so the report does not depend on how many processes
 checked them.
 
 Each entry is proven canonical and equal to its record row with one text
-comparison where it can (see :func:`_proven`); whatever that cannot vouch for
+comparison where it can (see :func:`_check_rows`); whatever that cannot vouch for
 takes the per-entry canonical check (:func:`check_entry`) and, for a row that
 differs, the careful comparison of the old path (:func:`record_difference`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from sqlalchemy import JSON, Table
 from sqlalchemy.orm import Session
 
 from scaleguard.errors import LedgerError
-from scaleguard.ledger.merkle import HASH_SIZE
+from scaleguard.ledger.merkle import HASH_SIZE, leaf_hash, leaf_hashes
 from scaleguard.ledger.recheck import (
     RECORD_TABLES,
     CheckedEntry,
@@ -144,7 +143,6 @@ def _read_entries(
     lo, hi = result.lo, result.hi
     leaves = [_ZERO] * (hi - lo)
     found = result.entry_findings
-    sha = hashlib.sha256
     sql = (
         "SELECT idx, kind, created_at, data, leaf_hash FROM ledger_entries "
         "WHERE idx >= ? AND idx < ? ORDER BY idx"
@@ -186,7 +184,7 @@ def _read_entries(
                         continue
                     result.bytes_read += len(data)
                     pos = raw_idx - lo
-                    leaf = sha(b"\x00" + data).digest()
+                    leaf = leaf_hash(data)
                     leaves[pos] = leaf
                     if stored_leaf != leaf and as_bytes(stored_leaf) != leaf:
                         found.append(
@@ -230,8 +228,7 @@ def _entry_batch(
         datas = tuple(map(bytes, datas))
     elif stored_as != {bytes}:
         return False
-    sha = hashlib.sha256
-    new = [sha(b"\x00" + data).digest() for data in datas]
+    new = leaf_hashes(datas)
     if new != list(stored):
         return False
     at = expected - result.lo

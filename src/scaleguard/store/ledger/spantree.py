@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import operator
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from scaleguard.ledger.merkle import HASH_SIZE
+from scaleguard.ledger.merkle import HASH_SIZE, parent_level
 from scaleguard.ledger.report import as_bytes, is_int
 from scaleguard.store.ledger.reader import UNREADABLE, Reader, ReadFailed
 
@@ -18,13 +17,6 @@ if TYPE_CHECKING:
 _FIRST = operator.itemgetter(0)
 _SECOND = operator.itemgetter(1)
 _SQL = "SELECT idx, hash FROM ledger_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx"
-
-
-def parents(level: list[bytes]) -> list[bytes]:
-    """The next level up: ``sha256(0x01 || left || right)`` of each pair (an odd last one waits)."""
-    sha = hashlib.sha256
-    pairs = zip(level[0::2], level[1::2], strict=False)
-    return [sha(b"\x01" + left + right).digest() for left, right in pairs]
 
 
 def check_nodes(
@@ -45,7 +37,7 @@ def check_nodes(
     bad_below: set[int] = set()
     for level in range(top + 1):
         if level:
-            level_hashes = parents(level_hashes)
+            level_hashes = parent_level(level_hashes)
         first, upto = lo >> level, hi >> level
         expected = b"".join(level_hashes[: upto - first])
         result.levels.append(b"".join(level_hashes))

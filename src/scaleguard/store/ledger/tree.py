@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
@@ -35,6 +34,7 @@ from scaleguard.ledger.merkle import (
     inclusion_proof,
     leaf_hash,
     new_complete_nodes,
+    node_hash,
     root,
     verify_consistency,
     verify_inclusion,
@@ -213,7 +213,6 @@ def batch_nodes(tx: Tx, first: int, leaves: Sequence[bytes]) -> list[tuple[int, 
     source = DbNodeSource(tx)
     source.prefetch(keys)
     stack = [source.node(level, i) for level, i in keys]
-    sha = hashlib.sha256
     rows: list[tuple[int, int, bytes]] = []
     append, pop, push = rows.append, stack.pop, stack.append
     for index, h in enumerate(leaves, start=first):
@@ -222,7 +221,7 @@ def batch_nodes(tx: Tx, first: int, leaves: Sequence[bytes]) -> list[tuple[int, 
         append((0, index, h))
         level, i = 0, index
         while i & 1:
-            h = sha(b"\x01" + pop() + h).digest()
+            h = node_hash(pop(), h)
             level += 1
             i >>= 1
             append((level, i, h))
