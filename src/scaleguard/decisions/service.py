@@ -35,6 +35,7 @@ from scaleguard.framework.model import ACTIONS, Action
 from scaleguard.store import repo
 from scaleguard.store.db import Tx
 from scaleguard.store.ledger.rows import check_decision_inputs
+from scaleguard.store.ledger.tree import ledger_size
 from scaleguard.store.recording import to_record
 from scaleguard.store.records import Determination, Override
 from scaleguard.store.tables import ModelRow, ModelScoreRow
@@ -475,7 +476,7 @@ def decide(
 
     # one snapshot, checked and planned outside the write lock
     with ws.store.read() as s:
-        seen = repo.ledger_size(s)
+        seen = ledger_size(s)
         pending, other_pending = checked_plans(s)
         if not pending and not other_pending:
             # nothing new to record first: decide on the snapshot just checked, so the
@@ -484,7 +485,7 @@ def decide(
     # one write transaction: the frameworks' first use, the determinations the
     # decision rests on and the decision are recorded (and signed) together or not at all
     with ws.store.write() as tx:
-        if repo.ledger_size(tx) != seen:
+        if ledger_size(tx) != seen:
             # another writer committed since the snapshot (new evidence, say): the
             # decision must rest on what is recorded before it, so check and plan again
             pending, other_pending = checked_plans(tx)
