@@ -204,7 +204,7 @@ def _prove(data: bytes) -> bytes | None:
     return data
 
 
-def fast_decode(data: bytes) -> tuple[bool, Any]:
+def fast_decode(data: bytes, *, whole_doubles: bool = True) -> tuple[bool, Any]:
     """``(True, value)`` when ``data`` is provably the canonical bytes of ``value``.
 
     ``(False, None)`` means undecided: the caller runs the strict check. The
@@ -212,7 +212,9 @@ def fast_decode(data: bytes) -> tuple[bool, Any]:
     the same parse, so a duplicate key, a redundant escape, whitespace or a
     non-canonical number can never compare equal. Integer tokens of 16 or more
     digits (which RFC 8785 writes for whole doubles from 2^53 up to 1e21) are
-    read back as doubles, as the strict parser reads them.
+    read back as doubles, as the strict parser reads them; with
+    ``whole_doubles=False`` such bytes are left undecided instead, so a proven
+    value's text holds safe integers only.
     """
     raw = bytes(data)
     try:
@@ -222,7 +224,7 @@ def fast_decode(data: bytes) -> tuple[bool, Any]:
         return False, None
     if fast_canonical(value) == raw:
         return True, value
-    if _BIG_INT.search(b"," + raw):
+    if whole_doubles and _BIG_INT.search(b"," + raw):
         try:
             value = json.loads(text, parse_int=_whole_double)
         except (ValueError, RecursionError):

@@ -16,10 +16,9 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime
 from typing import Any, NamedTuple, cast
 
-import rfc8785
-
 from scaleguard.errors import InputError
 from scaleguard.ledger.canonical import MAX_DEPTH, MAX_SAFE_INTEGER, canonical_json, parse_entry
+from scaleguard.ledger.fastjcs import fast_decode
 
 #: Entry kind -> (record table, the column holding the entry's time).
 #: Every entry must be backed by one row of its kind's table; a kind missing
@@ -87,74 +86,19 @@ def _make_dumps() -> Callable[[Any], str]:
 _DUMPS = _make_dumps()
 
 
-# -- entry bytes: a quick canonical check with the strict parser as fallback ----
-
-
-class _Slow(Exception):
-    """The quick route cannot decide; use :func:`parse_entry`."""
-
-
-def _float_literal(text: str) -> float:
-    """A float token the C encoder will write back exactly as RFC 8785 does.
-
-    rfc8785 formats a finite non-zero double from ``repr``: when that has no
-    exponent and does not end in ``.0`` it is written unchanged, and the C
-    encoder writes ``repr`` too; the byte comparison in :func:`quick_entry`
-    then proves the token canonical. Other spellings are checked here.
-    """
-    value = float(text)
-    if ("e" in text or text.endswith(".0")) and rfc8785.dumps(value) != text.encode("ascii"):
-        raise _Slow
-    return value
-
-
-def _int_literal(text: str) -> int:
-    value = int(text)
-    if abs(value) > MAX_SAFE_INTEGER:
-        raise _Slow
-    return value
-
-
-_DECODER = json.JSONDecoder(parse_float=_float_literal, parse_int=_int_literal)
-_DECODE = _DECODER.decode
+# -- entry bytes: the C route's proof, with the strict parser as fallback --------
 
 
 def quick_entry(data: bytes) -> tuple[str, str, dict[str, Any]] | None:
     """(kind, time, record) if ``data`` is certainly a canonical entry, else None.
 
-    For finite, canonically spelled numbers and safe integers, RFC 8785 output
-    equals Python's sorted, compact ``json.dumps`` (UTF-8, not ASCII-escaped),
-    which runs in C: both escape the same control characters the same way and
-    write other text verbatim. The two orders of object keys (UTF-16 code
-    units against code points) agree unless a key holds a character beyond
-    U+FFFF, so any 4-byte UTF-8 sequence goes to the strict parser, as do
-    deep nesting and any mismatch; this never accepts what
-    :func:`parse_entry` rejects.
+    The proof is :func:`~scaleguard.ledger.fastjcs.fast_decode`'s (the bytes
+    equal the C encoder's proven RFC 8785 text of their own parse), without
+    reading long integer tokens as doubles, so a proven record's integers are
+    all safe. It never accepts what :func:`parse_entry` rejects.
     """
-    text = _quick_text(data)
-    if text is None:
-        return None
-    try:
-        value = _DECODE(text)
-        if _DUMPS(value) != text:
-            return None
-    except (_Slow, ValueError, RecursionError):
-        return None
-    return _entry_parts(value)
-
-
-def _quick_text(data: bytes) -> str | None:
-    """The entry as text when the quick route may judge it."""
-    if data.count(b"{") + data.count(b"[") > MAX_DEPTH:
-        return None
-    if data.isascii():
-        return data.decode("ascii")
-    if max(data) >= 0xF0:  # a 4-byte sequence: a character beyond U+FFFF, or invalid
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+    proven, value = fast_decode(data, whole_doubles=False)
+    return _entry_parts(value) if proven else None
 
 
 def _entry_parts(value: Any) -> tuple[str, str, dict[str, Any]] | None:
@@ -195,7 +139,7 @@ class CheckedEntry(NamedTuple):
     ``record_text`` is the record's slice of the entry text. In canonical
     form the record object is written exactly as it would be on its own, so
     when a row's record encodes to this same text the two are the same JSON
-    value. ``quick`` says the C route proved the entry canonical, so its
+    value. ``quick`` says :func:`quick_entry` proved the entry, so its
     integers are all safe and the row comparison may use the C encoder too.
     ``artifact`` is an evidence entry's artifact digest.
     """
@@ -214,21 +158,12 @@ def _artifact(kind: str, record: Mapping[str, Any]) -> str | None:
 
 def check_entry(data: bytes) -> CheckedEntry:
     """Kind, time and record text of canonical entry bytes; LedgerError otherwise."""
-    text = _quick_text(data)
-    parts = None
-    if text is not None:
-        try:
-            value = _DECODE(text)
-            if _DUMPS(value) == text:
-                parts = _entry_parts(value)
-        except (_Slow, ValueError, RecursionError):
-            parts = None
+    parts = quick_entry(data)
     quick = parts is not None
     if parts is None:
         parts = strict_entry(data)
-        text = data.decode("utf-8")
     kind, moment, record = parts
-    assert text is not None
+    text = bytes(data).decode("utf-8")
     # '{"kind":"<kind>","record":' ... ',"time":"<time>"}'; kind and time need no escaping
     record_text = text[len(kind) + 20 : len(text) - len(moment) - 11]
     return CheckedEntry(kind, moment, record_text, quick, _artifact(kind, record))
@@ -337,6 +272,49 @@ _ENCODE_STR = json.encoder.encode_basestring
 _TIMES_KEPT = 4096
 
 
+def cell_text(value: Any) -> str | None:
+    """A record value as its entry's RFC 8785 text, or None where the C/``repr``
+    text is not certainly RFC 8785's (see :func:`_float_safe` and :func:`_c_safe`)."""
+    cls = type(value)
+    if cls is str:
+        return _ENCODE_STR(value)
+    if value is None:
+        return "null"
+    if cls is bool:
+        return "true" if value else "false"
+    if cls is int:
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return None
+        return int.__repr__(value)
+    if cls is float:
+        if value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
+            return int.__repr__(int(value))
+        if _float_safe(value):
+            return float.__repr__(value)
+        return None
+    plain = normalized(_plain(value))
+    if not _c_safe(plain, 2):
+        return None
+    try:
+        return _DUMPS(plain)
+    except (ValueError, TypeError):
+        return None
+
+
+def processed_cell_text(value: Any, process: Callable[[Any], Any], text_only: bool) -> str | None:
+    """:func:`cell_text` of a raw cell after its column's result processor.
+
+    A cell the processor cannot read stays raw, as :meth:`RowLayout.values`
+    keeps it; a text-only processor (JSON) leaves a stored number as it is.
+    """
+    if value is not None and (type(value) is str or type(value) is bytes or not text_only):
+        try:  # noqa: SIM105 - a context manager per cell costs more in the callers' loops
+            value = process(value)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    return cell_text(value)
+
+
 class RowLayout:
     """Builds, from one record row, the canonical bytes its ledger entry must have.
 
@@ -384,56 +362,35 @@ class RowLayout:
                     values[self.names[at]] = process(raw)
         return values
 
+    def known_time(self, moment: Any) -> bool:
+        """Is ``moment`` an entry time as :func:`format_time` writes it? (Remembered.)"""
+        if moment in self.times:
+            return True
+        if type(moment) is not str or not valid_time(moment):
+            return False
+        if len(self.times) >= _TIMES_KEPT:
+            self.times.clear()
+        self.times.add(moment)
+        return True
+
     def entry_bytes(self, row: tuple[Any, ...]) -> bytes | None:
         """RFC 8785 bytes of (kind, this row's record, its time), or None if not sure."""
         moment = row[self.time_at]
-        if moment not in self.times:
-            if type(moment) is not str or not valid_time(moment):
-                return None
-            if len(self.times) >= _TIMES_KEPT:
-                self.times.clear()
-            self.times.add(moment)
+        if not self.known_time(moment):
+            return None
         parts = [self.head]
         append = parts.append
         for prefix, at, process, text_only in self.fields:
             value = row[at]
-            # A text-only processor (JSON) leaves a stored number as it is, as values() does.
-            if (
-                process is not None
-                and value is not None
-                and not (text_only and type(value) is not str and type(value) is not bytes)
-            ):
-                try:  # noqa: SIM105 - a context manager per cell costs more in this loop
-                    value = process(value)
-                except (TypeError, ValueError, OverflowError):
-                    pass  # kept raw, as values() keeps it
-            cls = type(value)
+            text = (
+                cell_text(value)
+                if process is None
+                else processed_cell_text(value, process, text_only)
+            )
+            if text is None:
+                return None
             append(prefix)
-            if cls is str:
-                append(_ENCODE_STR(value))
-            elif value is None:
-                append("null")
-            elif cls is bool:
-                append("true" if value else "false")
-            elif cls is int:
-                if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
-                    return None
-                append(int.__repr__(value))
-            elif cls is float:
-                if value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
-                    append(int.__repr__(int(value)))
-                elif _float_safe(value):
-                    append(float.__repr__(value))
-                else:
-                    return None
-            else:
-                plain = normalized(_plain(value))
-                if not _c_safe(plain, 2):
-                    return None
-                try:
-                    append(_DUMPS(plain))
-                except (ValueError, TypeError):
-                    return None
+            append(text)
         append('},"time":"')
         append(moment)
         append('"}')

@@ -12,20 +12,11 @@ give None for any row, the batch gets None and the caller goes row by row.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from json.encoder import encode_basestring
 from typing import Any
 
 from scaleguard.ledger.canonical import MAX_SAFE_INTEGER
-from scaleguard.ledger.recheck import (
-    _DUMPS,
-    _ENCODE_STR,
-    _TIMES_KEPT,
-    RowLayout,
-    _c_safe,
-    _float_safe,
-    _plain,
-    normalized,
-    valid_time,
-)
+from scaleguard.ledger.recheck import RowLayout, cell_text, processed_cell_text
 
 _NONE = type(None)
 _TEXTS: frozenset[type] = frozenset({str, _NONE})
@@ -33,45 +24,6 @@ _RAW_TEXT: frozenset[type] = frozenset({str, bytes})
 _NUMBERS: frozenset[type] = frozenset({int, float})
 #: Processed cells remembered per column; results depend only on the raw cell.
 _MEMO_KEPT = 4096
-
-
-def cell_text(value: Any) -> str | None:
-    """A processed cell as ``entry_bytes`` writes it, or None where it would give up."""
-    cls = type(value)
-    if cls is str:
-        return _ENCODE_STR(value)
-    if value is None:
-        return "null"
-    if cls is bool:
-        return "true" if value else "false"
-    if cls is int:
-        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
-            return None
-        return int.__repr__(value)
-    if cls is float:
-        if value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
-            return int.__repr__(int(value))
-        if _float_safe(value):
-            return float.__repr__(value)
-        return None
-    plain = normalized(_plain(value))
-    if not _c_safe(plain, 2):
-        return None
-    try:
-        return _DUMPS(plain)
-    except (ValueError, TypeError):
-        return None
-
-
-def _processed(value: Any, process: Callable[[Any], Any], text_only: bool) -> str | None:
-    """``entry_bytes``' handling of a cell whose column has a result processor."""
-    raw_text = type(value) is str or type(value) is bytes
-    if value is not None and (raw_text or not text_only):
-        try:  # noqa: SIM105 - a context manager per cell costs more in this loop
-            value = process(value)
-        except (TypeError, ValueError, OverflowError):
-            pass  # kept raw, as RowLayout.values() keeps it
-    return cell_text(value)
 
 
 def _column(
@@ -86,9 +38,9 @@ def _column(
         process = None
     if process is None or kinds == {_NONE}:
         if kinds == {str}:
-            return list(map(_ENCODE_STR, cells))
+            return list(map(encode_basestring, cells))
         if kinds <= _TEXTS:
-            return ["null" if v is None else _ENCODE_STR(v) for v in cells]
+            return ["null" if v is None else encode_basestring(v) for v in cells]
         if kinds == {int} and min(cells) >= -MAX_SAFE_INTEGER and max(cells) <= MAX_SAFE_INTEGER:
             return list(map(int.__repr__, cells))
         if kinds <= _NUMBERS:
@@ -99,13 +51,13 @@ def _column(
         if type(value) is str:  # the usual raw cell; its text depends on nothing else
             text = memo.get(value, memo)
             if text is memo:
-                text = _processed(value, process, text_only)
+                text = processed_cell_text(value, process, text_only)
                 if len(memo) >= _MEMO_KEPT:
                     memo.clear()
                 memo[value] = text
             out.append(text)  # type: ignore[arg-type]
         else:
-            out.append(_processed(value, process, text_only))
+            out.append(processed_cell_text(value, process, text_only))
     return out
 
 
@@ -149,12 +101,8 @@ class BatchLayout:
             fresh = set(times) - rows.times
         except TypeError:  # an unhashable cell: not a time
             return None
-        for moment in fresh:
-            if type(moment) is not str or not valid_time(moment):
-                return None
-            if len(rows.times) >= _TIMES_KEPT:
-                rows.times.clear()
-            rows.times.add(moment)
+        if not all(map(rows.known_time, fresh)):
+            return None
         texts: list[Sequence[Any]] = []
         for (_, at, process, text_only), memo in zip(rows.fields, self.memos, strict=True):
             column = _column(columns[at], process, text_only, memo)
