@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from inspect_ai.log import write_eval_log
 
 from scaleguard import demo
 from scaleguard.decisions import service
-from scaleguard.errors import InputError, NotFoundError
+from scaleguard.errors import InputError, NotFoundError, StoreError
 from scaleguard.evidence.synthetic import make_eval_log
 from scaleguard.store import repo
 from scaleguard.workspace import ModelSpec, add_model, ingest_paths, open_workspace
@@ -180,6 +181,84 @@ def test_override_input_errors(lab: Workspace) -> None:
         service.override(lab, "aurora-3", "novel-cb", "below", by="x", justification="  ")
     with pytest.raises(NotFoundError):
         service.override(lab, "aurora-3", "nope", "below", by="x", justification="y")
+
+
+def test_a_determine_with_nothing_new_does_not_wait_for_the_write_lock(lab: Workspace) -> None:
+    """Once the framework's use and the determinations are recorded, determining again only
+    reads: it runs to the end while another writer holds the workspace's write lock."""
+    service.determine(lab, "aurora-3", by="a")
+    with lab.store.read() as s:
+        size = repo.ledger_size(s)
+    finished = threading.Event()
+    failures: list[BaseException] = []
+
+    def again() -> None:
+        try:
+            service.determine(lab, "aurora-3", by="b")
+        except BaseException as err:  # reported by the main thread
+            failures.append(err)
+        finally:
+            finished.set()
+
+    worker = threading.Thread(target=again)
+    with open_workspace(lab.root) as other, other.store.write():
+        worker.start()
+        done = finished.wait(timeout=20)
+    worker.join()
+    assert done, "determine waited for the write lock although it had nothing to record"
+    assert not failures
+    with lab.store.read() as s:
+        assert repo.ledger_size(s) == size
+
+
+def test_the_first_determine_records_the_framework_use_with_its_determinations(
+    lab: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The framework's first use and the determinations are one transaction: when it fails,
+    neither is recorded; when it commits, both are."""
+    fw, _ = lab.resolve_framework("anthropic-rsp@2.2")
+    real_record = service._record
+
+    def record_then_fail(*args: Any) -> None:
+        real_record(*args)
+        raise StoreError("the disk is full")
+
+    monkeypatch.setattr(service, "_record", record_then_fail)
+    with pytest.raises(StoreError, match="disk is full"):
+        service.determine(lab, "aurora-3", "anthropic-rsp@2.2", by="a")
+    with lab.store.read() as s:
+        assert repo.framework_use(s, fw.digest) is None
+        assert not repo.determinations(s, "aurora-3")
+        size = repo.ledger_size(s)
+    monkeypatch.setattr(service, "_record", real_record)
+    service.determine(lab, "aurora-3", "anthropic-rsp@2.2", by="a")
+    with lab.store.read() as s:
+        use = repo.framework_use(s, fw.digest)
+        dets = repo.determinations(s, "aurora-3")
+        assert use is not None and dets
+        assert use.ledger_index == size  # the first entry of the transaction
+        assert sorted(d.ledger_index for d in dets) == list(range(size + 1, size + 1 + len(dets)))
+
+
+def test_an_override_records_the_framework_use_with_itself(
+    lab: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fw, _ = lab.resolve_framework(None)
+    real_add = repo.add_override
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise StoreError("the disk is full")
+
+    monkeypatch.setattr(repo, "add_override", refuse)
+    with pytest.raises(StoreError, match="disk is full"):
+        service.override(lab, "aurora-3", "novel-cb", "below", by="rso", justification="why")
+    with lab.store.read() as s:
+        assert repo.framework_use(s, fw.digest) is None
+    monkeypatch.setattr(repo, "add_override", real_add)
+    record = service.override(lab, "aurora-3", "novel-cb", "below", by="rso", justification="why")
+    with lab.store.read() as s:
+        use = repo.framework_use(s, fw.digest)
+    assert use is not None and use.ledger_index == record.ledger_index - 1
 
 
 def test_a_model_without_evidence_is_never_a_clean_proceed(lab: Workspace) -> None:

@@ -224,6 +224,35 @@ def test_a_follow_up_token_never_reads_as_an_option(
     assert json.loads(r.out)["status"] == "received"  # type: ignore[attr-defined]
 
 
+def test_an_older_token_that_begins_with_a_dash_goes_with_token(
+    tmp_path: Path, cli: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tokens issued before the 'nc_' prefix could begin with '-': --token takes one as it
+    is; the token is given once, as the argument or with --token."""
+    import secrets
+
+    monkeypatch.setattr(noncompliance, "TOKEN_PREFIX", "")
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n=None: "-x" + "A" * 30)
+    root, token = _submitted_from_the_cli(tmp_path, cli)
+    assert token.startswith("-")
+    follow = ("noncompliance", "follow-up", "--workspace", root, "--json")
+    r = cli(*follow, token)
+    assert r.code == 2 and "No such option" in r.err  # type: ignore[attr-defined]
+    r = cli(*follow, "--token", token)
+    assert r.code == 0, r.err  # type: ignore[attr-defined]
+    assert json.loads(r.out)["status"] == "received"  # type: ignore[attr-defined]
+    r = cli(*follow, "--token", token, "--message", "One more thing.")
+    assert [e["note"] for e in json.loads(r.out)["events"]][-1] == "One more thing."  # type: ignore[attr-defined]
+    assert cli(*follow, "--", token).code == 0  # type: ignore[attr-defined]
+    for extra in (("--token", token, "--", token), ()):
+        r = cli(*follow, *extra)
+        assert r.code == 2  # type: ignore[attr-defined]
+        assert "as the argument or with --token" in r.err  # type: ignore[attr-defined]
+        error = json.loads(r.out)["error"]  # type: ignore[attr-defined]
+        assert error["type"] == "InputError" and error["exit_code"] == 2
+        assert "--token" in error["message"]
+
+
 def test_the_rso_cannot_handle_a_report_about_the_rso(ws: Workspace) -> None:
     done = noncompliance.submit(
         ws, text="The RSO signed off without the evaluations.", recipients=["board-chair"],

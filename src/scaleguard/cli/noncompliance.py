@@ -116,20 +116,35 @@ def submit(
 
 @noncompliance_app.command("follow-up")
 def follow_up(
-    token: str = typer.Argument(
-        ...,
-        help="The token given at submission. An older token that begins with '-' goes "
-        "last, after '--': follow-up [OPTIONS] -- TOKEN.",
+    token: str | None = typer.Argument(
+        None,
+        metavar="TOKEN",
+        help="The token given at submission (or give it with --token).",
+    ),
+    token_option: str | None = typer.Option(
+        None,
+        "--token",
+        help="The token, as an option: for an older token that begins with '-', "
+        "which the command line would read as an option (--token -abc…).",
     ),
     message: str | None = typer.Option(None, "--message", help="Add information."),
     workspace: Path | None = WORKSPACE_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """For the reporter: the report's status and findings; optionally add a message."""
+    """For the reporter: the report's status and findings; optionally add a message.
+
+    Give the token as the argument or with --token, not both.
+    """
     from scaleguard.incidents import noncompliance
 
+    given = [t for t in (token, token_option) if t is not None]
+    if len(given) != 1:
+        raise InputError(
+            "give the follow-up token once: as the argument or with --token",
+            hint="noncompliance follow-up TOKEN, or --token TOKEN for a token that begins with '-'",
+        )
     with _workspace(workspace) as ws:
-        st = noncompliance.follow_up(ws, token, message=message)
+        st = noncompliance.follow_up(ws, given[0], message=message)
     data = state_json(st, staff=False)
     if json_out:
         print_json(data)

@@ -243,12 +243,16 @@ def determine(
     Idempotent: a determination identical to the latest on record for the same
     threshold and indicator is not recorded again. A threshold without evidence
     is recorded as ``missing`` (once), so the record shows it was looked for.
+    The framework's first use is recorded with the determinations, in one transaction.
     """
-    fw, _ = ws.use_framework(framework)
+    fw, origin = ws.resolve_framework(framework)
     actor = default_actor(by)
-    pending = _plan(ws, model, fw)
-    if pending:  # nothing changed: no transaction, no commit, no ledger entry
+    with ws.store.read() as s:
+        pending = _plan(ws, model, fw, s)
+        known = repo.framework_use(s, fw.digest) is not None
+    if pending or not known:  # else nothing to record: no write lock, no commit
         with ws.store.write() as tx:
+            repo.record_framework(tx, ref=fw.ref, digest=fw.digest, origin=origin)
             _record(tx, model, fw, actor, pending)
     return fw, status(ws, model, fw)
 
@@ -300,7 +304,7 @@ def override(
         raise InputError(f"unknown state {state!r}", hint=f"use one of: {', '.join(STATES)}")
     if not justification.strip():
         raise InputError("an override needs a justification", hint='add --why "..."')
-    fw, _ = ws.use_framework(framework)
+    fw, origin = ws.resolve_framework(framework)
     ids = {t.id for t in fw.doc.thresholds}
     if threshold not in ids:
         raise NotFoundError(
@@ -310,7 +314,8 @@ def override(
         repo.model(s, model)
     current = next(st for st in status(ws, model, fw) if st.threshold_id == threshold)
     head = _worst_determination(current.determinations)
-    with ws.store.write() as tx:
+    with ws.store.write() as tx:  # the framework's first use and the override, together
+        repo.record_framework(tx, ref=fw.ref, digest=fw.digest, origin=origin)
         return repo.add_override(
             tx,
             model=model,

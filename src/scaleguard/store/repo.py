@@ -91,9 +91,15 @@ def framework_uses(session: Session) -> list[FrameworkUse]:
     return list_records(session, FrameworkLoadedRow, FrameworkUse)
 
 
+def framework_use(session: Session, digest: str) -> FrameworkUse | None:
+    """The recorded first use of a framework digest, if any: a read, so a caller can
+    tell whether :func:`record_framework` would write without taking the write lock."""
+    return first_record(session, FrameworkLoadedRow, FrameworkUse, digest=digest)
+
+
 def record_framework(tx: Tx, *, ref: str, digest: str, origin: str) -> FrameworkUse:
     """Record the first use of a framework digest; later uses return that first record."""
-    found = first_record(tx, FrameworkLoadedRow, FrameworkUse, digest=digest)
+    found = framework_use(tx, digest)
     if found is not None:
         return found
     return create_record(
