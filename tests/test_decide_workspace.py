@@ -474,3 +474,36 @@ def test_a_decision_rests_on_what_was_recorded_before_it(
     again = service.decide(lab, "aurora-3", "train", by="rso")
     assert again.decision.model_dump() == done.decision.model_dump()
     assert len(checks) == 3  # nothing moved this time: one check
+
+
+def test_determinations_rest_on_what_was_recorded_before_them(
+    lab: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """determine plans on a snapshot, outside the write lock; evidence another writer
+    records in between is planned with, not left for the next run to notice."""
+    log = make_eval_log(
+        "bio_novel_design",
+        "fictional/aurora-3",
+        [1.0] * 180 + [0.0] * 20,
+        created="2026-11-01T09:00:00+00:00",
+    )
+    path = tmp_path / "rerun.eval"
+    write_eval_log(log, str(path), format="eval")
+    real_write = lab.store.write
+    ingested: list[bool] = []
+
+    def write_after_another(*args: Any, **kwargs: Any) -> Any:
+        if not ingested:  # another process ingests new evidence after our snapshot
+            with open_workspace(lab.root) as other:
+                ingest_paths(other, [path], by="eval-team")
+            ingested.append(True)
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(lab.store, "write", write_after_another)
+    _, rows = service.determine(lab, "aurora-3", by="a")
+    assert ingested
+    novel = next(r for r in rows if r.threshold_id == "novel-cb")
+    assert novel.finding.state == "crossed"
+    monkeypatch.setattr(lab.store, "write", real_write)
+    fw, _ = lab.resolve_framework(None)
+    assert service._plan(lab, "aurora-3", fw) == []  # nothing was left unrecorded

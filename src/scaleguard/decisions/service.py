@@ -248,10 +248,14 @@ def determine(
     fw, origin = ws.resolve_framework(framework)
     actor = default_actor(by)
     with ws.store.read() as s:
+        seen = ledger_size(s)
         pending = _plan(ws, model, fw, s)
         known = repo.framework_use(s, fw.digest) is not None
     if pending or not known:  # else nothing to record: no write lock, no commit
         with ws.store.write() as tx:
+            if ledger_size(tx) != seen:
+                # another writer committed since the snapshot: plan on what is recorded now
+                pending = _plan(ws, model, fw, tx)
             repo.record_framework(tx, ref=fw.ref, digest=fw.digest, origin=origin)
             _record(tx, model, fw, actor, pending)
     return fw, status(ws, model, fw)
