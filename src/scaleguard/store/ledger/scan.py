@@ -242,10 +242,9 @@ def _entry_batch(
 
 
 def layout(reader: Reader, table: Table, kind: str, time_column: str) -> RowLayout:
+    """The table's rows read as a ``select`` reads them (:meth:`Reader.processors`)."""
     processors = {
-        c.name: p
-        for c in table.c
-        if (p := c.type.result_processor(reader.dialect, None)) is not None
+        c.name: p for c, p in zip(table.c, reader.processors(table), strict=True) if p is not None
     }
     text_only = {c.name for c in table.c if isinstance(c.type, JSON)}
     return RowLayout(kind, time_column, [c.name for c in table.c], processors, text_only)
