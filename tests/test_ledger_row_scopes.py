@@ -3,10 +3,10 @@
 * On SQLite each decision scope is read through the raw driver cursor with SQL
   compiled from the scope's condition: it must return exactly the rows a
   SQLAlchemy select with that condition returns, for every scope of every model.
-* Driver values are turned into Python values by :func:`column_processors`, in
-  the row check and in full verification: the result must equal what a select
-  of the table returns, on SQLite (whose DATE is text) and on PostgreSQL (whose
-  driver reports a type code per column).
+* Driver values are turned into record values by :func:`column_processors`, in
+  the row check and in full verification: the same values a select returns,
+  except that a SQLite DATE stays the text it is stored as, so a date stored
+  in any spelling but the signed one is found, not parsed into agreement.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Table, select
 
 from scaleguard.decisions import service
 from scaleguard.ledger.recheck import RECORD_TABLES
 from scaleguard.store import repo
 from scaleguard.store.ledger import rows
-from scaleguard.store.ledger.reader import Reader
+from scaleguard.store.ledger.reader import Reader, column_processors
 from scaleguard.store.tables import metadata
 from scaleguard.workspace import init_workspace
 from scaleguard.workspace.workspace import Workspace
@@ -101,6 +102,10 @@ def _workspace(tmp_path: Path) -> Workspace:
     return ws
 
 
+def _dates_as_text(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in row.items()}
+
+
 def _selected(session: Any, table: Table, where: tuple[Any, ...]) -> list[dict[str, Any]]:
     query = select(*table.c).where(*where).order_by(table.c.id)
     return [dict(r) for r in session.execute(query).mappings()]
@@ -118,7 +123,8 @@ def test_raw_and_select_reads_of_every_scope_agree(tmp_path: Path) -> None:
                     selected = _selected(s, scope.table, scope.where)
                     at = list(scope.table.c.keys()).index("id")
                     assert [r[at] for r in raw] == [r["id"] for r in selected], scope.key
-                    assert [v for _, v in rows._processed(s, scope.table, raw)] == selected
+                    processed = [v for _, v in rows._processed(s, scope.table, raw)]
+                    assert processed == [_dates_as_text(r) for r in selected]
                     names = {r["model"] for r in selected} if "model" in scope.table.c else None
                     if scope.key == ("evidence", model):
                         assert names == EXPECTED_EVIDENCE[model]
@@ -139,7 +145,9 @@ def test_raw_and_select_reads_of_every_scope_agree(tmp_path: Path) -> None:
         ws.close()
 
 
-def test_column_processors_read_rows_as_a_select_does(lab: Workspace) -> None:
+def test_column_processors_read_rows_as_a_select_does_but_keep_dates_as_text(
+    lab: Workspace,
+) -> None:
     service.decide(lab, "aurora-3", "train", by="rso")
     with lab.store.read() as s:
         reader = Reader(s)
@@ -150,7 +158,7 @@ def test_column_processors_read_rows_as_a_select_does(lab: Workspace) -> None:
                 continue
             columns = ", ".join(reader.quote(c.name) for c in table.c)
             raw = reader.all(f"SELECT {columns} FROM {reader.quote(name)} ORDER BY id", ())
-            processors = reader.processors(table)
+            processors = column_processors(table, reader.dialect)
             read = [
                 {
                     c.name: (v if p is None or v is None else p(v))
@@ -158,18 +166,46 @@ def test_column_processors_read_rows_as_a_select_does(lab: Workspace) -> None:
                 }
                 for row in raw
             ]
-            assert read == _selected(s, table, ()), name
+            selected = _selected(s, table, ())
+            dates += sum(isinstance(v, date) for r in selected for v in r.values())
+            # PostgreSQL's driver gives dates; SQLite's text is kept as stored
+            assert [_dates_as_text(r) for r in read] == [_dates_as_text(r) for r in selected]
+            if reader.dialect.name == "sqlite":
+                assert not any(isinstance(v, date) for r in read for v in r.values()), name
             compared += len(read)
-            dates += sum(isinstance(v, date) for r in read for v in r.values())
         assert compared > 40
-        assert dates > 0  # models.released_on: a date, as the select returns it
+        assert dates > 0  # models.released_on: a date to a select
+
+
+@pytest.mark.parametrize("spelling", ["2025-W36-1", "20250901", "2025-09-01 "])
+def test_a_date_stored_in_another_spelling_is_found(tmp_path: Path, spelling: str) -> None:
+    """2025-W36-1 is the signed 2025-09-01 to ``date.fromisoformat``; the row check
+    and full verification both compare what is stored, so both refuse it."""
+    from scaleguard import demo
+    from scaleguard.errors import LedgerIntegrityError
+    from scaleguard.workspace import open_workspace
+    from test_ledger_tamper import attack, sql
+
+    demo.prepare(tmp_path / "lab")
+    with open_workspace(tmp_path / "lab") as ws:
+        with ws.store.read() as s:
+            model = next(m for m in repo.models(s) if m.released_on == date(2025, 9, 1))
+        attack(
+            ws, sql("UPDATE models SET released_on = :d WHERE name = :n", d=spelling, n=model.name)
+        )
+        report = ws.verify_ledger(full=True)
+        assert not report.ok
+        assert any(d.table == "models" for d in report.discrepancies)
+        rows.forget()  # a process that never proved the row, as a new command is
+        with ws.store.read() as s, pytest.raises(LedgerIntegrityError, match="models row"):
+            rows.check_decision_inputs(s, ws.signed_checkpoint(s), model.name)
 
 
 def test_a_column_whose_stored_type_was_changed_is_read_raw_and_reported(
     tmp_path: Path, pg_url: str
 ) -> None:
-    # psycopg's floating point implementation has no processor for a text column:
-    # verification compares the text as the driver gives it, and finds every row changed.
+    # a float column altered to text: verification compares the text as the driver
+    # gives it, and finds every row changed
     from scaleguard import demo
     from scaleguard.workspace import open_workspace
     from test_ledger_tamper import attack, sql
@@ -180,8 +216,6 @@ def test_a_column_whose_stored_type_was_changed_is_read_raw_and_reported(
         with ws.store.read() as s:
             evidence = repo.evidence(s)
         attack(ws, sql("ALTER TABLE evidence ALTER COLUMN value TYPE text"))
-        with ws.store.read() as s:
-            assert not any(Reader(s).processors(metadata.tables["evidence"]))
         report = ws.verify_ledger(full=True)
         assert not report.ok
         changed = {d.row for d in report.discrepancies if d.table == "evidence"}

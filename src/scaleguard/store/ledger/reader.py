@@ -6,9 +6,8 @@ import itertools
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import JSON, Table
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from scaleguard.store.db import first_line, styled
@@ -25,27 +24,33 @@ class ReadFailed(Exception):
     """The driver refused a query (a dropped column, a value it cannot convert)."""
 
 
-def column_processors(
-    table: Table, dialect: Dialect, type_codes: Sequence[object] | None = None
-) -> list[Processor | None]:
-    """What a ``select`` of ``table`` does to each column's driver value, in column order.
+def column_processors(table: Table, dialect: Dialect) -> list[Processor | None]:
+    """How the row check and full verification turn each column's driver value into
+    a record value, in column order: the column type's own result processor.
 
-    That is the result processor of the column type as ``dialect`` implements
-    it (a SQLite DATE's text becomes a date), given the type code the driver
-    reports for the column (``cursor.description``), by which some
-    implementations choose (psycopg's floating point); sqlite3 reports none.
-    Where the dialect cannot read the reported type at all (a column whose
-    stored type was changed), the driver's values are left as they are, to be
-    compared with the signed record like any other.
+    Deliberately not the dialect's implementation a ``select`` uses: that one
+    parses a SQLite DATE's text into a date, so ``2024-W01-5`` would read as
+    the signed ``2024-01-05``. Here a date stays the text it is stored as, and
+    any spelling but the signed one is a difference. A JSON column's processor
+    reads text only: SQLite stores a JSON number as a number (the column's
+    numeric affinity), which is that value as it is. No processor needs the
+    driver's type codes, so a column whose stored type was changed is read as
+    the driver gives it and compared like any other.
     """
-    codes: Sequence[object] = [None] * len(table.c) if type_codes is None else type_codes
-    processors: list[Processor | None] = []
-    for column, code in zip(table.c, codes, strict=True):
-        try:
-            processors.append(column.type.dialect_impl(dialect).result_processor(dialect, code))
-        except (SQLAlchemyError, TypeError):
-            processors.append(None)
-    return processors
+    found: list[Processor | None] = []
+    for column in table.c:
+        process: Processor | None = column.type.result_processor(dialect, None)
+        if process is not None and isinstance(column.type, JSON):
+            process = _text_only(process)
+        found.append(process)
+    return found
+
+
+def _text_only(process: Processor) -> Processor:
+    def read(value: Any) -> Any:
+        return process(value) if type(value) is str or type(value) is bytes else value
+
+    return read
 
 
 class Reader:
@@ -78,22 +83,6 @@ class Reader:
                 cursor.close()
         except self._errors as exc:
             raise ReadFailed(first_line(exc)[:200]) from None
-
-    def processors(self, table: Table) -> list[Processor | None]:
-        """:func:`column_processors` for ``table`` with the type codes this driver reports
-        for its columns (read from an empty select of them)."""
-        names = ", ".join(self.quote(c.name) for c in table.c)
-        sql = f"SELECT {names} FROM {self.quote(table.name)} WHERE 1 = 0"
-        try:
-            cursor = self.dbapi.cursor()
-            try:
-                cursor.execute(sql)
-                codes = [d[1] for d in cursor.description]
-            finally:
-                cursor.close()
-        except self._errors as exc:
-            raise ReadFailed(first_line(exc)[:200]) from None
-        return column_processors(table, self.dialect, codes)
 
     def batches(self, sql: str, params: Sequence[Any]) -> Iterator[list[tuple[Any, ...]]]:
         """The result in lists of up to a few thousand rows, so callers can work a batch at once."""

@@ -352,8 +352,9 @@ def _sqlite_raw(session: Session, scope: Scope) -> list[tuple[Any, ...]]:
 def _processed(
     session: Session, table: Table, raw: Sequence[tuple[Any, ...]]
 ) -> list[tuple[str, dict[str, Any]]]:
-    """Driver values turned into what a ``select`` of the table returns (its result processors)."""
-    procs = column_processors(table, session.connection().dialect)  # sqlite3 has no type codes
+    """Driver values turned into record values, as full verification reads them
+    (:func:`~scaleguard.store.ledger.reader.column_processors`)."""
+    procs = column_processors(table, session.connection().dialect)
     names = [c.name for c in table.c]
     out = []
     try:
