@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from sqlalchemy import JSON, Table
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from scaleguard.store.db import first_line, styled
@@ -15,8 +17,40 @@ _FETCH = 5000
 _names = itertools.count()
 
 
+Processor = Callable[[Any], Any]
+
+
 class ReadFailed(Exception):
     """The driver refused a query (a dropped column, a value it cannot convert)."""
+
+
+def column_processors(table: Table, dialect: Dialect) -> list[Processor | None]:
+    """How the row check and full verification turn each column's driver value into
+    a record value, in column order: the column type's own result processor.
+
+    Deliberately not the dialect's implementation a ``select`` uses: that one
+    parses a SQLite DATE's text into a date, so ``2024-W01-5`` would read as
+    the signed ``2024-01-05``. Here a date stays the text it is stored as, and
+    any spelling but the signed one is a difference. A JSON column's processor
+    reads text only: SQLite stores a JSON number as a number (the column's
+    numeric affinity), which is that value as it is. No processor needs the
+    driver's type codes, so a column whose stored type was changed is read as
+    the driver gives it and compared like any other.
+    """
+    found: list[Processor | None] = []
+    for column in table.c:
+        process: Processor | None = column.type.result_processor(dialect, None)
+        if process is not None and isinstance(column.type, JSON):
+            process = _text_only(process)
+        found.append(process)
+    return found
+
+
+def _text_only(process: Processor) -> Processor:
+    def read(value: Any) -> Any:
+        return process(value) if type(value) is str or type(value) is bytes else value
+
+    return read
 
 
 class Reader:

@@ -64,7 +64,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Float, Table, false, literal_column, or_, select
+from sqlalchemy import Float, Select, Table, false, literal_column, or_, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -82,6 +83,7 @@ from scaleguard.ledger.note import Checkpoint
 from scaleguard.ledger.recheck import RECORD_TABLES, row_record
 from scaleguard.store import repo
 from scaleguard.store.db import first_line
+from scaleguard.store.ledger.reader import column_processors
 from scaleguard.store.ledger.tree import with_nodes
 from scaleguard.store.tables import metadata
 
@@ -243,19 +245,39 @@ def _prove(
 # -- scopes: the rows a decision reads, and how they are shown unchanged ------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Scope:
-    """The rows of ``table`` matching ``where`` (all rows when empty), in id order.
-
-    ``sql_where`` and ``params`` are the same condition as driver SQL (qmark
-    style), for SQLite's raw read.
-    """
+    """The rows of ``table`` matching ``where`` (all rows when empty), in id order."""
 
     key: ScopeKey
     table: Table
     where: tuple[ColumnElement[bool], ...] = ()
-    sql_where: str = ""
-    params: tuple[str, ...] = ()
+    _compiled: dict[Dialect, tuple[str, tuple[Any, ...]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+
+    def statement(self) -> Select[Any]:
+        """Every column of the scope's rows, in id order."""
+        return select(*self.table.c).where(*self.where).order_by(self.table.c.id)
+
+    def positional_sql(self, dialect: Dialect) -> tuple[str, tuple[Any, ...]]:
+        """:meth:`statement` as driver SQL of ``dialect`` (qmark style on SQLite) and its
+        parameters in order, for a raw read; compiled once per scope and dialect.
+
+        Parameter values go to the driver as they are, which is what SQLAlchemy
+        binds for the text and integer conditions scopes hold.
+        """
+        found = self._compiled.get(dialect)
+        if found is None:
+            compiled = self.statement().compile(
+                dialect=dialect, compile_kwargs={"render_postcompile": True}
+            )
+            if compiled.positiontup is None:
+                raise TypeError(f"the {dialect.name} driver does not bind parameters by position")
+            values = compiled.params
+            found = (str(compiled), tuple(values[name] for name in compiled.positiontup))
+            self._compiled[dialect] = found
+        return found
 
 
 def _pg_encoding(table: Table) -> str:
@@ -317,26 +339,23 @@ def _pg_read(session: Session, scope: Scope) -> tuple[object, list[tuple[str, di
 
 def _sqlite_raw(session: Session, scope: Scope) -> list[tuple[Any, ...]]:
     """The scope's rows as the driver returns them, in id order (same transaction)."""
-    table = scope.table
-    names = ", ".join(f'"{c.name}"' for c in table.c)
-    where = f" WHERE {scope.sql_where}" if scope.sql_where else ""
-    sql = f'SELECT {names} FROM "{table.name}"{where} ORDER BY "id"'
+    connection = session.connection()
+    sql, params = scope.positional_sql(connection.dialect)
     try:
-        raw = session.connection().connection.dbapi_connection
+        raw = connection.connection.dbapi_connection
         assert raw is not None
-        return list(raw.execute(sql, scope.params).fetchall())
+        return list(raw.execute(sql, params).fetchall())
     except (SQLAlchemyError, sqlite3.Error, TypeError, ValueError) as exc:
-        raise _read_error(table, exc) from None
+        raise _read_error(scope.table, exc) from None
 
 
 def _processed(
     session: Session, table: Table, raw: Sequence[tuple[Any, ...]]
 ) -> list[tuple[str, dict[str, Any]]]:
-    """Driver values turned into what a ``select`` of the table returns (its result processors)."""
-    dialect = session.connection().dialect
-    columns = list(table.c)
-    procs = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
-    names = [c.name for c in columns]
+    """Driver values turned into record values, as full verification reads them
+    (:func:`~scaleguard.store.ledger.reader.column_processors`)."""
+    procs = column_processors(table, session.connection().dialect)
+    names = [c.name for c in table.c]
     out = []
     try:
         for row in raw:
@@ -389,6 +408,11 @@ def check_scopes(session: Session, signed: Checkpoint, scopes: Sequence[Scope]) 
     return RowCheck(checked, signed.size, reread)
 
 
+#: (model, the evidence names it takes) -> its scopes, which keep their compiled SQL
+_scopes_memo: dict[tuple[str, tuple[str, ...]], list[Scope]] = {}
+_SCOPES_KEPT = 256
+
+
 def decision_scopes(session: Session, model: str) -> list[Scope]:
     """Every row a decision about ``model`` reads: the registry (all models and scores),
     the frameworks, and the model's evidence (as :func:`repo.evidence_for_model` finds
@@ -405,29 +429,22 @@ def decision_scopes(session: Session, model: str) -> list[Scope]:
     names = tuple(
         sorted(n for n in repo.evidence_model_names(session) if n == model or n.endswith(suffix))
     )
-    marks = ", ".join("?" for _ in names)
-    return [
-        Scope(("models", None), t["models"]),
-        Scope(("model_scores", None), t["model_scores"]),
-        Scope(("frameworks_loaded", None), t["frameworks_loaded"]),
-        Scope(
-            ("evidence", model),
-            ev,
-            (ev.c.model.in_(names) if names else false(),),
-            f'"model" IN ({marks})' if names else "0",
-            names,
-        ),
-        Scope(("attestations", model), at, (at.c.model == model,), '"model" = ?', (model,)),
-        Scope(
-            ("facts", model),
-            fa,
-            (or_(fa.c.model == model, fa.c.model.is_(None)),),
-            '("model" = ? OR "model" IS NULL)',
-            (model,),
-        ),
-        Scope(("determinations", model), de, (de.c.model == model,), '"model" = ?', (model,)),
-        Scope(("overrides", model), ov, (ov.c.model == model,), '"model" = ?', (model,)),
-    ]
+    found = _scopes_memo.get((model, names))
+    if found is None:
+        found = [
+            Scope(("models", None), t["models"]),
+            Scope(("model_scores", None), t["model_scores"]),
+            Scope(("frameworks_loaded", None), t["frameworks_loaded"]),
+            Scope(("evidence", model), ev, (ev.c.model.in_(names) if names else false(),)),
+            Scope(("attestations", model), at, (at.c.model == model,)),
+            Scope(("facts", model), fa, (or_(fa.c.model == model, fa.c.model.is_(None)),)),
+            Scope(("determinations", model), de, (de.c.model == model,)),
+            Scope(("overrides", model), ov, (ov.c.model == model,)),
+        ]
+        if len(_scopes_memo) >= _SCOPES_KEPT:
+            _scopes_memo.clear()
+        _scopes_memo[(model, names)] = found
+    return list(found)
 
 
 def check_decision_inputs(session: Session, signed: Checkpoint, model: str) -> RowCheck:

@@ -38,7 +38,7 @@ from scaleguard.ledger.recheck import (
 )
 from scaleguard.ledger.report import as_bytes, type_name
 from scaleguard.ledger.rowbatch import BatchLayout
-from scaleguard.store.ledger.reader import UNREADABLE, Reader, ReadFailed
+from scaleguard.store.ledger.reader import UNREADABLE, Reader, ReadFailed, column_processors
 from scaleguard.store.ledger.spantree import check_nodes
 from scaleguard.store.tables import metadata
 
@@ -242,11 +242,9 @@ def _entry_batch(
 
 
 def layout(reader: Reader, table: Table, kind: str, time_column: str) -> RowLayout:
-    processors = {
-        c.name: p
-        for c in table.c
-        if (p := c.type.result_processor(reader.dialect, None)) is not None
-    }
+    """How the table's rows are read and rebuilt as entries (:func:`column_processors`)."""
+    found = column_processors(table, reader.dialect)
+    processors = {c.name: p for c, p in zip(table.c, found, strict=True) if p is not None}
     text_only = {c.name for c in table.c if isinstance(c.type, JSON)}
     return RowLayout(kind, time_column, [c.name for c in table.c], processors, text_only)
 
