@@ -507,3 +507,37 @@ def test_determinations_rest_on_what_was_recorded_before_them(
     monkeypatch.setattr(lab.store, "write", real_write)
     fw, _ = lab.resolve_framework(None)
     assert service._plan(lab, "aurora-3", fw) == []  # nothing was left unrecorded
+
+
+def test_an_override_answers_the_determination_current_when_it_is_recorded(
+    lab: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New evidence another writer determines between the override's checks and its
+    write is what the override answers; it is not silently retired by it."""
+    service.determine(lab, "aurora-3", by="a")
+    log = make_eval_log(
+        "bio_novel_design",
+        "fictional/aurora-3",
+        [1.0] * 180 + [0.0] * 20,
+        created="2026-11-01T09:00:00+00:00",
+    )
+    path = tmp_path / "rerun.eval"
+    write_eval_log(log, str(path), format="eval")
+    real_write = lab.store.write
+    moved: list[bool] = []
+
+    def write_after_another(*args: Any, **kwargs: Any) -> Any:
+        if not moved:  # another process ingests and determines first
+            with open_workspace(lab.root) as other:
+                ingest_paths(other, [path], by="eval-team")
+                service.determine(other, "aurora-3", by="b")
+            moved.append(True)
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(lab.store, "write", write_after_another)
+    service.override(lab, "aurora-3", "novel-cb", "below", by="rso", justification="reviewed")
+    assert moved
+    monkeypatch.setattr(lab.store, "write", real_write)
+    fw, _ = lab.resolve_framework(None)
+    novel = next(st for st in service.status(lab, "aurora-3", fw) if st.threshold_id == "novel-cb")
+    assert novel.override is not None and novel.finding.state == "below"

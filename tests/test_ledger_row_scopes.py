@@ -220,3 +220,42 @@ def test_a_column_whose_stored_type_was_changed_is_read_raw_and_reported(
         assert not report.ok
         changed = {d.row for d in report.discrepancies if d.table == "evidence"}
         assert changed == {f"id {e.id}" for e in evidence}
+
+
+@pytest.mark.parametrize("value", [float(2**53), 1e18, -float(2**60)])
+def test_a_large_whole_number_fact_is_read_as_the_float_it_was(
+    tmp_path: Path, value: float
+) -> None:
+    """SQLite stores an integral float in a JSON column as an INTEGER; a workspace-wide
+    fact is in every decision's rows, so reading it back wrongly would stop them all."""
+    from scaleguard import demo
+    from scaleguard.workspace import open_workspace
+
+    demo.prepare(tmp_path / "lab")
+    with open_workspace(tmp_path / "lab") as ws:
+        with ws.store.write() as tx:
+            repo.add_fact(tx, name="big", value=value, source="https://s", asserted_by="rso")
+        rows.forget()
+        with ws.store.read() as s:
+            rows.check_decision_inputs(s, ws.signed_checkpoint(s), "aurora-3")
+        assert ws.verify_ledger(full=True).ok
+
+
+def test_a_large_integer_put_in_place_of_a_whole_float_is_found(tmp_path: Path) -> None:
+    """Only an integer that is exactly the float is read as it: 2**53 + 1 is not."""
+    from scaleguard import demo
+    from scaleguard.errors import LedgerIntegrityError
+    from scaleguard.workspace import open_workspace
+    from test_ledger_tamper import attack, sql
+
+    demo.prepare(tmp_path / "lab")
+    with open_workspace(tmp_path / "lab") as ws:
+        with ws.store.write() as tx:
+            fact = repo.add_fact(
+                tx, name="big", value=float(2**53), source="https://s", asserted_by="rso"
+            )
+        attack(ws, sql("UPDATE facts SET value = :v WHERE id = :i", v=2**53 + 1, i=fact.id))
+        assert not ws.verify_ledger(full=True).ok
+        rows.forget()
+        with ws.store.read() as s, pytest.raises(LedgerIntegrityError, match="facts row"):
+            rows.check_decision_inputs(s, ws.signed_checkpoint(s), "aurora-3")

@@ -34,7 +34,7 @@ from scaleguard.ledger import (
     verify_receipt,
 )
 from scaleguard.ledger.merkle import naive_consistency_proof, naive_inclusion_proof, naive_root
-from scaleguard.ledger.recheck import quick_entry, read_entry
+from scaleguard.ledger.recheck import check_entry, quick_entry, read_entry
 from scaleguard.store import Store, Tx, ensure_schema, head_revision, repo, revision_of
 from scaleguard.store.ledger import tree as ledger_tree
 from scaleguard.store.ledger.signer import (
@@ -592,3 +592,17 @@ def test_non_canonical_spellings_are_rejected(data: bytes) -> None:
     assert quick_entry(data) is None
     with pytest.raises(LedgerError):
         read_entry(data)
+
+
+@pytest.mark.parametrize(
+    "token", [b"9007199254740992", b"-9007199254740992", b"1000000000000000000"]
+)
+def test_a_quick_entry_holds_only_safe_integers(token: bytes) -> None:
+    """A canonical entry may hold a whole double of 16+ digits; the strict route reads it,
+    and it is never marked quick, because a row's C text could then match it while the
+    row holds an integer canonical JSON refuses."""
+    data = b'{"kind":"fact","record":{"value":' + token + b'},"time":"2026-01-01T00:00:00Z"}'
+    assert quick_entry(data) is None
+    checked = check_entry(data)
+    assert not checked.quick
+    assert read_entry(data)[2]["value"] == float(token)

@@ -20,6 +20,7 @@ from scaleguard.ledger import entry_bytes
 from scaleguard.ledger.recheck import RowLayout
 from scaleguard.ledger.rowbatch import BatchLayout
 from scaleguard.store.ledger import scan
+from scaleguard.store.ledger.reader import json_cell
 from scaleguard.store.ledger.verify import verify
 from scaleguard.workspace import Workspace
 from test_ledger_store import json_values
@@ -120,11 +121,11 @@ _cells = st.one_of(
 def test_a_batch_is_written_exactly_as_its_rows_are(
     rows: list[tuple[Any, Any, Any]], micro: int
 ) -> None:
-    """Column 'j' is read as JSON text (as a JSON column is), 'p' through a plain processor."""
+    """Column 'j' is read as a JSON column is (json_cell), 'p' through a plain processor."""
     moment = datetime(2026, 5, 1, 12, 0, 0, micro, tzinfo=UTC)
     time_text = json.loads(entry_bytes("fact", moment, {}))["time"]
     names = ["a", "j", "p", "at_time", "ledger_index"]
-    layout = RowLayout("fact", "at_time", names, {"j": json.loads, "p": str.upper}, {"j"})
+    layout = RowLayout("fact", "at_time", names, {"j": json_cell(json.loads), "p": str.upper})
     full = [(*row, time_text, k) for k, row in enumerate(rows)]
     one_by_one = [layout.entry_bytes(row) for row in full]
     batch = BatchLayout(layout)

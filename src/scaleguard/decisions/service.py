@@ -316,9 +316,11 @@ def override(
         )
     with ws.store.read() as s:
         repo.model(s, model)
-    current = next(st for st in status(ws, model, fw) if st.threshold_id == threshold)
-    head = _worst_determination(current.determinations)
     with ws.store.write() as tx:  # the framework's first use and the override, together
+        # the determination it answers is the one current when it is recorded, read
+        # under the write lock: one another writer recorded meanwhile is not skipped
+        current = next(st for st in status(ws, model, fw, tx) if st.threshold_id == threshold)
+        head = _worst_determination(current.determinations)
         repo.record_framework(tx, ref=fw.ref, digest=fw.digest, origin=origin)
         return repo.add_override(
             tx,

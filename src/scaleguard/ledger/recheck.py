@@ -12,7 +12,7 @@ import contextlib
 import json
 import math
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any, NamedTuple, cast
 
@@ -301,13 +301,10 @@ def cell_text(value: Any) -> str | None:
         return None
 
 
-def processed_cell_text(value: Any, process: Callable[[Any], Any], text_only: bool) -> str | None:
-    """:func:`cell_text` of a raw cell after its column's result processor.
-
-    A cell the processor cannot read stays raw, as :meth:`RowLayout.values`
-    keeps it; a text-only processor (JSON) leaves a stored number as it is.
-    """
-    if value is not None and (type(value) is str or type(value) is bytes or not text_only):
+def processed_cell_text(value: Any, process: Callable[[Any], Any]) -> str | None:
+    """:func:`cell_text` of a raw cell after its column's result processor; a cell the
+    processor cannot read stays raw, as :meth:`RowLayout.values` keeps it."""
+    if value is not None:
         try:  # noqa: SIM105 - a context manager per cell costs more in the callers' loops
             value = process(value)
         except (TypeError, ValueError, OverflowError):
@@ -331,7 +328,6 @@ class RowLayout:
         time_column: str,
         names: list[str],
         processors: Mapping[str, Callable[[Any], Any]],
-        text_only: Collection[str] = (),
     ) -> None:
         if not _KIND_RE.fullmatch(kind) or len(kind) > 64:
             raise ValueError(f"not an entry kind: {kind!r}")
@@ -345,7 +341,6 @@ class RowLayout:
                 ("," if i else "") + _ENCODE_STR(k) + ":",
                 names.index(k),
                 processors.get(k),
-                k in text_only,
             )
             for i, k in enumerate(keys)
         ]
@@ -380,13 +375,9 @@ class RowLayout:
             return None
         parts = [self.head]
         append = parts.append
-        for prefix, at, process, text_only in self.fields:
+        for prefix, at, process in self.fields:
             value = row[at]
-            text = (
-                cell_text(value)
-                if process is None
-                else processed_cell_text(value, process, text_only)
-            )
+            text = cell_text(value) if process is None else processed_cell_text(value, process)
             if text is None:
                 return None
             append(prefix)

@@ -20,7 +20,6 @@ from scaleguard.ledger.recheck import RowLayout, cell_text, processed_cell_text
 
 _NONE = type(None)
 _TEXTS: frozenset[type] = frozenset({str, _NONE})
-_RAW_TEXT: frozenset[type] = frozenset({str, bytes})
 _NUMBERS: frozenset[type] = frozenset({int, float})
 #: Processed cells remembered per column; results depend only on the raw cell.
 _MEMO_KEPT = 4096
@@ -29,13 +28,10 @@ _MEMO_KEPT = 4096
 def _column(
     cells: Sequence[Any],
     process: Callable[[Any], Any] | None,
-    text_only: bool,
     memo: dict[Any, str | None],
 ) -> list[str | None]:
     """Every cell of one column as JSON text (None for a cell that cannot be written surely)."""
     kinds = set(map(type, cells))
-    if text_only and not kinds & _RAW_TEXT:  # a JSON column leaves stored numbers raw
-        process = None
     if process is None or kinds == {_NONE}:
         if kinds == {str}:
             return list(map(encode_basestring, cells))
@@ -51,13 +47,13 @@ def _column(
         if type(value) is str:  # the usual raw cell; its text depends on nothing else
             text = memo.get(value, memo)
             if text is memo:
-                text = processed_cell_text(value, process, text_only)
+                text = processed_cell_text(value, process)
                 if len(memo) >= _MEMO_KEPT:
                     memo.clear()
                 memo[value] = text
             out.append(text)  # type: ignore[arg-type]
         else:
-            out.append(processed_cell_text(value, process, text_only))
+            out.append(processed_cell_text(value, process))
     return out
 
 
@@ -89,7 +85,7 @@ class BatchLayout:
     def __init__(self, rows: RowLayout) -> None:
         self.rows = rows
         escape = str.maketrans({"%": "%%"})
-        body = "".join(prefix.translate(escape) + "%s" for prefix, _, _, _ in rows.fields)
+        body = "".join(prefix.translate(escape) + "%s" for prefix, _, _ in rows.fields)
         self.format = rows.head.translate(escape) + body + '},"time":"%s"}'
         self.memos: list[dict[Any, str | None]] = [{} for _ in rows.fields]
 
@@ -104,8 +100,8 @@ class BatchLayout:
         if not all(map(rows.known_time, fresh)):
             return None
         texts: list[Sequence[Any]] = []
-        for (_, at, process, text_only), memo in zip(rows.fields, self.memos, strict=True):
-            column = _column(columns[at], process, text_only, memo)
+        for (_, at, process), memo in zip(rows.fields, self.memos, strict=True):
+            column = _column(columns[at], process, memo)
             if None in column:
                 return None
             texts.append(column)

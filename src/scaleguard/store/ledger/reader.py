@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
+from scaleguard.ledger.canonical import MAX_SAFE_INTEGER
 from scaleguard.store.db import first_line, styled
 
 UNREADABLE = "cannot be read as scaleguard wrote it: "
@@ -25,30 +26,47 @@ class ReadFailed(Exception):
 
 
 def column_processors(table: Table, dialect: Dialect) -> list[Processor | None]:
-    """How the row check and full verification turn each column's driver value into
-    a record value, in column order: the column type's own result processor.
+    """How full verification, and the row check on SQLite, turn each column's driver
+    value into a record value, in column order: the column type's own result processor.
+    (The row check on PostgreSQL reads through a select; that driver returns typed
+    values, so there is no stored spelling to keep.)
 
     Deliberately not the dialect's implementation a ``select`` uses: that one
     parses a SQLite DATE's text into a date, so ``2024-W01-5`` would read as
     the signed ``2024-01-05``. Here a date stays the text it is stored as, and
     any spelling but the signed one is a difference. A JSON column's processor
-    reads text only: SQLite stores a JSON number as a number (the column's
-    numeric affinity), which is that value as it is. No processor needs the
-    driver's type codes, so a column whose stored type was changed is read as
-    the driver gives it and compared like any other.
+    parses text only (see :func:`json_cell`). No processor needs the driver's
+    type codes, so a column whose stored type was changed is read as the
+    driver gives it and compared like any other.
     """
     found: list[Processor | None] = []
     for column in table.c:
         process: Processor | None = column.type.result_processor(dialect, None)
         if process is not None and isinstance(column.type, JSON):
-            process = _text_only(process)
+            process = json_cell(process)
         found.append(process)
     return found
 
 
-def _text_only(process: Processor) -> Processor:
+def json_cell(parse: Processor) -> Processor:
+    """A JSON column's cell: text is parsed; a number is its value as it is.
+
+    SQLite gives a JSON column numeric affinity, so a stored number comes back
+    as a number, and an integral float is stored as an INTEGER: ``2**53 * 1.0``
+    comes back as ``9007199254740992``. A record never holds an integer beyond
+    +/-(2**53 - 1) (canonical JSON refuses them), so such an integer is read as
+    the float it was, when it is exactly one; any other stays as it is, and
+    fails the comparison with the signed record.
+    """
+
     def read(value: Any) -> Any:
-        return process(value) if type(value) is str or type(value) is bytes else value
+        if type(value) is str or type(value) is bytes:
+            return parse(value)
+        if type(value) is int and abs(value) > MAX_SAFE_INTEGER:
+            as_float = float(value)
+            if int(as_float) == value:
+                return as_float
+        return value
 
     return read
 

@@ -252,7 +252,7 @@ class Scope:
     key: ScopeKey
     table: Table
     where: tuple[ColumnElement[bool], ...] = ()
-    _compiled: dict[Dialect, tuple[str, tuple[Any, ...]]] = field(
+    _compiled: dict[tuple[str, str], tuple[str, tuple[Any, ...]]] = field(
         default_factory=dict, init=False, repr=False
     )
 
@@ -267,7 +267,8 @@ class Scope:
         Parameter values go to the driver as they are, which is what SQLAlchemy
         binds for the text and integer conditions scopes hold.
         """
-        found = self._compiled.get(dialect)
+        key = (dialect.name, dialect.paramstyle)  # not the instance: engines come and go
+        found = self._compiled.get(key)
         if found is None:
             compiled = self.statement().compile(
                 dialect=dialect, compile_kwargs={"render_postcompile": True}
@@ -276,7 +277,7 @@ class Scope:
                 raise TypeError(f"the {dialect.name} driver does not bind parameters by position")
             values = compiled.params
             found = (str(compiled), tuple(values[name] for name in compiled.positiontup))
-            self._compiled[dialect] = found
+            self._compiled[key] = found
         return found
 
 

@@ -21,7 +21,7 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, Table
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from scaleguard.errors import LedgerError
@@ -245,8 +245,7 @@ def layout(reader: Reader, table: Table, kind: str, time_column: str) -> RowLayo
     """How the table's rows are read and rebuilt as entries (:func:`column_processors`)."""
     found = column_processors(table, reader.dialect)
     processors = {c.name: p for c, p in zip(table.c, found, strict=True) if p is not None}
-    text_only = {c.name for c in table.c if isinstance(c.type, JSON)}
-    return RowLayout(kind, time_column, [c.name for c in table.c], processors, text_only)
+    return RowLayout(kind, time_column, [c.name for c in table.c], processors)
 
 
 def _select_rows(reader: Reader, table: Table, where: str) -> str:
