@@ -44,16 +44,23 @@ def _column(
         return list(map(cell_text, cells))
     out: list[str | None] = []
     for value in cells:
-        if type(value) is str:  # the usual raw cell; its text depends on nothing else
-            text = memo.get(value, memo)
-            if text is memo:
-                text = processed_cell_text(value, process)
-                if len(memo) >= _MEMO_KEPT:
-                    memo.clear()
-                memo[value] = text
-            out.append(text)  # type: ignore[arg-type]
+        cls = type(value)
+        # A processed cell's text depends only on the raw cell: a text is its own key;
+        # a number's key holds its type too, as processors may treat 1 and 1.0 apart.
+        if cls is str:
+            key: Any = value
+        elif cls is int or cls is float:
+            key = (cls, value)
         else:
             out.append(processed_cell_text(value, process))
+            continue
+        text = memo.get(key, memo)
+        if text is memo:
+            text = processed_cell_text(value, process)
+            if len(memo) >= _MEMO_KEPT:
+                memo.clear()
+            memo[key] = text
+        out.append(text)  # type: ignore[arg-type]
     return out
 
 
