@@ -424,14 +424,15 @@ def _check(raw: bytes) -> None:
     """The streamed read answers as the full read does, except where Inspect's only
     objection is inside members scaleguard never reads (transcripts, reductions): there
     the streamed read goes on, and either accepts the log or refuses it for a fault of
-    its own (an empty model name, say) that the full read never reached."""
+    its own that the full read never reached (an empty model name, no scores at all)."""
     new, old = _both(raw)
     if new == old:
         return
     assert isinstance(old, tuple), (new, old)
     assert _transcript_fault_only(raw), old
-    if isinstance(new, tuple):
-        assert "not valid evidence" in new[0], (new, old)  # refused, for its own reason
+    if isinstance(new, tuple):  # refused, for its own reason, with the file named
+        assert new[0].startswith("log.json: ") and new[1], (new, old)
+        assert "Inspect .json log" not in new[0], (new, old)  # not the full read's objection
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
