@@ -370,7 +370,7 @@ def _processed(
 
 
 def scope_tokens(session: Session, scopes: Sequence[Scope]) -> list[object]:
-    """What shows each scope unchanged since it was proven, the least a warm check reads.
+    """What shows each scope unchanged since it was proven: all a warm check reads of it.
 
     SQLite: the rows themselves as the driver returns them (reading them costs
     less than any digest SQLite can compute, and list equality runs in C).
