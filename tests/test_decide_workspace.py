@@ -23,6 +23,16 @@ from scaleguard.workspace.workspace import Workspace
 Cli = Callable[..., Any]
 
 
+def _novel_design_rerun(tmp_path: Path, scores: list[float]) -> Path:
+    """A later run of the bio_novel_design evaluation of aurora-3, as an .eval file."""
+    log = make_eval_log(
+        "bio_novel_design", "fictional/aurora-3", scores, created="2026-11-01T09:00:00+00:00"
+    )
+    path = tmp_path / "rerun.eval"
+    write_eval_log(log, str(path), format="eval")
+    return path
+
+
 def test_founding_scenario_through_the_workspace(lab: Workspace) -> None:
     """aurora-3 crosses the chemical and biological thresholds, not automated R&D: under RSP
     3.0 it is not highly capable (§3.6; Appendix A fn 7), so no Appendix A delay applies."""
@@ -160,14 +170,7 @@ def test_override_is_a_record_and_newer_evidence_retires_it(lab: Workspace, tmp_
     novel = next(r for r in rows if r.threshold_id == "novel-cb")
     assert novel.finding.state == "below" and novel.finding.override_by == "rso"
     # a new evaluation arrives: the override answered the old determination only
-    log = make_eval_log(
-        "bio_novel_design",
-        "fictional/aurora-3",
-        [1.0] * 180 + [0.0] * 20,
-        created="2026-11-01T09:00:00+00:00",
-    )
-    path = tmp_path / "rerun.eval"
-    write_eval_log(log, str(path), format="eval")
+    path = _novel_design_rerun(tmp_path, [1.0] * 180 + [0.0] * 20)
     ingest_paths(lab, [path], by="eval-team")
     _, rows = service.determine(lab, "aurora-3", by="a")
     novel = next(r for r in rows if r.threshold_id == "novel-cb")
@@ -346,14 +349,7 @@ def test_new_evidence_is_assessed_again(
     lab: Workspace, tmp_path: Path, assessments: list[str]
 ) -> None:
     service.decide(lab, "aurora-3", "train", by="rso")
-    log = make_eval_log(
-        "bio_novel_design",
-        "fictional/aurora-3",
-        [0.0] * 200,
-        created="2026-11-01T09:00:00+00:00",
-    )
-    path = tmp_path / "rerun.eval"
-    write_eval_log(log, str(path), format="eval")
+    path = _novel_design_rerun(tmp_path, [0.0] * 200)
     ingest_paths(lab, [path], by="eval-team")
     result = service.decide(lab, "aurora-3", "train", by="rso")
     assert len(assessments) == 2
@@ -481,14 +477,7 @@ def test_determinations_rest_on_what_was_recorded_before_them(
 ) -> None:
     """determine plans on a snapshot, outside the write lock; evidence another writer
     records in between is planned with, not left for the next run to notice."""
-    log = make_eval_log(
-        "bio_novel_design",
-        "fictional/aurora-3",
-        [1.0] * 180 + [0.0] * 20,
-        created="2026-11-01T09:00:00+00:00",
-    )
-    path = tmp_path / "rerun.eval"
-    write_eval_log(log, str(path), format="eval")
+    path = _novel_design_rerun(tmp_path, [1.0] * 180 + [0.0] * 20)
     real_write = lab.store.write
     ingested: list[bool] = []
 
@@ -515,14 +504,7 @@ def test_an_override_answers_the_determination_current_when_it_is_recorded(
     """New evidence another writer determines between the override's checks and its
     write is what the override answers; it is not silently retired by it."""
     service.determine(lab, "aurora-3", by="a")
-    log = make_eval_log(
-        "bio_novel_design",
-        "fictional/aurora-3",
-        [1.0] * 180 + [0.0] * 20,
-        created="2026-11-01T09:00:00+00:00",
-    )
-    path = tmp_path / "rerun.eval"
-    write_eval_log(log, str(path), format="eval")
+    path = _novel_design_rerun(tmp_path, [1.0] * 180 + [0.0] * 20)
     real_write = lab.store.write
     moved: list[bool] = []
 
