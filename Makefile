@@ -11,6 +11,9 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
+	# bytecode, as a regular install leaves it: an editable install compiles nothing, and
+	# with PYTHONDONTWRITEBYTECODE set every command would compile the package again
+	$(BIN)/python -m compileall -q src/scaleguard
 	touch $(STAMP)
 
 # Re-pin requirements.lock from pyproject.toml's ranges (in a scratch virtualenv).

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from scaleguard.errors import FrameworkError, InputError, NotFoundError
-from scaleguard.framework import library
+from scaleguard.framework import library, loader
 from scaleguard.framework.library import Library, builtin_index, load_builtin
 from scaleguard.framework.loader import load_bytes
 from scaleguard.framework.reindex import write_index
@@ -35,6 +35,8 @@ def test_the_shipped_index_is_what_the_documents_say() -> None:
         row["thresholds"] = sorted(names)
         row["facts"] = sorted(fw.facts)
         row["standards"] = sorted(s.id for s in fw.doc.safeguard_standards)
+        listed = library.summary_of(fw, builtin=True)
+        row["summary"] = {k: listed[k] for k in library.SUMMARY_FIELDS}
         found.append(row)
     assert said == found
     assert library._files_as_indexed()
@@ -53,13 +55,13 @@ def test_checking_typed_names_loads_no_document(counted: list[str]) -> None:
 def counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Which built-in files get loaded (the real loader still runs)."""
     loads: list[str] = []
-    real = library.load_bytes
+    real = loader.load_bytes
 
     def counting(data: bytes | str, origin: str, *, builtin: bool = False) -> object:
         loads.append(origin)
         return real(data, origin, builtin=builtin)
 
-    monkeypatch.setattr(library, "load_bytes", counting)
+    monkeypatch.setattr(loader, "load_bytes", counting)
     load_builtin.cache_clear()
     yield loads
     load_builtin.cache_clear()
@@ -182,3 +184,53 @@ def test_one_frameworks_history_and_the_list_of_refs_load_only_what_they_need(
     assert sorted(counted) == sorted(r.origin for r in builtin_index() if r.id == "gdm-fsf")
     with pytest.raises(NotFoundError, match="did you mean 'gdm-fsf'"):
         library_versions(Library(), "gdm-fs")
+
+
+def test_the_listing_comes_from_the_index_and_equals_the_documents(counted: list[str]) -> None:
+    """`frameworks list` loads no built-in document, and shows what loading them would."""
+    lib = Library()
+    listed = lib.summaries()
+    assert counted == []
+    assert listed == [library.summary_of(e.framework, e.builtin) for e in lib.entries]
+    assert json.dumps(listed) == json.dumps(
+        [library.summary_of(e.framework, e.builtin) for e in lib.entries]
+    )  # the same keys in the same order, so the JSON output is byte for byte the same
+
+
+def test_an_edited_file_is_listed_from_the_document_not_the_index(
+    copied: Path, counted: list[str]
+) -> None:
+    path = copied / "anthropic-rsp-3.0.yaml"
+    path.write_text(path.read_text().replace("title: ", "title: Edited ", 1))
+    listed = {s["ref"]: s for s in Library().summaries()}
+    assert listed["anthropic-rsp@3.0"]["title"].startswith("Edited ")
+    assert "builtin:anthropic-rsp-3.0.yaml" in counted
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [None, {}, {"title": 1}, "x"],
+    ids=["null", "empty", "wrong type", "text"],
+)
+def test_an_index_with_a_broken_summary_fails_closed(copied: Path, summary: object) -> None:
+    index = json.loads((copied / "index.json").read_text())
+    index["frameworks"][0]["summary"] = summary
+    (copied / "index.json").write_text(json.dumps(index))
+    with pytest.raises(FrameworkError, match="built-in framework index"):
+        Library()
+
+
+def test_listing_frameworks_loads_no_document_model() -> None:
+    """The listing needs the index, not the document model and its validators."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from scaleguard.cli.app import main\n"
+        "try:\n    main(['frameworks', 'list', '--json'])\nexcept SystemExit:\n    pass\n"
+        "print('MODEL' if 'scaleguard.framework.model' in sys.modules else 'NO MODEL', "
+        "file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stderr.strip().endswith("NO MODEL"), done.stderr
+    assert json.loads(done.stdout)[0]["ref"]

@@ -15,8 +15,6 @@ from scaleguard.cli.output import print_json
 from scaleguard.errors import FrameworkError, InputError, Problem
 from scaleguard.framework.facts import BUILTIN_FACTS
 from scaleguard.framework.library import Library
-from scaleguard.framework.loader import load_file
-from scaleguard.framework.model import json_schema
 
 app = typer.Typer(
     help="Frameworks as code: browse, validate and compare safety frameworks.",
@@ -66,16 +64,14 @@ def list_frameworks(as_json: bool = JSON_OPTION, dirs: list[Path] = DIR_OPTION) 
     """List the built-in frameworks, the workspace's and any in --dir; broken files exit 1."""
     lib = Library(extra_dirs=[*_workspace_frameworks(), *(dirs or [])], tolerant=True)
     if as_json:
-        rows: list[dict[str, Any]] = [
-            render.framework_summary(e.framework, e.builtin) for e in lib.entries
-        ]
+        rows: list[dict[str, Any]] = lib.summaries()
         rows.extend(
             {"origin": str(path), "broken": True, "error": exc.as_dict()}
             for path, exc in lib.broken
         )
         print_json(rows)
     else:
-        render.framework_table(Console(), lib.entries)
+        render.framework_table(Console(), lib.summaries())
         for path, exc in lib.broken:
             typer.echo(f"broken framework {path}:\n{exc.render()}", err=True)
     if lib.broken:
@@ -109,6 +105,8 @@ def validate(
     Exits 2 when any file has a problem.
     """
     results: list[dict[str, Any]] = []
+    from scaleguard.framework.loader import load_file
+
     failures: list[FrameworkError] = []
     for path in files:
         try:
@@ -180,6 +178,8 @@ def diff(
 @app.command("schema")
 def schema() -> None:
     """Print the JSON Schema of framework documents (for editors and other tools)."""
+    from scaleguard.framework.model import json_schema
+
     print_json(json_schema())
 
 

@@ -12,10 +12,9 @@ from rich.text import Text
 from scaleguard.cli.output import print_table
 from scaleguard.framework.conditions import describe
 from scaleguard.framework.facts import FactSpec
-from scaleguard.framework.loader import LoadedFramework
 
 if TYPE_CHECKING:
-    from scaleguard.framework.library import LibraryEntry
+    from scaleguard.framework.loader import LoadedFramework
 
 FORCE_ORDER = ("binding", "conditional", "goal", "recommendation", "discretionary")
 FORCE_STYLE = {
@@ -27,43 +26,20 @@ FORCE_STYLE = {
 }
 
 
-def framework_summary(fw: LoadedFramework, builtin: bool) -> dict[str, Any]:
-    meta = fw.doc.framework
-    return {
-        "ref": fw.ref,
-        "id": meta.id,
-        "version": meta.version,
-        "developer": meta.developer,
-        "title": meta.title,
-        "effective_date": meta.effective_date.isoformat(),
-        "supersedes": meta.supersedes,
-        "builtin": builtin,
-        "origin": fw.origin,
-        "digest": fw.digest,
-        "counts": {
-            "risk_domains": len(fw.doc.risk_domains),
-            "thresholds": len(fw.doc.thresholds),
-            "safeguard_standards": len(fw.doc.safeguard_standards),
-            "commitments": len(fw.doc.commitments),
-        },
-    }
-
-
-def framework_table(console: Console, entries: Sequence[LibraryEntry]) -> None:
-    rows = []
-    for entry in entries:
-        s = framework_summary(entry.framework, entry.builtin)
-        rows.append(
-            (
-                s["ref"],
-                s["developer"],
-                s["title"],
-                s["effective_date"],
-                str(s["counts"]["thresholds"]),
-                str(s["counts"]["commitments"]),
-                "built-in" if entry.builtin else entry.framework.origin,
-            )
+def framework_table(console: Console, summaries: Sequence[dict[str, Any]]) -> None:
+    """The listing of :meth:`Library.summaries <scaleguard.framework.library.Library.summaries>`."""
+    rows = [
+        (
+            s["ref"],
+            s["developer"],
+            s["title"],
+            s["effective_date"],
+            str(s["counts"]["thresholds"]),
+            str(s["counts"]["commitments"]),
+            "built-in" if s["builtin"] else s["origin"],
         )
+        for s in summaries
+    ]
     columns = ("ref", "developer", "title", "effective", "thresholds", "commitments", "origin")
     print_table(console, "Frameworks", columns, rows, prose=("title", "origin"))
 

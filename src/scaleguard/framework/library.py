@@ -10,14 +10,16 @@ import difflib
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scaleguard.errors import FrameworkError, NotFoundError, ScaleguardError
-from scaleguard.framework.loader import LoadedFramework, load_bytes, load_file
+
+if TYPE_CHECKING:  # the loader (pydantic models, YAML) is imported when a document is read
+    from scaleguard.framework.loader import LoadedFramework
 
 
 @dataclass(frozen=True)
@@ -63,16 +65,45 @@ def vocabulary_of(fw: LoadedFramework) -> Vocabulary:
     )
 
 
+def summary_of(fw: LoadedFramework, builtin: bool) -> dict[str, Any]:
+    """What a listing shows of a framework (``frameworks list --json`` prints these)."""
+    meta = fw.doc.framework
+    return {
+        "ref": fw.ref,
+        "id": meta.id,
+        "version": meta.version,
+        "developer": meta.developer,
+        "title": meta.title,
+        "effective_date": meta.effective_date.isoformat(),
+        "supersedes": meta.supersedes,
+        "builtin": builtin,
+        "origin": fw.origin,
+        "digest": fw.digest,
+        "counts": {
+            "risk_domains": len(fw.doc.risk_domains),
+            "thresholds": len(fw.doc.thresholds),
+            "safeguard_standards": len(fw.doc.safeguard_standards),
+            "commitments": len(fw.doc.commitments),
+        },
+    }
+
+
+#: The fields of :func:`summary_of` the index keeps for each built-in document.
+SUMMARY_FIELDS = ("developer", "title", "effective_date", "supersedes", "digest", "counts")
+_COUNTS = ("risk_domains", "thresholds", "safeguard_standards", "commitments")
+
+
 @dataclass(frozen=True)
 class BuiltinRef:
     """One line of the shipped index: which file holds which framework version, the
-    file's SHA-256, and the document's vocabulary."""
+    file's SHA-256, the document's vocabulary and what a listing shows of it."""
 
     file: str
     id: str
     version: str
     sha256: str
     vocabulary: Vocabulary
+    summary: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def ref(self) -> str:
@@ -81,6 +112,23 @@ class BuiltinRef:
     @property
     def origin(self) -> str:
         return f"builtin:{self.file}"
+
+    def listed(self) -> dict[str, Any]:
+        """:func:`summary_of` the document, from the index (the same keys, in the same order)."""
+        s = self.summary
+        return {
+            "ref": self.ref,
+            "id": self.id,
+            "version": self.version,
+            "developer": s["developer"],
+            "title": s["title"],
+            "effective_date": s["effective_date"],
+            "supersedes": s["supersedes"],
+            "builtin": True,
+            "origin": self.origin,
+            "digest": s["digest"],
+            "counts": {k: s["counts"][k] for k in _COUNTS},
+        }
 
 
 def builtin_folder() -> Any:
@@ -125,7 +173,23 @@ def _indexed(row: dict[str, Any]) -> BuiltinRef:
     vocabulary = Vocabulary(
         fid, _names(row["thresholds"]), _names(row["facts"]), _names(row["standards"])
     )
-    return BuiltinRef(file, fid, version, digest, vocabulary)
+    return BuiltinRef(file, fid, version, digest, vocabulary, _summary(row["summary"]))
+
+
+def _summary(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict) or set(value) != set(SUMMARY_FIELDS):
+        raise TypeError(f"a summary holds exactly {', '.join(SUMMARY_FIELDS)}")
+    texts = ("developer", "title", "effective_date", "digest")
+    if not all(isinstance(value[k], str) for k in texts):
+        raise TypeError(f"{', '.join(texts)} must be text")
+    if value["supersedes"] is not None and not isinstance(value["supersedes"], str):
+        raise TypeError("supersedes must be text or null")
+    counts = value["counts"]
+    if not isinstance(counts, dict) or set(counts) != set(_COUNTS):
+        raise TypeError(f"counts holds exactly {', '.join(_COUNTS)}")
+    if not all(type(counts[k]) is int and counts[k] >= 0 for k in _COUNTS):
+        raise TypeError("counts must be whole numbers")
+    return value
 
 
 @lru_cache(maxsize=1)
@@ -141,6 +205,8 @@ def _files_as_indexed() -> bool:
 @cache
 def load_builtin(ref: BuiltinRef) -> LoadedFramework:
     """One built-in document, loaded and validated; it must be the version the index says."""
+    from scaleguard.framework.loader import load_bytes
+
     fw = load_bytes((builtin_folder() / ref.file).read_bytes(), ref.origin, builtin=True)
     meta = fw.doc.framework
     if (meta.id, meta.version) != (ref.id, ref.version):
@@ -184,6 +250,8 @@ class Library:
         extra: list[LibraryEntry] = []
         for folder in extra_dirs:
             for path in sorted(Path(folder).glob("*.yaml")):
+                from scaleguard.framework.loader import load_file
+
                 try:
                     entry = LibraryEntry(load_file(path), builtin=False)
                 except ScaleguardError as exc:
@@ -223,6 +291,18 @@ class Library:
             builtin = [vocabulary_of(load_builtin(r)) for r in self._builtin]
         return builtin + [vocabulary_of(e.framework) for e in self._extra]
 
+    def summaries(self) -> list[dict[str, Any]]:
+        """:func:`summary_of` every framework, in :attr:`entries` order; built-in ones from
+        the index while their files are exactly those it was written from (no document is
+        loaded), else from the loaded documents."""
+        indexed = bool(self._builtin) and _files_as_indexed()
+        return [
+            (where.listed() if indexed else summary_of(load_builtin(where), True))
+            if isinstance(where, BuiltinRef)
+            else summary_of(where.framework, False)
+            for _, _, where in self._versions()
+        ]
+
     def _versions(self) -> list[tuple[str, str, BuiltinRef | LibraryEntry]]:
         """(id, version, where) for every framework, sorted as :attr:`entries` is."""
         found: list[tuple[str, str, BuiltinRef | LibraryEntry]] = [
@@ -256,6 +336,8 @@ class Library:
     def get(self, name: str) -> LoadedFramework:
         """Resolve ``ID@VERSION``, ``ID`` (latest) or a path to a YAML file."""
         if name.endswith((".yaml", ".yml")) or "/" in name or Path(name).is_file():
+            from scaleguard.framework.loader import load_file
+
             return load_file(name)
         fid, _, version = name.partition("@")
         matches = self._of(fid)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from scaleguard.framework import library
-from scaleguard.framework.library import INDEX_NAME, vocabulary_of
+from scaleguard.framework.library import INDEX_NAME, SUMMARY_FIELDS, summary_of, vocabulary_of
 from scaleguard.framework.loader import load_bytes
 
 
@@ -20,6 +20,7 @@ def index_row(file: str, data: bytes) -> dict[str, Any]:
     """The index's line for one built-in file."""
     fw = load_bytes(data, f"builtin:{file}", builtin=True)
     words = vocabulary_of(fw)
+    listed = summary_of(fw, builtin=True)
     return {
         "file": file,
         "id": fw.doc.framework.id,
@@ -28,6 +29,7 @@ def index_row(file: str, data: bytes) -> dict[str, Any]:
         "thresholds": sorted(words.thresholds),
         "facts": sorted(words.facts),
         "standards": sorted(words.standards),
+        "summary": {k: listed[k] for k in SUMMARY_FIELDS},
     }
 
 
