@@ -251,3 +251,31 @@ def test_bad_page_requests_get_an_error_page(client: TestClient, url: str, statu
     assert response.status_code == status
     assert response.headers["content-type"].startswith("text/html")
     assert "Traceback" not in response.text and "<h1>" in response.text
+
+
+def test_the_framework_list_is_what_the_documents_say(client: TestClient, root: Path) -> None:
+    """The API lists frameworks from the library's index; each item must be what loading
+    the document gives, in the API's shape."""
+    from scaleguard.workspace import open_workspace
+
+    with open_workspace(root) as ws:
+        expected = [
+            {
+                "ref": e.framework.ref,
+                "id": e.framework.doc.framework.id,
+                "version": e.framework.doc.framework.version,
+                "developer": e.framework.doc.framework.developer,
+                "title": e.framework.doc.framework.title,
+                "effective_date": e.framework.doc.framework.effective_date.isoformat(),
+                "builtin": e.builtin,
+                "digest": e.framework.digest,
+                "counts": {
+                    "thresholds": len(e.framework.doc.thresholds),
+                    "safeguard_standards": len(e.framework.doc.safeguard_standards),
+                    "commitments": len(e.framework.doc.commitments),
+                },
+            }
+            for e in ws.library().entries
+        ]
+    listed = client.get("/api/v1/frameworks", params={"limit": 200}).json()["items"]
+    assert listed == expected

@@ -78,29 +78,17 @@ def page(items: list[Any], cursor: str | None, limit: int) -> dict[str, Any]:
 # -- frameworks and diffs -----------------------------------------------------------
 
 
+#: What the public API shows of each framework's listing (``Library.summaries``).
+_LISTED = ("ref", "id", "version", "developer", "title", "effective_date", "builtin", "digest")
+_COUNTED = ("thresholds", "safeguard_standards", "commitments")
+
+
 def framework_summaries(ws: Workspace) -> list[dict[str, Any]]:
-    out = []
-    for entry in ws.library().entries:
-        fw = entry.framework
-        meta = fw.doc.framework
-        out.append(
-            {
-                "ref": fw.ref,
-                "id": meta.id,
-                "version": meta.version,
-                "developer": meta.developer,
-                "title": meta.title,
-                "effective_date": meta.effective_date.isoformat(),
-                "builtin": entry.builtin,
-                "digest": fw.digest,
-                "counts": {
-                    "thresholds": len(fw.doc.thresholds),
-                    "safeguard_standards": len(fw.doc.safeguard_standards),
-                    "commitments": len(fw.doc.commitments),
-                },
-            }
-        )
-    return out
+    """The library's listing (built-ins from the shipped index), in the API's shape."""
+    return [
+        {**{k: s[k] for k in _LISTED}, "counts": {k: s["counts"][k] for k in _COUNTED}}
+        for s in ws.library().summaries()
+    ]
 
 
 def framework(ws: Workspace, ref: str) -> dict[str, Any]:
