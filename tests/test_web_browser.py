@@ -189,6 +189,46 @@ def test_a_key_typed_before_the_servers_arrives_is_kept(server: LiveServer, page
     assert "not signed by the trusted key" in str(result.text_content())
 
 
+def test_the_servers_key_never_lands_in_a_field_the_reader_is_in(
+    server: LiveServer, page: Any
+) -> None:
+    """A server key arriving while the reader is in the field (about to paste) waits: written
+    then, the paste would be joined to it. Left empty, the field gets the server's key."""
+    from scaleguard.ledger.keys import generate_key
+
+    other = generate_key("scaleguard.local/impostor").vkey
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        held.append(route)  # answered once the reader is in the field
+
+    page.route("**/api/v1/ledger/key", hold)
+    page.goto(f"{server.url}/ledger/entries/1")
+    page.focus("#trusted-vkey")
+    for _ in range(200):
+        if held:
+            break
+        page.wait_for_timeout(25)
+    assert held, "the page never asked the server for its key"
+    held[0].continue_()
+    page.wait_for_timeout(300)
+    assert page.input_value("#trusted-vkey") == ""  # not written while the reader is in it
+    page.keyboard.insert_text(other)  # a paste at the cursor
+    assert page.input_value("#trusted-vkey") == other
+    page.click("#verify-button")
+    result = page.locator("#verify-result[data-ok]")
+    result.wait_for(timeout=15000)
+    assert "not signed by the trusted key" in str(result.text_content())
+
+    page.unroute("**/api/v1/ledger/key")
+    page.goto(f"{server.url}/ledger/entries/1")
+    page.focus("#trusted-vkey")
+    page.wait_for_timeout(300)
+    page.locator("#trusted-vkey").blur()  # left empty: the server's key is filled in
+    page.wait_for_function("document.getElementById('trusted-vkey').value.includes('+')")
+    assert page.input_value("#trusted-vkey") != other
+
+
 def test_consistency_between_two_checkpoints_verifies(server: LiveServer, page: Any) -> None:
     page.goto(f"{server.url}/api/v1/ledger/checkpoints")
     sizes = sorted(c["size"] for c in json.loads(page.locator("body").inner_text())["items"])

@@ -156,12 +156,17 @@ const SgVerify = (() => {
 
   // A key the reader typed or pasted is never replaced, even when the server's answer
   // arrives after it: verifying against the server's own key instead would defeat the check.
+  // Nor is the server's key written while the reader is in the field: a paste landing
+  // just after it would be joined to it. It waits until the reader leaves the field empty.
   async function trustedKeyInput(input) {
     const pinned = localStorage.getItem(PIN);
     if (input.value.trim()) return "entered on this page";
     if (pinned) { input.value = pinned; return "pinned in this browser"; }
     const res = await fetch("/api/v1/ledger/key", { headers: { Accept: "application/json" } });
     const vkey = (await res.json()).vkey;
+    if (document.activeElement === input) {
+      await new Promise((left) => input.addEventListener("blur", left, { once: true }));
+    }
     if (input.value.trim()) return "entered on this page";
     input.value = vkey;
     return "from this server (first use: compare it with the developer's published key)";
