@@ -59,19 +59,49 @@ def copy_if_unchanged(source: Path, target: Path, *, expected_sha256: str) -> bo
 
     Returns False, writing nothing, when they do not: the file changed after
     it was read and checked, so what would be stored is not what was parsed.
-    The copy is read-only (0444): stored evidence is never edited.
+    What is hashed is the copy itself, read back before it takes its name, so
+    the stored file is the one that matched. The copy is read-only (0444):
+    stored evidence is never edited.
     """
-    digest = hashlib.sha256()
     target.parent.mkdir(parents=True, exist_ok=True)
     with _temp_beside(target) as (handle, temp), source.open("rb") as src:
-        while chunk := src.read(CHUNK):
-            digest.update(chunk)
-            handle.write(chunk)
         handle.flush()
+        if not _kernel_copy(src, handle):
+            handle.seek(0)
+            handle.truncate()
+            src.seek(0)
+            while chunk := src.read(CHUNK):
+                handle.write(chunk)
+            handle.flush()
         os.fsync(handle.fileno())
-        if digest.hexdigest() != expected_sha256:
-            return False
+        with temp.open("rb") as copy:
+            if hashlib.file_digest(copy, "sha256").hexdigest() != expected_sha256:
+                return False
         os.chmod(temp, 0o444)
         os.replace(temp, target)
     fsync_dir(target.parent)
+    return True
+
+
+def _kernel_copy(src: BinaryIO, dst: BinaryIO) -> bool:
+    """Copy ``src`` to the empty ``dst`` inside the kernel (``copy_file_range``).
+
+    For a large log this is several times quicker than moving its bytes through
+    Python. False when the platform or the file systems cannot, or a copy
+    stops short: the caller then copies in chunks (the hash of the copy
+    decides, either way).
+    """
+    copy_range = getattr(os, "copy_file_range", None)
+    if copy_range is None:
+        return False
+    size = os.fstat(src.fileno()).st_size
+    done = 0
+    try:
+        while done < size:
+            step = copy_range(src.fileno(), dst.fileno(), size - done)
+            if step <= 0:
+                return False
+            done += step
+    except OSError:  # EXDEV, EINVAL, ENOSYS, EOPNOTSUPP: not here
+        return False
     return True
