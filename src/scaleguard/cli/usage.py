@@ -495,8 +495,17 @@ def serve_screen(
 ) -> None:
     """Serve POST /v1/screen and an OpenAI-compatible /v1/chat/completions screening proxy.
 
-    Inside a workspace, customers' contracts apply (header X-Scaleguard-Customer)
-    and every decision is audited in the ledger.
+    The proxy screens every message of every role and every tool, schema and
+    option text it forwards; roles, content parts (images, audio, files) and
+    keys it does not know are refused (400), not forwarded. Inside a workspace,
+    customers' contracts apply (header X-Scaleguard-Customer), each checked
+    against the ledger before use, and every decision is audited in the ledger.
+
+    The customer is not authenticated: the header is taken as declared, so a
+    caller can omit it (policy only, no contract tightening) or name another
+    customer (that customer's exceptions). Red lines apply whatever it says.
+    Put the server behind a gateway that authenticates callers and sets the
+    header itself.
     """
     import os
 

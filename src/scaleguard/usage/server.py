@@ -1,16 +1,23 @@
 """HTTP screen: ``POST /v1/screen`` and an OpenAI-compatible ``/v1/chat/completions`` proxy.
 
-The proxy screens the last user turn. A blocked request gets a refusal that
-cites the clause (and a request held for review gets one that says so: the
-proxy fails closed); an allowed one is forwarded to the configured upstream.
-Every error is one JSON envelope (``{"ok": false, "error", "hint", "errors",
-"status"}``); bad JSON, oversized bodies and unknown customers are 4xx.
+The proxy screens every text of the request the upstream model can read (each
+message, tool definitions, schemas: :mod:`scaleguard.usage.chat`) and refuses
+what it does not know. A blocked request gets a refusal that cites the clause
+(and a request held for review gets one that says so: the proxy fails closed);
+an allowed one is forwarded to the configured upstream. A customer's contract
+is used only after its rows are checked against the ledger. Every error is one
+JSON envelope (``{"ok": false, "error", "hint", "errors", "status"}``); bad
+JSON, oversized bodies, unknown customers and refused bodies are 4xx.
+
+The customer header is not authenticated (the server has no credentials of
+its own): see the usage docs.
 fastapi and httpx are imported by this module only, which the CLI imports
 only when it serves (never at start-up).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import threading
@@ -23,6 +30,7 @@ from fastapi import FastAPI, Request
 
 from scaleguard.errors import InputError, NotFoundError, Problem, ScaleguardError
 from scaleguard.usage.batching import Batcher
+from scaleguard.usage.chat import Unit, screen_units
 from scaleguard.usage.loader import LoadedPolicy
 
 if TYPE_CHECKING:
@@ -76,18 +84,24 @@ def _screener(config: ServerConfig, customer: str | None) -> Screener:
             customer is None or now - config.checked.get(customer, 0.0) < config.refresh_seconds
         ):
             return found
-        from scaleguard.usage import store as usage_store
-        from scaleguard.usage.service import build_screener, customer_contract
+        from scaleguard.usage.service import build_screener, checked_contract, contract_from_record
 
         contract = None
         if customer is not None:
-            if config.workspace is None:
+            ws = config.workspace
+            if ws is None:
                 raise NotFoundError(
                     f"unknown customer {customer!r}: this server has no workspace with contracts",
                     hint="start serve-screen inside a workspace, or omit the customer",
                 )
-            with config.workspace.store.read() as session:
-                record = usage_store.current_contract(session, customer)
+            try:
+                with ws.store.read() as session:
+                    record = checked_contract(session, ws, customer)
+            except Exception:
+                # fail closed: a contract that cannot be checked now is not used from the cache
+                config.screeners.pop(customer, None)
+                config.checked.pop(customer, None)
+                raise
             config.checked[customer] = now
             if (
                 found is not None
@@ -95,7 +109,7 @@ def _screener(config: ServerConfig, customer: str | None) -> Screener:
                 and (found.contract.digest == record.digest)
             ):
                 return found
-            contract = customer_contract(config.workspace, customer, config.policy)
+            contract = contract_from_record(record, customer, config.policy)
         screener = build_screener(policy=config.policy, contract=contract, judge=config.judge)
         config.screeners[customer] = screener
         return screener
@@ -130,37 +144,18 @@ def _customer(value: Any, where: str) -> str | None:
     return value
 
 
-def last_user_text(body: dict[str, Any]) -> str:
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise InputError(
-            "'messages' must be a non-empty list", problems=[Problem("missing", path="$.messages")]
-        )
-    for i in range(len(messages) - 1, -1, -1):
-        message = messages[i]
-        if not isinstance(message, dict) or message.get("role") != "user":
-            continue
-        content = message.get("content")
-        if isinstance(content, str):
-            return content
-        if isinstance(content, list):
-            parts = [
-                p.get("text")
-                for p in content
-                if isinstance(p, dict)
-                and p.get("type") == "text"
-                and isinstance(p.get("text"), str)
-            ]
-            if parts:
-                return "\n".join(str(p) for p in parts)
-        raise InputError(
-            "the last user message has no text content",
-            problems=[Problem("expected a string or text parts", path=f"$.messages[{i}].content")],
-        )
-    raise InputError("no user message to screen", problems=[Problem("", path="$.messages")])
+def deciding(results: list[ScreenResult]) -> int:
+    """Index of the result that decides a request: the strongest band, red lines first,
+    then the higher score."""
+    from scaleguard.usage.screen import BAND_ORDER
+
+    return max(
+        range(len(results)),
+        key=lambda i: (BAND_ORDER[results[i].band], results[i].red_line, results[i].score or 0.0),
+    )
 
 
-def refusal(result: ScreenResult, model: str) -> dict[str, Any]:
+def refusal(result: ScreenResult, model: str, extra: dict[str, Any]) -> dict[str, Any]:
     if result.band == "block":
         text = (
             f"This request was refused under usage-policy clause {result.clause} "
@@ -185,7 +180,7 @@ def refusal(result: ScreenResult, model: str) -> dict[str, Any]:
             }
         ],
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-        "scaleguard": result.summary() | {"clause_title": result.clause_title},
+        "scaleguard": result.summary() | {"clause_title": result.clause_title} | extra,
     }
 
 
@@ -245,21 +240,35 @@ def create_app(config: ServerConfig) -> FastAPI:
             chunks.append(chunk)
         return _parse(b"".join(chunks), config)
 
-    async def screen_one(text: Any, customer: str | None) -> ScreenResult:
-        if not isinstance(text, str):
-            raise InputError("'text' must be a string", problems=[Problem("", path="$.text")])
+    async def screen_texts(units: list[Unit], customer: str | None) -> list[ScreenResult]:
+        """Screen every unit with one screener (one contract version), in one batch; each
+        decision is audited. A unit that cannot be screened fails the request, naming it."""
         screener = await run_in_threadpool(_screener, config, customer)
         batcher = batchers.get(customer)
         if batcher is None or batcher.screener is not screener:
             if batcher is not None:
                 batcher.retire()
             batcher = batchers[customer] = Batcher(screener)
-        result = await batcher.screen(text)
+        outcomes = await asyncio.gather(
+            *(batcher.screen(u.text) for u in units), return_exceptions=True
+        )
+        results: list[ScreenResult] = []
+        for unit, outcome in zip(units, outcomes, strict=True):
+            if isinstance(outcome, InputError) and unit.path != "$.text":
+                raise InputError(
+                    f"{unit.path}: {outcome.message}",
+                    hint=outcome.hint,
+                    problems=[Problem(outcome.message, path=unit.path)],
+                ) from None
+            if isinstance(outcome, BaseException):
+                raise outcome
+            results.append(outcome)
         if config.audit is not None:
-            contract = batcher.screener.contract
+            contract = screener.contract
             retain = bool(contract and contract.contract.retain_text)
-            config.audit.submit(result, text, retain=retain)
-        return result
+            for unit, result in zip(units, results, strict=True):
+                config.audit.submit(result, unit.text, retain=retain)
+        return results
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -274,7 +283,10 @@ def create_app(config: ServerConfig) -> FastAPI:
         customer = _customer(
             body.get("customer") or request.headers.get(CUSTOMER_HEADER), "$.customer"
         )
-        result = await screen_one(body.get("text"), customer)
+        text = body.get("text")
+        if not isinstance(text, str):
+            raise InputError("'text' must be a string", problems=[Problem("", path="$.text")])
+        (result,) = await screen_texts([Unit("$.text", text)], customer)
         return JSONResponse(result.model_dump(mode="json"))
 
     @app.post("/v1/chat/completions")
@@ -287,14 +299,19 @@ def create_app(config: ServerConfig) -> FastAPI:
                 problems=[Problem("", path="$.stream")],
             )
         customer = _customer(request.headers.get(CUSTOMER_HEADER), "header X-Scaleguard-Customer")
-        text = last_user_text(body)
-        result = await screen_one(text, customer)
+        units = screen_units(body)
+        results = await screen_texts(units, customer)
+        first = deciding(results)
+        result = results[first]
+        extra = {"path": units[first].path, "screened": len(units)}
         model = str(body.get("model") or "unknown")
         if result.band != "allow":
-            return JSONResponse(refusal(result, model))
-        return await forward(body, result)
+            return JSONResponse(refusal(result, model, extra))
+        return await forward(body, result, extra)
 
-    async def forward(body: dict[str, Any], result: ScreenResult) -> JSONResponse:
+    async def forward(
+        body: dict[str, Any], result: ScreenResult, extra: dict[str, Any]
+    ) -> JSONResponse:
         import httpx
 
         if not config.upstream:
@@ -316,7 +333,7 @@ def create_app(config: ServerConfig) -> FastAPI:
                 hint="check the --upstream URL and that the model server is up",
             ) from None
         if isinstance(data, dict):
-            data["scaleguard"] = result.summary()
+            data["scaleguard"] = result.summary() | extra
         return JSONResponse(data, status_code=response.status_code)
 
     return app
@@ -327,8 +344,10 @@ def serve(config: ServerConfig, host: str, port: int) -> None:
     import uvicorn
 
     from scaleguard.usage.audit import AuditWriter
+    from scaleguard.usage.service import check_contracts
 
     if config.workspace is not None:
+        check_contracts(config.workspace)  # a contract row the key never signed: do not start
         config.audit = AuditWriter(config.workspace.store, by=config.by)
     _screener(config, None)  # load the model before the first request
     try:

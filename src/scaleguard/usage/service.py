@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scaleguard.errors import ConflictError, InputError
+from scaleguard.errors import ConflictError, InputError, LedgerIntegrityError
 from scaleguard.usage import store as usage_store
 from scaleguard.usage.contracts import (
     ContractDocument,
@@ -23,6 +23,9 @@ from scaleguard.usage.contracts import (
 from scaleguard.usage.loader import LoadedPolicy, load_policy, read_file
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from scaleguard.store.ledger.rows import Scope
     from scaleguard.usage.judge import Judge
     from scaleguard.usage.screen import Screener, ScreenResult
     from scaleguard.workspace.workspace import Workspace
@@ -109,12 +112,40 @@ def _identity(data: bytes) -> tuple[str, str]:
     return customer, version
 
 
-def customer_contract(ws: Workspace, customer: str, policy: LoadedPolicy) -> LoadedContract:
-    """The customer's latest accepted contract, re-validated against ``policy``."""
+def checked_contract(session: Session, ws: Workspace, customer: str) -> usage_store.ContractRecord:
+    """The customer's latest accepted contract row, after every contract row of the customer
+    was shown to be exactly what the ledger's key signed (a row edited, added or deleted
+    without the key is refused with LedgerIntegrityError, as decisions refuse theirs)."""
+    _check(session, ws, usage_store.contract_scope(customer), f"customer {customer!r}")
+    return usage_store.current_contract(session, customer)
+
+
+def check_contracts(ws: Workspace) -> None:
+    """Check every contract row against the ledger (serve-screen does, before it listens)."""
+    with ws.store.read() as s:
+        _check(s, ws, usage_store.contract_scope(None), "the recorded contracts")
+
+
+def _check(session: Session, ws: Workspace, scope: Scope, what: str) -> None:
+    from scaleguard.store.ledger.rows import check_scopes
+
+    try:
+        check_scopes(session, ws.signed_checkpoint(session), [scope])
+    except LedgerIntegrityError as exc:
+        refused = LedgerIntegrityError(
+            f"refusing to use {what}: {exc.message}",
+            hint=exc.hint or "run 'scaleguard ledger verify --full'",
+        )
+        refused.status = 500  # the server's database, not the caller, is at fault
+        raise refused from None
+
+
+def contract_from_record(
+    record: usage_store.ContractRecord, customer: str, policy: LoadedPolicy
+) -> LoadedContract:
+    """A checked contract row, re-validated against ``policy``."""
     import json
 
-    with ws.store.read() as s:
-        record = usage_store.current_contract(s, customer)
     assert record.document is not None
     doc = ContractDocument.model_validate(record.document)
     return load_contract_bytes(
@@ -123,6 +154,14 @@ def customer_contract(ws: Workspace, customer: str, policy: LoadedPolicy) -> Loa
         policy,
         check_expiry=False,
     )
+
+
+def customer_contract(ws: Workspace, customer: str, policy: LoadedPolicy) -> LoadedContract:
+    """The customer's latest accepted contract, checked against the ledger and re-validated
+    against ``policy``."""
+    with ws.store.read() as s:
+        record = checked_contract(s, ws, customer)
+    return contract_from_record(record, customer, policy)
 
 
 def build_screener(

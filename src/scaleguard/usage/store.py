@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,9 @@ from scaleguard.store.tables_usage import (
     UsageReviewRow,
     UsageScreenRow,
 )
+
+if TYPE_CHECKING:
+    from scaleguard.store.ledger.rows import Scope
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,26 @@ def current_contract(session: Session, customer: str) -> ContractRecord:
             else "add one with 'scaleguard usage contracts add FILE'",
         )
     return accepted[-1]
+
+
+#: customer (None: every customer) -> the scope of its contract rows, which keeps its SQL
+_contract_scopes: dict[str | None, Scope] = {}
+
+
+def contract_scope(customer: str | None) -> Scope:
+    """The contract rows a screen for ``customer`` reads (all of them for ``None``), for
+    :func:`scaleguard.store.ledger.rows.check_scopes`."""
+    from scaleguard.store.ledger.rows import Scope
+
+    found = _contract_scopes.get(customer)
+    if found is None:
+        table = UsageContractRow.__table__
+        where = () if customer is None else (table.c.customer == customer,)
+        found = Scope(("usage_contracts", customer), table, where)  # type: ignore[arg-type]
+        if len(_contract_scopes) >= 1024:
+            _contract_scopes.clear()
+        _contract_scopes[customer] = found
+    return found
 
 
 # -- screen decisions -------------------------------------------------------------
