@@ -9,6 +9,11 @@ A contract may, for one customer:
   approver and an expiry date;
 * allow the audit to retain request text (``retain_text``).
 
+A contract's benign examples calibrate only the contract's own clauses, never
+the policy's (see :mod:`scaleguard.usage.screen`); still, a benign example that
+contains a red line's positive example word for word is refused, naming both,
+since it can only be an attempt to mark a red-line request as harmless.
+
 Anything that narrows, exempts, expires, loosens or otherwise lifts a red
 line is an error naming the line of the contract and the red line. There is
 no flag that overrides this.
@@ -16,6 +21,7 @@ no flag that overrides this.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -176,8 +182,6 @@ def _at(raw: Any, path: str | None) -> Any:
     """The raw value at a JSON path like ``$.contract.waivers[0]`` (best effort)."""
     if not path:
         return None
-    import re
-
     value = raw
     for name, index in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path.removeprefix("$")):
         try:
@@ -235,8 +239,11 @@ def check_against_policy(
             )
         )
     own_ids: set[str] = set()
+    red_examples = _red_line_examples(policy)
     for i, added in enumerate(_list(contract.get("clauses"))):
         cid = added.get("id") if isinstance(added, dict) else None
+        if isinstance(added, dict):
+            problems.extend(_check_benign(added, (*base, "clauses", i), source, red_examples))
         if isinstance(cid, str):
             if cid in clauses:
                 what = "red line" if clauses[cid].red_line else "clause"
@@ -272,6 +279,54 @@ def check_against_policy(
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+def _words(text: str) -> str:
+    """Text as its words, case and accents folded, padded with spaces for phrase search."""
+    from scaleguard.usage.normalise import fold
+
+    return " " + " ".join(re.findall(r"\w+", fold(text))) + " "
+
+
+def _red_line_examples(policy: LoadedPolicy) -> list[tuple[Clause, str, str]]:
+    """Each red line's positive examples: (red line, example, its words)."""
+    out = []
+    for clause in policy.policy.red_lines:
+        for example in clause.examples.positive:
+            words = _words(example)
+            if words.strip():
+                out.append((clause, example, words))
+    return out
+
+
+def _check_benign(
+    added: dict[str, Any],
+    path: tuple[PathPart, ...],
+    source: SourceMap,
+    red_examples: list[tuple[Clause, str, str]],
+) -> list[Problem]:
+    """A contract clause's benign example may not contain a red line's positive example."""
+    examples = added.get("examples")
+    if not isinstance(examples, dict):
+        return []
+    out: list[Problem] = []
+    for j, benign in enumerate(_list(examples.get("benign"))):
+        if not isinstance(benign, str):
+            continue
+        words = _words(benign)
+        for red, example, example_words in red_examples:
+            if example_words in words:
+                out.append(
+                    source.problem(
+                        (*path, "examples", "benign", j),
+                        f"this benign example contains red line {red.id} ({red.title})'s "
+                        f"example {example!r}: a contract cannot mark a red-line request "
+                        "as harmless",
+                        RED_LINE_HINT,
+                    )
+                )
+                break
+    return out
 
 
 def _check_tighten(

@@ -30,7 +30,10 @@ if TYPE_CHECKING:
 MODEL_ENV = "SCALEGUARD_EMBED_MODEL"
 TOKENIZER_ENV = "SCALEGUARD_EMBED_TOKENIZER"
 MODEL_NAME = "all-MiniLM-L6-v2 (onnx, int8 weights)"
+#: The model reads at most this many tokens of a text, [CLS] and [SEP] included.
 MAX_TOKENS = 256
+#: ... so this many of the text's own tokens.
+MAX_TEXT_TOKENS = MAX_TOKENS - 2
 BATCH = 32
 
 
@@ -96,19 +99,36 @@ class Embedder:
     session: Any
     tokenizer: Any
     input_names: tuple[str, ...]
+    #: The same tokenizer without truncation or padding: where each token sits in a text.
+    splitter: Any
 
     def embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        return self.embed_checked(texts)[0]
+
+    def embed_checked(self, texts: list[str]) -> tuple[npt.NDArray[np.float32], list[bool]]:
+        """Embeddings, and for each text whether the model had to cut it (over MAX_TOKENS).
+
+        A cut text was not read whole: the screen must not treat its embedding as the
+        text's meaning.
+        """
         import numpy as np
 
         if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
+            return np.zeros((0, 384), dtype=np.float32), []
         parts = [self._batch(texts[i : i + BATCH]) for i in range(0, len(texts), BATCH)]
-        return np.concatenate(parts, axis=0)
+        cut = [flag for _, flags in parts for flag in flags]
+        return np.concatenate([v for v, _ in parts], axis=0), cut
 
-    def _batch(self, texts: list[str]) -> npt.NDArray[np.float32]:
+    def token_offsets(self, texts: list[str]) -> list[list[tuple[int, int]]]:
+        """The character span of every token of each text, none cut off, no special tokens."""
+        encodings = self.splitter.encode_batch(texts, add_special_tokens=False)
+        return [[(int(a), int(b)) for a, b in e.offsets] for e in encodings]
+
+    def _batch(self, texts: list[str]) -> tuple[npt.NDArray[np.float32], list[bool]]:
         import numpy as np
 
         encodings = self.tokenizer.encode_batch(texts)
+        cut = [bool(e.overflowing) for e in encodings]
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask}
@@ -121,7 +141,17 @@ class Embedder:
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         out: npt.NDArray[np.float32] = (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
-        return out
+        return out, cut
+
+
+def _untruncated(tokenizer: Any) -> Any:
+    """A copy of ``tokenizer`` that neither truncates nor pads (the original is shared)."""
+    from tokenizers import Tokenizer
+
+    copy = Tokenizer.from_str(tokenizer.to_str())
+    copy.no_truncation()
+    copy.no_padding()
+    return copy
 
 
 _LOCK = threading.Lock()
@@ -174,6 +204,7 @@ def load_embedder(
             session=session,
             tokenizer=tokenizer,
             input_names=names,
+            splitter=_untruncated(tokenizer),
         )
         _LOADED[key] = embedder
         return embedder

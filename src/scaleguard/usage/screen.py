@@ -4,12 +4,19 @@
    de-obfuscated, decoded base64/hex/rot13 spans).
 2. :mod:`~scaleguard.usage.rules` runs each clause's deterministic rules on
    every view.
-3. Every view, in overlapping windows of words (no blind tail), is embedded
-   and compared with each clause's positive examples and with the benign
-   look-alikes; the clause score is ``s_pos + 0.5 * (s_pos - s_benign)`` and
-   is banded with per-clause thresholds calibrated on the policy's examples.
+3. Every view, in overlapping windows of tokens that cover all of it and that
+   the model reads whole, is embedded and compared with each clause's positive
+   examples and with the benign look-alikes; the clause score is
+   ``s_pos + 0.5 * (s_pos - s_benign)`` and is banded with per-clause
+   thresholds calibrated on the examples. A policy clause is calibrated and
+   scored against the policy's own look-alikes only: a contract's benign
+   examples count for the contract's own clauses, never for the policy's.
 4. A judge (:mod:`~scaleguard.usage.judge`), when configured, looks at the
    review band only.
+
+It fails closed: a window the model would cut short holds the request for
+review, and a contract's exception applies only up to its expiry date on the
+screen's clock, however long the screener has been running.
 
 The result names the clause, the policy version and digest, the contract
 version, the score and thresholds, what decided it, and a request id.
@@ -27,7 +34,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from scaleguard.errors import InputError
-from scaleguard.usage.contracts import EffectiveClause, LoadedContract, effective_clauses
+from scaleguard.usage import contracts as _contracts
+from scaleguard.usage.contracts import (
+    ContractException,
+    EffectiveClause,
+    LoadedContract,
+    effective_clauses,
+)
 from scaleguard.usage.loader import LoadedPolicy
 from scaleguard.usage.normalise import View, views
 from scaleguard.usage.rules import CompiledRule, RuleHit, compile_rules, run_rules
@@ -42,9 +55,19 @@ if TYPE_CHECKING:
 Band = Literal["allow", "review", "block"]
 BAND_ORDER: dict[str, int] = {"allow": 0, "review": 1, "block": 2}
 MAX_CHARS = 100_000
-WINDOW_WORDS = 40
-WINDOW_STRIDE = 20
+#: Embedding windows: this many tokens (about 35 English words), overlapping by half.
+WINDOW_TOKENS = 48
+WINDOW_STRIDE = 24
 MAX_WINDOWS = 1200
+#: Why a request goes to review when a window was longer than the model reads.
+UNREAD = (
+    "part of the request was too long for the embedding model to read whole, "
+    "so it was not fully screened"
+)
+UNREAD_HOW = "embedding window cut short by the model's token limit"
+#: Pools of benign look-alikes: the policy's own, and the policy's plus a contract's.
+POLICY_POOL = "policy"
+CONTRACT_POOL = "contract"
 MARGIN_WEIGHT = 0.5
 #: A block threshold is this far above the highest benign look-alike's score.
 BLOCK_MARGIN = 0.02
@@ -113,6 +136,8 @@ class ClauseIndex:
     eff: EffectiveClause
     positives: npt.NDArray[np.float32]
     calibration: Calibration
+    #: Which benign look-alikes score this clause (POLICY_POOL or CONTRACT_POOL).
+    pool: str = POLICY_POOL
 
     @property
     def id(self) -> str:
@@ -130,18 +155,15 @@ def input_digest(text: str) -> str:
 
 
 def _scores(
-    x: npt.NDArray[np.float32], pos: npt.NDArray[np.float32], ben: npt.NDArray[np.float32]
-) -> tuple[
-    npt.NDArray[np.float32], npt.NDArray[np.bool_], npt.NDArray[np.intp], npt.NDArray[np.intp]
-]:
-    """Clause scores of rows of ``x`` (s_pos + w * (s_pos - s_benign)), and whether the
-    nearest example of each row is one of the clause's positives rather than a benign one."""
+    x: npt.NDArray[np.float32], pos: npt.NDArray[np.float32], best_b: npt.NDArray[np.float32]
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
+    """Clause scores of rows of ``x`` (s_pos + w * (s_pos - s_benign)), given each row's
+    highest similarity to a benign look-alike, and whether the nearest example of each row
+    is one of the clause's positives rather than a benign one."""
     sp = x @ pos.T
-    sb = x @ ben.T
     best_p = sp.max(axis=1)
-    best_b = sb.max(axis=1)
     score = best_p + MARGIN_WEIGHT * (best_p - best_b)
-    return score, best_p > best_b, sp.argmax(axis=1), sb.argmax(axis=1)
+    return score, best_p > best_b, sp.argmax(axis=1)
 
 
 def calibrate(pos: npt.NDArray[np.float32], ben: npt.NDArray[np.float32]) -> Calibration:
@@ -172,24 +194,40 @@ def calibrate(pos: npt.NDArray[np.float32], ben: npt.NDArray[np.float32]) -> Cal
     return Calibration(review=round(review, 4), block=round(block, 4))
 
 
-def windows(text: str) -> list[str]:
-    """Overlapping word windows covering the whole text (the tail included)."""
-    words = text.split(" ")
-    if len(words) <= WINDOW_WORDS:
-        return [text]
+def windows(
+    text: str, embedder: Embedder, offsets: list[tuple[int, int]] | None = None
+) -> list[tuple[int, int]]:
+    """Overlapping windows of tokens covering the whole text, as character spans.
+
+    Windows count the model's tokens, not words: text without spaces (a long
+    hyphenated blob, Chinese, emoji) is cut into pieces the model reads whole,
+    so nothing sits past its token limit unread. ``offsets`` are the text's token
+    spans when already known.
+    """
+    if offsets is None:
+        offsets = embedder.token_offsets([text])[0]
+    n = len(offsets)
+    if n <= WINDOW_TOKENS:
+        return [(0, len(text))]
+    count = 1 + -(-(n - WINDOW_TOKENS) // WINDOW_STRIDE)
+    if count > MAX_WINDOWS:
+        raise InputError(
+            f"the request is too long to screen ({n:,} tokens)",
+            hint=f"send at most about {WINDOW_STRIDE * MAX_WINDOWS:,} tokens per request",
+        )
     out = []
     start = 0
     while True:
-        out.append(" ".join(words[start : start + WINDOW_WORDS]))
-        if start + WINDOW_WORDS >= len(words):
-            break
-        start += WINDOW_STRIDE
-    if len(out) > MAX_WINDOWS:
-        raise InputError(
-            f"the request is too long to screen ({len(words):,} words)",
-            hint=f"send at most about {WINDOW_STRIDE * MAX_WINDOWS:,} words per request",
+        stop = min(start + WINDOW_TOKENS, n)
+        out.append(
+            (
+                0 if start == 0 else offsets[start][0],
+                len(text) if stop == n else offsets[stop - 1][1],
+            )
         )
-    return out
+        if stop == n:
+            return out
+        start += WINDOW_STRIDE
 
 
 def _cache_dir() -> Path:
@@ -232,6 +270,31 @@ def cached_embeddings(embedder: Embedder, texts: list[str]) -> npt.NDArray[np.fl
     return vectors
 
 
+def _examples(effective: list[EffectiveClause]) -> tuple[list[str], list[str], list[str]]:
+    """The clauses' positive examples, their benign look-alikes, and the look-alikes' ids."""
+    pos = [t for e in effective for t in e.clause.examples.positive]
+    ben = [t for e in effective for t in e.clause.examples.benign]
+    ids = [
+        f"{e.clause.id}/benign/{i}" for e in effective for i in range(len(e.clause.examples.benign))
+    ]
+    return pos, ben, ids
+
+
+def _index(
+    effective: list[EffectiveClause],
+    positives: npt.NDArray[np.float32],
+    benign: npt.NDArray[np.float32],
+    pool: str,
+) -> list[ClauseIndex]:
+    out = []
+    start = 0
+    for e in effective:
+        pos = positives[start : start + len(e.clause.examples.positive)]
+        start += len(pos)
+        out.append(ClauseIndex(e, pos, calibrate(pos, benign), pool))
+    return out
+
+
 class Screener:
     """Screens requests for one policy and (optionally) one customer's contract."""
 
@@ -250,32 +313,44 @@ class Screener:
         self.contract = contract
         self.embedder = embedder
         self.judge = judge
-        effective = effective_clauses(policy, contract, today=today)
+        #: A fixed date for every decision; None follows the clock, request by request.
+        self.fixed_today = today
+        # Every exception, whatever its expiry: whether one applies is decided per
+        # request, on the screen's clock (see :meth:`today`).
+        effective = effective_clauses(policy, contract, today=date.min)
         self.rules: list[CompiledRule] = compile_rules([e.clause for e in effective])
         self.by_id = {e.clause.id: e for e in effective}
-        texts: list[str] = []
-        spans: list[tuple[int, int, int, int]] = []
-        self.exemplar_ids: list[str] = []
-        self.benign_ids: list[str] = []
-        benign_texts: list[str] = []
-        for e in effective:
-            start = len(texts)
-            texts.extend(e.clause.examples.positive)
-            spans.append((start, len(texts), 0, 0))
-            benign_texts.extend(e.clause.examples.benign)
-            self.benign_ids.extend(
-                f"{e.clause.id}/benign/{i}" for i in range(len(e.clause.examples.benign))
-            )
+        own = [e for e in effective if e.origin == "policy"]
+        added = [e for e in effective if e.origin != "policy"]
+        # The policy's clauses are calibrated and scored against the policy's own
+        # look-alikes and background only, so nothing a contract lists as benign can
+        # raise a policy clause's thresholds or outvote its positives.
         background = list(policy.policy.background)
-        benign_texts.extend(background)
-        self.benign_ids.extend(f"background/{i}" for i in range(len(background)))
-        vectors = cached_embeddings(embedder, [*texts, *benign_texts])
-        self.benign = vectors[len(texts) :]
-        self.index: list[ClauseIndex] = []
-        for e, (start, stop, _, _) in zip(effective, spans, strict=True):
-            pos = vectors[start:stop]
-            self.index.append(ClauseIndex(e, pos, calibrate(pos, self.benign)))
+        pos, ben, ben_ids = _examples(own)
+        vectors = cached_embeddings(embedder, [*pos, *ben, *background])
+        self.benign = vectors[len(pos) :]
+        self.benign_ids = [*ben_ids, *(f"background/{i}" for i in range(len(background)))]
+        self.pools: dict[str, tuple[npt.NDArray[np.float32], list[str]]] = {
+            POLICY_POOL: (self.benign, self.benign_ids)
+        }
+        self.index = _index(own, vectors[: len(pos)], self.benign, POLICY_POOL)
+        if added:
+            # A contract's own clauses: the policy's look-alikes and the contract's.
+            cpos, cben, cben_ids = _examples(added)
+            cvectors = cached_embeddings(embedder, [*cpos, *cben])
+            pool = np.concatenate([self.benign, cvectors[len(cpos) :]], axis=0)
+            self.pools[CONTRACT_POOL] = (pool, [*self.benign_ids, *cben_ids])
+            self.index.extend(_index(added, cvectors[: len(cpos)], pool, CONTRACT_POOL))
         self._np = np
+
+    def today(self) -> date:
+        """The date decisions are made on: the fixed one, or today's (UTC) at each call.
+
+        The same clock that validates contracts, read per batch, so a screener kept for
+        days (the server caches one per contract) stops applying an exception once it
+        has expired.
+        """
+        return self.fixed_today or _contracts._today()
 
     # -- one request ----------------------------------------------------------
 
@@ -296,19 +371,33 @@ class Screener:
                 raise InputError(
                     f"input {first_index + n + 1}: {exc.message}", hint=exc.hint
                 ) from None
+        flat = [view for _, vws in prepared for view in vws]
+        offsets = self.embedder.token_offsets([view.text for view in flat]) if flat else []
         chunks: list[str] = []
         owners: list[tuple[int, str]] = []
+        k = 0
         for n, (_, vws) in enumerate(prepared):
             for view in vws:
-                for w in windows(view.text):
-                    chunks.append(w)
+                try:
+                    spans = windows(view.text, self.embedder, offsets[k])
+                except InputError as exc:
+                    if len(texts) == 1 and first_index == 0:
+                        raise
+                    raise InputError(
+                        f"input {first_index + n + 1}: {exc.message}", hint=exc.hint
+                    ) from None
+                k += 1
+                for a, b in spans:
+                    chunks.append(view.text[a:b])
                     owners.append((n, view.kind))
-        vectors = self.embedder.embed(chunks) if chunks else None
+        vectors, cut = self.embedder.embed_checked(chunks) if chunks else (None, [])
+        day = self.today()
         results = []
         for n, (text, vws) in enumerate(prepared):
             rows = [i for i, (owner, _) in enumerate(owners) if owner == n]
             rid = request_ids[n] if request_ids else str(uuid.uuid4())
-            results.append(self._decide(text, vws, vectors, rows, owners, rid))
+            unread = any(cut[i] for i in rows)
+            results.append(self._decide(text, vws, vectors, rows, owners, rid, day, unread))
         return results
 
     def _prepare(self, text: str) -> tuple[str, list[View]]:
@@ -331,6 +420,8 @@ class Screener:
         rows: list[int],
         owners: list[tuple[int, str]],
         request_id: str,
+        day: date,
+        unread: bool,
     ) -> ScreenResult:
         hits: list[RuleHit] = []
         for view in vws:
@@ -339,8 +430,13 @@ class Screener:
         if vectors is not None and rows:
             x = vectors[rows]
             kinds = [owners[i][1] for i in rows]
+            nearest_benign = {}
+            for name, (pool, _) in self.pools.items():
+                sb = x @ pool.T
+                nearest_benign[name] = (sb.max(axis=1), sb.argmax(axis=1))
             for ci in self.index:
-                s, closer, near_p, near_b = _scores(x, ci.positives, self.benign)
+                best_b, near_b = nearest_benign[ci.pool]
+                s, closer, near_p = _scores(x, ci.positives, best_b)
                 best = int(s.argmax())
                 review, block = ci.thresholds()
                 value = float(s[best])
@@ -360,20 +456,33 @@ class Screener:
                         review_threshold=round(review, 4),
                         block_threshold=round(block, 4),
                         nearest_exemplar=f"{ci.id}/positive/{int(near_p[best])}",
-                        nearest_benign=self.benign_ids[int(near_b[best])],
+                        nearest_benign=self.pools[ci.pool][1][int(near_b[best])],
                         view=kinds[best],
                         band=band,
                     )
                 )
-        return self._combine(text, hits, scores, request_id)
+        return self._combine(text, hits, scores, request_id, day, unread)
 
     def _cap(self, eff: EffectiveClause, band: Band) -> Band:
         if eff.force == "restricted" and band == "block":
             return "review"
         return band
 
+    def _exception(self, eff: EffectiveClause, day: date) -> ContractException | None:
+        """The contract's exception for ``eff`` if it applies on ``day`` (never a red line's)."""
+        found = eff.exception
+        if found is None or eff.red_line or found.expires < day:
+            return None
+        return found
+
     def _combine(
-        self, text: str, hits: list[RuleHit], scores: list[ClauseScore], request_id: str
+        self,
+        text: str,
+        hits: list[RuleHit],
+        scores: list[ClauseScore],
+        request_id: str,
+        day: date,
+        unread: bool,
     ) -> ScreenResult:
         # Candidates: (band, red line, decided by a rule, score, clause, how, band)
         candidates: list[tuple[int, int, int, float, str, str, Band]] = []
@@ -401,34 +510,28 @@ class Screener:
         kept = []
         for cand in candidates:
             eff = self.by_id[cand[4]]
-            if eff.exception is not None and not eff.red_line:
-                exception = (
-                    f"{eff.clause.id}: {eff.exception.scope} (until {eff.exception.expires})"
-                )
+            granted = self._exception(eff, day)
+            if granted is not None:
+                exception = f"{eff.clause.id}: {granted.scope} (until {granted.expires})"
                 continue
             kept.append(cand)
         top_score = max((cs.score for cs in scores), default=None)
         if not kept:
-            reason = "no clause matched"
+            band, how, reason = "allow", "no match", "no clause matched"
             if exception:
                 reason = f"allowed under the contract's exception for {exception}"
+            if unread:
+                band, how, reason = "review", UNREAD_HOW, f"held for human review: {UNREAD}"
             return self._result(
-                text,
-                request_id,
-                "allow",
-                None,
-                top_score,
-                "no match",
-                reason,
-                hits,
-                scores,
-                exception,
+                text, request_id, band, None, top_score, how, reason, hits, scores, exception
             )
         kept.sort(key=lambda c: c[:4], reverse=True)
         _, _, _, score, clause_id, how, band = kept[0]
         clause = self.by_id[clause_id].clause
         verb = {"block": "blocked", "review": "held for human review"}[band]
         reason = f"{verb} under clause {clause_id} ({clause.title}): {how}"
+        if unread and band == "review":
+            reason += f"; {UNREAD}"
         result = self._result(
             text,
             request_id,
@@ -442,9 +545,13 @@ class Screener:
             exception,
         )
         if band == "review" and self.judge is not None:
-            from scaleguard.usage.judge import apply_judge
+            from scaleguard.usage.judge import Held, apply_judge
 
-            result = apply_judge(self.judge, result, clause, text)
+            held: dict[str, Held] = {}
+            for _, _, _, value, cid, _, _ in kept:
+                if cid not in held:
+                    held[cid] = Held(self.by_id[cid], value)
+            result = apply_judge(self.judge, result, list(held.values()), text, unread=unread)
         return result
 
     def _result(
