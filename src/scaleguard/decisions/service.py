@@ -32,9 +32,11 @@ from scaleguard.determinations.state import severity
 from scaleguard.errors import InputError, NotFoundError
 from scaleguard.framework.loader import LoadedFramework
 from scaleguard.framework.model import ACTIONS, Action
+from scaleguard.ledger.note import Checkpoint
 from scaleguard.store import repo
 from scaleguard.store.db import Tx
-from scaleguard.store.ledger.rows import check_decision_inputs
+from scaleguard.store.ledger.rows import OVERRIDING, PLANNING, check_decision_inputs
+from scaleguard.store.ledger.signer import APPENDED
 from scaleguard.store.ledger.tree import ledger_size
 from scaleguard.store.recording import to_record
 from scaleguard.store.records import Determination, Override
@@ -228,6 +230,27 @@ def _plan(
     return pending
 
 
+def _checked_plan(
+    ws: Workspace, model: str, fw: LoadedFramework, session: Session
+) -> list[dict[str, Any]]:
+    """:func:`_plan` in ``session``, and when it would record anything, a check in that same
+    snapshot that the rows it was planned from (the model's evidence and determinations)
+    are rows the ledger signed: forged evidence never becomes a signed determination.
+
+    A plan that records nothing is not checked (nothing rests on it; a workspace
+    without the key can still show its status), so the check costs only runs that write.
+    """
+    pending = _plan(ws, model, fw, session)
+    if pending:
+        check_decision_inputs(session, ws.signed_checkpoint(session), model, PLANNING)
+    return pending
+
+
+def _appended(tx: Tx) -> int:
+    """How many ledger entries ``tx`` has appended so far (every record write appends one)."""
+    return len(tx.info.get(APPENDED, ()))
+
+
 def _record(
     tx: Tx, model: str, fw: LoadedFramework, actor: str, pending: list[dict[str, Any]]
 ) -> None:
@@ -249,13 +272,13 @@ def determine(
     actor = default_actor(by)
     with ws.store.read() as s:
         seen = ledger_size(s)
-        pending = _plan(ws, model, fw, s)
+        pending = _checked_plan(ws, model, fw, s)
         known = repo.framework_use(s, fw.digest) is not None
     if pending or not known:  # else nothing to record: no write lock, no commit
         with ws.store.write() as tx:
             if ledger_size(tx) != seen:
                 # another writer committed since the snapshot: plan on what is recorded now
-                pending = _plan(ws, model, fw, tx)
+                pending = _checked_plan(ws, model, fw, tx)
             repo.record_framework(tx, ref=fw.ref, digest=fw.digest, origin=origin)
             _record(tx, model, fw, actor, pending)
     return fw, status(ws, model, fw)
@@ -318,7 +341,9 @@ def override(
         repo.model(s, model)
     with ws.store.write() as tx:  # the framework's first use and the override, together
         # the determination it answers is the one current when it is recorded, read
-        # under the write lock: one another writer recorded meanwhile is not skipped
+        # under the write lock: one another writer recorded meanwhile is not skipped;
+        # and only from rows the ledger signed, checked in the snapshot it is read from
+        check_decision_inputs(tx, ws.signed_checkpoint(tx), model, OVERRIDING)
         current = next(st for st in status(ws, model, fw, tx) if st.threshold_id == threshold)
         head = _worst_determination(current.determinations)
         repo.record_framework(tx, ref=fw.ref, digest=fw.digest, origin=origin)
@@ -477,9 +502,11 @@ def decide(
             return decided, None
         return decided, evaluate_decision(other_fw, gather(session, ws, model, act, other_fw, day))
 
-    def checked_plans(session: Session) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def checked_plans(
+        session: Session, signed: Checkpoint
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Every row read must be what the ledger signed; plans come from exactly those rows."""
-        check_decision_inputs(session, ws.signed_checkpoint(session), model)
+        check_decision_inputs(session, signed, model)
         mine = _plan(ws, model, fw, session)
         if other_fw is None or other_fw.ref == fw.ref:
             return mine, []  # the same framework twice: record its findings once
@@ -488,7 +515,8 @@ def decide(
     # one snapshot, checked and planned outside the write lock
     with ws.store.read() as s:
         seen = ledger_size(s)
-        pending, other_pending = checked_plans(s)
+        signed = ws.signed_checkpoint(s)
+        pending, other_pending = checked_plans(s, signed)
         if not pending and not other_pending:
             # nothing new to record first: decide on the snapshot just checked, so the
             # write transaction below only appends (and holds the write lock briefly)
@@ -496,10 +524,13 @@ def decide(
     # one write transaction: the frameworks' first use, the determinations the
     # decision rests on and the decision are recorded (and signed) together or not at all
     with ws.store.write() as tx:
+        checked_at = -1  # how many entries tx had appended when its inputs were checked in it
         if ledger_size(tx) != seen:
             # another writer committed since the snapshot (new evidence, say): the
             # decision must rest on what is recorded before it, so check and plan again
-            pending, other_pending = checked_plans(tx)
+            signed = ws.signed_checkpoint(tx)
+            pending, other_pending = checked_plans(tx, signed)
+            checked_at = _appended(tx)
             decision = None
         repo.record_framework(tx, ref=fw.ref, digest=fw.digest, origin=origin)
         if other_fw is not None:
@@ -509,6 +540,14 @@ def decide(
             if other_fw is not None:
                 _record(tx, model, other_fw, actor, other_pending)
             tx.flush()
+            # The decision is evaluated in this transaction, so what it reads is checked
+            # here, after the writes above and whatever they set off (a trigger editing
+            # a fact): rows this transaction recorded must be the entries it appended,
+            # every other row a signed one. The transaction reads one snapshot and
+            # nothing writes between this check and the evaluation (Store.write). Every
+            # write above appends an entry: none since the check above, nothing to redo.
+            if _appended(tx) != checked_at:
+                check_decision_inputs(tx, signed, model)
             decision, other = evaluate(tx)
         row = repo.add_decision(
             tx,

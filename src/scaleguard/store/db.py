@@ -1,22 +1,38 @@
 """The database behind a workspace: one engine, one writer at a time, many readers.
 
 Every write runs inside ``with store.write() as tx:`` and holds the
-workspace-wide write lock for the whole transaction:
+workspace-wide write lock for the whole transaction, and every statement of
+the transaction reads one snapshot taken after the lock was granted (plus the
+transaction's own writes):
 
 * SQLite: ``BEGIN IMMEDIATE`` takes the write lock up front. Python's sqlite3
   module would otherwise issue its own deferred ``BEGIN``, and a deferred
   transaction that later writes can fail with "database is locked" in WAL mode
   without waiting; so the driver's transaction handling is switched off
   (``isolation_level = None``) and SQLAlchemy's ``begin`` event emits the
-  statement. WAL lets readers proceed during a write; ``synchronous=FULL``
+  statement. No other connection can write until it ends, so what it reads
+  stays put. WAL lets readers proceed during a write; ``synchronous=FULL``
   makes a commit durable before anything (a signed checkpoint) relies on it.
-* PostgreSQL: ``pg_advisory_xact_lock`` at the start of the transaction (one
-  lock per schema), released by commit or rollback. Writes run at READ COMMITTED so that every
-  statement after the lock sees what earlier writers committed; a REPEATABLE
-  READ snapshot would be taken before the lock is granted.
+* PostgreSQL: a session-level ``pg_advisory_lock`` (one lock per schema) is
+  taken on the connection, outside any transaction, *before* a REPEATABLE READ
+  transaction begins; so that transaction's snapshot, taken by its first
+  statement, already holds everything earlier writers committed, and it is the
+  only one the transaction reads. (``pg_advisory_xact_lock`` inside the
+  transaction could only be granted after the snapshot was taken.) The lock
+  is released right after commit or rollback; a connection whose unlock fails
+  is discarded, never returned to the pool still holding it. (The lock belongs
+  to the server session: a pooler that hands each transaction to another server
+  connection cannot be used.) A connection
+  that does not take the lock (someone editing the database by hand) and,
+  during the write, changes a row the write then updates fails the write
+  (a serialization failure, raised as a :class:`StoreError`); one that inserts
+  a key the write then inserts too fails it with the driver's duplicate-key
+  error. Either way nothing is recorded.
 
 Values read under the lock (the next ledger index, the next id, "is this
-artifact already stored?") therefore cannot race with another process.
+artifact already stored?") therefore cannot race with another process, and a
+check and a read inside one write transaction see the same rows unless the
+transaction itself writes in between.
 
 Threads of one process that write at the same time can share one transaction,
 seal and commit with ``store.write(group=True)`` (:mod:`scaleguard.store.group`);
@@ -49,7 +65,16 @@ WRITE_LOCK_KEY = 0x5343414C45475244
 BUSY_TIMEOUT_S = 60.0
 
 _WRITE_OPTION = "scaleguard_write"
-_PG_WRITE_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(current_schema(), :seed))")
+#: Waits for the write lock and returns its key (the seed hashed with the schema), which
+#: unlocking must name again: the schema could be another by then.
+_PG_WRITE_LOCK = text(
+    "SELECT key, pg_advisory_lock(key) IS NULL "
+    "FROM (SELECT hashtextextended(current_schema(), :seed) AS key) AS write_lock"
+)
+_PG_WRITE_UNLOCK = text("SELECT pg_advisory_unlock(:key)")
+#: SQLSTATEs of a PostgreSQL transaction that lost a race with a concurrent change
+#: (serialization failure, deadlock).
+_PG_RACE_LOST = frozenset({"40001", "40P01"})
 
 
 class Tx(Session):
@@ -60,6 +85,17 @@ class Tx(Session):
     """
 
     _write_conn: Connection | None = None
+    #: PostgreSQL: the connection holding the session-level write lock, and the lock's key.
+    _held: tuple[Connection, int] | None = None
+
+    def close(self) -> None:
+        """End the session (rolling back what was not committed), then release the lock."""
+        held, self._held = self._held, None
+        try:
+            super().close()
+        finally:
+            if held is not None:
+                _unlock(*held)
 
     def write_connection(self) -> Connection:
         """The connection holding the write lock, for plain-SQL statements (see :func:`driver_sql`).
@@ -134,6 +170,8 @@ class Store:
         self._group: GroupCommitter | None = None
         #: Seals every write transaction before commit (see :class:`Sealer`).
         self.sealer: Sealer | None = None
+        #: PostgreSQL: connections that take the write lock before their transaction begins.
+        self._lock_engine: Engine | None = None
         #: What ``write()`` does when not told: a server whose request threads write
         #: concurrently turns group commit on for all of them.
         self.group_writes = False
@@ -144,7 +182,8 @@ class Store:
             self._read_engine = self.engine
         else:
             self.engine = create_engine(self.url, connect_args={"connect_timeout": 10})
-            self._write_engine = self.engine.execution_options(isolation_level="READ COMMITTED")
+            self._write_engine = self.engine.execution_options(isolation_level="REPEATABLE READ")
+            self._lock_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
             self._read_engine = self.engine.execution_options(
                 isolation_level="REPEATABLE READ", postgresql_readonly=True
             )
@@ -196,12 +235,33 @@ class Store:
 
     def _open_write(self) -> tuple[Tx, SessionTransaction]:
         """A session in a transaction that holds the write lock (see module doc)."""
+        if self.backend == "postgresql":
+            return self._open_pg_write()
         tx = Tx(self._write_engine, expire_on_commit=False)
         try:
             root = tx.begin()
-            tx.write_connection()  # emits BEGIN IMMEDIATE on SQLite
-            if self.backend == "postgresql":
-                tx.execute(_PG_WRITE_LOCK, {"seed": _signed(WRITE_LOCK_KEY)})
+            tx.write_connection()  # emits BEGIN IMMEDIATE
+        except BaseException:
+            tx.close()
+            raise
+        return tx, root
+
+    def _open_pg_write(self) -> tuple[Tx, SessionTransaction]:
+        """Lock first (autocommit), then begin REPEATABLE READ: the snapshot follows the lock."""
+        assert self._lock_engine is not None
+        conn = self._lock_engine.connect()
+        try:
+            key = int(conn.execute(_PG_WRITE_LOCK, {"seed": _signed(WRITE_LOCK_KEY)}).one()[0])
+        except BaseException:
+            _discard(conn)  # a wait cut short: closing the server session cancels it
+            raise
+        tx = Tx(bind=conn, expire_on_commit=False)
+        tx._held = (conn, key)
+        try:
+            conn.rollback()  # ends the driver-less "transaction" the lock statement opened
+            conn.execution_options(isolation_level="REPEATABLE READ")
+            root = tx.begin()
+            tx.write_connection()  # begins the transaction on the locked connection
         except BaseException:
             tx.close()
             raise
@@ -309,6 +369,33 @@ def styled(paramstyle: str, sql: str) -> str:
     )
 
 
+def _unlock(conn: Connection, key: int) -> None:
+    """Release the session-level write lock ``conn`` holds and return ``conn`` to the pool;
+    if that cannot be shown to succeed, discard the connection (its server session ends,
+    and the lock with it) rather than pool a connection that may still hold the lock."""
+    released = False
+    try:
+        if conn.in_transaction():
+            conn.rollback()
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        released = conn.execute(_PG_WRITE_UNLOCK, {"key": key}).scalar() is True
+    except Exception:
+        released = False
+    finally:
+        if released:
+            conn.close()
+        else:
+            _discard(conn)
+
+
+def _discard(conn: Connection) -> None:
+    """Close ``conn``'s DBAPI connection instead of pooling it."""
+    try:
+        conn.invalidate()
+    finally:
+        conn.close()
+
+
 def _signed(key: int) -> int:
     """The lock key as a signed 64-bit integer, which is what PostgreSQL's bigint holds."""
     return key - (1 << 64) if key >= (1 << 63) else key
@@ -333,6 +420,13 @@ def first_line(err: BaseException) -> str:
 
 def _operational(err: exc.OperationalError, store: Store) -> StoreError:
     message = first_line(err)
+    if getattr(getattr(err, "orig", None), "sqlstate", None) in _PG_RACE_LOST:
+        return StoreError(
+            f"the database was changed during this write by a connection that does not take "
+            f"scaleguard's write lock, so nothing was recorded: {message}",
+            hint="scaleguard's own writers wait for each other; someone is editing the "
+            "database directly. Find out who, then run 'scaleguard ledger verify --full'",
+        )
     if "locked" in message or "busy" in message:
         return StoreError(
             f"the database stayed locked by another writer for {BUSY_TIMEOUT_S:.0f} s",

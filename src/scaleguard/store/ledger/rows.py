@@ -49,6 +49,12 @@ rewrite that leaves every row intact changes no input of a decision;
 edge is refused before any of this, by the signer's check that the stored
 root is the signed one.
 
+Inside a write transaction, a row that transaction recorded itself is not
+covered by any signature yet; it is accepted only if its rebuilt leaf is the
+one the transaction appended at its index (kept in memory for the signer, who
+signs exactly those before the commit), so a trigger that edits it is caught.
+A scope holding such a row is not remembered as proven.
+
 So a warm process refuses every edit a cold one refuses that changes a row a
 decision reads, and also a deleted row it had read (a cold process cannot
 know a row is missing; ``verify --full`` finds it). It keeps deciding, on
@@ -84,6 +90,7 @@ from scaleguard.ledger.recheck import RECORD_TABLES, row_record
 from scaleguard.store import repo
 from scaleguard.store.db import first_line
 from scaleguard.store.ledger.reader import column_processors
+from scaleguard.store.ledger.signer import APPENDED
 from scaleguard.store.ledger.tree import with_nodes
 from scaleguard.store.tables import metadata
 
@@ -173,11 +180,24 @@ def _leaf(table: str, values: Mapping[str, Any]) -> bytes:
 
 @dataclass(frozen=True)
 class RowCheck:
-    """How many rows were checked, how many were read and proven again, and the tree size."""
+    """How many rows were checked, how many were read and proven again, and the tree size;
+    ``recorded`` of the rows are entries the checking transaction itself appended."""
 
     rows: int
     size: int
     reread: int = 0
+    recorded: int = 0
+
+
+def appended_leaves(session: Session) -> dict[int, bytes]:
+    """The ``(index -> leaf hash)`` of the entries ``session``'s write transaction appended
+    and will sign before it commits (none for a read session).
+
+    Kept in memory by the writer (:data:`~scaleguard.store.ledger.signer.APPENDED`),
+    never read from the database, so they can stand in for the signature those
+    rows do not have yet.
+    """
+    return dict(session.info.get(APPENDED, ()))
 
 
 def rebuilt_entry(table: str, values: Mapping[str, Any]) -> bytes:
@@ -195,15 +215,19 @@ def _prove(
     signed: Checkpoint,
     proven: _Proven,
     rows: Iterable[tuple[str, Mapping[str, Any]]],
-) -> int:
-    """Prove every ``(table, row values)`` in ``signed``; returns how many rows there were."""
+    appended: Mapping[int, bytes],
+) -> tuple[int, int]:
+    """Prove every ``(table, row values)`` in ``signed``, or as an entry this transaction
+    appended (``appended``: index -> leaf); returns how many rows there were, and how many
+    of them were this transaction's own."""
     items: list[tuple[str, Mapping[str, Any], int, bytes]] = []
+    own = 0
     for table, values in rows:
         where = f"{table} row id {values.get('id')}"
         index = values.get("ledger_index")
         if not isinstance(index, int) or isinstance(index, bool) or index < 0:
             raise LedgerIntegrityError(f"{where} has no valid ledger index ({index!r})", hint=HINT)
-        if index >= signed.size:
+        if index >= signed.size and index not in appended:
             raise LedgerIntegrityError(
                 f"{where} claims ledger entry {index}, which no signed checkpoint covers "
                 f"(the signer's latest covers {signed.size}): it was written without the key",
@@ -216,11 +240,22 @@ def _prove(
                 f"{where} (ledger entry {index}) cannot be the record it was: {exc.message}",
                 hint=HINT,
             ) from None
+        if index >= signed.size:
+            # recorded by this very transaction, to be signed when it commits: the row must
+            # be exactly the entry the writer made (not what a trigger made of it since)
+            if appended[index] != leaf:
+                raise LedgerIntegrityError(
+                    f"{where} does not match the ledger entry {index} this transaction "
+                    "recorded: the row was changed after it was written (a trigger?)",
+                    hint=HINT,
+                )
+            own += 1
+            continue
         items.append((table, values, index, leaf))
-    checked = len(items)
+    checked = len(items) + own
     items = [it for it in items if (it[2], it[3]) not in proven.leaves]
     if not items:
-        return checked
+        return checked, own
     try:
         proofs = with_nodes(
             session, lambda src: [inclusion_proof(i, signed.size, src) for _, _, i, _ in items]
@@ -239,7 +274,7 @@ def _prove(
                 hint=HINT,
             ) from None
         proven.leaves.add((index, leaf))
-    return checked
+    return checked, own
 
 
 # -- scopes: the rows a decision reads, and how they are shown unchanged ------------
@@ -384,12 +419,18 @@ def scope_tokens(session: Session, scopes: Sequence[Scope]) -> list[object]:
 
 
 def check_scopes(session: Session, signed: Checkpoint, scopes: Sequence[Scope]) -> RowCheck:
-    """Every row of every scope must be a signed entry of ``signed`` (see the module doc)."""
+    """Every row of every scope must be a signed entry of ``signed`` (see the module doc),
+    or, in a write transaction, an entry that transaction appended (:func:`appended_leaves`).
+
+    A scope holding such a row is not remembered as proven: the transaction may
+    still roll back, and its row would then look deleted to the next check.
+    """
     if not scopes:
         return RowCheck(0, signed.size)
     sqlite = session.connection().dialect.name == "sqlite"
     proven = _proven_for(session, signed)
-    checked = reread = 0
+    appended = appended_leaves(session)
+    checked = reread = recorded = 0
     for scope, token in zip(scopes, scope_tokens(session, scopes), strict=True):
         seen = proven.scopes.get(scope.key)
         if seen is not None and seen.token == token:
@@ -407,11 +448,13 @@ def check_scopes(session: Session, signed: Checkpoint, scopes: Sequence[Scope]) 
                 "decision reads) after this process checked it: record rows are never deleted",
                 hint=HINT,
             )
-        count = _prove(session, signed, proven, rows)
+        count, own = _prove(session, signed, proven, rows, appended)
         checked += count
         reread += count
-        proven.scopes[scope.key] = _Seen(token, ids)
-    return RowCheck(checked, signed.size, reread)
+        recorded += own
+        if not own:
+            proven.scopes[scope.key] = _Seen(token, ids)
+    return RowCheck(checked, signed.size, reread, recorded)
 
 
 #: (model, the evidence names it takes) -> its scopes, which keep their compiled SQL
@@ -453,7 +496,18 @@ def decision_scopes(session: Session, model: str) -> list[Scope]:
     return list(found)
 
 
-def check_decision_inputs(session: Session, signed: Checkpoint, model: str) -> RowCheck:
+#: The scopes a determination is planned from (:func:`scaleguard.decisions.service.determine`).
+PLANNING = ("evidence", "determinations")
+#: The scopes an override reads to find the determination it answers.
+OVERRIDING = ("determinations", "overrides")
+
+
+def check_decision_inputs(
+    session: Session, signed: Checkpoint, model: str, tables: Sequence[str] | None = None
+) -> RowCheck:
     """Check every row a decision about ``model`` reads against ``signed``
-    (:func:`check_scopes`)."""
-    return check_scopes(session, signed, decision_scopes(session, model))
+    (:func:`check_scopes`); only the scopes of ``tables`` (e.g. :data:`PLANNING`) when given."""
+    scopes = decision_scopes(session, model)
+    if tables is not None:
+        scopes = [scope for scope in scopes if scope.key[0] in tables]
+    return check_scopes(session, signed, scopes)

@@ -362,12 +362,14 @@ class LedgerSigner:
         return state
 
     def latest(self, session: Session) -> SignedTree:
-        """The signer's latest checkpoint, after checking the database still extends it."""
+        """The signer's latest checkpoint, after checking the database still extends it
+        (by exactly the entries ``session`` appended, in a write transaction that will sign
+        them: e.g. an earlier writer's of a group commit)."""
         state = self._state()
         tree = _roll_forward(session, state.signed, self.verifier)
         if tree is not state.signed:
             self._log.record(tree)
-        check_extends(session, tree)
+        check_extends(session, tree, [idx for idx, _ in session.info.get(APPENDED, ())])
         return tree
 
     def _sealed_here(self, base: SignedTree, newest: tuple[int, bytes]) -> SignedTree | None:
