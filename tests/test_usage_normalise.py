@@ -138,6 +138,17 @@ def test_fold_removes_every_format_character(text: str, hidden: list[str], cut: 
     assert fold(salted) == fold(text)
 
 
+def test_a_request_with_more_encoded_spans_than_examined_is_never_allowed() -> None:
+    """Spans past the cap are screened only together, diluted by the rest: that is not
+    enough to allow a request, so it goes to a person with the reason."""
+    log = "\n".join(f"day {i}: " + f"sunny and {10 + i} degrees".encode().hex() for i in range(20))
+    r = screener().screen("Weather log, hex encoded:\n" + log)
+    assert r.band == "review", r
+    assert "more encoded spans than are examined" in r.reason
+    short = "\n".join(f"day {i}: " + f"sunny and {10 + i} degrees".encode().hex() for i in range(3))
+    assert screener().screen("Weather log, hex encoded:\n" + short).band == "allow"
+
+
 def test_fold_removes_the_whole_tag_block() -> None:
     tags = "".join(chr(c) for c in range(0xE0000, 0xE0080))
     assert fold("sa" + tags + "rin") == "sarin"

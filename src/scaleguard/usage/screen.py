@@ -42,7 +42,7 @@ from scaleguard.usage.contracts import (
     effective_clauses,
 )
 from scaleguard.usage.loader import LoadedPolicy
-from scaleguard.usage.normalise import View, views
+from scaleguard.usage.normalise import View, limit_reason, views
 from scaleguard.usage.rules import CompiledRule, RuleHit, compile_rules, run_rules
 
 if TYPE_CHECKING:
@@ -461,7 +461,19 @@ class Screener:
                         band=band,
                     )
                 )
-        return self._combine(text, hits, scores, request_id, day, unread)
+        result = self._combine(text, hits, scores, request_id, day, unread)
+        crowded = limit_reason(vws)
+        if crowded is not None and result.band == "allow":
+            # encoded spans past the cap were screened only together, diluted by the
+            # others: allowing on that (by the screen or by a judge) would fail open
+            result = result.model_copy(
+                update={
+                    "band": "review",
+                    "decided_by": "more encoded spans than are screened one by one",
+                    "reason": f"held for human review: {crowded}",
+                }
+            )
+        return result
 
     def _cap(self, eff: EffectiveClause, band: Band) -> Band:
         if eff.force == "restricted" and band == "block":
