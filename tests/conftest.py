@@ -5,6 +5,9 @@ SCALEGUARD_TEST_PG_URL). Each test gets a fresh schema, selected through the
 connection's search_path and dropped afterwards, so parallel and repeated
 runs never see each other's tables. When the server is unreachable the tests
 are skipped, and the summary says so, except under CI=true, where they fail.
+
+Populated workspaces (``lab``, and the modules' own through ``workspace_copy``) are
+built once per test process and copied for each test: see workspace_copies.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psycopg
@@ -25,6 +29,7 @@ import pytest
 
 from scaleguard.cli import app as cli_app
 from scaleguard.workspace.workspace import Workspace
+from workspace_copies import Build, Copy, WorkspaceCopies
 
 PG_URL = os.environ.get("SCALEGUARD_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 _pg_skips: list[str] = []
@@ -97,12 +102,19 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each backend in turn: "sqlite", then "postgresql"."""
+    if request.param == "postgresql":
+        _require_pg()
+    return str(request.param)
+
+
+@pytest.fixture
+def store_url(backend: str, tmp_path: Path) -> Iterator[str]:
     """An empty database on each backend: a SQLite file, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
+    if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
-    _require_pg()
     schema, url = make_pg_schema()
     try:
         yield url
@@ -139,14 +151,46 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
     return run
 
 
+@pytest.fixture(scope="session")
+def _workspace_copies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkspaceCopies]:
+    copies = WorkspaceCopies(PG_URL, tmp_path_factory.mktemp("built"))
+    try:
+        yield copies
+    finally:
+        copies.close()
+
+
 @pytest.fixture
-def lab(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
+def workspace_copy(
+    _workspace_copies: WorkspaceCopies, backend: str, tmp_path: Path
+) -> Iterator[Copy]:
+    """copy(name, build): this test's own copy, in tmp_path, of the workspace(s) that
+    build(folder, postgresql_url or None) makes in folder once per test process; returns
+    what build returned. See workspace_copies."""
+    drops: list[Callable[[], None]] = []
+
+    def copy(name: str, build: Build) -> Any:
+        meta, drop = _workspace_copies.copy(name, backend, tmp_path, build)
+        drops.append(drop)
+        return meta
+
+    yield copy
+    for drop in drops:
+        drop()
+
+
+def _build_lab(folder: Path, pg_url: str | None) -> None:
+    from scaleguard import demo
+
+    demo.prepare(folder / "lab", db_url=pg_url or f"sqlite:///{folder / 'test.db'}")
+
+
+@pytest.fixture
+def lab(tmp_path: Path, workspace_copy: Copy) -> Iterator[Workspace]:
     """The demo's lab on each backend: models, real evidence files, attestations; ready to
     decide."""
-    from scaleguard import demo
     from scaleguard.workspace import open_workspace
 
-    root = tmp_path / "lab"
-    demo.prepare(root, db_url=store_url)
-    with open_workspace(root) as workspace:
+    workspace_copy("lab", _build_lab)
+    with open_workspace(tmp_path / "lab") as workspace:
         yield workspace

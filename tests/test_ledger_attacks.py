@@ -32,24 +32,27 @@ from scaleguard.workspace import open_workspace
 from scaleguard.workspace.workspace import Workspace
 from test_ledger_store import populate
 from test_ledger_tamper import attack, rebuild_tree, resign_from_scratch, rewritten, set_entry, sql
+from workspace_copies import LABELS, Copy, copied_workspace
 
 Cli = Callable[..., Any]
 
 
-@pytest.fixture
-def ws(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
-    from scaleguard.workspace import init_workspace
-
-    url = None if store_url.startswith("sqlite") else store_url
-    with init_workspace(tmp_path / "ws", db_url=url, name="Attack Lab") as workspace:
-        yield workspace
-
-
-@pytest.fixture
-def at(ws: Workspace) -> dict[str, int]:
+def _populated(ws: Workspace) -> dict[str, int]:
     labels = populate(ws)  # its evidence cites an artifact without a file: no --full on it
     assert ws.verify_ledger().ok
     return labels
+
+
+@pytest.fixture
+def ws(request: pytest.FixtureRequest, workspace_copy: Copy) -> Iterator[Workspace]:
+    """A workspace of the test's own: with _populated's records if the test takes ``at``."""
+    with open_workspace(copied_workspace(request, workspace_copy, "Attack Lab", _populated)) as w:
+        yield w
+
+
+@pytest.fixture
+def at(request: pytest.FixtureRequest, ws: Workspace) -> dict[str, int]:
+    return request.node.stash[LABELS]
 
 
 def size_of(ws: Workspace) -> int:

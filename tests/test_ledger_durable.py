@@ -25,16 +25,17 @@ from scaleguard.store.ledger import state as state_module
 from scaleguard.store.ledger import tree as ledger_tree
 from scaleguard.store.ledger.signer import LedgerSigner, read_state
 from scaleguard.store.ledger.state import HEADER, LEGACY_FORMAT, StateLog, state_line
-from scaleguard.workspace import Workspace, init_workspace, open_workspace
+from scaleguard.workspace import Workspace, open_workspace
 from test_ledger_tamper import attack, rebuild_tree, rewritten, set_entry, sql
+from workspace_copies import Copy, copied_workspace
 
 Cli = Callable[..., Any]
 
 
 @pytest.fixture
-def ws(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
-    url = None if store_url.startswith("sqlite") else store_url
-    with init_workspace(tmp_path / "ws", db_url=url, name="Durable Lab") as workspace:
+def ws(request: pytest.FixtureRequest, workspace_copy: Copy) -> Iterator[Workspace]:
+    """A new workspace of the test's own (a copy of one made once)."""
+    with open_workspace(copied_workspace(request, workspace_copy, "Durable Lab")) as workspace:
         yield workspace
 
 

@@ -49,6 +49,7 @@ from scaleguard.store.migrate import alembic_config, script
 from scaleguard.store.tables import LedgerCheckpointRow, LedgerNodeRow, metadata
 from scaleguard.workspace import Workspace, init_workspace, open_workspace
 from scaleguard.workspace.workspace import origin_for
+from workspace_copies import Copy, copied_workspace
 
 SIGNER = NoteSigner.from_seed("scaleguard.local/test", bytes(range(32)))
 
@@ -62,9 +63,9 @@ def store(store_url: str) -> Iterator[Store]:
 
 
 @pytest.fixture
-def ws(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
-    url = None if store_url.startswith("sqlite") else store_url
-    with init_workspace(tmp_path / "ws", db_url=url, name="Tamper Lab") as workspace:
+def ws(request: pytest.FixtureRequest, workspace_copy: Copy) -> Iterator[Workspace]:
+    """A new workspace of the test's own (a copy of one made once)."""
+    with open_workspace(copied_workspace(request, workspace_copy, "Tamper Lab")) as workspace:
         yield workspace
 
 
