@@ -124,10 +124,10 @@ def store_url(backend: str, tmp_path: Path) -> Iterator[str]:
 
 def worker_context() -> multiprocessing.context.BaseContext:
     """Processes for concurrency tests: fresh interpreters (no inherited connections or
-    threads) forked from a server that has already imported scaleguard, which saves
-    seconds of imports per process."""
+    threads) forked from a server that has already imported scaleguard and the functions
+    they run (child_processes), which saves seconds of imports per process."""
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["scaleguard.workspace", "scaleguard.evidence"])
+    ctx.set_forkserver_preload(["scaleguard.workspace", "scaleguard.evidence", "child_processes"])
     return ctx
 
 

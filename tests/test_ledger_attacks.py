@@ -575,18 +575,12 @@ def test_the_inspect_hook_signs_and_refuses_like_the_cli(
         assert size_of(ws) == size + 1  # only the forged entry; the hook recorded nothing
 
 
-def _facts_in_a_workspace(root: str, worker: int, count: int) -> None:
-    with open_workspace(Path(root)) as ws:
-        for i in range(count):
-            with ws.store.write() as tx:
-                repo.add_fact(tx, name=f"w{worker}", value=i, source="s", asserted_by="w")
-
-
 def test_concurrent_writers_each_sign_their_own_transactions(ws: Workspace, store_url: str) -> None:
+    from child_processes import facts_in_a_workspace
     from conftest import worker_context
 
     ctx = worker_context()
-    procs = [ctx.Process(target=_facts_in_a_workspace, args=(str(ws.root), w, 6)) for w in range(3)]
+    procs = [ctx.Process(target=facts_in_a_workspace, args=(str(ws.root), w, 6)) for w in range(3)]
     for p in procs:
         p.start()
     for p in procs:

@@ -12,12 +12,12 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import event, text
 
+from child_processes import crash_after_commit
 from conftest import worker_context
 from scaleguard.errors import LedgerError, LedgerIntegrityError, StoreError
 from scaleguard.store import repo
@@ -117,21 +117,10 @@ def test_a_complete_line_that_does_not_verify_stops_signing(ws: Workspace) -> No
     assert size_of(ws) == 2 and checkpoint_sizes(ws) == [0, 1, 2]
 
 
-def _crash_after_commit(root: str) -> None:
-    """A writer that dies right after its commit, before the state line is written."""
-
-    def die(self: StateLog, tree: object) -> None:
-        os._exit(17)
-
-    StateLog.record = die  # type: ignore[method-assign]
-    with open_workspace(Path(root)) as ws:
-        add_fact(ws, "crashed")
-
-
 def test_a_crash_between_commit_and_state_write_is_rolled_forward(ws: Workspace) -> None:
     facts(ws, 2)
     before = ws.ledger_state_path.read_bytes()
-    proc = worker_context().Process(target=_crash_after_commit, args=(str(ws.root),))
+    proc = worker_context().Process(target=crash_after_commit, args=(str(ws.root),))
     proc.start()
     proc.join(timeout=300)
     assert proc.exitcode == 17

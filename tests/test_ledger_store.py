@@ -331,10 +331,10 @@ def sign_by_hand(store: Store, signer: NoteSigner) -> None:
 
 
 def test_concurrent_writers_build_one_consistent_tree(store: Store, store_url: str) -> None:
-    from test_store import _append_many
+    from child_processes import append_many
 
     ctx = worker_context()
-    procs = [ctx.Process(target=_append_many, args=(store_url, w, 8)) for w in range(3)]
+    procs = [ctx.Process(target=append_many, args=(store_url, w, 8)) for w in range(3)]
     for p in procs:
         p.start()
     for p in procs:

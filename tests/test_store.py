@@ -12,6 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import exc, text
 
+from child_processes import append_many
 from conftest import worker_context
 from scaleguard.errors import ConflictError, InputError, NotFoundError, StoreError
 from scaleguard.ledger.canonical import entry_bytes, parse_entry, parse_time
@@ -265,22 +266,10 @@ def test_an_unreachable_server_is_a_store_error() -> None:
     assert "server is running" in info.value.hint
 
 
-def _append_many(url: str, worker: int, count: int) -> None:
-    store = Store(url)
-    try:
-        for i in range(count):
-            with store.write() as tx:
-                repo.add_fact(
-                    tx, name=f"w{worker}", value=i, source="s", asserted_by=f"worker-{worker}"
-                )
-    finally:
-        store.dispose()
-
-
 def test_concurrent_writers_get_dense_unique_ledger_indices(store: Store, store_url: str) -> None:
     ctx = worker_context()
     workers, count = 4, 15
-    procs = [ctx.Process(target=_append_many, args=(store_url, w, count)) for w in range(workers)]
+    procs = [ctx.Process(target=append_many, args=(store_url, w, count)) for w in range(workers)]
     for p in procs:
         p.start()
     for p in procs:
