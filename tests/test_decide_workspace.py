@@ -19,6 +19,7 @@ from scaleguard.evidence.synthetic import make_eval_log
 from scaleguard.store import repo
 from scaleguard.workspace import ModelSpec, add_model, ingest_paths, open_workspace
 from scaleguard.workspace.workspace import Workspace
+from web_support import demo_output, demo_workspace
 
 Cli = Callable[..., Any]
 
@@ -293,19 +294,21 @@ def test_cli_decide_json_and_errors(lab: Workspace, cli: Cli) -> None:
     assert states["novel-cb"] == "crossed" and states["automated-rd"] == "below"
 
 
-def test_the_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert demo.main([str(tmp_path / "demo")]) == 0
-    out = capsys.readouterr().out
+def test_the_demo_runs_end_to_end(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # the demo's run (demo.main, exit 0) that the web tests' workspace comes from: it runs
+    # once per test run, ten seconds (web_support)
+    out = demo_output(tmp_path_factory)
     assert "anthropic-rsp@2.2 → anthropic-rsp@3.0" in out
     assert "PROCEED WITH CONDITIONS" in out and "PAUSE" in out
     assert "revised less ambitiously" in out.lower() and "assignment refused" in out
     assert "verified from the entry bytes up" in " ".join(out.split())
-    assert (tmp_path / "demo" / "roadmap.html").is_file()
+    made = demo_workspace(tmp_path_factory)  # a copy of the folder that run made
+    assert (made / "roadmap.html").is_file()
     # a second run replaces its own demo (in prepare, the step main runs first), but never
     # a folder that is not one
-    demo.prepare(tmp_path / "demo")
-    assert not (tmp_path / "demo" / "roadmap.html").exists()
-    assert (tmp_path / "demo" / "incoming" / "models.yaml").is_file()
+    demo.prepare(made)
+    assert not (made / "roadmap.html").exists()
+    assert (made / "incoming" / "models.yaml").is_file()
     other = tmp_path / "mine"
     other.mkdir()
     (other / "notes.txt").write_text("keep me")
