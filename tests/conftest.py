@@ -28,6 +28,7 @@ import psycopg
 import pytest
 
 from scaleguard.cli import app as cli_app
+from scaleguard.store import Store
 from scaleguard.workspace.workspace import Workspace
 from workspace_copies import Build, Copy, WorkspaceCopies
 
@@ -170,13 +171,46 @@ def workspace_copy(
     drops: list[Callable[[], None]] = []
 
     def copy(name: str, build: Build) -> Any:
-        meta, drop = _workspace_copies.copy(name, backend, tmp_path, build)
+        meta, _, drop = _workspace_copies.copy(name, backend, tmp_path, build)
         drops.append(drop)
         return meta
 
     yield copy
     for drop in drops:
         drop()
+
+
+def _migrate(folder: Path, pg_url: str | None) -> None:
+    from scaleguard.store import ensure_schema
+
+    store = Store(pg_url or f"sqlite:///{folder / 'test.db'}")
+    try:
+        ensure_schema(store, create=True)
+    finally:
+        store.dispose()
+
+
+@pytest.fixture
+def migrated_url(_workspace_copies: WorkspaceCopies, backend: str, tmp_path: Path) -> Iterator[str]:
+    """Like store_url, with scaleguard's tables already made: a copy of a database that
+    ensure_schema(create=True) made once per test process (on SQLite, tmp_path/test.db)."""
+    _, url, drop = _workspace_copies.copy("migrated", backend, tmp_path, _migrate)
+    try:
+        yield url or f"sqlite:///{tmp_path / 'test.db'}"
+    finally:
+        drop()
+
+
+@pytest.fixture
+def fresh_store(store_url: str) -> Iterator[Store]:
+    """scaleguard's schema made by this test's own migration (for the tests of migrations;
+    others take a copy: migrated_url)."""
+    from scaleguard.store import ensure_schema
+
+    store = Store(store_url)
+    ensure_schema(store, create=True)
+    yield store
+    store.dispose()
 
 
 def _build_lab(folder: Path, pg_url: str | None) -> None:

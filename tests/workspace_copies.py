@@ -60,8 +60,9 @@ class WorkspaceCopies:
 
     def copy(
         self, name: str, backend: str, dest: Path, build: Build
-    ) -> tuple[Any, Callable[[], None]]:
-        """Copy the build ``name`` into ``dest``: returns its meta and how to drop the copy."""
+    ) -> tuple[Any, str | None, Callable[[], None]]:
+        """Copy the build ``name`` into ``dest``: returns what build returned, the copy's
+        PostgreSQL URL (None on SQLite) and how to drop the copy."""
         if backend == "postgresql" and not self._can_clone:
             return self._fresh(dest, build)
         built = self._built.get((name, backend))
@@ -78,7 +79,9 @@ class WorkspaceCopies:
             if database is not None and built.database is not None:
                 text = text.replace(built.database, database)
             config.write_text(text)
-        return built.meta, (lambda: self._dropper.drop(database)) if database else _nothing
+        if database is None:
+            return built.meta, None, _nothing
+        return built.meta, self._url(database), lambda: self._dropper.drop(database)
 
     def close(self) -> None:
         """Drop the copies not dropped yet, then the template databases."""
@@ -103,7 +106,7 @@ class WorkspaceCopies:
         self._built[(name, backend)] = built
         return built
 
-    def _fresh(self, dest: Path, build: Build) -> tuple[Any, Callable[[], None]]:
+    def _fresh(self, dest: Path, build: Build) -> tuple[Any, str, Callable[[], None]]:
         from conftest import drop_pg_schema, make_pg_schema
 
         schema, url = make_pg_schema()
@@ -112,7 +115,7 @@ class WorkspaceCopies:
         except BaseException:
             drop_pg_schema(schema)
             raise
-        return meta, lambda: drop_pg_schema(schema)
+        return meta, url, lambda: drop_pg_schema(schema)
 
     def _create_database(self, *, template: str | None = None) -> str:
         """A new database with the schema SCHEMA; a clone of ``template`` if given."""
@@ -163,6 +166,13 @@ def copied_workspace(
     labels = copy(key, build)
     request.node.stash[LABELS] = dict(labels)
     return Path(request.getfixturevalue("tmp_path")) / "ws"
+
+
+def new_lab(folder: Path, pg_url: str | None) -> None:
+    """A build: a new workspace named lab in folder/lab, its SQLite file folder/test.db."""
+    init_workspace(
+        folder / "lab", db_url=pg_url or f"sqlite:///{folder / 'test.db'}", name="lab"
+    ).close()
 
 
 def _nothing() -> None:
