@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from inspect_ai.log import write_eval_log
 
+from evidence_fixtures import eval_file
 from scaleguard import demo
 from scaleguard.decisions import service
 from scaleguard.errors import InputError, NotFoundError, StoreError
-from scaleguard.evidence.synthetic import make_eval_log
 from scaleguard.store import repo
 from scaleguard.workspace import ModelSpec, add_model, ingest_paths, open_workspace
 from scaleguard.workspace.workspace import Workspace
@@ -26,12 +25,10 @@ Cli = Callable[..., Any]
 
 def _novel_design_rerun(tmp_path: Path, scores: list[float]) -> Path:
     """A later run of the bio_novel_design evaluation of aurora-3, as an .eval file."""
-    log = make_eval_log(
-        "bio_novel_design", "fictional/aurora-3", scores, created="2026-11-01T09:00:00+00:00"
+    created = "2026-11-01T09:00:00+00:00"
+    return eval_file(
+        tmp_path / "rerun.eval", "bio_novel_design", "fictional/aurora-3", scores, created
     )
-    path = tmp_path / "rerun.eval"
-    write_eval_log(log, str(path), format="eval")
-    return path
 
 
 def test_founding_scenario_through_the_workspace(lab: Workspace) -> None:
@@ -81,15 +78,10 @@ def _highly_capable_model(lab: Workspace, tmp_path: Path) -> None:
     paths = []
     for task, rate in (("ml_research_tasks", 0.93), ("bio_basic_uplift", 0.1)):
         hits = round(rate * 200)
-        log = make_eval_log(
-            task,
-            "fictional/aurora-x",
-            [1.0] * hits + [0.0] * (200 - hits),
-            created="2026-11-02T09:00:00+00:00",
-        )
+        scores = [1.0] * hits + [0.0] * (200 - hits)
+        created = "2026-11-02T09:00:00+00:00"
         path = tmp_path / f"{task}-x.eval"
-        write_eval_log(log, str(path), format="eval")
-        paths.append(path)
+        paths.append(eval_file(path, task, "fictional/aurora-x", scores, created))
     ingest_paths(lab, paths, by="eval-team")
 
 
