@@ -180,6 +180,17 @@ def workspace_copy(
         drop()
 
 
+@pytest.fixture
+def sqlite_copy(_workspace_copies: WorkspaceCopies, tmp_path: Path) -> Copy:
+    """workspace_copy for tests of SQLite workspaces only (not parametrised by backend);
+    build is called with None for the URL."""
+
+    def copy(name: str, build: Build) -> Any:
+        return _workspace_copies.copy(name, "sqlite", tmp_path, build)[0]
+
+    return copy
+
+
 def _migrate(folder: Path, pg_url: str | None) -> None:
     from scaleguard.store import ensure_schema
 

@@ -19,6 +19,7 @@ from scaleguard.store import repo
 from scaleguard.store.ledger.verify import verify
 from scaleguard.workspace import open_workspace
 from scaleguard.workspace.workspace import Workspace
+from workspace_copies import Copy
 
 LAB = "Fictional Frontier Lab"
 
@@ -111,10 +112,10 @@ def test_the_whole_review_on_each_backend(tmp_path: Path, store_url: str) -> Non
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Workspace]:
-    root = tmp_path / "lab"
-    demo.prepare(root)
-    ws = open_workspace(root)
+def lab(tmp_path: Path, sqlite_copy: Copy) -> Iterator[Workspace]:
+    """The demo's lab (its own SQLite file), prepared once per test process and copied."""
+    sqlite_copy("demo lab", lambda folder, _: demo.prepare(folder / "lab"))
+    ws = open_workspace(tmp_path / "lab")
     yield ws
     ws.close()
 
