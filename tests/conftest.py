@@ -191,6 +191,22 @@ def sqlite_copy(_workspace_copies: WorkspaceCopies, tmp_path: Path) -> Copy:
     return copy
 
 
+@pytest.fixture
+def pg_copy(_workspace_copies: WorkspaceCopies, tmp_path: Path) -> Iterator[Copy]:
+    """workspace_copy for tests of PostgreSQL workspaces only (not parametrised)."""
+    _require_pg()
+    drops: list[Callable[[], None]] = []
+
+    def copy(name: str, build: Build) -> Any:
+        meta, _, drop = _workspace_copies.copy(name, "postgresql", tmp_path, build)
+        drops.append(drop)
+        return meta
+
+    yield copy
+    for drop in drops:
+        drop()
+
+
 def _migrate(folder: Path, pg_url: str | None) -> None:
     from scaleguard.store import ensure_schema
 
@@ -224,10 +240,19 @@ def fresh_store(store_url: str) -> Iterator[Store]:
     store.dispose()
 
 
-def _build_lab(folder: Path, pg_url: str | None) -> None:
+def build_lab(folder: Path, pg_url: str | None) -> None:
+    """A build: the demo's lab in folder/lab, its SQLite file folder/test.db (as ``lab``)."""
     from scaleguard import demo
 
     demo.prepare(folder / "lab", db_url=pg_url or f"sqlite:///{folder / 'test.db'}")
+
+
+def build_demo_lab(folder: Path, pg_url: str | None) -> None:
+    """A build: the demo's lab in folder/lab with its own SQLite file, as demo.prepare
+    makes it by default."""
+    from scaleguard import demo
+
+    demo.prepare(folder / "lab", db_url=pg_url)
 
 
 @pytest.fixture
@@ -236,6 +261,6 @@ def lab(tmp_path: Path, workspace_copy: Copy) -> Iterator[Workspace]:
     decide."""
     from scaleguard.workspace import open_workspace
 
-    workspace_copy("lab", _build_lab)
+    workspace_copy("lab", build_lab)
     with open_workspace(tmp_path / "lab") as workspace:
         yield workspace
