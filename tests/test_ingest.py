@@ -26,6 +26,7 @@ from scaleguard.workspace import (
     open_workspace,
 )
 from scaleguard.workspace.ingest import INGEST_FORMATS
+from workspace_copies import Copy, new_ws
 
 Cli = Callable[..., Any]
 
@@ -40,8 +41,10 @@ def csv_file(folder: Path, name: str, model: str, value: float, rows: int = 2) -
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Iterator[Workspace]:
-    with init_workspace(tmp_path / "ws") as workspace:
+def ws(tmp_path: Path, sqlite_copy: Copy) -> Iterator[Workspace]:
+    """init_workspace(tmp_path / "ws"), made once per test process and copied."""
+    sqlite_copy("new ws", new_ws)
+    with open_workspace(tmp_path / "ws") as workspace:
         yield workspace
 
 

@@ -168,6 +168,11 @@ def copied_workspace(
     return Path(request.getfixturevalue("tmp_path")) / "ws"
 
 
+def new_ws(folder: Path, pg_url: str | None) -> None:
+    """A build: init_workspace(folder/"ws") with its defaults (named ws, its own database)."""
+    init_workspace(folder / "ws", db_url=pg_url).close()
+
+
 def new_lab(folder: Path, pg_url: str | None) -> None:
     """A build: a new workspace named lab in folder/lab, its SQLite file folder/test.db."""
     init_workspace(
