@@ -21,16 +21,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import psycopg
 import pytest
 
-from scaleguard.cli import app as cli_app
-from scaleguard.store import Store
-from scaleguard.workspace.workspace import Workspace
-from workspace_copies import Build, Copy, WorkspaceCopies
+if TYPE_CHECKING:  # imported where used: every xdist worker waits for this module
+    from scaleguard.store import Store
+    from scaleguard.workspace.workspace import Workspace
+    from workspace_copies import Build, Copy, WorkspaceCopies
 
 PG_URL = os.environ.get("SCALEGUARD_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 _pg_skips: list[str] = []
@@ -143,6 +143,8 @@ class CliResult:
 def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
     """Run ``scaleguard ARGS...`` in-process through the real error boundary."""
 
+    from scaleguard.cli import app as cli_app
+
     def run(*args: str | Path) -> CliResult:
         capsys.readouterr()
         code = cli_app.main([str(a) for a in args])
@@ -154,6 +156,8 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
 
 @pytest.fixture(scope="session")
 def _workspace_copies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkspaceCopies]:
+    from workspace_copies import WorkspaceCopies
+
     copies = WorkspaceCopies(PG_URL, tmp_path_factory.mktemp("built"))
     try:
         yield copies
@@ -208,7 +212,7 @@ def pg_copy(_workspace_copies: WorkspaceCopies, tmp_path: Path) -> Iterator[Copy
 
 
 def _migrate(folder: Path, pg_url: str | None) -> None:
-    from scaleguard.store import ensure_schema
+    from scaleguard.store import Store, ensure_schema
 
     store = Store(pg_url or f"sqlite:///{folder / 'test.db'}")
     try:
@@ -232,7 +236,7 @@ def migrated_url(_workspace_copies: WorkspaceCopies, backend: str, tmp_path: Pat
 def fresh_store(store_url: str) -> Iterator[Store]:
     """scaleguard's schema made by this test's own migration (for the tests of migrations;
     others take a copy: migrated_url)."""
-    from scaleguard.store import ensure_schema
+    from scaleguard.store import Store, ensure_schema
 
     store = Store(store_url)
     ensure_schema(store, create=True)
