@@ -35,6 +35,23 @@ def log_bytes(fmt: str) -> bytes:
         return write_log(Path(tmp), fmt).read_bytes()
 
 
+def eval_file(path: Path, task: str, model: str, scores: list[float], created: str) -> Path:
+    """``path``: make_eval_log(task, model, scores, created=created) as Inspect's writer
+    writes it (an .eval file), written once per test process and copied: 200 samples take
+    Inspect's writer half a second."""
+    path.write_bytes(_eval_bytes(task, model, tuple(scores), created))
+    return path
+
+
+@functools.cache
+def _eval_bytes(task: str, model: str, scores: tuple[float, ...], created: str) -> bytes:
+    log = make_eval_log(task, model, list(scores), created=created)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "log.eval"
+        write_eval_log(log, str(path), format="eval")
+        return path.read_bytes()
+
+
 def lmeval_results(**overrides: Any) -> dict[str, Any]:
     """A results file shaped as lm-evaluation-harness 0.4 writes it."""
     data: dict[str, Any] = {

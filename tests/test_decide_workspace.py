@@ -10,27 +10,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from inspect_ai.log import write_eval_log
 
+from evidence_fixtures import eval_file
 from scaleguard import demo
 from scaleguard.decisions import service
 from scaleguard.errors import InputError, NotFoundError, StoreError
-from scaleguard.evidence.synthetic import make_eval_log
 from scaleguard.store import repo
 from scaleguard.workspace import ModelSpec, add_model, ingest_paths, open_workspace
 from scaleguard.workspace.workspace import Workspace
+from web_support import demo_output, demo_workspace
 
 Cli = Callable[..., Any]
 
 
 def _novel_design_rerun(tmp_path: Path, scores: list[float]) -> Path:
     """A later run of the bio_novel_design evaluation of aurora-3, as an .eval file."""
-    log = make_eval_log(
-        "bio_novel_design", "fictional/aurora-3", scores, created="2026-11-01T09:00:00+00:00"
+    created = "2026-11-01T09:00:00+00:00"
+    return eval_file(
+        tmp_path / "rerun.eval", "bio_novel_design", "fictional/aurora-3", scores, created
     )
-    path = tmp_path / "rerun.eval"
-    write_eval_log(log, str(path), format="eval")
-    return path
 
 
 def test_founding_scenario_through_the_workspace(lab: Workspace) -> None:
@@ -80,15 +78,10 @@ def _highly_capable_model(lab: Workspace, tmp_path: Path) -> None:
     paths = []
     for task, rate in (("ml_research_tasks", 0.93), ("bio_basic_uplift", 0.1)):
         hits = round(rate * 200)
-        log = make_eval_log(
-            task,
-            "fictional/aurora-x",
-            [1.0] * hits + [0.0] * (200 - hits),
-            created="2026-11-02T09:00:00+00:00",
-        )
+        scores = [1.0] * hits + [0.0] * (200 - hits)
+        created = "2026-11-02T09:00:00+00:00"
         path = tmp_path / f"{task}-x.eval"
-        write_eval_log(log, str(path), format="eval")
-        paths.append(path)
+        paths.append(eval_file(path, task, "fictional/aurora-x", scores, created))
     ingest_paths(lab, paths, by="eval-team")
 
 
@@ -293,19 +286,21 @@ def test_cli_decide_json_and_errors(lab: Workspace, cli: Cli) -> None:
     assert states["novel-cb"] == "crossed" and states["automated-rd"] == "below"
 
 
-def test_the_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert demo.main([str(tmp_path / "demo")]) == 0
-    out = capsys.readouterr().out
+def test_the_demo_runs_end_to_end(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # the demo's run (demo.main, exit 0) that the web tests' workspace comes from: it runs
+    # once per test run, ten seconds (web_support)
+    out = demo_output(tmp_path_factory)
     assert "anthropic-rsp@2.2 → anthropic-rsp@3.0" in out
     assert "PROCEED WITH CONDITIONS" in out and "PAUSE" in out
     assert "revised less ambitiously" in out.lower() and "assignment refused" in out
     assert "verified from the entry bytes up" in " ".join(out.split())
-    assert (tmp_path / "demo" / "roadmap.html").is_file()
+    made = demo_workspace(tmp_path_factory)  # a copy of the folder that run made
+    assert (made / "roadmap.html").is_file()
     # a second run replaces its own demo (in prepare, the step main runs first), but never
     # a folder that is not one
-    demo.prepare(tmp_path / "demo")
-    assert not (tmp_path / "demo" / "roadmap.html").exists()
-    assert (tmp_path / "demo" / "incoming" / "models.yaml").is_file()
+    demo.prepare(made)
+    assert not (made / "roadmap.html").exists()
+    assert (made / "incoming" / "models.yaml").is_file()
     other = tmp_path / "mine"
     other.mkdir()
     (other / "notes.txt").write_text("keep me")

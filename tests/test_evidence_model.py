@@ -12,6 +12,7 @@ import pytest
 
 from scaleguard.errors import EvidenceError
 from scaleguard.evidence import read_artifact
+from workspace_copies import Copy
 
 Cli = Callable[..., Any]
 
@@ -25,10 +26,14 @@ CSV = "model,task,metric,value,sample_count\naurora-3,swe_long_tasks,pass_rate,0
 
 
 @pytest.fixture
-def lab(tmp_path: Path, cli: Cli) -> Path:
-    root = tmp_path / "lab"
+def lab(tmp_path: Path, cli: Cli, sqlite_copy: Copy) -> Path:
+    """``scaleguard init lab``, run once per test process and copied."""
+    sqlite_copy("init lab", lambda folder, _: _init(cli, folder / "lab"))
+    return tmp_path / "lab"
+
+
+def _init(cli: Cli, root: Path) -> None:
     assert cli("init", root).code == 0
-    return root
 
 
 def _write(folder: Path, name: str, content: Any) -> Path:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scaleguard import demo
+from conftest import build_lab
 from scaleguard.errors import ConflictError
 from scaleguard.reports import service as reports
 from scaleguard.review import service
@@ -17,6 +17,7 @@ from scaleguard.review.conflicts import builtin_rules, screen
 from scaleguard.review.model import Interest, InterestSpec, ReviewerSpec
 from scaleguard.review.names import near, organisation_key
 from scaleguard.workspace import open_workspace
+from workspace_copies import Copy
 
 LAB = "Fictional Frontier Lab"
 RULES = builtin_rules()
@@ -101,10 +102,10 @@ def test_keys_are_stable_and_near_is_symmetric(text: str) -> None:
 
 
 def test_the_spelled_around_employer_is_refused_on_each_backend(
-    tmp_path: Path, store_url: str
+    tmp_path: Path, workspace_copy: Copy
 ) -> None:
     root = tmp_path / "lab"
-    demo.prepare(root, db_url=store_url)
+    workspace_copy("lab", build_lab)  # demo.prepare(root, db_url=store_url), copied
     ws = open_workspace(root)
     try:
         report = reports.draft(ws, period="2026-Q4", models=["aurora-3"], by="rso")

@@ -17,8 +17,9 @@ from scaleguard.errors import InputError, NotFoundError
 from scaleguard.incidents import noncompliance
 from scaleguard.store import repo
 from scaleguard.store.ledger.verify import verify
-from scaleguard.workspace import init_workspace
+from scaleguard.workspace import init_workspace, open_workspace
 from scaleguard.workspace.workspace import Workspace
+from workspace_copies import Copy, new_lab
 
 RECIPIENTS = """recipients:
   - {id: rso, name: Responsible Scaling Officer, is_rso: true}
@@ -29,8 +30,9 @@ DAY = date(2026, 11, 3)
 
 
 @pytest.fixture
-def ws(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
-    workspace = init_workspace(tmp_path / "lab", db_url=store_url, name="lab")
+def ws(tmp_path: Path, workspace_copy: Copy) -> Iterator[Workspace]:
+    workspace_copy("new lab", new_lab)
+    workspace = open_workspace(tmp_path / "lab")
     (workspace.root / noncompliance.RECIPIENTS_FILE).write_text(RECIPIENTS)
     yield workspace
     workspace.close()

@@ -16,16 +16,18 @@ from scaleguard.ledger.recheck import RECORD_TABLES
 from scaleguard.store import repo
 from scaleguard.store.ledger.verify import verify
 from scaleguard.store.tables_incidents import INCIDENT_RECORD_KINDS
-from scaleguard.workspace import init_workspace
+from scaleguard.workspace import init_workspace, open_workspace
 from scaleguard.workspace.workspace import Workspace
+from workspace_copies import Copy, new_lab
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DISCOVERED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def ws(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
-    workspace = init_workspace(tmp_path / "lab", db_url=store_url, name="lab")
+def ws(tmp_path: Path, workspace_copy: Copy) -> Iterator[Workspace]:
+    workspace_copy("new lab", new_lab)
+    workspace = open_workspace(tmp_path / "lab")
     with workspace.store.write() as tx:
         repo.add_model(tx, name="aurora-3", own=True, status="deployed", created_by="t")
     yield workspace

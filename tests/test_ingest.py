@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from inspect_ai.log import write_eval_log
 
+from child_processes import ingest_one_by_one
 from conftest import worker_context
 from scaleguard.errors import EvidenceError, InputError
 from scaleguard.evidence.synthetic import make_eval_log
@@ -25,6 +26,7 @@ from scaleguard.workspace import (
     open_workspace,
 )
 from scaleguard.workspace.ingest import INGEST_FORMATS
+from workspace_copies import Copy, new_ws
 
 Cli = Callable[..., Any]
 
@@ -39,8 +41,10 @@ def csv_file(folder: Path, name: str, model: str, value: float, rows: int = 2) -
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Iterator[Workspace]:
-    with init_workspace(tmp_path / "ws") as workspace:
+def ws(tmp_path: Path, sqlite_copy: Copy) -> Iterator[Workspace]:
+    """init_workspace(tmp_path / "ws"), made once per test process and copied."""
+    sqlite_copy("new ws", new_ws)
+    with open_workspace(tmp_path / "ws") as workspace:
         yield workspace
 
 
@@ -167,12 +171,6 @@ def test_format_choices_match_the_readers() -> None:
     assert set(INGEST_FORMATS) == set(FORMAT_CHOICES)
 
 
-def _ingest_worker(root: str, paths: list[str]) -> None:
-    with open_workspace(Path(root)) as workspace:
-        for path in paths:  # one batch per file, so the processes interleave
-            ingest_paths(workspace, [path], by=f"worker-{paths[0]}")
-
-
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
@@ -185,7 +183,7 @@ def test_concurrent_ingest_neither_corrupts_nor_duplicates(
     # worker k ingests files 2k .. 2k+3: every file is wanted by two workers
     plans = [[files[(2 * k + j) % 8] for j in range(4)] for k in range(4)]
     ctx = worker_context()
-    procs = [ctx.Process(target=_ingest_worker, args=(str(tmp_path / "ws"), p)) for p in plans]
+    procs = [ctx.Process(target=ingest_one_by_one, args=(str(tmp_path / "ws"), p)) for p in plans]
     for p in procs:
         p.start()
     for p in procs:

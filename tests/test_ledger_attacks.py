@@ -32,24 +32,27 @@ from scaleguard.workspace import open_workspace
 from scaleguard.workspace.workspace import Workspace
 from test_ledger_store import populate
 from test_ledger_tamper import attack, rebuild_tree, resign_from_scratch, rewritten, set_entry, sql
+from workspace_copies import LABELS, Copy, copied_workspace
 
 Cli = Callable[..., Any]
 
 
-@pytest.fixture
-def ws(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
-    from scaleguard.workspace import init_workspace
-
-    url = None if store_url.startswith("sqlite") else store_url
-    with init_workspace(tmp_path / "ws", db_url=url, name="Attack Lab") as workspace:
-        yield workspace
-
-
-@pytest.fixture
-def at(ws: Workspace) -> dict[str, int]:
+def _populated(ws: Workspace) -> dict[str, int]:
     labels = populate(ws)  # its evidence cites an artifact without a file: no --full on it
     assert ws.verify_ledger().ok
     return labels
+
+
+@pytest.fixture
+def ws(request: pytest.FixtureRequest, workspace_copy: Copy) -> Iterator[Workspace]:
+    """A workspace of the test's own: with _populated's records if the test takes ``at``."""
+    with open_workspace(copied_workspace(request, workspace_copy, "Attack Lab", _populated)) as w:
+        yield w
+
+
+@pytest.fixture
+def at(request: pytest.FixtureRequest, ws: Workspace) -> dict[str, int]:
+    return request.node.stash[LABELS]
 
 
 def size_of(ws: Workspace) -> int:
@@ -572,18 +575,12 @@ def test_the_inspect_hook_signs_and_refuses_like_the_cli(
         assert size_of(ws) == size + 1  # only the forged entry; the hook recorded nothing
 
 
-def _facts_in_a_workspace(root: str, worker: int, count: int) -> None:
-    with open_workspace(Path(root)) as ws:
-        for i in range(count):
-            with ws.store.write() as tx:
-                repo.add_fact(tx, name=f"w{worker}", value=i, source="s", asserted_by="w")
-
-
 def test_concurrent_writers_each_sign_their_own_transactions(ws: Workspace, store_url: str) -> None:
+    from child_processes import facts_in_a_workspace
     from conftest import worker_context
 
     ctx = worker_context()
-    procs = [ctx.Process(target=_facts_in_a_workspace, args=(str(ws.root), w, 6)) for w in range(3)]
+    procs = [ctx.Process(target=facts_in_a_workspace, args=(str(ws.root), w, 6)) for w in range(3)]
     for p in procs:
         p.start()
     for p in procs:

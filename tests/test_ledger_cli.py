@@ -14,14 +14,20 @@ import pytest
 from scaleguard.ledger import verify_attestation, verify_receipt
 from scaleguard.store.ledger import tree as ledger_tree
 from scaleguard.workspace import open_workspace
+from workspace_copies import Copy
 
 Cli = Callable[..., Any]
 
 
 @pytest.fixture
-def root(tmp_path: Path, cli: Cli) -> Path:
-    """A workspace with a few records, made through the CLI like a user would."""
-    ws = tmp_path / "lab"
+def root(tmp_path: Path, cli: Cli, sqlite_copy: Copy) -> Path:
+    """A workspace with a few records, made through the CLI like a user would (once per
+    test process: each test gets a copy)."""
+    sqlite_copy("ledger cli lab", lambda folder, _: _made_by_cli(folder / "lab", cli))
+    return tmp_path / "lab"
+
+
+def _made_by_cli(ws: Path, cli: Cli) -> None:
     assert cli("init", ws, "--name", "Lab One").code == 0
     base = ("--workspace", ws)
     assert cli("models", "add", "m-1", "--own", *base).code == 0
@@ -54,7 +60,6 @@ def root(tmp_path: Path, cli: Cli) -> Path:
         ).code
         == 0
     )
-    return ws
 
 
 def test_every_write_command_leaves_a_covering_checkpoint(root: Path, cli: Cli) -> None:

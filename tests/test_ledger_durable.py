@@ -12,12 +12,12 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import event, text
 
+from child_processes import crash_after_commit
 from conftest import worker_context
 from scaleguard.errors import LedgerError, LedgerIntegrityError, StoreError
 from scaleguard.store import repo
@@ -25,16 +25,17 @@ from scaleguard.store.ledger import state as state_module
 from scaleguard.store.ledger import tree as ledger_tree
 from scaleguard.store.ledger.signer import LedgerSigner, read_state
 from scaleguard.store.ledger.state import HEADER, LEGACY_FORMAT, StateLog, state_line
-from scaleguard.workspace import Workspace, init_workspace, open_workspace
+from scaleguard.workspace import Workspace, open_workspace
 from test_ledger_tamper import attack, rebuild_tree, rewritten, set_entry, sql
+from workspace_copies import Copy, copied_workspace
 
 Cli = Callable[..., Any]
 
 
 @pytest.fixture
-def ws(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
-    url = None if store_url.startswith("sqlite") else store_url
-    with init_workspace(tmp_path / "ws", db_url=url, name="Durable Lab") as workspace:
+def ws(request: pytest.FixtureRequest, workspace_copy: Copy) -> Iterator[Workspace]:
+    """A new workspace of the test's own (a copy of one made once)."""
+    with open_workspace(copied_workspace(request, workspace_copy, "Durable Lab")) as workspace:
         yield workspace
 
 
@@ -116,21 +117,10 @@ def test_a_complete_line_that_does_not_verify_stops_signing(ws: Workspace) -> No
     assert size_of(ws) == 2 and checkpoint_sizes(ws) == [0, 1, 2]
 
 
-def _crash_after_commit(root: str) -> None:
-    """A writer that dies right after its commit, before the state line is written."""
-
-    def die(self: StateLog, tree: object) -> None:
-        os._exit(17)
-
-    StateLog.record = die  # type: ignore[method-assign]
-    with open_workspace(Path(root)) as ws:
-        add_fact(ws, "crashed")
-
-
 def test_a_crash_between_commit_and_state_write_is_rolled_forward(ws: Workspace) -> None:
     facts(ws, 2)
     before = ws.ledger_state_path.read_bytes()
-    proc = worker_context().Process(target=_crash_after_commit, args=(str(ws.root),))
+    proc = worker_context().Process(target=crash_after_commit, args=(str(ws.root),))
     proc.start()
     proc.join(timeout=300)
     assert proc.exitcode == 17

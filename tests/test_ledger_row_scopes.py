@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Table, select
 
+from conftest import build_demo_lab, build_lab
 from scaleguard.decisions import service
 from scaleguard.ledger.recheck import RECORD_TABLES
 from scaleguard.store import repo
@@ -26,6 +27,7 @@ from scaleguard.store.ledger.reader import Reader, column_processors
 from scaleguard.store.tables import metadata
 from scaleguard.workspace import init_workspace
 from scaleguard.workspace.workspace import Workspace
+from workspace_copies import Copy
 
 MODELS = ("m", "lab/m", "mm", "x", "lonely")
 #: Names evidence gives its models: a registry model takes its own name and any "provider/NAME".
@@ -178,15 +180,16 @@ def test_column_processors_read_rows_as_a_select_does_but_keep_dates_as_text(
 
 
 @pytest.mark.parametrize("spelling", ["2025-W36-1", "20250901", "2025-09-01 "])
-def test_a_date_stored_in_another_spelling_is_found(tmp_path: Path, spelling: str) -> None:
+def test_a_date_stored_in_another_spelling_is_found(
+    tmp_path: Path, spelling: str, sqlite_copy: Copy
+) -> None:
     """2025-W36-1 is the signed 2025-09-01 to ``date.fromisoformat``; the row check
     and full verification both compare what is stored, so both refuse it."""
-    from scaleguard import demo
     from scaleguard.errors import LedgerIntegrityError
     from scaleguard.workspace import open_workspace
     from test_ledger_tamper import attack, sql
 
-    demo.prepare(tmp_path / "lab")
+    sqlite_copy("demo lab", build_demo_lab)  # demo.prepare(tmp_path / "lab"), copied
     with open_workspace(tmp_path / "lab") as ws:
         with ws.store.read() as s:
             model = next(m for m in repo.models(s) if m.released_on == date(2025, 9, 1))
@@ -202,15 +205,14 @@ def test_a_date_stored_in_another_spelling_is_found(tmp_path: Path, spelling: st
 
 
 def test_a_column_whose_stored_type_was_changed_is_read_raw_and_reported(
-    tmp_path: Path, pg_url: str
+    tmp_path: Path, pg_copy: Copy
 ) -> None:
     # a float column altered to text: verification compares the text as the driver
     # gives it, and finds every row changed
-    from scaleguard import demo
     from scaleguard.workspace import open_workspace
     from test_ledger_tamper import attack, sql
 
-    demo.prepare(tmp_path / "lab", db_url=pg_url)
+    pg_copy("lab", build_lab)  # demo.prepare(tmp_path / "lab", db_url=pg_url), copied
     with open_workspace(tmp_path / "lab") as ws:
         assert ws.verify_ledger(full=True).ok
         with ws.store.read() as s:
@@ -224,14 +226,13 @@ def test_a_column_whose_stored_type_was_changed_is_read_raw_and_reported(
 
 @pytest.mark.parametrize("value", [float(2**53), 1e18, -float(2**60)])
 def test_a_large_whole_number_fact_is_read_as_the_float_it_was(
-    tmp_path: Path, value: float
+    tmp_path: Path, value: float, sqlite_copy: Copy
 ) -> None:
     """SQLite stores an integral float in a JSON column as an INTEGER; a workspace-wide
     fact is in every decision's rows, so reading it back wrongly would stop them all."""
-    from scaleguard import demo
     from scaleguard.workspace import open_workspace
 
-    demo.prepare(tmp_path / "lab")
+    sqlite_copy("demo lab", build_demo_lab)  # demo.prepare(tmp_path / "lab"), copied
     with open_workspace(tmp_path / "lab") as ws:
         with ws.store.write() as tx:
             repo.add_fact(tx, name="big", value=value, source="https://s", asserted_by="rso")
@@ -241,14 +242,15 @@ def test_a_large_whole_number_fact_is_read_as_the_float_it_was(
         assert ws.verify_ledger(full=True).ok
 
 
-def test_a_large_integer_put_in_place_of_a_whole_float_is_found(tmp_path: Path) -> None:
+def test_a_large_integer_put_in_place_of_a_whole_float_is_found(
+    tmp_path: Path, sqlite_copy: Copy
+) -> None:
     """Only an integer that is exactly the float is read as it: 2**53 + 1 is not."""
-    from scaleguard import demo
     from scaleguard.errors import LedgerIntegrityError
     from scaleguard.workspace import open_workspace
     from test_ledger_tamper import attack, sql
 
-    demo.prepare(tmp_path / "lab")
+    sqlite_copy("demo lab", build_demo_lab)  # demo.prepare(tmp_path / "lab"), copied
     with open_workspace(tmp_path / "lab") as ws:
         with ws.store.write() as tx:
             fact = repo.add_fact(

@@ -49,22 +49,24 @@ from scaleguard.store.migrate import alembic_config, script
 from scaleguard.store.tables import LedgerCheckpointRow, LedgerNodeRow, metadata
 from scaleguard.workspace import Workspace, init_workspace, open_workspace
 from scaleguard.workspace.workspace import origin_for
+from workspace_copies import Copy, copied_workspace
 
 SIGNER = NoteSigner.from_seed("scaleguard.local/test", bytes(range(32)))
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    s = Store(store_url)
-    ensure_schema(s, create=True)
+def store(migrated_url: str) -> Iterator[Store]:
+    """scaleguard's schema at head, in a database of the test's own (see migrated_url)."""
+    s = Store(migrated_url)
+    ensure_schema(s, create=False)
     yield s
     s.dispose()
 
 
 @pytest.fixture
-def ws(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
-    url = None if store_url.startswith("sqlite") else store_url
-    with init_workspace(tmp_path / "ws", db_url=url, name="Tamper Lab") as workspace:
+def ws(request: pytest.FixtureRequest, workspace_copy: Copy) -> Iterator[Workspace]:
+    """A new workspace of the test's own (a copy of one made once)."""
+    with open_workspace(copied_workspace(request, workspace_copy, "Tamper Lab")) as workspace:
         yield workspace
 
 
@@ -225,11 +227,11 @@ def populate(ws: Workspace) -> dict[str, int]:
 # -- schema -----------------------------------------------------------------------
 
 
-def test_migration_0002_creates_the_declared_tree_tables(store: Store) -> None:
-    assert revision_of(store) == head_revision()
+def test_migration_0002_creates_the_declared_tree_tables(fresh_store: Store) -> None:
+    assert revision_of(fresh_store) == head_revision()
     ledger_tree = script().get_revision("0002_ledger_tree")
     assert ledger_tree is not None and ledger_tree.down_revision == "0001_initial"
-    with store.read() as s:
+    with fresh_store.read() as s:
         assert compare_metadata(MigrationContext.configure(s.connection()), metadata) == []
 
 
@@ -329,11 +331,11 @@ def sign_by_hand(store: Store, signer: NoteSigner) -> None:
             )
 
 
-def test_concurrent_writers_build_one_consistent_tree(store: Store, store_url: str) -> None:
-    from test_store import _append_many
+def test_concurrent_writers_build_one_consistent_tree(store: Store, migrated_url: str) -> None:
+    from child_processes import append_many
 
     ctx = worker_context()
-    procs = [ctx.Process(target=_append_many, args=(store_url, w, 8)) for w in range(3)]
+    procs = [ctx.Process(target=append_many, args=(migrated_url, w, 8)) for w in range(3)]
     for p in procs:
         p.start()
     for p in procs:

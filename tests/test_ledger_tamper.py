@@ -37,25 +37,30 @@ from scaleguard.store.ledger.signer import (
     write_state,
 )
 from scaleguard.store.ledger.verify import check_receipt, verify
-from scaleguard.workspace import Workspace, init_workspace
+from scaleguard.workspace import Workspace, open_workspace
 from test_ledger_store import populate
+from workspace_copies import LABELS, Copy, copied_workspace
 
 Cli = Callable[..., Any]
 Params = dict[str, Any]
 
 
-@pytest.fixture
-def ws(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
-    url = None if store_url.startswith("sqlite") else store_url
-    with init_workspace(tmp_path / "ws", db_url=url, name="Tamper Lab") as workspace:
-        yield workspace
-
-
-@pytest.fixture
-def at(ws: Workspace) -> dict[str, int]:
+def _populated(ws: Workspace) -> dict[str, int]:
     labels = populate(ws)
     assert verify(ws.store, ws.verifier(), full=True).ok
     return labels
+
+
+@pytest.fixture
+def ws(request: pytest.FixtureRequest, workspace_copy: Copy) -> Iterator[Workspace]:
+    """A workspace of the test's own: with _populated's records if the test takes ``at``."""
+    with open_workspace(copied_workspace(request, workspace_copy, "Tamper Lab", _populated)) as w:
+        yield w
+
+
+@pytest.fixture
+def at(request: pytest.FixtureRequest, ws: Workspace) -> dict[str, int]:
+    return request.node.stash[LABELS]
 
 
 def attack(ws: Workspace, *statements: tuple[str, Params]) -> None:

@@ -10,7 +10,6 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,22 +21,15 @@ from scaleguard.ledger.recheck import RowLayout
 from scaleguard.ledger.report import MAX_FINDINGS, VerifyReport
 from scaleguard.store import repo
 from scaleguard.store.ledger.verify import verify
-from scaleguard.workspace import Workspace, init_workspace
+from scaleguard.workspace import Workspace, open_workspace
 from test_ledger_store import json_values, populate
 from test_ledger_tamper import attack, entry_of, rebuild_tree, rewritten, set_entry, sql
+from workspace_copies import LABELS, Copy, copied_workspace
 
 Cli = Callable[..., Any]
 
 
-@pytest.fixture
-def ws(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
-    url = None if store_url.startswith("sqlite") else store_url
-    with init_workspace(tmp_path / "ws", db_url=url, name="Span Lab") as workspace:
-        yield workspace
-
-
-@pytest.fixture
-def at(ws: Workspace) -> dict[str, int]:
+def _populated(ws: Workspace) -> dict[str, int]:
     labels = populate(ws)
     for i, value in enumerate([1e-7, 1e21, 2**53 - 1, -0.5, True, 3.0]):
         with ws.store.write() as tx:  # numbers the C encoder writes unlike RFC 8785
@@ -49,6 +41,18 @@ def at(ws: Workspace) -> dict[str, int]:
         report = verify(ws.store, ws.verifier(), full=True, workers=workers, span_level=2)
         assert report.ok, [d.render() for d in report.discrepancies]
     return labels
+
+
+@pytest.fixture
+def ws(request: pytest.FixtureRequest, workspace_copy: Copy) -> Iterator[Workspace]:
+    """A workspace of the test's own: with _populated's records if the test takes ``at``."""
+    with open_workspace(copied_workspace(request, workspace_copy, "Span Lab", _populated)) as w:
+        yield w
+
+
+@pytest.fixture
+def at(request: pytest.FixtureRequest, ws: Workspace) -> dict[str, int]:
+    return request.node.stash[LABELS]
 
 
 def findings(report: VerifyReport) -> list[dict[str, object]]:

@@ -57,9 +57,10 @@ class _Rollback(Exception):
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    s = Store(store_url)
-    ensure_schema(s, create=True)
+def store(migrated_url: str) -> Iterator[Store]:
+    """scaleguard's schema at head, in a database of the test's own (see migrated_url)."""
+    s = Store(migrated_url)
+    ensure_schema(s, create=False)
     with s.write() as tx:  # a committed prefix: ids and indices must continue from it
         repo.add_artifact(
             tx, sha256=SHA, size=1, format="inspect-eval", original_name="a", stored_path="o/a"

@@ -24,10 +24,11 @@ from scaleguard.workspace import (
     assert_fact,
     attest,
     import_models,
-    init_workspace,
+    open_workspace,
     parse_fact_value,
     parse_models,
 )
+from workspace_copies import Copy, new_ws
 
 Cli = Callable[..., Any]
 
@@ -63,8 +64,10 @@ open-1,"Open, Inc.",no,,,,https://o.example/a https://o.example/b,,0.3
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Iterator[Workspace]:
-    with init_workspace(tmp_path / "ws") as workspace:
+def ws(tmp_path: Path, sqlite_copy: Copy) -> Iterator[Workspace]:
+    """init_workspace(tmp_path / "ws"), made once per test process and copied."""
+    sqlite_copy("new ws", new_ws)
+    with open_workspace(tmp_path / "ws") as workspace:
         yield workspace
 
 

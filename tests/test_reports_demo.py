@@ -5,17 +5,20 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from scaleguard import demo
+from conftest import build_demo_lab
 from scaleguard.demo.reports import CONFLICTED, REVIEWER, add_to_demo
 from scaleguard.reports.private import commitment
 from scaleguard.review import service as review
 from scaleguard.store.ledger.verify import verify
 from scaleguard.workspace import open_workspace
+from workspace_copies import Copy
 
 
-def test_the_demo_publishes_both_editions_and_runs_one_review(tmp_path: Path) -> None:
+def test_the_demo_publishes_both_editions_and_runs_one_review(
+    tmp_path: Path, sqlite_copy: Copy
+) -> None:
     root = tmp_path / "lab"
-    demo.prepare(root)
+    sqlite_copy("demo lab", build_demo_lab)  # demo.prepare(root), copied
     ws = open_workspace(root)
     try:
         result = add_to_demo(ws)

@@ -12,6 +12,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import exc, text
 
+from conftest import build_lab
 from scaleguard import demo
 from scaleguard.errors import ConflictError, InputError, NotFoundError, ScaleguardError
 from scaleguard.ledger.recheck import RECORD_TABLES
@@ -22,6 +23,7 @@ from scaleguard.store.ledger.verify import verify
 from scaleguard.store.tables_reports import REPORT_RECORD_KINDS
 from scaleguard.workspace import open_workspace
 from scaleguard.workspace.workspace import Workspace
+from workspace_copies import Copy
 
 MODELS = ["aurora-2", "aurora-3"]
 
@@ -50,9 +52,9 @@ def test_report_tables_are_registered_for_ledger_verification() -> None:
     assert REPORT_RECORD_KINDS.items() <= RECORD_TABLES.items()
 
 
-def test_the_whole_report_flow_on_each_backend(tmp_path: Path, store_url: str) -> None:
+def test_the_whole_report_flow_on_each_backend(tmp_path: Path, workspace_copy: Copy) -> None:
     root = tmp_path / "lab"
-    demo.prepare(root, db_url=store_url)
+    workspace_copy("lab", build_lab)  # demo.prepare(root, db_url=store_url), copied
     ws = open_workspace(root)
     try:
         before = service.cadence(ws)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scaleguard import demo
+from conftest import build_demo_lab, build_lab
 from scaleguard.errors import ConflictError, InputError, NotFoundError
 from scaleguard.reports import service as reports
 from scaleguard.reports.private import commitment, report_salt
@@ -19,6 +19,7 @@ from scaleguard.store import repo
 from scaleguard.store.ledger.verify import verify
 from scaleguard.workspace import open_workspace
 from scaleguard.workspace.workspace import Workspace
+from workspace_copies import Copy
 
 LAB = "Fictional Frontier Lab"
 
@@ -48,9 +49,9 @@ def reviewer(ws: Workspace, name: str, *interests: InterestSpec) -> None:
         service.declare_interest(ws, item, by="rso")
 
 
-def test_the_whole_review_on_each_backend(tmp_path: Path, store_url: str) -> None:
+def test_the_whole_review_on_each_backend(tmp_path: Path, workspace_copy: Copy) -> None:
     root = tmp_path / "lab"
-    demo.prepare(root, db_url=store_url)
+    workspace_copy("lab", build_lab)  # demo.prepare(root, db_url=store_url), copied
     ws = open_workspace(root)
     try:
         report = reports.draft(ws, period="2026-Q4", models=["aurora-3"], by="rso")
@@ -111,10 +112,10 @@ def test_the_whole_review_on_each_backend(tmp_path: Path, store_url: str) -> Non
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Workspace]:
-    root = tmp_path / "lab"
-    demo.prepare(root)
-    ws = open_workspace(root)
+def lab(tmp_path: Path, sqlite_copy: Copy) -> Iterator[Workspace]:
+    """The demo's lab (its own SQLite file), prepared once per test process and copied."""
+    sqlite_copy("demo lab", build_demo_lab)
+    ws = open_workspace(tmp_path / "lab")
     yield ws
     ws.close()
 

@@ -20,6 +20,7 @@ from scaleguard.roadmap.model import Goal
 from scaleguard.roadmap.render import card_markdown
 from scaleguard.store import repo
 from scaleguard.workspace import open_workspace
+from workspace_copies import Copy
 
 Cli = Callable[..., Any]
 DEMO = resources.files("scaleguard.demo").joinpath("roadmap.yaml").read_text("utf-8")
@@ -36,18 +37,26 @@ AS_OF = "2026-11-15"
 
 
 @pytest.fixture
-def root(tmp_path: Path, cli: Cli) -> Path:
-    path = tmp_path / "ws"
-    assert cli("init", path, "--name", "Roadmap Lab").code == 0
-    return path
+def root(request: pytest.FixtureRequest, tmp_path: Path, cli: Cli, sqlite_copy: Copy) -> Path:
+    """tmp_path/ws, made with init; with the demo roadmap imported from tmp_path/roadmap.yaml
+    if the test takes ``demo``. Made once per test process: each test gets a copy."""
+
+    def build(folder: Path, _: str | None) -> None:
+        path = folder / "ws"
+        assert cli("init", path, "--name", "Roadmap Lab").code == 0
+        if imported:
+            file = folder / "roadmap.yaml"
+            file.write_text(DEMO)
+            result = cli("roadmap", "import", file, "--workspace", path, "--by", "rso")
+            assert result.code == 0, result.err
+
+    imported = "demo" in request.fixturenames
+    sqlite_copy("roadmap cli, demo imported" if imported else "roadmap cli", build)
+    return tmp_path / "ws"
 
 
 @pytest.fixture
-def demo(root: Path, cli: Cli, tmp_path: Path) -> Path:
-    file = tmp_path / "roadmap.yaml"
-    file.write_text(DEMO)
-    result = cli("roadmap", "import", file, "--workspace", root, "--by", "rso")
-    assert result.code == 0, result.err
+def demo(root: Path) -> Path:
     return root
 
 

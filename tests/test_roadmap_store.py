@@ -26,16 +26,17 @@ from scaleguard.roadmap.store import (
 from scaleguard.store import repo
 from scaleguard.store.ledger.verify import verify
 from scaleguard.store.tables_roadmap import ROADMAP_TABLES
-from scaleguard.workspace import Workspace, init_workspace
+from scaleguard.workspace import Workspace, open_workspace
+from workspace_copies import Copy, copied_workspace
 
 TODAY = date(2026, 11, 22)
 DEMO = resources.files("scaleguard.demo").joinpath("roadmap.yaml").read_text("utf-8")
 
 
 @pytest.fixture
-def ws(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
-    url = None if store_url.startswith("sqlite") else store_url
-    with init_workspace(tmp_path / "ws", db_url=url, name="Roadmap Lab") as workspace:
+def ws(request: pytest.FixtureRequest, workspace_copy: Copy) -> Iterator[Workspace]:
+    """A new workspace of the test's own (a copy of one made once)."""
+    with open_workspace(copied_workspace(request, workspace_copy, "Roadmap Lab")) as workspace:
         yield workspace
 
 

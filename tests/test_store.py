@@ -12,6 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import exc, text
 
+from child_processes import append_many
 from conftest import worker_context
 from scaleguard.errors import ConflictError, InputError, NotFoundError, StoreError
 from scaleguard.ledger.canonical import entry_bytes, parse_entry, parse_time
@@ -30,9 +31,10 @@ from scaleguard.store.tables import metadata
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    s = Store(store_url)
-    ensure_schema(s, create=True)
+def store(migrated_url: str) -> Iterator[Store]:
+    """scaleguard's schema at head, in a database of the test's own (see migrated_url)."""
+    s = Store(migrated_url)
+    ensure_schema(s, create=False)
     yield s
     s.dispose()
 
@@ -41,9 +43,9 @@ def _model(tx: Tx, name: str, **kw: Any) -> Model:
     return repo.add_model(tx, name=name, own=False, status="released", created_by="t", **kw)
 
 
-def test_migration_creates_exactly_the_declared_schema(store: Store) -> None:
-    assert revision_of(store) == head_revision()
-    with store.read() as s:
+def test_migration_creates_exactly_the_declared_schema(fresh_store: Store) -> None:
+    assert revision_of(fresh_store) == head_revision()
+    with fresh_store.read() as s:
         diffs = compare_metadata(MigrationContext.configure(s.connection()), metadata)
     assert diffs == []
 
@@ -265,22 +267,12 @@ def test_an_unreachable_server_is_a_store_error() -> None:
     assert "server is running" in info.value.hint
 
 
-def _append_many(url: str, worker: int, count: int) -> None:
-    store = Store(url)
-    try:
-        for i in range(count):
-            with store.write() as tx:
-                repo.add_fact(
-                    tx, name=f"w{worker}", value=i, source="s", asserted_by=f"worker-{worker}"
-                )
-    finally:
-        store.dispose()
-
-
-def test_concurrent_writers_get_dense_unique_ledger_indices(store: Store, store_url: str) -> None:
+def test_concurrent_writers_get_dense_unique_ledger_indices(
+    store: Store, migrated_url: str
+) -> None:
     ctx = worker_context()
     workers, count = 4, 15
-    procs = [ctx.Process(target=_append_many, args=(store_url, w, count)) for w in range(workers)]
+    procs = [ctx.Process(target=append_many, args=(migrated_url, w, count)) for w in range(workers)]
     for p in procs:
         p.start()
     for p in procs:

@@ -64,7 +64,9 @@ class FakeModel(BaseHTTPRequestHandler):
 def upstream() -> Iterator[str]:
     FakeModel.seen = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeModel)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the loop to look again: every 0.5 s by default, at each teardown
+    serve = {"poll_interval": 0.02}
+    thread = threading.Thread(target=server.serve_forever, kwargs=serve, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/v1"

@@ -8,19 +8,20 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from scaleguard import demo
+from conftest import build_lab
 from scaleguard.ledger.keys import parse_vkey
 from scaleguard.ledger.merkle import verify_inclusion
 from scaleguard.ledger.note import open_checkpoint
 from scaleguard.web import accounts
 from scaleguard.web.app import create_app
+from workspace_copies import Copy
 
 pytestmark = pytest.mark.postgres
 
 
-def test_the_app_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+def test_the_app_on_postgresql(tmp_path: Path, pg_copy: Copy) -> None:
     root = tmp_path / "lab"
-    demo.prepare(root, db_url=pg_url)
+    pg_copy("lab", build_lab)  # demo.prepare(root, db_url=pg_url), copied
     app = create_app(root)
     store = app.state.workspace.store
     assert store.backend == "postgresql"
@@ -47,7 +48,7 @@ def test_the_app_on_postgresql(tmp_path: Path, pg_url: str) -> None:
         assert c.get("/api/v1/ledger/entries/999999").status_code == 404
 
 
-def test_serve_runs_several_workers_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+def test_serve_runs_several_workers_on_postgresql(tmp_path: Path, pg_copy: Copy) -> None:
     import socket
     import subprocess
     import sys
@@ -56,7 +57,7 @@ def test_serve_runs_several_workers_on_postgresql(tmp_path: Path, pg_url: str) -
     import httpx
 
     root = tmp_path / "lab"
-    demo.prepare(root, db_url=pg_url)
+    pg_copy("lab", build_lab)  # demo.prepare(root, db_url=pg_url), copied
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -1,4 +1,7 @@
-"""A demo workspace for the web tests, built once per test run and copied per module."""
+"""A demo workspace for the web tests, built once per test run and copied per module.
+
+The build is a full run of the demo (``demo.main``, as ``make run`` does); what it printed
+is kept for the test of that run (test_decide_workspace)."""
 
 from __future__ import annotations
 
@@ -19,11 +22,20 @@ def demo_workspace(factory: pytest.TempPathFactory) -> Path:
     The demo is built once per test run: parallel workers share one build through a
     lock in the run's common temporary folder, and each test gets its own copy.
     """
+    copy = factory.mktemp("web-demo") / "demo"
+    shutil.copytree(_built(factory), copy)
+    return copy
+
+
+def demo_output(factory: pytest.TempPathFactory) -> str:
+    """What the demo's run that built the shared workspace printed (it exited 0)."""
+    return (_built(factory).parent / "output.txt").read_text()
+
+
+def _built(factory: pytest.TempPathFactory) -> Path:
     if not _BUILT:
         _BUILT.append(_shared_demo(factory))
-    copy = factory.mktemp("web-demo") / "demo"
-    shutil.copytree(_BUILT[0], copy)
-    return copy
+    return _BUILT[0]
 
 
 def _shared_demo(factory: pytest.TempPathFactory) -> Path:
@@ -40,9 +52,11 @@ def _shared_demo(factory: pytest.TempPathFactory) -> Path:
         if not done.exists():
             shutil.rmtree(root.parent, ignore_errors=True)
             root.parent.mkdir()
-            with contextlib.redirect_stdout(io.StringIO()):
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
                 code = demo.main([str(root)])
-            assert code == 0
+            assert code == 0, out.getvalue()[-2000:]
+            (root.parent / "output.txt").write_text(out.getvalue())
             done.touch()
     return root
 
