@@ -228,11 +228,19 @@ BENIGN = {
 }
 
 
-@pytest.mark.parametrize("text", BENIGN.values(), ids=BENIGN.keys())
-def test_ids_hashes_and_encoded_data_stay_allowed(text: str) -> None:
+#: Benign texts whose long encoded run fills whole embedding windows, which can sit nearer
+#: a clause's examples than its benign look-alikes: held for review at worst, never blocked
+#: (docs/usage-policy.md states this cost).
+MAY_BE_HELD = frozenset({"base64-image", "jwt"})
+
+
+@pytest.mark.parametrize("name", BENIGN.keys())
+def test_ids_hashes_and_encoded_data_stay_allowed(name: str) -> None:
     from scaleguard.usage.normalise import limit_reason
 
+    text = BENIGN[name]
     vws = views(text)
     assert limit_reason(vws) is None and len(vws) <= 8, [v.kind for v in vws]
     r = screener().screen(text)
-    assert r.band == "allow", r.reason
+    allowed = ("allow", "review") if name in MAY_BE_HELD else ("allow",)
+    assert r.band in allowed, r.reason
