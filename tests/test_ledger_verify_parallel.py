@@ -178,6 +178,15 @@ def test_bytes_built_from_a_row_are_exactly_the_canonical_entry(
     assert built is None or built == canonical
 
 
+def test_row_keys_are_ordered_as_rfc8785_orders_them() -> None:
+    """By UTF-16 code units: U+10000 (D800 DC00) comes before U+E000."""
+    record = {"\ue000": None, "\U00010000": None}
+    canonical = entry_bytes("fact", datetime(2026, 5, 1, 12, tzinfo=UTC), record)
+    layout = RowLayout("fact", "at_time", [*record, "at_time", "ledger_index"], {})
+    built = layout.entry_bytes((None, None, "2026-05-01T12:00:00Z", 7))
+    assert built == canonical
+
+
 def test_plain_rows_take_the_quick_route() -> None:
     """The property above is not vacuous: ordinary rows do get bytes built."""
     record = {"id": 4, "name": "f3", "value": 1.5, "model": None, "ok": True, "s": "é\n"}

@@ -335,7 +335,12 @@ class RowLayout:
         self.processors = [(names.index(n), p) for n, p in processors.items()]
         self.time_at = names.index(time_column)
         self.index_at = names.index("ledger_index")
-        keys = sorted(n for n in names if n not in (time_column, "ledger_index"))
+        # RFC 8785 orders keys by UTF-16 code units, not code points (they differ
+        # once a key holds a character above U+FFFF)
+        keys = sorted(
+            (n for n in names if n not in (time_column, "ledger_index")),
+            key=lambda n: n.encode("utf-16-be", "surrogatepass"),
+        )
         self.fields = [
             (
                 ("," if i else "") + _ENCODE_STR(k) + ":",
