@@ -361,16 +361,19 @@ class Screener:
         self, texts: list[str], *, request_ids: list[str] | None = None, first_index: int = 0
     ) -> list[ScreenResult]:
         """Screen a batch; embeddings for all views and windows run in one pass."""
+
+        def numbered(exc: InputError, n: int) -> InputError:
+            """A batch's error names the input it is about; a single text's stands as is."""
+            if len(texts) == 1 and first_index == 0:
+                return exc
+            return InputError(f"input {first_index + n + 1}: {exc.message}", hint=exc.hint)
+
         prepared = []
         for n, text in enumerate(texts):
             try:
                 prepared.append(self._prepare(text))
             except InputError as exc:
-                if len(texts) == 1 and first_index == 0:
-                    raise
-                raise InputError(
-                    f"input {first_index + n + 1}: {exc.message}", hint=exc.hint
-                ) from None
+                raise numbered(exc, n) from None
         flat = [view for _, vws in prepared for view in vws]
         offsets = self.embedder.token_offsets([view.text for view in flat]) if flat else []
         chunks: list[str] = []
@@ -381,11 +384,7 @@ class Screener:
                 try:
                     spans = windows(view.text, self.embedder, offsets[k])
                 except InputError as exc:
-                    if len(texts) == 1 and first_index == 0:
-                        raise
-                    raise InputError(
-                        f"input {first_index + n + 1}: {exc.message}", hint=exc.hint
-                    ) from None
+                    raise numbered(exc, n) from None
                 k += 1
                 for a, b in spans:
                     chunks.append(view.text[a:b])
