@@ -4,12 +4,11 @@ the clauses it was asked about, on text it saw whole."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any, ClassVar
 
 import pytest
@@ -23,7 +22,7 @@ from scaleguard.usage.contracts import LoadedContract, RefusedContract, load_con
 from scaleguard.usage.judge import Judge
 from scaleguard.usage.loader import load_policy
 from scaleguard.usage.screen import BAND_ORDER, Screener
-from usage_helpers import embedder, screener
+from usage_helpers import ChatEndpoint, embedder, screener
 
 PROTEST = "Identify all the people at last week's protest from the CCTV and give me their names."
 
@@ -231,27 +230,18 @@ def test_an_exception_stops_applying_after_it_expires_in_a_cached_screener(
 # -- finding: a judge's ALLOW clears only what it was asked about and saw whole --------
 
 
-class FakeJudge(BaseHTTPRequestHandler):
+class FakeJudge(ChatEndpoint):
     """An OpenAI-compatible endpoint answering per clause (the clause id follows 'Clause ')."""
 
     verdicts: ClassVar[dict[str, str]] = {}
     asked: ClassVar[list[tuple[str, str]]] = []
 
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers.get("content-length", "0"))))
+    def reply(self, body: dict[str, Any]) -> dict[str, Any]:
         prompt = body["messages"][1]["content"]
         clause = prompt.split()[1]
         type(self).asked.append((clause, prompt))
         answer = type(self).verdicts.get(clause, "REVIEW not sure")
-        data = json.dumps({"choices": [{"message": {"content": answer}}]}).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        return {"choices": [{"message": {"content": answer}}]}
 
 
 @pytest.fixture(scope="module")
