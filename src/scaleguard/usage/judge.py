@@ -87,12 +87,12 @@ def ask(judge: Judge, clause: Clause, text: str) -> tuple[str, str] | None:
 
 
 def apply_judge(
-    judge: Judge, result: ScreenResult, held: list[Held], text: str, *, unread: bool = False
+    judge: Judge, result: ScreenResult, held: list[Held], text: str, *, unread: str | None = None
 ) -> ScreenResult:
     """Settle a review with the judge, asking about each clause in ``held`` (ranked first).
 
-    ``unread``: the embedding model could not read all of the request; the judge may
-    block it but not allow it.
+    ``unread``: why the request was not fully screened (see :meth:`Screener._decide`);
+    the judge may then block it but not allow it.
     """
     notes: list[str] = []
     allow = True
@@ -127,7 +127,7 @@ def apply_judge(
     if allow and len(text) > MAX_JUDGE_CHARS:
         kept.append(f"the judge saw only the first {MAX_JUDGE_CHARS:,} of {len(text):,} characters")
     if allow and unread:
-        kept.append("part of the request was too long for the embedding model to read whole")
+        kept.append(unread)
     note = "; ".join(notes) if notes else "no clause to ask about"
     if not allow or kept:
         suffix = f"; kept in review: {', '.join(kept)}" if kept else "; kept in review"

@@ -64,7 +64,8 @@ UNREAD = (
     "part of the request was too long for the embedding model to read whole, "
     "so it was not fully screened"
 )
-UNREAD_HOW = "embedding window cut short by the model's token limit"
+#: ``decided_by`` of a request held because it was not fully screened.
+UNREAD_HOW = "not fully screened"
 #: Pools of benign look-alikes: the policy's own, and the policy's plus a contract's.
 POLICY_POOL = "policy"
 CONTRACT_POOL = "contract"
@@ -395,7 +396,7 @@ class Screener:
         for n, (text, vws) in enumerate(prepared):
             rows = [i for i, (owner, _) in enumerate(owners) if owner == n]
             rid = request_ids[n] if request_ids else str(uuid.uuid4())
-            unread = any(cut[i] for i in rows)
+            unread = UNREAD if any(cut[i] for i in rows) else limit_reason(vws)
             results.append(self._decide(text, vws, vectors, rows, owners, rid, day, unread))
         return results
 
@@ -420,8 +421,11 @@ class Screener:
         owners: list[tuple[int, str]],
         request_id: str,
         day: date,
-        unread: bool,
+        unread: str | None,
     ) -> ScreenResult:
+        """``unread``: why the text was not fully screened (a window the model cut, encoded
+        spans past the view cap), or None. Such a request is never allowed, by the screen
+        or by a judge: at best it is held for review, with that reason."""
         hits: list[RuleHit] = []
         for view in vws:
             hits.extend(run_rules(self.rules, view.kind, view.text))
@@ -460,19 +464,7 @@ class Screener:
                         band=band,
                     )
                 )
-        result = self._combine(text, hits, scores, request_id, day, unread)
-        crowded = limit_reason(vws)
-        if crowded is not None and result.band == "allow":
-            # encoded spans past the cap were screened only together, diluted by the
-            # others: allowing on that (by the screen or by a judge) would fail open
-            result = result.model_copy(
-                update={
-                    "band": "review",
-                    "decided_by": "more encoded spans than are screened one by one",
-                    "reason": f"held for human review: {crowded}",
-                }
-            )
-        return result
+        return self._combine(text, hits, scores, request_id, day, unread)
 
     def _cap(self, eff: EffectiveClause, band: Band) -> Band:
         if eff.force == "restricted" and band == "block":
@@ -493,7 +485,7 @@ class Screener:
         scores: list[ClauseScore],
         request_id: str,
         day: date,
-        unread: bool,
+        unread: str | None,
     ) -> ScreenResult:
         # Candidates: (band, red line, decided by a rule, score, clause, how, band)
         candidates: list[tuple[int, int, int, float, str, str, Band]] = []
@@ -532,7 +524,7 @@ class Screener:
             if exception:
                 reason = f"allowed under the contract's exception for {exception}"
             if unread:
-                band, how, reason = "review", UNREAD_HOW, f"held for human review: {UNREAD}"
+                band, how, reason = "review", UNREAD_HOW, f"held for human review: {unread}"
             return self._result(
                 text, request_id, band, None, top_score, how, reason, hits, scores, exception
             )
@@ -542,7 +534,7 @@ class Screener:
         verb = {"block": "blocked", "review": "held for human review"}[band]
         reason = f"{verb} under clause {clause_id} ({clause.title}): {how}"
         if unread and band == "review":
-            reason += f"; {UNREAD}"
+            reason += f"; {unread}"
         result = self._result(
             text,
             request_id,
