@@ -162,7 +162,9 @@ def _prepared_batches(store: Store, count: int, per_tx: int) -> float:
         data = [entry_bytes("note", moment, {"i": done + j, "v": 0.5}) for j in range(k)]
         start = time.perf_counter()
         with store.write() as tx:
-            append_entries(tx, [("note", "bench")] * k, data, format_time(moment))
+            append_entries(
+                tx, [("note", "bench")] * k, data, format_time(moment), [("note", None)] * k
+            )
         total += time.perf_counter() - start
         done += k
     return total

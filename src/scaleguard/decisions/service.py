@@ -242,8 +242,20 @@ def _checked_plan(
     """
     pending = _plan(ws, model, fw, session)
     if pending:
-        check_decision_inputs(session, ws.signed_checkpoint(session), model, PLANNING)
+        _check(ws, session, ws.signed_checkpoint(session), model, PLANNING)
     return pending
+
+
+def _check(
+    ws: Workspace,
+    session: Session,
+    signed: Checkpoint,
+    model: str,
+    tables: Sequence[str] | None = None,
+) -> None:
+    """The rows about ``model`` (of ``tables``) are the signed entries, all of them: none
+    edited (the row check), none deleted (the signer's census)."""
+    check_decision_inputs(session, signed, model, tables, ws.census(session, signed))
 
 
 def _appended(tx: Tx) -> int:
@@ -343,7 +355,7 @@ def override(
         # the determination it answers is the one current when it is recorded, read
         # under the write lock: one another writer recorded meanwhile is not skipped;
         # and only from rows the ledger signed, checked in the snapshot it is read from
-        check_decision_inputs(tx, ws.signed_checkpoint(tx), model, OVERRIDING)
+        _check(ws, tx, ws.signed_checkpoint(tx), model, OVERRIDING)
         current = next(st for st in status(ws, model, fw, tx) if st.threshold_id == threshold)
         head = _worst_determination(current.determinations)
         repo.record_framework(tx, ref=fw.ref, digest=fw.digest, origin=origin)
@@ -506,7 +518,7 @@ def decide(
         session: Session, signed: Checkpoint
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Every row read must be what the ledger signed; plans come from exactly those rows."""
-        check_decision_inputs(session, signed, model)
+        _check(ws, session, signed, model)
         mine = _plan(ws, model, fw, session)
         if other_fw is None or other_fw.ref == fw.ref:
             return mine, []  # the same framework twice: record its findings once
@@ -547,7 +559,7 @@ def decide(
             # nothing writes between this check and the evaluation (Store.write). Every
             # write above appends an entry: none since the check above, nothing to redo.
             if _appended(tx) != checked_at:
-                check_decision_inputs(tx, signed, model)
+                _check(ws, tx, signed, model)
             decision, other = evaluate(tx)
         row = repo.add_decision(
             tx,

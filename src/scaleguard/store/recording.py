@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from scaleguard.ledger.canonical import entries_bytes, format_time
 from scaleguard.store.db import Tx
 from scaleguard.store.ledger.append import append_entries, append_record, now
+from scaleguard.store.ledger.census import census_key
 from scaleguard.store.tables import Base
 
 R = TypeVar("R")
@@ -214,7 +215,8 @@ def create_rows(
         full[item.time_column] = created_at
         rows.append(full)
     data = entries_bytes(records, moment)
-    first = append_entries(tx, [(i.kind, i.subject) for i in items], data, created_at)
+    keys = [census_key(kind, record) for kind, record in records]
+    first = append_entries(tx, [(i.kind, i.subject) for i in items], data, created_at, keys)
     by_table: dict[type[Base], list[dict[str, Any]]] = {}
     for offset, (item, row) in enumerate(zip(items, rows, strict=True)):
         row["ledger_index"] = first + offset

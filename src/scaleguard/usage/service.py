@@ -130,7 +130,8 @@ def _check(session: Session, ws: Workspace, scope: Scope, what: str) -> None:
     from scaleguard.store.ledger.rows import check_scopes
 
     try:
-        check_scopes(session, ws.signed_checkpoint(session), [scope])
+        signed = ws.signed_checkpoint(session)
+        check_scopes(session, signed, [scope], ws.census(session, signed))
     except LedgerIntegrityError as exc:
         refused = LedgerIntegrityError(
             f"refusing to use {what}: {exc.message}",

@@ -155,13 +155,15 @@ _contract_scopes: dict[str | None, Scope] = {}
 def contract_scope(customer: str | None) -> Scope:
     """The contract rows a screen for ``customer`` reads (all of them for ``None``), for
     :func:`scaleguard.store.ledger.rows.check_scopes`."""
+    from scaleguard.store.ledger.census import Counted
     from scaleguard.store.ledger.rows import Scope
 
     found = _contract_scopes.get(customer)
     if found is None:
         table = UsageContractRow.__table__
         where = () if customer is None else (table.c.customer == customer,)
-        found = Scope(("usage_contracts", customer), table, where)  # type: ignore[arg-type]
+        counted = Counted("usage-contract", None if customer is None else (customer,))
+        found = Scope(("usage_contracts", customer), table, where, counted)  # type: ignore[arg-type]
         if len(_contract_scopes) >= 1024:
             _contract_scopes.clear()
         _contract_scopes[customer] = found

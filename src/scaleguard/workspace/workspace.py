@@ -64,6 +64,7 @@ from scaleguard.workspace.locate import FRAMEWORKS, INIT_HINT, find_root
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from scaleguard.store.ledger.census import Census
     from scaleguard.store.ledger.verify import VerifyReport
 
 OBJECTS = "objects"
@@ -232,6 +233,11 @@ class Workspace:
             return signer.latest(session).checkpoint
         with self.store.read() as s:
             return signer.latest(s).checkpoint
+
+    def census(self, session: Session, signed: Checkpoint) -> Census:
+        """How many entries of each kind and subject the signer signed up to ``signed``
+        (:mod:`scaleguard.store.ledger.census`): what lets a check see a deleted row."""
+        return self._ledger_signer().census(session, signed)
 
     def verify_ledger(
         self,

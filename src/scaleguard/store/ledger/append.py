@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Table, func, select
 from scaleguard.ledger.canonical import check_kind, entries_bytes, entry_bytes, format_time
 from scaleguard.ledger.merkle import leaf_hash, leaf_hashes
 from scaleguard.store.db import Tx, driver_sql, run_driver
+from scaleguard.store.ledger.census import CENSUS, CensusKey, census_key
 from scaleguard.store.ledger.signer import APPENDED
 from scaleguard.store.ledger.tree import batch_nodes, store_leaf
 from scaleguard.store.tables import LedgerEntryRow
@@ -77,6 +78,7 @@ def append_record(
     )
     store_leaf(tx, idx, leaf)
     tx.info.setdefault(APPENDED, []).append((idx, leaf))  # signed before commit
+    tx.info.setdefault(CENSUS, []).append(census_key(kind, record))  # and counted
     return idx
 
 
@@ -92,23 +94,30 @@ def append_records(
         return []
     moment = at or now()
     data = entries_bytes([(kind, record) for kind, _, record in items], moment)
-    first = append_entries(tx, [(k, s) for k, s, _ in items], data, format_time(moment))
+    keys = [census_key(kind, record) for kind, _, record in items]
+    first = append_entries(tx, [(k, s) for k, s, _ in items], data, format_time(moment), keys)
     return list(range(first, first + len(items)))
 
 
 def append_entries(
-    tx: Tx, heads: Sequence[tuple[str, str]], data: Sequence[bytes], created_at: str
+    tx: Tx,
+    heads: Sequence[tuple[str, str]],
+    data: Sequence[bytes],
+    created_at: str,
+    keys: Sequence[CensusKey],
 ) -> int:
     """Store entries whose canonical bytes are already made; returns the first index.
 
     ``heads`` holds each entry's ``(kind, subject)``, ``data`` its bytes
     (from :func:`~scaleguard.ledger.canonical.entry_bytes`, dated
-    ``created_at``). The statements run on ``tx.connection()``, the
+    ``created_at``) and ``keys`` what the signer's census counts it under
+    (:func:`~scaleguard.store.ledger.census.census_key` of its kind and record).
+    The statements run on ``tx.connection()``, the
     connection of the session's own transaction, so they commit or roll back
     with it, and the store's parameter check sees every value as usual.
     """
-    if len(heads) != len(data):
-        raise ValueError("one (kind, subject) per entry")
+    if not len(heads) == len(data) == len(keys):
+        raise ValueError("one (kind, subject) and one census key per entry")
     for kind in {kind for kind, _ in heads}:
         check_kind(kind)  # the column must say what the bytes say; entry_bytes checked these
     first = next_index(tx)
@@ -126,6 +135,7 @@ def append_entries(
     tx.info.setdefault(APPENDED, []).extend(
         zip(range(first, first + len(leaves)), leaves, strict=True)
     )
+    tx.info.setdefault(CENSUS, []).extend(keys)
     return first
 
 

@@ -89,6 +89,7 @@ from scaleguard.ledger.note import Checkpoint
 from scaleguard.ledger.recheck import RECORD_TABLES, row_record
 from scaleguard.store import repo
 from scaleguard.store.db import first_line
+from scaleguard.store.ledger.census import Census, Counted, check_count, pending_tally
 from scaleguard.store.ledger.reader import column_processors
 from scaleguard.store.ledger.signer import APPENDED
 from scaleguard.store.ledger.tree import with_nodes
@@ -282,11 +283,13 @@ def _prove(
 
 @dataclass(frozen=True, eq=False)
 class Scope:
-    """The rows of ``table`` matching ``where`` (all rows when empty), in id order."""
+    """The rows of ``table`` matching ``where`` (all rows when empty), in id order;
+    ``counted`` says which signed entries they must all be (no completeness check when None)."""
 
     key: ScopeKey
     table: Table
     where: tuple[ColumnElement[bool], ...] = ()
+    counted: Counted | None = None
     _compiled: dict[tuple[str, str], tuple[str, tuple[Any, ...]]] = field(
         default_factory=dict, init=False, repr=False
     )
@@ -418,22 +421,34 @@ def scope_tokens(session: Session, scopes: Sequence[Scope]) -> list[object]:
     return _pg_digests(session, scopes)
 
 
-def check_scopes(session: Session, signed: Checkpoint, scopes: Sequence[Scope]) -> RowCheck:
+def check_scopes(
+    session: Session, signed: Checkpoint, scopes: Sequence[Scope], census: Census | None = None
+) -> RowCheck:
     """Every row of every scope must be a signed entry of ``signed`` (see the module doc),
     or, in a write transaction, an entry that transaction appended (:func:`appended_leaves`).
+
+    With ``census`` (the signer's counts for ``signed``,
+    :mod:`scaleguard.store.ledger.census`), a scope that says what it counts
+    (:class:`Counted`) must also hold *every* such signed entry's row: a
+    deleted row is refused, by a process that never saw it too.
 
     A scope holding such a row is not remembered as proven: the transaction may
     still roll back, and its row would then look deleted to the next check.
     """
     if not scopes:
         return RowCheck(0, signed.size)
+    if census is not None and (census.size, census.root) != (signed.size, signed.root):
+        raise ValueError("the census must be the signed tree's")
     sqlite = session.connection().dialect.name == "sqlite"
     proven = _proven_for(session, signed)
     appended = appended_leaves(session)
+    pending = pending_tally(session.info) if census is not None and appended else {}
     checked = reread = recorded = 0
     for scope, token in zip(scopes, scope_tokens(session, scopes), strict=True):
         seen = proven.scopes.get(scope.key)
         if seen is not None and seen.token == token:
+            if census is not None:
+                check_count(scope.table.name, scope.counted, len(seen.ids), census, pending)
             checked += len(seen.ids)
             continue
         if sqlite:
@@ -449,6 +464,8 @@ def check_scopes(session: Session, signed: Checkpoint, scopes: Sequence[Scope]) 
                 hint=HINT,
             )
         count, own = _prove(session, signed, proven, rows, appended)
+        if census is not None:
+            check_count(scope.table.name, scope.counted, len(ids), census, pending)
         checked += count
         reread += count
         recorded += own
@@ -462,7 +479,21 @@ _scopes_memo: dict[tuple[str, tuple[str, ...]], list[Scope]] = {}
 _SCOPES_KEPT = 256
 
 
-def decision_scopes(session: Session, model: str) -> list[Scope]:
+def _evidence_names(session: Session, model: str, census: Census | None) -> tuple[str, ...]:
+    """The evidence model names a decision about ``model`` reads: those the database holds
+    and, with a census, those the signer signed evidence about (rows of a name whose every
+    row was deleted are still looked for) and those this transaction recorded."""
+    suffix = "/" + model
+    found = {n for n in repo.evidence_model_names(session) if n == model or n.endswith(suffix)}
+    if census is not None:
+        signed = set(census.subjects("evidence")) | {
+            s for k, s in pending_tally(session.info) if k == "evidence"
+        }
+        found |= {n for n in signed if n is not None and (n == model or n.endswith(suffix))}
+    return tuple(sorted(found))
+
+
+def decision_scopes(session: Session, model: str, census: Census | None = None) -> list[Scope]:
     """Every row a decision about ``model`` reads: the registry (all models and scores),
     the frameworks, and the model's evidence (as :func:`repo.evidence_for_model` finds
     it), attestations, facts (its own and workspace-wide), determinations and overrides."""
@@ -474,21 +505,36 @@ def decision_scopes(session: Session, model: str) -> list[Scope]:
         t["determinations"],
         t["overrides"],
     )
-    suffix = "/" + model
-    names = tuple(
-        sorted(n for n in repo.evidence_model_names(session) if n == model or n.endswith(suffix))
-    )
+    names = _evidence_names(session, model, census)
     found = _scopes_memo.get((model, names))
     if found is None:
+        mine: tuple[str | None, ...] = (model,)
         found = [
-            Scope(("models", None), t["models"]),
-            Scope(("model_scores", None), t["model_scores"]),
-            Scope(("frameworks_loaded", None), t["frameworks_loaded"]),
-            Scope(("evidence", model), ev, (ev.c.model.in_(names) if names else false(),)),
-            Scope(("attestations", model), at, (at.c.model == model,)),
-            Scope(("facts", model), fa, (or_(fa.c.model == model, fa.c.model.is_(None)),)),
-            Scope(("determinations", model), de, (de.c.model == model,)),
-            Scope(("overrides", model), ov, (ov.c.model == model,)),
+            Scope(("models", None), t["models"], (), Counted("model")),
+            Scope(("model_scores", None), t["model_scores"], (), Counted("model-score")),
+            Scope(("frameworks_loaded", None), t["frameworks_loaded"], (), Counted("framework")),
+            Scope(
+                ("evidence", model),
+                ev,
+                (ev.c.model.in_(names) if names else false(),),
+                Counted("evidence", names),
+            ),
+            Scope(
+                ("attestations", model), at, (at.c.model == model,), Counted("attestation", mine)
+            ),
+            Scope(
+                ("facts", model),
+                fa,
+                (or_(fa.c.model == model, fa.c.model.is_(None)),),
+                Counted("fact", (model, None)),
+            ),
+            Scope(
+                ("determinations", model),
+                de,
+                (de.c.model == model,),
+                Counted("determination", mine),
+            ),
+            Scope(("overrides", model), ov, (ov.c.model == model,), Counted("override", mine)),
         ]
         if len(_scopes_memo) >= _SCOPES_KEPT:
             _scopes_memo.clear()
@@ -503,11 +549,16 @@ OVERRIDING = ("determinations", "overrides")
 
 
 def check_decision_inputs(
-    session: Session, signed: Checkpoint, model: str, tables: Sequence[str] | None = None
+    session: Session,
+    signed: Checkpoint,
+    model: str,
+    tables: Sequence[str] | None = None,
+    census: Census | None = None,
 ) -> RowCheck:
     """Check every row a decision about ``model`` reads against ``signed``
-    (:func:`check_scopes`); only the scopes of ``tables`` (e.g. :data:`PLANNING`) when given."""
-    scopes = decision_scopes(session, model)
+    (:func:`check_scopes`), and with ``census`` that none is missing; only the scopes of
+    ``tables`` (e.g. :data:`PLANNING`) when given."""
+    scopes = decision_scopes(session, model, census)
     if tables is not None:
         scopes = [scope for scope in scopes if scope.key[0] in tables]
-    return check_scopes(session, signed, scopes)
+    return check_scopes(session, signed, scopes, census)

@@ -79,6 +79,14 @@ from scaleguard.ledger.note import (
     sign_checkpoint,
 )
 from scaleguard.store.db import driver_sql, run_driver, write_connection
+from scaleguard.store.ledger.census import (
+    CENSUS,
+    Census,
+    CensusKey,
+    CensusLog,
+    census_path,
+    start_census,
+)
 from scaleguard.store.ledger.frontier import (
     SignedTree,
     empty_tree,
@@ -330,6 +338,8 @@ class Sealed:
 
     before: SignedTree
     after: SignedTree
+    #: The census key of each entry signed, in index order (see :mod:`.census`).
+    keys: tuple[CensusKey, ...] = ()
 
 
 class LedgerSigner:
@@ -343,6 +353,7 @@ class LedgerSigner:
         self.signer = signer
         self.state_path = state_path
         self._log = StateLog(state_path, signer.verifier)
+        self._census = CensusLog(census_path(state_path))
         #: Trees sealed in this process whose commit has not been recorded yet, by note.
         self._pending: dict[bytes, Sealed] = {}
 
@@ -372,6 +383,12 @@ class LedgerSigner:
         check_extends(session, tree, [idx for idx, _ in session.info.get(APPENDED, ())])
         return tree
 
+    def census(self, session: Session, signed: Checkpoint) -> Census:
+        """How many entries of each kind and subject the signed tree ``signed`` holds
+        (:mod:`scaleguard.store.ledger.census`), counted from ``session`` where the
+        signer's census file does not say yet."""
+        return self._census.at(session, signed)
+
     def _sealed_here(self, base: SignedTree, newest: tuple[int, bytes]) -> SignedTree | None:
         """The newest row's tree if this process sealed every step from ``base`` to it."""
         step = self._pending.get(newest[1])
@@ -384,8 +401,14 @@ class LedgerSigner:
         """Sign the entries ``tx`` appended, in ``tx``; refuse unless the database extends
         exactly the signer's latest checkpoint."""
         appended: list[tuple[int, bytes]] = tx.info.pop(APPENDED, [])
+        keys: list[CensusKey] = tx.info.pop(CENSUS, [])
         if not appended:
             return None
+        if len(keys) != len(appended):
+            raise LedgerError(
+                f"{REFUSE}: {len(appended)} entries were appended but {len(keys)} counted",
+                hint="an append path does not count its entries (a bug in scaleguard)",
+            )
         if tx.autoflush:
             tx.flush()  # as a session statement would: pending rows go in before the reads
         indices = [idx for idx, _ in appended]
@@ -421,7 +444,7 @@ class LedgerSigner:
             driver_sql(conn, _INSERT_CHECKPOINT),
             (size, new_root, after.note, str(newest) if newest else format_time(datetime.now(UTC))),
         )
-        sealed = Sealed(before, after)
+        sealed = Sealed(before, after, tuple(keys))
         self._pending[after.note] = sealed
         return sealed
 
@@ -436,6 +459,8 @@ class LedgerSigner:
             ) from None
         finally:
             self._pending.pop(sealed.after.note, None)
+        after = sealed.after
+        self._census.record(sealed.before.size, after.size, after.root, sealed.keys)
 
     def aborted(self, sealed: Sealed) -> None:
         """The transaction rolled back: its checkpoint never existed; nothing to undo."""
@@ -449,6 +474,7 @@ class NoSigner:
         self.key_path = key_path
 
     def seal(self, tx: Session) -> Sealed | None:
+        tx.info.pop(CENSUS, None)
         if tx.info.pop(APPENDED, None):
             raise LedgerError(
                 f"cannot record: this workspace has no ledger key ({self.key_path}), so the "
@@ -550,6 +576,7 @@ def start_log(tx: Session, signer: NoteSigner, state_path: Path) -> SignedTree:
         },
     )
     write_state(state_path, SignerState(tree))
+    start_census(state_path)
     return tree
 
 
