@@ -409,14 +409,13 @@ def appeal_cmd(
 @appeals_app.command("list")
 def appeals_list(workspace: Path | None = WORKSPACE_OPTION, json_out: bool = JSON_OPTION) -> None:
     """Appeals and their outcomes."""
-    from scaleguard.usage import store as usage_store
+    from scaleguard.usage.service import appeal_list
 
-    with _workspace(workspace) as ws, ws.store.read() as s:
-        rows = usage_store.appeals(s)
-        decided = usage_store.appeal_decisions(s)
+    with _workspace(workspace) as ws:
+        rows = appeal_list(ws)
     data: list[dict[str, Any]] = []
-    for r in rows:
-        d = decided.get(r.id)
+    for status in rows:
+        r, d = status.appeal, status.decision
         data.append(
             {
                 "id": r.id,

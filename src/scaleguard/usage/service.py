@@ -6,7 +6,7 @@ a route.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -116,29 +116,35 @@ def checked_contract(session: Session, ws: Workspace, customer: str) -> usage_st
     """The customer's latest accepted contract row, after every contract row of the customer
     was shown to be exactly what the ledger's key signed (a row edited, added or deleted
     without the key is refused with LedgerIntegrityError, as decisions refuse theirs)."""
-    _check(session, ws, usage_store.contract_scope(customer), f"customer {customer!r}")
+    _check(session, ws, [usage_store.contract_scope(customer)], f"use customer {customer!r}")
     return usage_store.current_contract(session, customer)
 
 
 def check_contracts(ws: Workspace) -> None:
     """Check every contract row against the ledger (serve-screen does, before it listens)."""
     with ws.store.read() as s:
-        _check(s, ws, usage_store.contract_scope(None), "the recorded contracts")
+        _check(s, ws, [usage_store.contract_scope(None)], "use the recorded contracts")
 
 
-def _check(session: Session, ws: Workspace, scope: Scope, what: str) -> None:
+def _check(session: Session, ws: Workspace, scopes: Sequence[Scope], refusing: str) -> None:
+    """Every row of ``scopes`` must be what the ledger's key signed (or, in a write
+    transaction, what it appended); else LedgerIntegrityError "refusing to ``refusing``"."""
     from scaleguard.store.ledger.rows import check_scopes
 
     try:
         signed = ws.signed_checkpoint(session)
-        check_scopes(session, signed, [scope], ws.census(session, signed))
+        check_scopes(session, signed, scopes, ws.census(session, signed))
     except LedgerIntegrityError as exc:
-        refused = LedgerIntegrityError(
-            f"refusing to use {what}: {exc.message}",
-            hint=exc.hint or "run 'scaleguard ledger verify --full'",
-        )
-        refused.status = 500  # the server's database, not the caller, is at fault
-        raise refused from None
+        raise _refusal(refusing, exc.message, exc.hint) from None
+
+
+def _refusal(refusing: str, message: str, hint: str = "") -> LedgerIntegrityError:
+    refused = LedgerIntegrityError(
+        f"refusing to {refusing}: {message}",
+        hint=hint or "run 'scaleguard ledger verify --full' and restore the database from a backup",
+    )
+    refused.status = 500  # the server's database, not the caller, is at fault
+    return refused
 
 
 def contract_from_record(
@@ -205,13 +211,108 @@ def screen_and_record(
 
 
 # -- human review and appeals --------------------------------------------------------
+#
+# Every rule below (the review band, "already reviewed", only blocks are appealed, one open
+# appeal, who may decide an appeal) reads screen, review and appeal rows that anyone who can
+# write the database could edit. So each action first proves, in its own transaction, the rows
+# of the screen it acts on (:func:`screen_history`), and refuses if one is not what the ledger's
+# key signed. Record rows are never deleted, and a row that is missing can leave the rows
+# left over in a state no honest sequence of actions produces (an appeal against a screen
+# that was never blocked): that is refused too.
+
+
+@dataclass(frozen=True)
+class ScreenHistory:
+    """One screen decision and what people did about it, every row checked against the ledger."""
+
+    screen: usage_store.ScreenRecord
+    review: usage_store.ReviewRecord | None
+    appeals: tuple[usage_store.AppealRecord, ...]
+    decisions: Mapping[int, usage_store.AppealDecisionRecord]
+
+    @property
+    def band(self) -> str:
+        """The band after human review: the reviewer's decision, else the screen's."""
+        return self.review.decision if self.review is not None else self.screen.band
+
+    def open_appeals(self) -> list[usage_store.AppealRecord]:
+        return [a for a in self.appeals if a.id not in self.decisions]
+
+
+def screen_history(session: Session, ws: Workspace, screen_id: int, refusing: str) -> ScreenHistory:
+    """Screen ``screen_id``, its review, its appeals and their decisions, after every one of
+    those rows was proven to be what the ledger's key signed (LedgerIntegrityError, "refusing
+    to ``refusing``", when one is not, or when a row is evidently missing)."""
+    _check(session, ws, usage_store.history_scopes(screen_id), refusing)
+    screen = usage_store.screen_by_id(session, str(screen_id))
+    reviews = usage_store.reviews_of(session, screen_id)
+    history = ScreenHistory(
+        screen,
+        reviews[0] if reviews else None,
+        tuple(usage_store.appeals_of(session, screen_id)),
+        usage_store.appeal_decisions_of(session, screen_id),
+    )
+    problem = _history_problem(history, len(reviews))
+    if problem is not None:
+        raise _refusal(refusing, problem)
+    return history
+
+
+def _history_problem(history: ScreenHistory, reviews: int) -> str | None:
+    """What in a screen's signed rows no honest sequence of actions leaves (a row deleted
+    since), or None."""
+    screen = history.screen
+    if reviews > 1:
+        return f"screen {screen.id} has {reviews} reviews; a screen is reviewed once"
+    if history.appeals and history.band != "block":
+        first = history.appeals[0]
+        if screen.band == "review" and history.review is None:
+            return (
+                f"screen {screen.id} was held for review and appeal {first.id} contests it, "
+                "but no review of it is recorded: its usage_reviews row was deleted"
+            )
+        return (
+            f"appeal {first.id} contests screen {screen.id}, which is not blocked "
+            f"({history.band}); only blocks are appealed"
+        )
+    return _undecided_before(history.appeals, history.decisions)
+
+
+def _undecided_before(
+    appeals: Sequence[usage_store.AppealRecord], decisions: Mapping[int, object]
+) -> str | None:
+    """An appeal left without a decision though a later one against the same screen was
+    filed (an appeal is filed only when none is open), or None."""
+    last: dict[int, usage_store.AppealRecord] = {}
+    for later in appeals:
+        earlier = last.get(later.screen_id)
+        if earlier is not None and earlier.id not in decisions:
+            return (
+                f"appeal {earlier.id} against screen {later.screen_id} has no decision, yet "
+                f"appeal {later.id} was filed after it (one appeal is open at a time): its "
+                "usage_appeal_decisions row was deleted"
+            )
+        last[later.screen_id] = later
+    return None
 
 
 def review_queue(ws: Workspace) -> list[usage_store.ScreenRecord]:
-    """Undecided reviews, most severe first: red lines, then higher scores, then oldest."""
+    """Undecided reviews, most severe first: red lines, then higher scores, then oldest.
+
+    Every screen held for review, every review and every appeal is checked against the
+    ledger first, so no edited row hides a request from the queue or puts one in it."""
     with ws.store.read() as s:
+        _check(s, ws, usage_store.queue_scopes(), "list the review queue")
         decided = usage_store.reviews(s)
         waiting = [r for r in usage_store.screens(s, band="review") if r.id not in decided]
+        appealed = {a.screen_id: a.id for a in usage_store.appeals(s)}
+    for screen in waiting:
+        if screen.id in appealed:
+            raise _refusal(
+                "list the review queue",
+                f"screen {screen.id} was held for review and appeal {appealed[screen.id]} "
+                "contests it, but no review of it is recorded: its usage_reviews row was deleted",
+            )
     return sorted(waiting, key=lambda r: (not r.result.get("red_line"), -(r.score or 0.0), r.id))
 
 
@@ -223,40 +324,40 @@ def decide_review(
     if not reason.strip():
         raise InputError("a review decision needs a reason", hint='add --why "…"')
     with ws.store.write() as tx:
-        screen = usage_store.screen_by_id(tx, ident)
+        found = usage_store.screen_by_id(tx, ident)
+        history = screen_history(tx, ws, found.id, f"review screen {found.id}")
+        screen = history.screen
         if screen.band != "review":
             raise ConflictError(
                 f"screen {screen.id} was decided automatically ({screen.band}); "
                 "only the review band is decided by people",
                 hint="contest a block with 'scaleguard usage appeal'",
             )
-        if screen.id in usage_store.reviews(tx):
+        if history.review is not None:
             raise ConflictError(f"screen {screen.id} has already been reviewed")
         return usage_store.add_review(tx, screen, decision, reason.strip(), by)
 
 
 def final_band(ws: Workspace, screen: usage_store.ScreenRecord) -> str:
+    """The band of ``screen`` after human review, from rows checked against the ledger."""
     with ws.store.read() as s:
-        review = usage_store.reviews(s).get(screen.id)
-    return review.decision if review else screen.band
+        return screen_history(s, ws, screen.id, f"report screen {screen.id}").band
 
 
 def appeal(ws: Workspace, ident: str, reason: str, *, by: str) -> usage_store.AppealRecord:
     if not reason.strip():
         raise InputError("an appeal needs a reason", hint='add --why "…"')
     with ws.store.write() as tx:
-        screen = usage_store.screen_by_id(tx, ident)
-        review = usage_store.reviews(tx).get(screen.id)
-        band = review.decision if review else screen.band
-        if band != "block":
+        found = usage_store.screen_by_id(tx, ident)
+        history = screen_history(tx, ws, found.id, f"appeal screen {found.id}")
+        screen = history.screen
+        if history.band != "block":
             raise ConflictError(
-                f"screen {screen.id} is not blocked ({band}); only blocks can be appealed"
+                f"screen {screen.id} is not blocked ({history.band}); only blocks can be appealed"
             )
-        for earlier in usage_store.appeals(tx):
-            if earlier.screen_id == screen.id and earlier.id not in usage_store.appeal_decisions(
-                tx
-            ):
-                raise ConflictError(f"screen {screen.id} already has an open appeal ({earlier.id})")
+        opened = history.open_appeals()
+        if opened:
+            raise ConflictError(f"screen {screen.id} already has an open appeal ({opened[0].id})")
         return usage_store.add_appeal(tx, screen, reason.strip(), by)
 
 
@@ -269,11 +370,16 @@ def decide_appeal(
     if not reason.strip():
         raise InputError("an appeal decision needs a reason", hint='add --why "…"')
     with ws.store.write() as tx:
-        record = usage_store.appeal_by_id(tx, appeal_id)
-        if record.id in usage_store.appeal_decisions(tx):
+        found = usage_store.appeal_by_id(tx, appeal_id)
+        refusing = f"decide appeal {appeal_id}"
+        history = screen_history(tx, ws, found.screen_id, refusing)
+        # the appeal row as proven with its screen's (the same snapshot: it is among them)
+        record = next((a for a in history.appeals if a.id == appeal_id), None)
+        if record is None:
+            raise _refusal(refusing, f"appeal {appeal_id} changed while it was being read")
+        if record.id in history.decisions:
             raise ConflictError(f"appeal {appeal_id} has already been decided")
-        screen = usage_store.screen_by_id(tx, str(record.screen_id))
-        review = usage_store.reviews(tx).get(screen.id)
+        screen, review = history.screen, history.review
         if review is not None and review.created_by == by:
             raise ConflictError(
                 f"{by} reviewed screen {screen.id}; an appeal is decided by someone else",
@@ -282,6 +388,25 @@ def decide_appeal(
         if record.created_by == by:
             raise ConflictError(f"{by} filed appeal {appeal_id} and cannot decide it")
         return usage_store.add_appeal_decision(tx, record, outcome, reason.strip(), by)
+
+
+@dataclass(frozen=True)
+class AppealStatus:
+    appeal: usage_store.AppealRecord
+    decision: usage_store.AppealDecisionRecord | None
+
+
+def appeal_list(ws: Workspace) -> list[AppealStatus]:
+    """Every appeal and its outcome, after every appeal and decision row was checked
+    against the ledger."""
+    with ws.store.read() as s:
+        _check(s, ws, usage_store.appeal_list_scopes(), "list the appeals")
+        rows = usage_store.appeals(s)
+        decided = usage_store.appeal_decisions(s)
+    problem = _undecided_before(rows, decided)
+    if problem is not None:
+        raise _refusal("list the appeals", problem)
+    return [AppealStatus(row, decided.get(row.id)) for row in rows]
 
 
 def as_dict(value: Any) -> dict[str, Any]:

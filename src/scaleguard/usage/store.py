@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import cache
+from typing import TYPE_CHECKING, Any, cast
 
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from scaleguard.errors import NotFoundError
@@ -257,3 +259,80 @@ def add_appeal_decision(
 def appeal_decisions(session: Session) -> dict[int, AppealDecisionRecord]:
     decided = list_records(session, UsageAppealDecisionRow, AppealDecisionRecord)
     return {r.appeal_id: r for r in decided}
+
+
+# -- one screen's history, and the scopes that check it ------------------------------
+
+
+def reviews_of(session: Session, screen_id: int) -> list[ReviewRecord]:
+    return list_records(session, UsageReviewRow, ReviewRecord, screen_id=screen_id)
+
+
+def appeals_of(session: Session, screen_id: int) -> list[AppealRecord]:
+    return list_records(session, UsageAppealRow, AppealRecord, screen_id=screen_id)
+
+
+def _appeal_ids_of(screen_id: int) -> Any:
+    table = UsageAppealRow.__table__
+    return select(table.c.id).where(table.c.screen_id == screen_id)
+
+
+def appeal_decisions_of(session: Session, screen_id: int) -> dict[int, AppealDecisionRecord]:
+    """The decisions of the appeals against screen ``screen_id``, by appeal id."""
+    where = UsageAppealDecisionRow.appeal_id.in_(_appeal_ids_of(screen_id))
+    decided = list_records(session, UsageAppealDecisionRow, AppealDecisionRecord, where)
+    return {r.appeal_id: r for r in decided}
+
+
+#: screen id -> the scopes of its history, which keep their SQL
+_history_scopes: dict[int, tuple[Scope, ...]] = {}
+
+
+def history_scopes(screen_id: int) -> tuple[Scope, ...]:
+    """Every row a review or an appeal of screen ``screen_id`` reads: the screen, its
+    review, its appeals and their decisions, for
+    :func:`scaleguard.store.ledger.rows.check_scopes`."""
+    from scaleguard.store.ledger.rows import Scope
+
+    found = _history_scopes.get(screen_id)
+    if found is None:
+        sc, rv, ap, de = (
+            cast(Table, row.__table__)
+            for row in (UsageScreenRow, UsageReviewRow, UsageAppealRow, UsageAppealDecisionRow)
+        )
+        key = f"screen {screen_id}"
+        found = (
+            Scope((sc.name, key), sc, (sc.c.id == screen_id,)),
+            Scope((rv.name, key), rv, (rv.c.screen_id == screen_id,)),
+            Scope((ap.name, key), ap, (ap.c.screen_id == screen_id,)),
+            Scope((de.name, key), de, (de.c.appeal_id.in_(_appeal_ids_of(screen_id)),)),
+        )
+        if len(_history_scopes) >= 1024:
+            _history_scopes.clear()
+        _history_scopes[screen_id] = found
+    return found
+
+
+@cache
+def queue_scopes() -> tuple[Scope, ...]:
+    """Every row the review queue reads: the screens held for review, every review and
+    every appeal."""
+    from scaleguard.store.ledger.rows import Scope
+
+    sc, rv, ap = (
+        cast(Table, row.__table__) for row in (UsageScreenRow, UsageReviewRow, UsageAppealRow)
+    )
+    return (
+        Scope((sc.name, "band review"), sc, (sc.c.band == "review",)),
+        Scope((rv.name, None), rv),
+        Scope((ap.name, None), ap),
+    )
+
+
+@cache
+def appeal_list_scopes() -> tuple[Scope, ...]:
+    """Every row the list of appeals reads: every appeal and every appeal decision."""
+    from scaleguard.store.ledger.rows import Scope
+
+    ap, de = (cast(Table, row.__table__) for row in (UsageAppealRow, UsageAppealDecisionRow))
+    return (Scope((ap.name, None), ap), Scope((de.name, None), de))
