@@ -138,7 +138,7 @@ def test_an_appeal_moved_to_an_unreviewed_screen_is_refused(ws: Workspace) -> No
 
 def test_a_deleted_review_is_refused_wherever_it_is_read(ws: Workspace, cli: Any) -> None:
     as_dba(ws, "DELETE FROM usage_reviews WHERE id = 1")
-    deleted = "no review of it is recorded: its usage_reviews row was deleted"
+    deleted = "usage_reviews: the ledger's key signed 1 'usage-review' entry"
     # its reviewer deciding the appeal against it
     assert deleted in refused(ws, service.decide_appeal, 1, "reverse", "ok", by="reviewer-a")
     # the screen reviewed a second time, the other way
@@ -146,7 +146,7 @@ def test_a_deleted_review_is_refused_wherever_it_is_read(ws: Workspace, cli: Any
     # the screen back in the queue
     assert deleted in refused(ws, service.review_queue)
     result = cli("usage", "review", "list", "--workspace", ws.root)
-    assert result.code == 1 and "usage_reviews row was deleted" in result.err, result
+    assert result.code == 1 and "1 signed row was deleted" in result.err, result
 
 
 def test_a_reviews_outcome_changed_to_allow_is_refused(ws: Workspace, cli: Any) -> None:
@@ -181,7 +181,7 @@ def test_a_deleted_appeal_decision_is_refused(ws: Workspace, cli: Any) -> None:
     service.decide_appeal(ws, 1, "uphold", "troop movements", by="reviewer-b")
     service.appeal(ws, "3", "new facts", by="customer")  # appeal 3: allowed, 1 is decided
     as_dba(ws, "DELETE FROM usage_appeal_decisions WHERE appeal_id = 1")
-    deleted = "its usage_appeal_decisions row was deleted"
+    deleted = "1 signed row was deleted"
     # the appeal decided a second time, the other way, by someone else
     assert deleted in refused(ws, service.decide_appeal, 1, "reverse", "ok", by="reviewer-c")
     assert deleted in refused(ws, service.appeal_list)
@@ -245,3 +245,31 @@ def test_honest_actions_still_work_after_a_fresh_start(ws: Workspace) -> None:
     rows.forget()
     service.decide_review(ws, "4", "allow", "a news story", by="reviewer-b")
     assert service.review_queue(ws) == []
+
+
+# -- deletions no rule could see: the signer's census counts what it signed ---------------
+
+
+def test_a_deleted_review_without_an_appeal_cannot_be_replaced(ws: Workspace) -> None:
+    """Screen 4 reviewed and never appealed: with its review deleted it would look unreviewed,
+    and a second, different review could be recorded."""
+    service.decide_review(ws, "4", "block", "tracks critics", by="reviewer-a")
+    as_dba(ws, "DELETE FROM usage_reviews WHERE screen_id = 4")
+    message = refused(ws, service.decide_review, "4", "allow", "fine", by="reviewer-b")
+    assert "1 signed row was deleted" in message
+    assert "signed row was deleted" in refused(ws, service.review_queue)
+
+
+def test_the_latest_appeals_deleted_decision_cannot_be_made_again(ws: Workspace) -> None:
+    service.decide_appeal(ws, 2, "uphold", "nerve agent", by="reviewer-b")
+    as_dba(ws, "DELETE FROM usage_appeal_decisions WHERE appeal_id = 2")
+    message = refused(ws, service.decide_appeal, 2, "reverse", "ok", by="reviewer-c")
+    assert "signed row was deleted" in message
+    assert "signed row was deleted" in refused(ws, service.appeal_list)
+
+
+def test_a_held_screen_moved_out_of_the_queue_is_refused(ws: Workspace) -> None:
+    """Screen 4's band edited from review to allow: the queue's read no longer selects it,
+    and the count of screens held for review gives it away."""
+    as_dba(ws, "UPDATE usage_screens SET band = 'allow' WHERE id = 4")
+    assert "signed row was deleted" in refused(ws, service.review_queue)

@@ -246,10 +246,13 @@ def screen_history(session: Session, ws: Workspace, screen_id: int, refusing: st
     _check(session, ws, usage_store.history_scopes(screen_id), refusing)
     screen = usage_store.screen_by_id(session, str(screen_id))
     reviews = usage_store.reviews_of(session, screen_id)
+    appeals = tuple(usage_store.appeals_of(session, screen_id))
+    scope = usage_store.appeal_decision_scope([a.id for a in appeals])
+    _check(session, ws, [scope], refusing)  # the appeals are checked: so are their ids
     history = ScreenHistory(
         screen,
         reviews[0] if reviews else None,
-        tuple(usage_store.appeals_of(session, screen_id)),
+        appeals,
         usage_store.appeal_decisions_of(session, screen_id),
     )
     problem = _history_problem(history, len(reviews))

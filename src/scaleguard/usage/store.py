@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, false, select
 from sqlalchemy.orm import Session
 
 from scaleguard.errors import NotFoundError
@@ -284,28 +284,28 @@ def appeal_decisions_of(session: Session, screen_id: int) -> dict[int, AppealDec
     return {r.appeal_id: r for r in decided}
 
 
+_SCREEN, _REVIEW, _APPEAL = "usage-screen", "usage-review", "usage-appeal"
 #: screen id -> the scopes of its history, which keep their SQL
 _history_scopes: dict[int, tuple[Scope, ...]] = {}
 
 
 def history_scopes(screen_id: int) -> tuple[Scope, ...]:
-    """Every row a review or an appeal of screen ``screen_id`` reads: the screen, its
-    review, its appeals and their decisions, for
-    :func:`scaleguard.store.ledger.rows.check_scopes`."""
+    """Every row a review or an appeal of screen ``screen_id`` reads but the decisions of
+    its appeals (:func:`appeal_decision_scope`): the screen, its review and its appeals,
+    every one the ledger signed, for :func:`scaleguard.store.ledger.rows.check_scopes`."""
+    from scaleguard.store.ledger.census import Counted
     from scaleguard.store.ledger.rows import Scope
 
     found = _history_scopes.get(screen_id)
     if found is None:
-        sc, rv, ap, de = (
-            cast(Table, row.__table__)
-            for row in (UsageScreenRow, UsageReviewRow, UsageAppealRow, UsageAppealDecisionRow)
+        sc, rv, ap = (
+            cast(Table, row.__table__) for row in (UsageScreenRow, UsageReviewRow, UsageAppealRow)
         )
-        key = f"screen {screen_id}"
+        key, subject = f"screen {screen_id}", (str(screen_id),)
         found = (
             Scope((sc.name, key), sc, (sc.c.id == screen_id,)),
-            Scope((rv.name, key), rv, (rv.c.screen_id == screen_id,)),
-            Scope((ap.name, key), ap, (ap.c.screen_id == screen_id,)),
-            Scope((de.name, key), de, (de.c.appeal_id.in_(_appeal_ids_of(screen_id)),)),
+            Scope((rv.name, key), rv, (rv.c.screen_id == screen_id,), Counted(_REVIEW, subject)),
+            Scope((ap.name, key), ap, (ap.c.screen_id == screen_id,), Counted(_APPEAL, subject)),
         )
         if len(_history_scopes) >= 1024:
             _history_scopes.clear()
@@ -313,26 +313,48 @@ def history_scopes(screen_id: int) -> tuple[Scope, ...]:
     return found
 
 
+def appeal_decision_scope(appeal_ids: Sequence[int]) -> Scope:
+    """The decisions of the appeals ``appeal_ids`` (read from checked rows), every one the
+    ledger signed."""
+    from scaleguard.store.ledger.census import Counted
+    from scaleguard.store.ledger.rows import Scope
+
+    de = cast(Table, UsageAppealDecisionRow.__table__)
+    ids = tuple(sorted(appeal_ids))
+    where = de.c.appeal_id.in_(ids) if ids else false()
+    return Scope(
+        (de.name, f"appeals {ids}"),
+        de,
+        (where,),
+        Counted("usage-appeal-decision", tuple(str(i) for i in ids)),
+    )
+
+
 @cache
 def queue_scopes() -> tuple[Scope, ...]:
     """Every row the review queue reads: the screens held for review, every review and
     every appeal."""
+    from scaleguard.store.ledger.census import Counted
     from scaleguard.store.ledger.rows import Scope
 
     sc, rv, ap = (
         cast(Table, row.__table__) for row in (UsageScreenRow, UsageReviewRow, UsageAppealRow)
     )
     return (
-        Scope((sc.name, "band review"), sc, (sc.c.band == "review",)),
-        Scope((rv.name, None), rv),
-        Scope((ap.name, None), ap),
+        Scope((sc.name, "held"), sc, (sc.c.band == "review",), Counted(_SCREEN, ("review",))),
+        Scope((rv.name, None), rv, (), Counted(_REVIEW)),
+        Scope((ap.name, None), ap, (), Counted(_APPEAL)),
     )
 
 
 @cache
 def appeal_list_scopes() -> tuple[Scope, ...]:
     """Every row the list of appeals reads: every appeal and every appeal decision."""
+    from scaleguard.store.ledger.census import Counted
     from scaleguard.store.ledger.rows import Scope
 
     ap, de = (cast(Table, row.__table__) for row in (UsageAppealRow, UsageAppealDecisionRow))
-    return (Scope((ap.name, None), ap), Scope((de.name, None), de))
+    return (
+        Scope((ap.name, None), ap, (), Counted(_APPEAL)),
+        Scope((de.name, None), de, (), Counted("usage-appeal-decision")),
+    )

@@ -92,8 +92,15 @@ _HISTORY = 64
 #: A record's kind and subject.
 CensusKey = tuple[str, str | None]
 
-#: The record field that names what an entry of a kind is about (``model`` otherwise).
-SUBJECT_FIELD = {"usage-contract": "customer"}
+#: The record field that names what an entry of a kind is about (``model`` otherwise):
+#: what the reads that must see every such row select by.
+SUBJECT_FIELD = {
+    "usage-contract": "customer",
+    "usage-screen": "band",
+    "usage-review": "screen_id",
+    "usage-appeal": "screen_id",
+    "usage-appeal-decision": "appeal_id",
+}
 
 _ENTRIES = cast(Table, LedgerEntryRow.__table__)
 HINT = (
@@ -105,7 +112,11 @@ HINT = (
 def census_key(kind: str, record: Mapping[str, Any]) -> CensusKey:
     """What the census counts an entry of ``kind`` recording ``record`` under."""
     subject = record.get(SUBJECT_FIELD.get(kind, "model"))
-    return kind, subject if isinstance(subject, str) else None
+    if isinstance(subject, str):
+        return kind, subject
+    if type(subject) is int:
+        return kind, str(subject)  # a row id: counted under its decimal text
+    return kind, None
 
 
 def census_path(state_path: Path) -> Path:
@@ -203,16 +214,17 @@ def check_count(
         if counted.subjects is None
         else " about " + ", ".join("(none)" if s is None else repr(s) for s in counted.subjects)
     )
+    signed = f"{expected} {counted.kind!r} entr{'y' if expected == 1 else 'ies'}{about}"
     if rows < expected:
+        gone = expected - rows
         raise LedgerIntegrityError(
-            f"{table}: the signer signed {expected} {counted.kind!r} entries{about}, "
-            f"but the database holds {rows} of their rows: {expected - rows} signed "
-            f"row{'s were' if expected - rows > 1 else ' was'} deleted",
+            f"{table}: the ledger's key signed {signed}, but the database holds {rows} of "
+            f"their rows: {gone} signed row{'s were' if gone > 1 else ' was'} deleted",
             hint=HINT,
         )
     raise LedgerIntegrityError(
-        f"{table}: the database holds {rows} rows of {counted.kind!r} entries{about}, "
-        f"but the signer signed only {expected}: rows were copied",
+        f"{table}: the database holds {rows} rows for the {signed} the ledger's key signed: "
+        "rows were copied",
         hint=HINT,
     )
 
