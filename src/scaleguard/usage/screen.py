@@ -12,7 +12,7 @@
    scored against the policy's own look-alikes only: a contract's benign
    examples count for the contract's own clauses, never for the policy's.
 4. A judge (:mod:`~scaleguard.usage.judge`), when configured, looks at the
-   review band only.
+   review band only, shown the readings that held each clause.
 
 It fails closed: a window the model would cut short holds the request for
 review, and a contract's exception applies only up to its expiry date on the
@@ -429,6 +429,10 @@ class Screener:
         hits: list[RuleHit] = []
         for view in vws:
             hits.extend(run_rules(self.rules, view.kind, view.text))
+        # The readings that held each clause, for a judge to be shown (see judge.Held).
+        held_by: dict[str, set[str]] = {}
+        for hit in hits:
+            held_by.setdefault(hit.clause, set()).add(hit.view)
         scores: list[ClauseScore] = []
         if vectors is not None and rows:
             x = vectors[rows]
@@ -452,6 +456,8 @@ class Screener:
                     if value >= review and bool(closer[best])
                     else "allow"
                 )
+                hot = (s >= block) | ((s >= review) & closer)
+                held_by.setdefault(ci.id, set()).update(kinds[i] for i in hot.nonzero()[0])
                 scores.append(
                     ClauseScore(
                         clause=ci.id,
@@ -464,7 +470,7 @@ class Screener:
                         band=band,
                     )
                 )
-        return self._combine(text, hits, scores, request_id, day, unread)
+        return self._combine(text, hits, scores, request_id, day, unread, vws, held_by)
 
     def _cap(self, eff: EffectiveClause, band: Band) -> Band:
         if eff.force == "restricted" and band == "block":
@@ -486,6 +492,8 @@ class Screener:
         request_id: str,
         day: date,
         unread: str | None,
+        vws: list[View],
+        held_by: dict[str, set[str]],
     ) -> ScreenResult:
         # Candidates: (band, red line, decided by a rule, score, clause, how, band)
         candidates: list[tuple[int, int, int, float, str, str, Band]] = []
@@ -548,13 +556,10 @@ class Screener:
             exception,
         )
         if band == "review" and self.judge is not None:
-            from scaleguard.usage.judge import Held, apply_judge
+            from scaleguard.usage.judge import apply_judge, held_clauses
 
-            held: dict[str, Held] = {}
-            for _, _, _, value, cid, _, _ in kept:
-                if cid not in held:
-                    held[cid] = Held(self.by_id[cid], value)
-            result = apply_judge(self.judge, result, list(held.values()), text, unread=unread)
+            held = held_clauses([(self.by_id[c[4]], c[3]) for c in kept], vws, held_by)
+            result = apply_judge(self.judge, result, held, text, unread=unread)
         return result
 
     def _result(
