@@ -1,15 +1,21 @@
-"""One real screener per test process: the MiniLM ONNX model from the installed wheel."""
+"""One real screener per test process (the MiniLM ONNX model from the installed wheel), a
+fake chat endpoint, and a workspace with two customers' contracts."""
 
 from __future__ import annotations
 
 import json
 from functools import cache
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
+from scaleguard.demo.usage import GOV_CONTRACT
 from scaleguard.usage.embed import Embedder, load_embedder
 from scaleguard.usage.loader import load_policy
 from scaleguard.usage.screen import Screener
+from scaleguard.usage.service import add_contract
+from scaleguard.workspace import init_workspace, open_workspace
+from scaleguard.workspace.workspace import Workspace
 
 
 @cache
@@ -40,3 +46,18 @@ class ChatEndpoint(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
+
+
+#: acme's contract: gov-agency's, under another customer's name.
+ACME_CONTRACT = GOV_CONTRACT.replace("customer: gov-agency", "customer: acme")
+
+
+def two_customers(tmp_path: Path, store_url: str | None = None) -> Workspace:
+    """A new workspace in tmp_path/ws with accepted contracts for acme and gov-agency."""
+    init_workspace(tmp_path / "ws", name="two customers", db_url=store_url).close()
+    ws = open_workspace(tmp_path / "ws")
+    policy = load_policy()
+    for name, text in (("acme", ACME_CONTRACT), ("gov", GOV_CONTRACT)):
+        (tmp_path / f"{name}.yaml").write_text(text)
+        add_contract(ws, tmp_path / f"{name}.yaml", policy=policy, by="sales")
+    return ws

@@ -151,7 +151,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "Screen text against the usage policy: allow, review or block, with the clause and why.",
     ),
     "serve-screen": LazyCommand(
-        "scaleguard.cli.usage:serve_screen",
+        "scaleguard.cli.usage_serve:serve_screen",
         "Serve POST /v1/screen and an OpenAI-compatible /v1/chat/completions screening proxy.",
     ),
     "bench-screen": LazyCommand(

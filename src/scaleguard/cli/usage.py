@@ -1,4 +1,4 @@
-"""``scaleguard usage``, ``screen``, ``serve-screen`` and ``bench-screen``.
+"""``scaleguard usage``, ``screen`` and ``bench-screen`` (``serve-screen``: usage_serve).
 
 Thin commands over :mod:`scaleguard.usage`: parse, call one library function,
 render. numpy, onnxruntime and fastapi are imported only by the commands
@@ -477,59 +477,31 @@ def appeals_decide(
 # -- HTTP --------------------------------------------------------------------------------
 
 
-def serve_screen(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-    port: int = typer.Option(8100, "--port", help="Port to listen on."),
-    upstream: str | None = typer.Option(
-        None, "--upstream", help="OpenAI-compatible base URL that allowed requests go to."
+@usage_app.command("customer-key")
+def customer_key(
+    customer: str = typer.Argument(..., help="The customer (as named in its contract)."),
+    label: str | None = typer.Option(
+        None, "--label", help="A note kept with the entry: who or what uses the key."
     ),
-    upstream_key_env: str | None = typer.Option(
-        None, "--upstream-key-env", help="Environment variable holding the upstream API key."
-    ),
-    judge_url: str | None = JUDGE_URL_OPTION,
-    judge_model: str = JUDGE_MODEL_OPTION,
-    judge_key_env: str | None = JUDGE_KEY_OPTION,
-    policy: str | None = POLICY_OPTION,
-    workspace: Path | None = WORKSPACE_OPTION,
+    json_out: bool = JSON_OPTION,
 ) -> None:
-    """Serve POST /v1/screen and an OpenAI-compatible /v1/chat/completions screening proxy.
+    """Make an API key for serve-screen --customer-keys: the key, shown once, and its entry.
 
-    The proxy screens every message of every role and every tool, schema and
-    option text it forwards; roles, content parts (images, audio, files) and
-    keys it does not know are refused (400), not forwarded. Inside a workspace,
-    customers' contracts apply (header X-Scaleguard-Customer), each checked
-    against the ledger before use, and every decision is audited in the ledger.
-
-    The customer is not authenticated: the header is taken as declared, so a
-    caller can omit it (policy only, no contract tightening) or name another
-    customer (that customer's exceptions). Red lines apply whatever it says.
-    Put the server behind a gateway that authenticates callers and sets the
-    header itself.
+    scaleguard keeps no copy of the key: give it to the customer and add the
+    printed [[key]] entry (the key's SHA-256 and the customer) to the
+    customer-keys file. To revoke a key, remove its entry and restart the server.
     """
-    import os
+    from scaleguard.usage.identity import key_entry, new_key
 
-    from scaleguard.usage.server import ServerConfig, serve
-    from scaleguard.workspace.locate import find_root
-    from scaleguard.workspace.workspace import open_workspace
-
-    ws = None
-    try:
-        ws = open_workspace(workspace) if workspace else open_workspace(find_root())
-    except ScaleguardError:
-        if workspace:
-            raise
-        Console(stderr=True).print("[yellow]note[/]: no workspace: decisions are not audited")
-    key = os.environ.get(upstream_key_env) if upstream_key_env else None
-    judge = _judge(judge_url, judge_model, judge_key_env)
-    config = ServerConfig(
-        policy=load_policy(policy), workspace=ws, upstream=upstream, upstream_key=key, judge=judge
-    )
-    Console(stderr=True).print(f"screening on http://{host}:{port} (Ctrl-C stops)")
-    try:
-        serve(config, host, port)
-    finally:
-        if ws is not None:
-            ws.close()
+    key, sha256 = new_key()
+    entry = key_entry(customer, sha256, label)
+    if json_out:
+        print_json({"customer": customer, "key": key, "sha256": sha256, "entry": entry})
+        return
+    typer.echo(f"API key for {customer} (shown only now; scaleguard keeps only its SHA-256):\n")
+    typer.echo(f"  {key}\n")
+    typer.echo("Add this entry to the file given to serve-screen --customer-keys:\n")
+    typer.echo(entry, nl=False)
 
 
 # -- accuracy ---------------------------------------------------------------------------

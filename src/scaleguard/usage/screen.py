@@ -115,6 +115,9 @@ class ScreenResult(BaseModel):
     scores: list[ClauseScore]
     exception: str | None = None
     judge: str | None = None
+    #: How serve-screen established the customer: "pinned", "api-key" or "declared"
+    #: (None: screened outside the server, by ``scaleguard screen``).
+    customer_identity: str | None = None
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -9,8 +9,11 @@ is used only after its rows are checked against the ledger. Every error is one
 JSON envelope (``{"ok": false, "error", "hint", "errors", "status"}``); bad
 JSON, oversized bodies, unknown customers and refused bodies are 4xx.
 
-The customer header is not authenticated (the server has no credentials of
-its own): see the usage docs.
+Who the customer is comes from :mod:`scaleguard.usage.identity`: pinned to
+one customer, established by an API key, or (by default) as the request
+declares it. Authentication comes before the body is read; a request naming
+another customer than the established one is refused (403), and every
+audited decision records how its customer was established.
 fastapi and httpx are imported by this module only, which the CLI imports
 only when it serves (never at start-up).
 """
@@ -31,6 +34,14 @@ from fastapi import FastAPI, Request
 from scaleguard.errors import InputError, NotFoundError, Problem, ScaleguardError
 from scaleguard.usage.batching import Batcher
 from scaleguard.usage.chat import Unit, screen_units
+from scaleguard.usage.identity import (
+    HEADER_WHERE,
+    Claim,
+    CustomerBinding,
+    Identity,
+    Unauthenticated,
+    check_customers,
+)
 from scaleguard.usage.loader import LoadedPolicy
 
 if TYPE_CHECKING:
@@ -40,7 +51,7 @@ if TYPE_CHECKING:
     from scaleguard.workspace.workspace import Workspace
 
 MAX_BODY_BYTES = 1_000_000
-CUSTOMER_HEADER = "x-scaleguard-customer"
+CUSTOMER_HEADER = "x-scaleguard-customer"  # as Starlette looks headers up
 
 
 class PayloadTooLarge(InputError):
@@ -69,6 +80,7 @@ class ServerConfig:
     checked: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     audit: AuditWriter | None = None
+    binding: CustomerBinding = field(default_factory=CustomerBinding)
 
 
 def _screener(config: ServerConfig, customer: str | None) -> Screener:
@@ -136,14 +148,6 @@ def _parse(body: bytes, config: ServerConfig) -> dict[str, Any]:
     return value
 
 
-def _customer(value: Any, where: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip() or len(value) > 200:
-        raise InputError(f"{where} must be a customer id", problems=[Problem("bad", path=where)])
-    return value
-
-
 def deciding(results: list[ScreenResult]) -> int:
     """Index of the result that decides a request: the strongest band, red lines first,
     then the higher score."""
@@ -203,7 +207,8 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     def envelope(exc: ScaleguardError) -> JSONResponse:
         status = exc.status if 400 <= exc.status < 600 else 400
-        return JSONResponse(exc.as_dict() | {"status": status}, status_code=status)
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+        return JSONResponse(exc.as_dict() | {"status": status}, status_code=status, headers=headers)
 
     @app.exception_handler(ScaleguardError)
     async def _scaleguard(_: Request, exc: ScaleguardError) -> JSONResponse:
@@ -240,9 +245,24 @@ def create_app(config: ServerConfig) -> FastAPI:
             chunks.append(chunk)
         return _parse(b"".join(chunks), config)
 
-    async def screen_texts(units: list[Unit], customer: str | None) -> list[ScreenResult]:
+    def authenticate(request: Request) -> Identity:
+        return config.binding.authenticate(request.headers.getlist("authorization"))
+
+    def header_claim(request: Request) -> Claim:
+        values = request.headers.getlist(CUSTOMER_HEADER)
+        if len(values) > 1:
+            raise InputError(
+                f"{HEADER_WHERE} is given {len(values)} times",
+                hint="send the header once",
+                problems=[Problem("repeated header", path=HEADER_WHERE)],
+            )
+        return Claim(values[0] if values else None, HEADER_WHERE)
+
+    async def screen_texts(units: list[Unit], identity: Identity) -> list[ScreenResult]:
         """Screen every unit with one screener (one contract version), in one batch; each
-        decision is audited. A unit that cannot be screened fails the request, naming it."""
+        decision is audited with how its customer was established. A unit that cannot be
+        screened fails the request, naming it."""
+        customer = identity.customer
         screener = await run_in_threadpool(_screener, config, customer)
         batcher = batchers.get(customer)
         if batcher is None or batcher.screener is not screener:
@@ -262,7 +282,7 @@ def create_app(config: ServerConfig) -> FastAPI:
                 ) from None
             if isinstance(outcome, BaseException):
                 raise outcome
-            results.append(outcome)
+            results.append(outcome.model_copy(update={"customer_identity": identity.how}))
         if config.audit is not None:
             contract = screener.contract
             retain = bool(contract and contract.contract.retain_text)
@@ -279,18 +299,19 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.post("/v1/screen")
     async def screen(request: Request) -> JSONResponse:
+        established = authenticate(request)
         body = await read_body(request)
-        customer = _customer(
-            body.get("customer") or request.headers.get(CUSTOMER_HEADER), "$.customer"
-        )
+        claims = [Claim(body.get("customer"), "$.customer"), header_claim(request)]
+        identity = config.binding.settle(established, claims)
         text = body.get("text")
         if not isinstance(text, str):
             raise InputError("'text' must be a string", problems=[Problem("", path="$.text")])
-        (result,) = await screen_texts([Unit("$.text", text)], customer)
+        (result,) = await screen_texts([Unit("$.text", text)], identity)
         return JSONResponse(result.model_dump(mode="json"))
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> JSONResponse:
+        established = authenticate(request)
         body = await read_body(request)
         if body.get("stream") is True:
             raise InputError(
@@ -298,12 +319,17 @@ def create_app(config: ServerConfig) -> FastAPI:
                 hint="send 'stream': false",
                 problems=[Problem("", path="$.stream")],
             )
-        customer = _customer(request.headers.get(CUSTOMER_HEADER), "header X-Scaleguard-Customer")
+        identity = config.binding.settle(established, [header_claim(request)])
         units = screen_units(body)
-        results = await screen_texts(units, customer)
+        results = await screen_texts(units, identity)
         first = deciding(results)
         result = results[first]
-        extra = {"path": units[first].path, "screened": len(units)}
+        extra = {
+            "path": units[first].path,
+            "screened": len(units),
+            "customer": identity.customer,
+            "customer_identity": identity.how,
+        }
         model = str(body.get("model") or "unknown")
         if result.band != "allow":
             return JSONResponse(refusal(result, model, extra))
@@ -339,17 +365,29 @@ def create_app(config: ServerConfig) -> FastAPI:
     return app
 
 
-def serve(config: ServerConfig, host: str, port: int) -> None:
-    """Run the screen server until interrupted; the audit queue is drained on exit."""
-    import uvicorn
-
-    from scaleguard.usage.audit import AuditWriter
+def prepare(config: ServerConfig) -> None:
+    """Everything checked before listening: every contract row against the ledger, the
+    contract of each customer the binding serves (it must exist, pass its row check and
+    be valid under the policy), and the model, loaded before the first request."""
     from scaleguard.usage.service import check_contracts
 
     if config.workspace is not None:
         check_contracts(config.workspace)  # a contract row the key never signed: do not start
+    check_customers(config.binding, config.workspace, config.policy)
+    _screener(config, config.binding.pinned)
+
+
+def serve(config: ServerConfig, host: str, port: int, *, prepared: bool = False) -> None:
+    """Run the screen server until interrupted (after :func:`prepare`, unless ``prepared``);
+    the audit queue is drained on exit."""
+    import uvicorn
+
+    from scaleguard.usage.audit import AuditWriter
+
+    if not prepared:
+        prepare(config)
+    if config.workspace is not None:
         config.audit = AuditWriter(config.workspace.store, by=config.by)
-    _screener(config, None)  # load the model before the first request
     try:
         uvicorn.run(create_app(config), host=host, port=port, log_level="warning", access_log=False)
     finally:
