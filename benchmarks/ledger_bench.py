@@ -45,13 +45,13 @@ from scaleguard.ledger import (
 from scaleguard.store import Store, ensure_schema, repo
 from scaleguard.store.ledger import tree as ledger_tree
 from scaleguard.store.ledger.append import append_entries
+from scaleguard.store.ledger.origin import start_log
 from scaleguard.store.ledger.signer import (
     LedgerSigner,
     SignerState,
     empty_tree,
     fold,
     signed_tree,
-    start_log,
     stored_frontier,
     write_state,
 )

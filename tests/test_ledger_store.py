@@ -37,11 +37,11 @@ from scaleguard.ledger.merkle import naive_consistency_proof, naive_inclusion_pr
 from scaleguard.ledger.recheck import check_entry, quick_entry, read_entry
 from scaleguard.store import Store, Tx, ensure_schema, head_revision, repo, revision_of
 from scaleguard.store.ledger import tree as ledger_tree
+from scaleguard.store.ledger.origin import start_log
 from scaleguard.store.ledger.signer import (
     LedgerSigner,
     empty_tree,
     fold,
-    start_log,
     stored_frontier,
 )
 from scaleguard.store.ledger.verify import verify

@@ -41,13 +41,8 @@ from scaleguard.ledger.keys import generate_key, load_private_key, parse_vkey, s
 from scaleguard.ledger.note import Checkpoint, NoteSigner, NoteVerifier
 from scaleguard.store import Store, ensure_schema, repo
 from scaleguard.store.ledger import tree as ledger_tree
-from scaleguard.store.ledger.signer import (
-    LedgerSigner,
-    WorkspaceSealer,
-    adopt,
-    read_state,
-    start_log,
-)
+from scaleguard.store.ledger.origin import adopt, start_log
+from scaleguard.store.ledger.signer import LedgerSigner, WorkspaceSealer, read_state
 from scaleguard.store.records import FrameworkUse
 from scaleguard.workspace.config import (
     CONFIG_NAME,

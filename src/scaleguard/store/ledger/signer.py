@@ -65,12 +65,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from scaleguard.errors import LedgerError, LedgerIntegrityError
 from scaleguard.ledger.canonical import format_time
-from scaleguard.ledger.merkle import EMPTY_ROOT, verify_consistency
+from scaleguard.ledger.merkle import verify_consistency
 from scaleguard.ledger.note import (
     Checkpoint,
     NoteSigner,
@@ -85,7 +85,6 @@ from scaleguard.store.ledger.census import (
     CensusKey,
     CensusLog,
     census_path,
-    start_census,
 )
 from scaleguard.store.ledger.frontier import (
     SignedTree,
@@ -109,7 +108,6 @@ __all__ = [
     "SignedTree",
     "SignerState",
     "WorkspaceSealer",
-    "adopt",
     "check_extends",
     "empty_tree",
     "extend",
@@ -118,7 +116,6 @@ __all__ = [
     "publish",
     "read_state",
     "signed_tree",
-    "start_log",
     "stored_frontier",
     "write_state",
 ]
@@ -150,7 +147,7 @@ def _newest_of(size: object, note: object) -> tuple[int, bytes] | None:
         ) from None
 
 
-def _latest_row(session: Session) -> tuple[int, bytes] | None:
+def latest_row(session: Session) -> tuple[int, bytes] | None:
     row = session.execute(
         select(_CHECKPOINTS.c.size, _CHECKPOINTS.c.note)
         .order_by(_CHECKPOINTS.c.size.desc())
@@ -207,7 +204,7 @@ def _adopt_newer(
 
 def _roll_forward(session: Session, tree: SignedTree, verifier: NoteVerifier) -> SignedTree:
     """Adopt a newer checkpoint row the signer itself signed and that extends ``tree``."""
-    latest = _latest_row(session)
+    latest = latest_row(session)
     if latest is None or latest[0] <= tree.size:
         return tree
     return _adopt_newer(session, tree, latest, verifier)
@@ -275,7 +272,7 @@ def check_extends(session: Session, tree: SignedTree, appended: Sequence[int] = 
     gives the root the signer signed.
     """
     top = session.execute(select(func.max(_ENTRIES.c.idx))).scalar()
-    _check_view(tree, _latest_row(session), _highest(top, _TAMPERED_ROW), appended)
+    _check_view(tree, latest_row(session), _highest(top, _TAMPERED_ROW), appended)
     if _root_from_db(session, tree.size) != tree.root:
         raise _rewritten(tree)
 
@@ -380,8 +377,50 @@ class LedgerSigner:
         tree = _roll_forward(session, state.signed, self.verifier)
         if tree is not state.signed:
             self._log.record(tree)
-        check_extends(session, tree, [idx for idx, _ in session.info.get(APPENDED, ())])
+        appended = [idx for idx, _ in session.info.get(APPENDED, ())]
+        try:
+            check_extends(session, tree, appended)
+        except LedgerIntegrityError:
+            older = None if appended else self._snapshot_tree(session, tree)
+            if older is None:
+                raise
+            return older
         return tree
+
+    def _snapshot_tree(self, session: Session, tree: SignedTree) -> SignedTree | None:
+        """The signed tree a read snapshot taken before the signer's latest commit holds,
+        when that is all the database's lag is; None otherwise.
+
+        The state is written after each commit, so a snapshot that began just before
+        another writer's commit is older than the state it then reads, and looks like a
+        database whose newest entries were deleted. Told apart by looking at the database
+        now, outside the snapshot: it must extend the signer's latest tree (as every
+        write checks), hold the snapshot's newest checkpoint row as it is, signed by the
+        key, and prove that checkpoint's tree a prefix of the latest one (RFC 9162
+        consistency proof). A database rolled back to a backup fails the first check.
+        """
+        newest = latest_row(session)
+        if newest is None or newest[0] >= tree.size:
+            return None
+        size, note = newest
+        try:
+            older = open_checkpoint(note, self.verifier)
+            with Session(session.get_bind()) as live:
+                tree = _roll_forward(live, tree, self.verifier)  # yet another commit since
+                check_extends(live, tree)
+                found = live.execute(
+                    select(_CHECKPOINTS.c.note).where(_CHECKPOINTS.c.size == size)
+                ).scalar()
+                if found is None or bytes(found) != note:
+                    return None
+                proof = prove_consistency(live, size, tree.size)
+                verify_consistency(size, tree.size, older.root, tree.root, proof)
+                live.rollback()
+            snapshot = signed_tree(note, stored_frontier(session, size), self.verifier)
+            check_extends(session, snapshot)
+        except LedgerError:
+            return None
+        return snapshot
 
     def census(self, session: Session, signed: Checkpoint) -> Census:
         """How many entries of each kind and subject the signed tree ``signed`` holds
@@ -550,57 +589,3 @@ def publish(path: Path, note: bytes) -> None:
             f"{exc.strerror or exc}",
             hint="fix the [ledger] witness path; the next write publishes the latest checkpoint",
         ) from None
-
-
-# -- starting a log, and adopting one made before signer state existed ---------------
-
-
-def start_log(tx: Session, signer: NoteSigner, state_path: Path) -> SignedTree:
-    """Sign the empty tree for a ledger that has no entries and no checkpoints yet."""
-    entries = int(tx.execute(select(func.count()).select_from(_ENTRIES)).scalar_one())
-    checkpoints = int(tx.execute(select(func.count()).select_from(_CHECKPOINTS)).scalar_one())
-    if entries or checkpoints:
-        raise LedgerError(
-            f"this ledger already has {entries} entries and {checkpoints} checkpoints; a new "
-            "key cannot vouch for entries it never signed",
-            hint="restore the original keys folder (ledger.key and ledger.state) from a backup",
-        )
-    tree = empty_tree(signer)
-    tx.execute(
-        insert(_CHECKPOINTS),
-        {
-            "size": 0,
-            "root": EMPTY_ROOT,
-            "note": tree.note,
-            "created_at": format_time(datetime.now(UTC)),
-        },
-    )
-    write_state(state_path, SignerState(tree))
-    start_census(state_path)
-    return tree
-
-
-def adopt(session: Session, signer: NoteSigner, state_path: Path) -> SignedTree:
-    """Trust the database's newest checkpoint once, for a log made before signer state.
-
-    Only after the whole ledger verified (the caller runs ``verify --full``):
-    the checkpoint must carry the key's signature and the stored tree must give
-    its root; its frontier is read from the stored tree.
-    """
-    if state_path.exists():
-        raise LedgerError(
-            f"the signer state {state_path} already exists; nothing to adopt",
-            hint="adopting is only for workspaces made before scaleguard kept signer state",
-        )
-    latest = _latest_row(session)
-    if latest is None:
-        raise LedgerError("the ledger has no checkpoint to adopt")
-    size, note = latest
-
-    try:
-        tree = signed_tree(note, stored_frontier(session, size), signer.verifier)
-    except LedgerError as exc:
-        raise LedgerIntegrityError(f"cannot adopt: {exc.message}", hint=exc.hint) from None
-    check_extends(session, tree)
-    write_state(state_path, SignerState(tree))
-    return tree
