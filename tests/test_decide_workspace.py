@@ -440,9 +440,9 @@ def test_a_decision_rests_on_what_was_recorded_before_it(
     checks: list[object] = []
     real_check = service.check_decision_inputs
 
-    def counting(session: Any, signed: Any, model: str) -> Any:
+    def counting(session: Any, *args: Any) -> Any:
         checks.append(session)
-        return real_check(session, signed, model)
+        return real_check(session, *args)
 
     monkeypatch.setattr(service, "check_decision_inputs", counting)
     real_write = lab.store.write
