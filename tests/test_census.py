@@ -340,3 +340,17 @@ def test_any_file_content_is_read_without_error(tmp_path: Path, content: bytes) 
     log._refresh()  # never raises: a file that does not add up is counted again
     assert log._census is None or log._census.size >= 0
     os.unlink(path)
+
+
+def test_a_file_counted_under_other_subject_fields_is_counted_again(lab: Workspace) -> None:
+    """An older scaleguard may have counted a kind under another subject: its header says so,
+    and its counts are not used."""
+    signed = signed_now(lab)
+    other = Census(signed.size, signed.root, {"evidence": {None: signed.size}})
+    from scaleguard.store.ledger.census import _line
+
+    census_file(lab).write_bytes(
+        b"scaleguard-ledger-census/1 0000000000000000\n" + _line(0, other, other.items())
+    )
+    assert from_file(lab) == recount(lab)
+    assert census_file(lab).read_bytes().startswith(HEADER)

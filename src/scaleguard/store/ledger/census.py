@@ -27,7 +27,7 @@ Because it is a cache, the file is written without ``fsync``: a line lost in
 a crash is counted again from the database. Format, one JSON line per signed
 tree after a header line::
 
-    scaleguard-ledger-census/1
+    scaleguard-ledger-census/1 <digest of the subject fields>
     {"from":0,"size":3,"root":"<base64>","add":[["model",null,1],["evidence","m",2]]}
     {"from":3,"size":4,"root":"<base64>","add":[["decision","m",1]]}
 
@@ -45,6 +45,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -81,7 +82,6 @@ __all__ = [
 #: entry the transaction appended, in the order of
 #: :data:`~scaleguard.store.ledger.signer.APPENDED`.
 CENSUS = "scaleguard.ledger.census"
-HEADER = b"scaleguard-ledger-census/1\n"
 #: Size past which the next append rewrites the file as one line.
 COMPACT_BYTES = 1 << 22
 #: Entries read per statement when counting from the database.
@@ -102,6 +102,15 @@ SUBJECT_FIELD = {
     "usage-appeal-decision": "appeal_id",
 }
 
+
+def _header() -> bytes:
+    """The file's first line: the format and a digest of :data:`SUBJECT_FIELD`, so that a
+    file counted under other subject fields (an older scaleguard) is counted again."""
+    fields = json.dumps(sorted(SUBJECT_FIELD.items()), separators=(",", ":")).encode("utf-8")
+    return b"scaleguard-ledger-census/1 " + hashlib.sha256(fields).hexdigest()[:16].encode() + b"\n"
+
+
+HEADER = _header()
 _ENTRIES = cast(Table, LedgerEntryRow.__table__)
 HINT = (
     "a signed ledger entry or record row was deleted or changed; run "
