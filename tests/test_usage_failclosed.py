@@ -158,7 +158,7 @@ def test_text_without_spaces_does_not_hide_a_request(text: str) -> None:
 )
 def test_windows_cover_every_token_and_each_fits_the_model(text: str) -> None:
     from scaleguard.usage.embed import MAX_TOKENS
-    from scaleguard.usage.screen import windows
+    from scaleguard.usage.scoring import windows
 
     emb = embedder()
     spans = windows(text, emb)
@@ -173,7 +173,7 @@ def test_windows_cover_every_token_and_each_fits_the_model(text: str) -> None:
 @settings(max_examples=60, deadline=None)
 @given(st.text(min_size=1, max_size=800))
 def test_any_text_is_covered_by_windows(text: str) -> None:
-    from scaleguard.usage.screen import windows
+    from scaleguard.usage.scoring import windows
 
     emb = embedder()
     spans = windows(text, emb)

@@ -8,7 +8,8 @@
    the model reads whole, is embedded and compared with each clause's positive
    examples and with the benign look-alikes; the clause score is
    ``s_pos + 0.5 * (s_pos - s_benign)`` and is banded with per-clause
-   thresholds calibrated on the examples. A policy clause is calibrated and
+   thresholds calibrated on the examples (:mod:`~scaleguard.usage.scoring`);
+   a clause's band is the worst any one window reaches. A policy clause is calibrated and
    scored against the policy's own look-alikes only: a contract's benign
    examples count for the contract's own clauses, never for the policy's.
 4. A judge (:mod:`~scaleguard.usage.judge`), when configured, looks at the
@@ -29,7 +30,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -44,6 +45,14 @@ from scaleguard.usage.contracts import (
 from scaleguard.usage.loader import LoadedPolicy
 from scaleguard.usage.normalise import View, limit_reason, views
 from scaleguard.usage.rules import CompiledRule, RuleHit, compile_rules, run_rules
+from scaleguard.usage.scoring import (
+    Band,
+    Calibration,
+    calibrate,
+    clause_scores,
+    window_band,
+    windows,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,13 +61,8 @@ if TYPE_CHECKING:
     from scaleguard.usage.embed import Embedder
     from scaleguard.usage.judge import Judge
 
-Band = Literal["allow", "review", "block"]
 BAND_ORDER: dict[str, int] = {"allow": 0, "review": 1, "block": 2}
 MAX_CHARS = 100_000
-#: Embedding windows: this many tokens (about 35 English words), overlapping by half.
-WINDOW_TOKENS = 48
-WINDOW_STRIDE = 24
-MAX_WINDOWS = 1200
 #: Why a request goes to review when a window was longer than the model reads.
 UNREAD = (
     "part of the request was too long for the embedding model to read whole, "
@@ -69,13 +73,6 @@ UNREAD_HOW = "not fully screened"
 #: Pools of benign look-alikes: the policy's own, and the policy's plus a contract's.
 POLICY_POOL = "policy"
 CONTRACT_POOL = "contract"
-MARGIN_WEIGHT = 0.5
-#: A block threshold is this far above the highest benign look-alike's score.
-BLOCK_MARGIN = 0.02
-#: The review threshold lets this share of the clause's positives reach review.
-REVIEW_RECALL = 0.95
-#: ... but no lower than the score this share of benign look-alikes stays under.
-REVIEW_BENIGN_QUANTILE = 0.8
 
 
 class ClauseScore(BaseModel):
@@ -130,12 +127,6 @@ class ScreenResult(BaseModel):
 
 
 @dataclass
-class Calibration:
-    review: float
-    block: float
-
-
-@dataclass
 class ClauseIndex:
     eff: EffectiveClause
     positives: npt.NDArray[np.float32]
@@ -156,82 +147,6 @@ class ClauseIndex:
 
 def input_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _scores(
-    x: npt.NDArray[np.float32], pos: npt.NDArray[np.float32], best_b: npt.NDArray[np.float32]
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
-    """Clause scores of rows of ``x`` (s_pos + w * (s_pos - s_benign)), given each row's
-    highest similarity to a benign look-alike, and whether the nearest example of each row
-    is one of the clause's positives rather than a benign one."""
-    sp = x @ pos.T
-    best_p = sp.max(axis=1)
-    score = best_p + MARGIN_WEIGHT * (best_p - best_b)
-    return score, best_p > best_b, sp.argmax(axis=1)
-
-
-def calibrate(pos: npt.NDArray[np.float32], ben: npt.NDArray[np.float32]) -> Calibration:
-    """Leave-one-out thresholds from the clause's positives and all benign look-alikes.
-
-    Each positive is scored without itself among the positives, each benign
-    example without itself among the benign ones; block sits just above the
-    highest benign score, review where 95% of positives reach it, but not
-    below the score 80% of the benign look-alikes stay under (and never above
-    block).
-    """
-    import numpy as np
-
-    sp = pos @ pos.T
-    np.fill_diagonal(sp, -1.0)
-    pos_best = sp.max(axis=1)
-    pos_ben = (pos @ ben.T).max(axis=1)
-    pos_scores = pos_best + MARGIN_WEIGHT * (pos_best - pos_ben)
-    bb = ben @ ben.T
-    np.fill_diagonal(bb, -1.0)
-    ben_best_b = bb.max(axis=1)
-    ben_best_p = (ben @ pos.T).max(axis=1)
-    ben_scores = ben_best_p + MARGIN_WEIGHT * (ben_best_p - ben_best_b)
-    block = float(ben_scores.max()) + BLOCK_MARGIN
-    review = float(np.quantile(pos_scores, 1.0 - REVIEW_RECALL))
-    review = max(review, float(np.quantile(ben_scores, REVIEW_BENIGN_QUANTILE)))
-    review = min(review, block)
-    return Calibration(review=round(review, 4), block=round(block, 4))
-
-
-def windows(
-    text: str, embedder: Embedder, offsets: list[tuple[int, int]] | None = None
-) -> list[tuple[int, int]]:
-    """Overlapping windows of tokens covering the whole text, as character spans.
-
-    Windows count the model's tokens, not words: text without spaces (a long
-    hyphenated blob, Chinese, emoji) is cut into pieces the model reads whole,
-    so nothing sits past its token limit unread. ``offsets`` are the text's token
-    spans when already known.
-    """
-    if offsets is None:
-        offsets = embedder.token_offsets([text])[0]
-    n = len(offsets)
-    if n <= WINDOW_TOKENS:
-        return [(0, len(text))]
-    count = 1 + -(-(n - WINDOW_TOKENS) // WINDOW_STRIDE)
-    if count > MAX_WINDOWS:
-        raise InputError(
-            f"the request is too long to screen ({n:,} tokens)",
-            hint=f"send at most about {WINDOW_STRIDE * MAX_WINDOWS:,} tokens per request",
-        )
-    out = []
-    start = 0
-    while True:
-        stop = min(start + WINDOW_TOKENS, n)
-        out.append(
-            (
-                0 if start == 0 else offsets[start][0],
-                len(text) if stop == n else offsets[stop - 1][1],
-            )
-        )
-        if stop == n:
-            return out
-        start += WINDOW_STRIDE
 
 
 def _cache_dir() -> Path:
@@ -446,20 +361,10 @@ class Screener:
                 nearest_benign[name] = (sb.max(axis=1), sb.argmax(axis=1))
             for ci in self.index:
                 best_b, near_b = nearest_benign[ci.pool]
-                s, closer, near_p = _scores(x, ci.positives, best_b)
-                best = int(s.argmax())
+                s, closer, near_p = clause_scores(x, ci.positives, best_b)
                 review, block = ci.thresholds()
+                band, best, hot = window_band(s, closer, review, block)
                 value = float(s[best])
-                # Review needs the nearest example to be a positive (a 1-nearest-neighbour
-                # vote); block needs a score above every benign look-alike's.
-                band: Band = (
-                    "block"
-                    if value >= block
-                    else "review"
-                    if value >= review and bool(closer[best])
-                    else "allow"
-                )
-                hot = (s >= block) | ((s >= review) & closer)
                 held_by.setdefault(ci.id, set()).update(kinds[i] for i in hot.nonzero()[0])
                 scores.append(
                     ClauseScore(
