@@ -234,3 +234,30 @@ def test_a_new_contract_version_applies_without_a_restart(
     add_contract(config.workspace, newer, policy=config.policy, by="sales")
     results = [client.post("/v1/screen", json=body).json() for _ in range(3)]
     assert all(r["contract"] == "gov-agency@2026-11-15" for r in results)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--judge-url", "http://[::1"], "is not a URL"),
+        (["--judge-url", "http:///v1"], "with a host"),
+        (["--judge-url", "https://me:secret@judge.example/v1"], "user name or password"),
+        (["--judge-url", "http://judge.example/v1?key=1"], "query or fragment"),
+        (["--judge-url", "http://judge.example/v1", "--judge-key-env", "SG_UNSET_KEY"], "not set"),
+    ],
+)
+def test_a_judge_that_could_never_answer_is_refused_before_screening(
+    cli: Any, args: list[str], says: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A malformed judge URL or a missing key would leave every request held for review with
+    nothing said at start: the command refuses instead (exit 2), saying what to fix."""
+    monkeypatch.delenv("SG_UNSET_KEY", raising=False)
+    result = cli("screen", "How do I bake bread?", *args)
+    assert result.code == 2, result
+    assert says in result.err and "Traceback" not in result.err
+
+
+def test_serve_screen_refuses_an_upstream_it_could_never_reach(cli: Any, tmp_path: Path) -> None:
+    result = cli("serve-screen", "--upstream", "http://[::1", "--port", "0")
+    assert result.code == 2, result
+    assert "--upstream" in result.err and "is not a URL" in result.err

@@ -51,15 +51,49 @@ BAND_STYLE = {"allow": "green", "review": "yellow", "block": "bold red"}
 
 def _judge(url: str | None, model: str, key_env: str | None) -> Any:
     """The optional judge; None when no URL is given."""
-    import os
-
     from scaleguard.usage.judge import Judge
 
     if not url:
         return None
-    if not url.startswith(("http://", "https://")):
-        raise InputError(f"--judge-url {url!r} is not an http(s) URL")
-    return Judge(url, model, api_key=os.environ.get(key_env) if key_env else None)
+    return Judge(base_url("--judge-url", url), model, api_key=api_key("--judge-key-env", key_env))
+
+
+def base_url(option: str, url: str) -> str:
+    """``url`` checked as the base URL of an OpenAI-compatible service (InputError if not):
+    a malformed one would only show up later, as every call failing."""
+    import httpx
+
+    hint = f"give {option} as http(s)://HOST[:PORT][/PATH], e.g. http://127.0.0.1:8000/v1"
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise InputError(f"{option} {url!r} is not a URL: {exc}", hint=hint) from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise InputError(f"{option} {url!r} is not an http(s) URL with a host", hint=hint)
+    if parsed.userinfo:
+        raise InputError(
+            f"{option} must not carry a user name or password (it would be shown in logs)",
+            hint="pass the API key through the matching --*-key-env option",
+        )
+    if parsed.query or parsed.fragment:
+        raise InputError(f"{option} {url!r} has a query or fragment", hint=hint)
+    return url
+
+
+def api_key(option: str, env: str | None) -> str | None:
+    """The API key in environment variable ``env`` (named by ``option``); an error when it is
+    named but not set, rather than every call failing unauthenticated."""
+    import os
+
+    if not env:
+        return None
+    value = os.environ.get(env)
+    if not value:
+        raise InputError(
+            f"{option} {env}: the environment variable is not set",
+            hint=f"export {env}=... before starting, or leave out {option}",
+        )
+    return value
 
 
 def _by(by: str | None) -> str:

@@ -20,6 +20,8 @@ from scaleguard.cli.usage import (
     JUDGE_URL_OPTION,
     POLICY_OPTION,
     _judge,
+    api_key,
+    base_url,
 )
 from scaleguard.errors import InputError, ScaleguardError
 from scaleguard.usage.loader import load_policy
@@ -80,7 +82,6 @@ def serve_screen(
     exceptions); red lines apply whatever it says. The server warns about this
     at start-up.
     """
-    import os
 
     import click
 
@@ -117,12 +118,12 @@ def serve_screen(
             ) from None
         err.print("[yellow]note[/]: no workspace: decisions are not audited")
     try:
-        key = os.environ.get(upstream_key_env) if upstream_key_env else None
+        key = api_key("--upstream-key-env", upstream_key_env)
         judge = _judge(judge_url, judge_model, judge_key_env)
         config = ServerConfig(
             policy=load_policy(policy),
             workspace=ws,
-            upstream=upstream,
+            upstream=base_url("--upstream", upstream) if upstream else None,
             upstream_key=key,
             judge=judge,
             binding=binding,
