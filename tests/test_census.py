@@ -354,3 +354,25 @@ def test_a_file_counted_under_other_subject_fields_is_counted_again(lab: Workspa
     )
     assert from_file(lab) == recount(lab)
     assert census_file(lab).read_bytes().startswith(HEADER)
+
+
+def test_a_long_file_is_read_back_exactly(tmp_path: Path) -> None:
+    """Hundreds of appended lines fold into the same counts, and the newest sizes stay
+    available one by one for snapshots older than the file."""
+    from scaleguard.store.ledger.census import start_census
+
+    state = tmp_path / "ledger.state"
+    start_census(state)
+    writer = CensusLog(census_path(state))
+    expected: Counter[tuple[str, str | None]] = Counter()
+    size = 0
+    for n in range(500):
+        keys = [("evidence", f"m{n % 7}"), ("fact", None)][: 1 + n % 2]
+        writer.record(size, size + len(keys), bytes([n % 256]) * 32, keys)
+        expected.update(keys)
+        size += len(keys)
+    reader = CensusLog(census_path(state))
+    reader._refresh()
+    assert reader._census is not None and reader._census.size == size
+    assert {(k, s): n for k, s, n in reader._census.items()} == dict(expected)
+    assert len(reader._history) == 64 and max(reader._history) == size

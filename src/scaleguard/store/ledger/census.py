@@ -264,7 +264,16 @@ class _Unusable(Exception):
     """A complete line of the file that does not add up: count again from the database."""
 
 
-def _parse(raw: bytes, current: Census) -> Census:
+@dataclass(frozen=True)
+class _Line:
+    start: int
+    size: int
+    root: bytes
+    delta: Counter[CensusKey]
+
+
+def _parse(raw: bytes, size_before: int) -> _Line:
+    """One line of the file, which must continue a census of ``size_before`` entries."""
     try:
         value = json.loads(raw)
     except (UnicodeDecodeError, ValueError):
@@ -272,7 +281,7 @@ def _parse(raw: bytes, current: Census) -> Census:
     if not isinstance(value, dict) or set(value) != {"from", "size", "root", "add"}:
         raise _Unusable
     start, size, root, add = value["from"], value["size"], value["root"], value["add"]
-    if type(start) is not int or type(size) is not int or start != current.size or size < start:
+    if type(start) is not int or type(size) is not int or start != size_before or size < start:
         raise _Unusable
     try:
         digest = base64.b64decode(root, validate=True) if isinstance(root, str) else b""
@@ -292,7 +301,18 @@ def _parse(raw: bytes, current: Census) -> Census:
         delta[(kind, subject)] += n
     if sum(delta.values()) != size - start:
         raise _Unusable
-    return current.plus(delta, size, digest)
+    return _Line(start, size, digest, delta)
+
+
+def _folded(base: Census, lines: Sequence[_Line]) -> Census:
+    """``base`` with every line added, copying each kind's counts once (not once a line)."""
+    kinds = {kind: dict(counts) for kind, counts in base.kinds.items()}
+    for line in lines:
+        for (kind, subject), n in line.delta.items():
+            counts = kinds.setdefault(kind, {})
+            counts[subject] = counts.get(subject, 0) + n
+    last = lines[-1]
+    return Census(last.size, last.root, kinds)
 
 
 @contextlib.contextmanager
@@ -382,14 +402,22 @@ class CensusLog:
                 self._census, self._offset = None, st.st_size  # unusable: counted again, rewritten
                 return
             pos, census = len(HEADER), EMPTY
+        lines: list[_Line] = []
+        size = census.size
         try:
             while (end := data.find(b"\n", pos)) >= 0:
-                census = _parse(data[pos:end], census)
-                self._remember(census)
+                lines.append(_parse(data[pos:end], size))
+                size = lines[-1].size
                 pos = end + 1
         except _Unusable:
             self._census, self._offset = None, st.st_size
             return
+        if len(lines) > _HISTORY:  # only the newest are kept one by one
+            census = _folded(census, lines[:-_HISTORY])
+            lines = lines[-_HISTORY:]
+        for line in lines:
+            census = census.plus(line.delta, line.size, line.root)
+            self._remember(census)
         self._census, self._offset = census, self._offset + pos
 
     def at(self, session: Session, signed: Checkpoint) -> Census:
