@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from scaleguard.framework.loader import LoadedFramework
     from scaleguard.incidents.noncompliance import ReportState
     from scaleguard.incidents.store import ComplianceRecord
+    from scaleguard.store.records import FrameworkUse
     from scaleguard.workspace.workspace import Workspace
 
 RECORD_KINDS = (
@@ -115,11 +116,18 @@ def _cite(regime: Regime | None, duty_id: str) -> tuple[str, Span | None, Span |
 
 
 def history(ws: Workspace) -> list[Adopted]:
-    """The versions of the workspace's framework it has used, oldest first."""
+    """The versions of the workspace's framework it has used, oldest first (every
+    ``frameworks_loaded`` row checked against the ledger first)."""
+    from scaleguard.incidents import checks
     from scaleguard.store import repo
 
     with ws.store.read() as s:
+        checks.check(s, ws, (checks.frameworks_scope(),), "list the framework versions used")
         uses = repo.framework_uses(s)
+    return _adopted(ws, uses)
+
+
+def _adopted(ws: Workspace, uses: Sequence[FrameworkUse]) -> list[Adopted]:
     lib = ws.library()
     out: dict[str, Adopted] = {}
     default = ws.config.frameworks.default
@@ -141,21 +149,25 @@ def history(ws: Workspace) -> list[Adopted]:
 
 def status(ws: Workspace, *, as_of: date | None = None) -> list[Duty]:
     from scaleguard.diff.engine import diff_frameworks
-    from scaleguard.incidents import noncompliance, store
+    from scaleguard.incidents import checks, noncompliance, store
     from scaleguard.store import repo
 
     day = as_of or today()
     regs = {r.id: r for r in load_regimes(ws.root)}
     sb53 = regs.get("sb53")
-    with ws.store.read() as s:
+    refusing = "compute the compliance status"
+    with ws.store.read() as s:  # one snapshot, every row proven against the ledger first
+        checks.check(s, ws, checks.compliance_scopes(), refusing)
         records = store.compliance_records(s)
         models = repo.models(s)
-    adopted = history(ws)
+        uses = repo.framework_uses(s)
+        reports = noncompliance.checked_states(s, ws, refusing)
+    adopted = _adopted(ws, uses)
     return [
         *_framework_duties(adopted, records, sb53, day, diff_frameworks),
         *_transparency(models, records, sb53, day),
         *_internal_use(records, sb53, day),
-        *_board(adopted, records, noncompliance.states(ws), sb53, day),
+        *_board(adopted, records, reports, sb53, day),
     ]
 
 

@@ -28,6 +28,8 @@ from scaleguard.framework.yamlsource import read_listing
 from scaleguard.incidents.span import Span
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from scaleguard.incidents.store import NcEvent, NcReport
     from scaleguard.workspace.workspace import Workspace
 
@@ -237,22 +239,41 @@ class ReportState:
         return MONTHLY.add_date(last)
 
 
-def states(ws: Workspace) -> list[ReportState]:
-    from scaleguard.incidents import store
+def checked_states(
+    session: Session, ws: Workspace, refusing: str = "list the noncompliance reports"
+) -> list[ReportState]:
+    """Every report and its handling, after every one of those rows was proven to be what
+    the ledger's key signed and none it signed was found missing (LedgerIntegrityError
+    "refusing to ``refusing``" otherwise; :mod:`.checks`)."""
+    from scaleguard.incidents import checks, store
 
+    checks.check(session, ws, checks.all_reports_scopes(), refusing)
+    by_report: dict[int, list[NcEvent]] = {}
+    for e in store.nc_events(session):
+        by_report.setdefault(e.report_id, []).append(e)
+    return [ReportState(r, tuple(by_report.get(r.id, ()))) for r in store.nc_reports(session)]
+
+
+def states(ws: Workspace, *, refusing: str = "list the noncompliance reports") -> list[ReportState]:
+    """Every report and its handling (:func:`checked_states`, in a read transaction)."""
     with ws.store.read() as s:
-        events = store.nc_events(s)
-        return [
-            ReportState(r, tuple(e for e in events if e.report_id == r.id))
-            for r in store.nc_reports(s)
-        ]
+        return checked_states(s, ws, refusing)
+
+
+def _checked_state(session: Session, ws: Workspace, report_id: int, refusing: str) -> ReportState:
+    """Report ``report_id`` and its events, checked as :func:`checked_states` checks all."""
+    from scaleguard.incidents import checks, store
+
+    checks.check(session, ws, checks.report_scopes(report_id), refusing)
+    return ReportState(
+        store.nc_report(session, report_id), tuple(store.nc_events(session, report_id))
+    )
 
 
 def state(ws: Workspace, report_id: int) -> ReportState:
-    from scaleguard.incidents import store
-
+    """One report and its handling, its rows checked against the ledger first."""
     with ws.store.read() as s:
-        return ReportState(store.nc_report(s, report_id), tuple(store.nc_events(s, report_id)))
+        return _checked_state(s, ws, report_id, f"show noncompliance report {report_id}")
 
 
 _NEXT = {
@@ -281,7 +302,8 @@ def act(
         raise InputError(f"unknown action {action!r}", hint=f"use one of: {', '.join(_NEXT)}")
     day = today or datetime.now(UTC).date()
     with ws.store.write() as tx:  # checked under the write lock: no two closes race
-        current = ReportState(store.nc_report(tx, report_id), tuple(store.nc_events(tx, report_id)))
+        refusing = f"{action} noncompliance report {report_id}"
+        current = _checked_state(tx, ws, report_id, refusing)
         if current.report.concerns_rso:
             rso = {x for r in load_recipients(ws.root) if r.is_rso for x in (r.id, r.name)}
             if by in rso:
@@ -338,35 +360,52 @@ def act(
 def follow_up(
     ws: Workspace, token: str, *, message: str | None = None, today: date | None = None
 ) -> ReportState:
-    """What the token's holder may see; a message from them is recorded like the report itself."""
+    """What the token's holder may see; a message from them is recorded like the report itself.
+
+    The token is looked up among every report, each proven against the ledger first, and
+    the message is recorded in the transaction that read the report: whether it is
+    anonymous (which decides how finely the message is dated and whom it names) is what the
+    key signed, not what the database says now."""
     from scaleguard.incidents import store
 
-    with ws.store.read() as s:
-        report = store.nc_report_by_token(s, token_digest(token))
+    body = None if message is None else _text(message, "message")
+    if body is None:
+        with ws.store.read() as s:
+            return _by_token(s, ws, token)
+    day = today or datetime.now(UTC).date()
+    with ws.store.write() as tx:
+        report = _by_token(tx, ws, token).report
+        anonymous = report.anonymous
+        store.add_nc_event(
+            tx,
+            {
+                "report_id": report.id,
+                "action": "message",
+                "status": "message",
+                "substantiated": None,
+                "material_risk": None,
+                "note": body,
+                "on_date": day,
+                "created_by": ANONYMOUS if anonymous else report.created_by,
+            },
+            at=_day_start(day) if anonymous else None,
+        )
+    return state(ws, report.id)
+
+
+def _by_token(session: Session, ws: Workspace, token: str) -> ReportState:
+    """The report the follow-up token was issued for, looked up among every report, all
+    of them and its events checked against the ledger first."""
+    from scaleguard.incidents import checks, store
+
+    refusing = "follow up on a noncompliance report"
+    checks.check(session, ws, (checks.reports_scope(),), refusing)
+    report = store.nc_report_by_token(session, token_digest(token))
     if report is None:
         raise NotFoundError(
             "no report has this follow-up token", hint="check the token you were given"
         )
-    if message is not None:
-        day = today or datetime.now(UTC).date()
-        body = _text(message, "message")
-        anonymous = report.anonymous
-        with ws.store.write() as tx:
-            store.add_nc_event(
-                tx,
-                {
-                    "report_id": report.id,
-                    "action": "message",
-                    "status": "message",
-                    "substantiated": None,
-                    "material_risk": None,
-                    "note": body,
-                    "on_date": day,
-                    "created_by": ANONYMOUS if anonymous else report.created_by,
-                },
-                at=_day_start(day) if anonymous else None,
-            )
-    return state(ws, report.id)
+    return _checked_state(session, ws, report.id, refusing)
 
 
 def quarter_bounds(quarter: str) -> tuple[date, date]:

@@ -1,7 +1,9 @@
 """Incident operations over a workspace: record, update, resolve, submit, and the clock.
 
 Inputs are checked before anything is written; each operation is one write
-transaction, so a rejected input leaves the database as it was.
+transaction, so a rejected input leaves the database as it was. Every read of
+incident rows proves them against the ledger first (:mod:`.checks`): an edited,
+forged or deleted row is refused, never turned into a deadline.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from scaleguard.incidents import clocks, regimes
 from scaleguard.incidents.clocks import IncidentFacts, Obligation, Submission, iso
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from scaleguard.incidents.store import Incident, IncidentEvent
     from scaleguard.workspace.workspace import Workspace
 
@@ -186,32 +190,49 @@ def view(incident: Incident, events: Sequence[IncidentEvent]) -> IncidentView:
     return IncidentView(incident, tuple(events), facts)
 
 
-def load(ws: Workspace, incident_id: int) -> IncidentView:
-    from scaleguard.incidents import store
+def _checked_view(session: Session, ws: Workspace, incident_id: int, refusing: str) -> IncidentView:
+    """Incident ``incident_id`` and its events, after every one of those rows was proven to
+    be what the ledger's key signed and none it signed was found missing
+    (LedgerIntegrityError "refusing to ``refusing``" otherwise; :mod:`.checks`)."""
+    from scaleguard.incidents import checks, store
+
+    checks.check(session, ws, checks.incident_scopes(incident_id), refusing)
+    return view(store.incident(session, incident_id), store.incident_events(session, incident_id))
+
+
+def load(ws: Workspace, incident_id: int, *, refusing: str | None = None) -> IncidentView:
+    """One incident as its checked rows say (refused, naming ``refusing``, when they do not
+    add up to what the ledger's key signed)."""
+    with ws.store.read() as s:
+        return _checked_view(s, ws, incident_id, refusing or f"show incident {incident_id}")
+
+
+def load_all(ws: Workspace, *, refusing: str = "list the incidents") -> list[IncidentView]:
+    """Every incident, after every incident and event row was checked against the ledger."""
+    from scaleguard.incidents import checks, store
 
     with ws.store.read() as s:
-        return view(store.incident(s, incident_id), store.incident_events(s, incident_id))
-
-
-def load_all(ws: Workspace) -> list[IncidentView]:
-    from scaleguard.incidents import store
-
-    with ws.store.read() as s:
+        checks.check(s, ws, checks.register_scopes(), refusing)
         events = store.incident_events(s)
-        out = []
-        for inc in store.incidents(s):
-            out.append(view(inc, [e for e in events if e.incident_id == inc.id]))
-    return out
+        incidents = store.incidents(s)
+    by_incident: dict[int, list[IncidentEvent]] = {}
+    for e in events:
+        by_incident.setdefault(e.incident_id, []).append(e)
+    return [view(inc, by_incident.get(inc.id, [])) for inc in incidents]
 
 
 def _write(
-    ws: Workspace, incident_id: int, build: Callable[[IncidentView], list[dict[str, object]]]
+    ws: Workspace,
+    incident_id: int,
+    build: Callable[[IncidentView], list[dict[str, object]]],
+    refusing: str,
 ) -> list[IncidentEvent]:
-    """Check against the incident as it is under the write lock, then record; all or nothing."""
+    """Check against the incident as it is under the write lock (its rows proven against the
+    ledger first), then record; all or nothing."""
     from scaleguard.incidents import store
 
     with ws.store.write() as tx:
-        current = view(store.incident(tx, incident_id), store.incident_events(tx, incident_id))
+        current = _checked_view(tx, ws, incident_id, f"{refusing} incident {incident_id}")
         rows = build(current)
         return [
             store.add_incident_event(
@@ -271,7 +292,7 @@ def update(
             rows.append({"action": "update", "status": status, "note": note_, "created_by": by})
         return rows
 
-    return _write(ws, incident_id, build)
+    return _write(ws, incident_id, build, "update")
 
 
 def resolve(
@@ -309,7 +330,7 @@ def resolve(
             }
         ]
 
-    return _write(ws, incident_id, build)[0]
+    return _write(ws, incident_id, build, "resolve")[0]
 
 
 def submit(
@@ -364,7 +385,7 @@ def submit(
             }
         ]
 
-    return _write(ws, incident_id, build)[0]
+    return _write(ws, incident_id, build, "record a report for")[0]
 
 
 def clock(
@@ -375,7 +396,7 @@ def clock(
     moment = as_of or _now()
     regs = regimes.load_regimes(ws.root)
     out = []
-    for v in load_all(ws):
+    for v in load_all(ws, refusing="compute the incident clocks"):
         items = clocks.obligations(v.facts, regs, moment)
         if not include_resolved and v.facts.resolved_at is not None:
             items = [o for o in items if o.status in ("open", "overdue", "pending", "late")]

@@ -4,6 +4,9 @@ Each write inserts one row and appends its ledger entry through the store's
 public :func:`scaleguard.store.recording.create_record`, in the caller's write
 transaction, so a row and its entry exist together or not at all. Rows are
 never updated; readers fold the events of an incident or report in order.
+The readers here take the rows as the database holds them: the operations
+that compute a clock or a status from them (:mod:`.service`,
+:mod:`.noncompliance`, :mod:`.compliance`) prove them first (:mod:`.checks`).
 """
 
 from __future__ import annotations

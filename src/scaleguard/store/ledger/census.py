@@ -6,7 +6,8 @@ row is *missing*: a database administrator who deletes the evaluation result
 that crossed a threshold leaves only rows that verify, and finding every
 entry about a model would mean reading the whole ledger. So the signer also
 counts what it signs, by ``(kind, subject)`` (the subject is the record's
-``model``, or ``customer`` for usage contracts; ``None`` when it has none),
+``model``, or the field :data:`SUBJECT_FIELD` names for other kinds: ``customer``
+for usage contracts, the incident for an incident event...; ``None`` when it has none),
 and a decision compares the rows it read with those counts: fewer rows than
 the signer signed is a deleted row, and the decision refuses.
 
@@ -100,6 +101,10 @@ SUBJECT_FIELD = {
     "usage-review": "screen_id",
     "usage-appeal": "screen_id",
     "usage-appeal-decision": "appeal_id",
+    "incident": "id",
+    "incident-event": "incident_id",
+    "nc-report": "id",
+    "nc-event": "report_id",
 }
 
 
