@@ -274,6 +274,6 @@ def test_an_edition_made_before_a_new_redaction_is_not_recorded(lab: Workspace) 
     stale = service.build(lab, report.id, "public")
     service.redact(lab, report.id, "summary", category="legal", justification="Pending advice.")
     with lab.store.read() as s, pytest.raises(ConflictError, match="changed while"):
-        service.unchanged(s, stale)
+        service.unchanged(s, lab, stale, "publish it")
     with lab.store.read() as s:
-        service.unchanged(s, service.build(lab, report.id, "public"))
+        service.unchanged(s, lab, service.build(lab, report.id, "public"), "publish it")

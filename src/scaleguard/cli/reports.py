@@ -106,10 +106,8 @@ def new(
 @report_app.command("list")
 def list_reports(workspace: Path | None = WORKSPACE_OPTION, json_out: bool = JSON_OPTION) -> None:
     """Every drafted report, with its redactions and publications."""
-    with _workspace(workspace) as ws, ws.store.read() as s:
-        rows = [
-            (r, store.redactions(s, r.id), store.publications(s, r.id)) for r in store.reports(s)
-        ]
+    with _workspace(workspace) as ws:
+        rows = service.overview(ws)
     if json_out:
         print_json(
             [

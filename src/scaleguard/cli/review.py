@@ -28,7 +28,7 @@ from scaleguard.cli.common import (
 from scaleguard.cli.output import print_json
 from scaleguard.cli.workspace import _workspace, checkpoint_after_write
 from scaleguard.errors import InputError, Problem
-from scaleguard.review import service, store
+from scaleguard.review import listings, service
 from scaleguard.review.model import InterestSpec, ReviewerSpec, Screening
 from scaleguard.store import as_json
 
@@ -207,8 +207,8 @@ def screen(
 @reviewers_app.command("list")
 def list_reviewers(workspace: Path | None = WORKSPACE_OPTION, json_out: bool = JSON_OPTION) -> None:
     """Registered reviewers and their declared interests."""
-    with _workspace(workspace) as ws, ws.store.read() as s:
-        rows = [(r, store.interests(s, r.name)) for r in store.reviewers(s)]
+    with _workspace(workspace) as ws:
+        rows = listings.reviewer_list(ws)
     if json_out:
         print_json([{**as_json(r), "interests": [as_json(i) for i in ii]} for r, ii in rows])
         return

@@ -2,7 +2,9 @@
 
 Each function validates everything it can before it writes, and writes one
 transaction (records and their ledger entries together), so a refused
-request leaves nothing behind. The CLI and any other edge call these.
+request leaves nothing behind. Every row a function reads is first proven
+against the signed ledger, in the same session or transaction
+(:mod:`scaleguard.reports.rowcheck`). The CLI and any other edge call these.
 """
 
 from __future__ import annotations
@@ -54,6 +56,14 @@ from scaleguard.reports.render import (
     render_html,
     render_markdown,
 )
+from scaleguard.reports.rowcheck import (
+    RECORD_KINDS,
+    check,
+    checked_report,
+    report_scopes,
+    scope,
+    which,
+)
 from scaleguard.reports.store import (
     Publication,
     RedactionRecord,
@@ -93,9 +103,41 @@ def _redactions(records: list[RedactionRecord]) -> list[Redaction]:
 
 
 def resolve(ws: Workspace, report_id: int | None) -> RiskReport:
-    """Report ``report_id``, or the latest drafted one when None."""
+    """Report ``report_id``, or the latest drafted one when None (its row proven against
+    the ledger: :mod:`scaleguard.reports.rowcheck`)."""
     with ws.store.read() as s:
-        return store.latest_report(s) if report_id is None else store.report(s, report_id)
+        return checked_report(s, ws, report_id, f"read {which(report_id)}")
+
+
+def overview(ws: Workspace) -> list[tuple[RiskReport, list[RedactionRecord], list[Publication]]]:
+    """Every drafted report with its redactions and publications, oldest first, after
+    every such row was proven against the ledger (none edited, added or deleted)."""
+    with ws.store.read() as s:
+        kinds = ("risk-report", "report-redaction", "report-publication")
+        check(s, ws, [scope(kind) for kind in kinds], "list the Risk Reports")
+        return [
+            (r, store.redactions(s, r.id), store.publications(s, r.id)) for r in store.reports(s)
+        ]
+
+
+def published(ws: Workspace) -> list[tuple[RiskReport, list[Publication]]]:
+    """Every report with a public edition, newest first, with its public publications;
+    every publication row and those reports' rows proven against the ledger."""
+    refusing = "list the published Risk Reports"
+    with ws.store.read() as s:
+        check(s, ws, [scope("report-publication")], refusing)
+        pubs = [p for p in store.publications(s) if p.edition == "public"]
+        ids = sorted({p.report_id for p in pubs}, reverse=True)
+        check(s, ws, [scope("risk-report", rid) for rid in ids], refusing)
+        return [(store.report(s, rid), [p for p in pubs if p.report_id == rid]) for rid in ids]
+
+
+def public_editions(ws: Workspace, report_id: int) -> list[Publication]:
+    """The public publications of report ``report_id``, oldest first, after every
+    publication row of the report was proven against the ledger."""
+    with ws.store.read() as s:
+        check(s, ws, [scope("report-publication", report_id)], f"serve report #{report_id}")
+        return [p for p in store.publications(s, report_id) if p.edition == "public"]
 
 
 # -- drafting -----------------------------------------------------------------------
@@ -193,16 +235,19 @@ class Built:
 def build(ws: Workspace, report_id: int | None, edition: str) -> Built:
     """The edition's content and hash, from the report and its redactions on record."""
     chosen = parse_edition(edition)
+    refusing = f"build the {chosen} edition of {which(report_id)}"
     with ws.store.read() as s:
-        report = store.latest_report(s) if report_id is None else store.report(s, report_id)
+        report = checked_report(s, ws, report_id, refusing, ("report-redaction",))
         records = store.redactions(s, report.id)
     reds = _redactions(records)
     ed = build_edition(content_of(report), report.id, reds, chosen)
     return Built(report, ed, reds, edition_sha256(ed))
 
 
-def unchanged(session: Session, built: Built) -> None:
-    """ConflictError if a redaction was recorded since ``built`` was made (under the lock)."""
+def unchanged(session: Session, ws: Workspace, built: Built, refusing: str) -> None:
+    """ConflictError if a redaction was recorded since ``built`` was made (under the lock);
+    LedgerIntegrityError if a redaction row of the report is not what the ledger signed."""
+    check(session, ws, [scope("report-redaction", built.report.id)], refusing)
     current = [r.id for r in store.redactions(session, built.report.id)]
     if current != [r.record_id for r in built.redactions]:
         raise ConflictError(
@@ -263,7 +308,8 @@ def redact(
             raise InputError(f"the redaction {exc}") from None
     actor = default_actor(by)
     with ws.store.write() as tx:
-        report = store.latest_report(tx) if report_id is None else store.report(tx, report_id)
+        kinds = ("report-publication", "report-redaction")
+        report = checked_report(tx, ws, report_id, f"redact {which(report_id)}", kinds)
         published = [p for p in store.publications(tx, report.id) if p.edition == "public"]
         if published:
             raise ConflictError(
@@ -318,7 +364,8 @@ def submit(
     if not to.strip():
         raise InputError("say to whom the report was submitted", hint='--to "Board and LTBT"')
     with ws.store.write() as tx:
-        report = store.latest_report(tx) if report_id is None else store.report(tx, report_id)
+        refusing = f"submit {which(report_id)}"
+        report = checked_report(tx, ws, report_id, refusing, ("report-submission",))
         drafted = store.record_date(report.created_at)
         if day < drafted:
             raise InputError(
@@ -396,23 +443,26 @@ def publish(
         check_private_target(ws, path)
         if output is None:
             reviewer_dir(ws)
-        salt = report_salt(ws, report.id)
-        digest = commitment(salt, data)
-        edition_digest = commitment(salt, built.sha256.encode())
-    else:
-        digest = hashlib.sha256(data).hexdigest()
     existed = path.exists()
     wrote = False
     try:
         with ws.store.write() as tx:
-            unchanged(tx, built)
+            # published over an intact record: the report, its redactions, submission and
+            # earlier editions, and its review so far (a deleted statement is not left out)
+            refusing = f"publish report #{report.id}"
+            check(tx, ws, report_scopes(report.id, RECORD_KINDS), refusing)
+            unchanged(tx, ws, built, refusing)
             previous: Publication | ReviewerEdition | None = None
-            if reviewer:
+            if reviewer:  # by salted commitments (the salt made once the record is checked)
+                salt = report_salt(ws, report.id)
+                digest = commitment(salt, data)
+                edition_digest = commitment(salt, built.sha256.encode())
                 for r in store.reviewer_editions(tx, report.id):
                     if (r.format, r.commitment) == (chosen, digest):
                         previous = r
                         break
             else:
+                digest = hashlib.sha256(data).hexdigest()
                 for p in store.publications(tx, report.id):
                     if (p.edition, p.format, p.sha256) == ("public", chosen, digest):
                         previous = p
@@ -466,13 +516,15 @@ def cadence(
 ) -> CadenceStatus:
     """Last report, next due date and whether one is due or overdue."""
     fw = ws.library().get(framework or _default_framework(ws))
+    refusing = "tell when the next Risk Report is due"
     with ws.store.read() as s:
+        check(s, ws, [scope("report-publication")], refusing)
         first_public: dict[int, date] = {}
         for p in store.publications(s):
             if p.edition == "public" and p.report_id not in first_public:
                 first_public[p.report_id] = store.record_date(p.created_at)
         last = max(first_public.items(), key=lambda kv: (kv[1], kv[0]), default=None)
-        period = store.report(s, last[0]).period if last else None
+        period = checked_report(s, ws, last[0], refusing).period if last else None
     return cadence_status(
         fw.doc,
         as_of or today(),

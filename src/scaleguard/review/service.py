@@ -3,7 +3,10 @@
 Each function checks everything before it writes and writes one transaction,
 so a refused request (a conflicted reviewer, a second statement, an unknown
 section) leaves nothing behind. Checks that depend on recorded state run
-under the write lock, so two concurrent requests cannot both pass them.
+under the write lock, so two concurrent requests cannot both pass them, and
+only on rows first proven against the signed ledger in that transaction
+(:mod:`scaleguard.reports.rowcheck`): an edited, forged or deleted interest,
+assignment, statement or response is refused, not relied on.
 """
 
 from __future__ import annotations
@@ -29,6 +32,15 @@ from scaleguard.reports.private import (
     write_private,
 )
 from scaleguard.reports.redact import find_section
+from scaleguard.reports.rowcheck import (
+    REVIEW_KINDS,
+    check,
+    checked_report,
+    registry_scope,
+    report_scopes,
+    scope,
+    which,
+)
 from scaleguard.reports.store import RiskReport, record_date
 from scaleguard.review import store
 from scaleguard.review.conflicts import load_rules, screen
@@ -64,6 +76,7 @@ from scaleguard.workspace.workspace import Workspace
 def add_reviewer(ws: Workspace, spec: ReviewerSpec, *, by: str | None = None) -> Reviewer:
     actor = default_actor(by)
     with ws.store.write() as tx:
+        check(tx, ws, [scope("reviewer", spec.name)], f"register reviewer {spec.name!r}")
         if store.find_reviewer(tx, spec.name) is not None:
             raise ConflictError(
                 f"a reviewer called {spec.name!r} is already registered",
@@ -81,6 +94,8 @@ def add_reviewer(ws: Workspace, spec: ReviewerSpec, *, by: str | None = None) ->
 def declare_interest(ws: Workspace, spec: InterestSpec, *, by: str | None = None) -> InterestRecord:
     actor = default_actor(by)
     with ws.store.write() as tx:
+        refusing = f"record an interest of {spec.reviewer!r}"
+        check(tx, ws, [scope("reviewer", spec.reviewer)], refusing)
         store.reviewer(tx, spec.reviewer)
         return store.add_interest(
             tx,
@@ -134,8 +149,17 @@ def _external_review(ws: Workspace, ref: str | None) -> ExternalReview | None:
 
 
 def _screen(
-    ws: Workspace, session: Session, name: str, report: RiskReport | None, as_of: date
+    ws: Workspace,
+    session: Session,
+    name: str,
+    report: RiskReport | None,
+    as_of: date,
+    refusing: str,
 ) -> Screening:
+    """Screen ``name`` on their row, declared interests and the model registry, every one
+    proven against the ledger first (a deleted interest would let a conflict pass)."""
+    scopes = [scope("reviewer", name), scope("reviewer-interest", name), registry_scope()]
+    check(session, ws, scopes, refusing)
     store.reviewer(session, name)
     ref = report.framework_ref if report else ws.config.frameworks.default
     developer, others = _parties(ws, session, report)
@@ -154,9 +178,12 @@ def screen_reviewer(
     ws: Workspace, name: str, *, report_id: int | None = None, as_of: date | None = None
 ) -> Screening:
     """Every conflict rule's result for the reviewer (as of today by default)."""
+    refusing = f"screen reviewer {name!r}"
     with ws.store.read() as s:
-        report = report_store.report(s, report_id) if report_id is not None else None
-        return _screen(ws, s, name, report, as_of or reports.today())
+        report = None
+        if report_id is not None:
+            report = checked_report(s, ws, report_id, refusing)
+        return _screen(ws, s, name, report, as_of or reports.today(), refusing)
 
 
 # -- assignment and access ------------------------------------------------------------
@@ -186,9 +213,10 @@ def assign(
     built = reports.build(ws, report_id, "reviewer")
     chosen = _sections(built.report, sections or [])
     with ws.store.write() as tx:
-        report = report_store.report(tx, report_id)
-        reports.unchanged(tx, built)
-        result = _screen(ws, tx, reviewer, report, reports.today())
+        refusing = f"assign {reviewer!r} to report #{report_id}"
+        report = _checked(tx, ws, report_id, reviewer, refusing, "review-assignment")
+        reports.unchanged(tx, ws, built, refusing)
+        result = _screen(ws, tx, reviewer, report, reports.today(), refusing)
         if result.blocked:
             raise ConflictError(
                 f"{reviewer} cannot review report #{report_id}: major conflict of interest — "
@@ -221,7 +249,17 @@ def assign(
     return assignment, access, result
 
 
+def _checked(
+    session: Session, ws: Workspace, report_id: int, reviewer: str, refusing: str, *kinds: str
+) -> RiskReport:
+    """Report ``report_id`` after its row, the reviewer's row and the report's rows of
+    ``kinds`` were proven against the ledger (LedgerIntegrityError "refusing to ...")."""
+    check(session, ws, [*report_scopes(report_id, kinds), scope("reviewer", reviewer)], refusing)
+    return report_store.report(session, report_id)
+
+
 def _assignment(session: Session, report_id: int, reviewer: str) -> Assignment:
+    """The reviewer's assignment to the report, read from rows :func:`_checked` proved."""
     store.reviewer(session, reviewer)
     found = store.assignments(session, report_id, reviewer)
     if not found:
@@ -262,12 +300,14 @@ def record_access(
         name = f"{built.report.period}-report-{report_id}-reviewer-{reviewer_slug(reviewer)}"
         path = (output or reviewer_dir(ws) / f"{name}.{EXTENSIONS[chosen]}").expanduser()
         check_private_target(ws, path)
-    salt = report_salt(ws, report_id)
     existed = path.exists() if path else False
     try:
         with ws.store.write() as tx:
+            refusing = f"record an access of {reviewer!r} to report #{report_id}"
+            _checked(tx, ws, report_id, reviewer, refusing, "review-assignment")
             _assignment(tx, report_id, reviewer)
-            reports.unchanged(tx, built)
+            reports.unchanged(tx, ws, built, refusing)
+            salt = report_salt(ws, report_id)
             if path is not None and data is not None:
                 write_private(path, data)
             access = store.add_access(
@@ -308,7 +348,9 @@ def comment(
     body = _text(text, "comment")
     actor = default_actor(by or reviewer)
     with ws.store.write() as tx:
-        report = report_store.report(tx, report_id)
+        refusing = f"record a comment of {reviewer!r} on report #{report_id}"
+        kinds = ("review-assignment", "review-statement")
+        report = _checked(tx, ws, report_id, reviewer, refusing, *kinds)
         assignment = _assignment(tx, report_id, reviewer)
         find_section(reports.content_of(report), section)
         if assignment.sections and not any(
@@ -344,7 +386,8 @@ def submit_statement(
     body = _text(text, "statement")
     actor = default_actor(by or reviewer)
     with ws.store.write() as tx:
-        report_store.report(tx, report_id)
+        refusing = f"record the final statement of {reviewer!r} on report #{report_id}"
+        _checked(tx, ws, report_id, reviewer, refusing, "review-assignment", "review-statement")
         _assignment(tx, report_id, reviewer)
         earlier = store.statements(tx, report_id, reviewer)
         if earlier:
@@ -365,7 +408,9 @@ def respond(
     body = _text(text, "response")
     actor = default_actor(by)
     with ws.store.write() as tx:
-        report_store.report(tx, report_id)
+        refusing = f"record a response to {reviewer!r} on report #{report_id}"
+        kinds = ("review-assignment", "review-statement", "review-response")
+        _checked(tx, ws, report_id, reviewer, refusing, *kinds)
         _assignment(tx, report_id, reviewer)
         found = store.statements(tx, report_id, reviewer)
         if not found:
@@ -435,12 +480,10 @@ def status(
 ) -> ReviewStatus:
     """Deadlines and progress of the review of a report (default: the latest)."""
     day = as_of or reports.today()
+    refusing = f"show the review of {which(report_id)}"
     with ws.store.read() as s:
-        report = (
-            report_store.latest_report(s)
-            if report_id is None
-            else report_store.report(s, report_id)
-        )
+        kinds = ("report-submission", *REVIEW_KINDS)
+        report = checked_report(s, ws, report_id, refusing, kinds)
         submissions = report_store.submissions(s, report.id)
         review = _external_review(ws, report.framework_ref)
         submitted = submissions[0].submitted_on if submissions else None

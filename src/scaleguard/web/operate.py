@@ -178,11 +178,8 @@ def publish(ws: Workspace, report_id: int, edition: str, fmt: str, by: str) -> d
 
 
 def drafts(ws: Workspace) -> list[dict[str, Any]]:
-    from scaleguard.reports import store
+    from scaleguard.reports import service
 
-    with ws.store.read() as s:
-        rows = store.reports(s)
-        pubs = store.publications(s)
     return [
         {
             "id": r.id,
@@ -192,10 +189,8 @@ def drafts(ws: Workspace) -> list[dict[str, Any]]:
             "created_at": r.created_at,
             "created_by": r.created_by,
             "publications": [
-                {"edition": p.edition, "format": p.format, "sha256": p.sha256}
-                for p in pubs
-                if p.report_id == r.id
+                {"edition": p.edition, "format": p.format, "sha256": p.sha256} for p in pubs
             ],
         }
-        for r in reversed(rows)
+        for r, _, pubs in reversed(service.overview(ws))
     ]

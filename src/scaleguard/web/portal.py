@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from scaleguard.review import service
-from scaleguard.review import store as review_store
+from scaleguard.review import listings, service
 from scaleguard.review.model import VERDICTS
 from scaleguard.workspace.workspace import Workspace
 
@@ -22,24 +21,16 @@ _STYLE_BODY = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
 
 
 def my_assignments(ws: Workspace, reviewer: str) -> list[dict[str, Any]]:
-    from scaleguard.reports import store as report_store
-
-    with ws.store.read() as s:
-        found = review_store.assignments(s, reviewer=reviewer)
-        out = []
-        for a in found:
-            report = report_store.report(s, a.report_id)
-            statement = review_store.statements(s, a.report_id, reviewer)
-            out.append(
-                {
-                    "report_id": a.report_id,
-                    "period": report.period,
-                    "sections": list(a.sections),
-                    "assigned_at": a.created_at,
-                    "statement": statement[0].verdict if statement else None,
-                }
-            )
-    return out
+    return [
+        {
+            "report_id": a.report_id,
+            "period": report.period,
+            "sections": list(a.sections),
+            "assigned_at": a.created_at,
+            "statement": statement.verdict if statement else None,
+        }
+        for a, report, statement in listings.assignments_of(ws, reviewer)
+    ]
 
 
 def open_edition(
@@ -47,16 +38,15 @@ def open_edition(
 ) -> tuple[dict[str, Any], Any]:
     """Record the reviewer's access (a ledger entry) and return the reviewer edition.
 
-    NotFoundError (404) unless ``reviewer`` holds an assignment to the report.
+    NotFoundError (404) unless ``reviewer`` holds an assignment to the report. What the
+    page shows is proven against the ledger before the access is recorded, so a refusal
+    (LedgerIntegrityError, 500) records nothing.
     """
     from scaleguard.reports import service as reports
 
+    assignment, comments, statement = listings.reviewer_record(ws, report_id, reviewer)
     access, _ = service.record_access(ws, report_id, reviewer, by=by)
     built = reports.build(ws, report_id, "reviewer")
-    with ws.store.read() as s:
-        assignment = review_store.assignments(s, report_id, reviewer)[0]
-        comments = review_store.comments(s, report_id, reviewer)
-        statement = review_store.statements(s, report_id, reviewer)
     scope = assignment.sections
     sections = [
         {"id": sec.id, "title": sec.title}
@@ -82,8 +72,8 @@ def open_edition(
             for c in comments
         ],
         "statement": None
-        if not statement
-        else {"verdict": statement[0].verdict, "text": statement[0].text},
+        if statement is None
+        else {"verdict": statement.verdict, "text": statement.text},
         "verdicts": list(VERDICTS),
     }
     return data, built
@@ -150,21 +140,18 @@ def statement(
 
 
 def reviewers(ws: Workspace) -> list[dict[str, Any]]:
-    with ws.store.read() as s:
-        return [
-            {"name": r.name, "organisation": r.organisation, "expertise": list(r.expertise)}
-            for r in review_store.reviewers(s)
-        ]
+    return [
+        {"name": r.name, "organisation": r.organisation, "expertise": list(r.expertise)}
+        for r, _ in listings.reviewer_list(ws)
+    ]
 
 
 def status(ws: Workspace) -> list[dict[str, Any]]:
     """Every drafted report's review: who is assigned, their statement, the response."""
-    from scaleguard.reports import store as report_store
+    from scaleguard.reports import service as reports
 
-    with ws.store.read() as s:
-        drafted = report_store.reports(s)
     out = []
-    for report in reversed(drafted):
+    for report, _, _ in reversed(reports.overview(ws)):
         st = service.status(ws, report.id)
         out.append(
             {

@@ -141,24 +141,18 @@ def _publication(p: Any) -> dict[str, Any]:
 
 def published_reports(ws: Workspace) -> list[dict[str, Any]]:
     """Every report with a public edition, newest first, with its files and hashes."""
-    from scaleguard.reports import store
+    from scaleguard.reports.service import published
 
-    with ws.store.read() as s:
-        pubs = [p for p in store.publications(s) if p.edition == "public"]
-        ids = sorted({p.report_id for p in pubs}, reverse=True)
-        out = []
-        for rid in ids:
-            report = store.report(s, rid)
-            out.append(
-                {
-                    "id": rid,
-                    "period": report.period,
-                    "coverage_date": report.coverage_date.isoformat(),
-                    "framework_ref": report.framework_ref,
-                    "editions": [_publication(p) for p in pubs if p.report_id == rid],
-                }
-            )
-    return out
+    return [
+        {
+            "id": report.id,
+            "period": report.period,
+            "coverage_date": report.coverage_date.isoformat(),
+            "framework_ref": report.framework_ref,
+            "editions": [_publication(p) for p in pubs],
+        }
+        for report, pubs in published(ws)
+    ]
 
 
 def published_report(ws: Workspace, report_id: int) -> dict[str, Any]:
@@ -173,16 +167,11 @@ def published_report(ws: Workspace, report_id: int) -> dict[str, Any]:
 
 def public_file(ws: Workspace, report_id: int, fmt: str) -> tuple[bytes, str]:
     """The newest public edition file in ``fmt``, checked against its recorded SHA-256."""
-    from scaleguard.reports import store
+    from scaleguard.reports.service import public_editions
 
     if fmt not in ("html", "pdf"):
         raise NotFoundError(f"no public edition format {fmt!r}", hint="use html or pdf")
-    with ws.store.read() as s:
-        pubs = [
-            p
-            for p in store.publications(s, report_id)
-            if p.edition == "public" and p.format == fmt and p.path
-        ]
+    pubs = [p for p in public_editions(ws, report_id) if p.format == fmt and p.path]
     if not pubs:
         raise NotFoundError(f"report #{report_id} has no public {fmt} edition")
     pub = pubs[-1]
@@ -206,14 +195,10 @@ def public_file(ws: Workspace, report_id: int, fmt: str) -> tuple[bytes, str]:
 
 def review_outcome(ws: Workspace, report_id: int) -> list[dict[str, Any]]:
     """Each external reviewer's final statement and the developer's response."""
-    from scaleguard.review import store
+    from scaleguard.review.listings import outcome
 
-    with ws.store.read() as s:
-        statements = store.statements(s, report_id)
-        responses = {r.statement_id: r for r in store.responses(s, report_id)}
     out = []
-    for st in statements:
-        resp = responses.get(st.id)
+    for st, resp in outcome(ws, report_id):
         out.append(
             {
                 "reviewer": st.reviewer,

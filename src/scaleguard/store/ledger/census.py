@@ -101,10 +101,25 @@ SUBJECT_FIELD = {
     "usage-review": "screen_id",
     "usage-appeal": "screen_id",
     "usage-appeal-decision": "appeal_id",
+    # incidents and noncompliance reports by their own id, their events by what they are about
     "incident": "id",
     "incident-event": "incident_id",
     "nc-report": "id",
     "nc-event": "report_id",
+    # Risk Reports by their own id, what is recorded about one by its report, reviewers
+    # and their declared interests by the reviewer's name
+    "risk-report": "id",
+    "report-redaction": "report_id",
+    "report-submission": "report_id",
+    "report-publication": "report_id",
+    "report-reviewer-edition": "report_id",
+    "reviewer": "name",
+    "reviewer-interest": "reviewer",
+    "review-assignment": "report_id",
+    "review-access": "report_id",
+    "review-comment": "report_id",
+    "review-statement": "report_id",
+    "review-response": "report_id",
 }
 
 

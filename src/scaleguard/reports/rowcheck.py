@@ -1,0 +1,143 @@
+"""Prove the Risk Report and review rows an action reads against the signed ledger.
+
+Every rule of Risk Reports and their external review reads rows that anyone who
+can write the database could edit, insert or delete: no redaction once the
+public edition is published, the redactions an edition withholds, the one
+submission that starts the reviewers' clock, the declared interests a conflict
+screening matches (and the registry that says who the developer is), the
+assignment that lets a reviewer comment, the one final statement and response;
+and the public site shows publications, statements and responses as fact.
+
+So each action first proves, in the session or write transaction it reads them
+in, exactly the rows it reads (:func:`scaleguard.store.ledger.rows.check_scopes`):
+one report's rows of a kind, one reviewer's row and declared interests, or a
+whole kind where a listing reads all of it. Every scope is also counted
+against the signer's census, which counts reports by their id, what is
+recorded about a report by its ``report_id``, and reviewers and their interests
+by the reviewer's name (``SUBJECT_FIELD`` in
+:mod:`scaleguard.store.ledger.census`): a deleted row is refused too, by a
+process that never saw it. A refusal is a :class:`LedgerIntegrityError` whose
+message starts "refusing to ..." and names the table, row or kind; it is raised
+before anything is written (CLI exit 1, HTTP 500).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import TYPE_CHECKING
+
+from scaleguard.errors import LedgerIntegrityError
+from scaleguard.reports import store
+from scaleguard.reports.store import RiskReport
+from scaleguard.store.ledger.census import SUBJECT_FIELD, Counted
+from scaleguard.store.ledger.rows import Scope, check_scopes
+from scaleguard.store.tables import metadata
+from scaleguard.store.tables_reports import REPORT_RECORD_KINDS
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from scaleguard.workspace.workspace import Workspace
+
+#: What is recorded about a report after it is drafted, by the developer.
+REPORT_KINDS = (
+    "report-redaction",
+    "report-submission",
+    "report-publication",
+    "report-reviewer-edition",
+)
+#: What its external review records about a report.
+REVIEW_KINDS = (
+    "review-assignment",
+    "review-access",
+    "review-comment",
+    "review-statement",
+    "review-response",
+)
+#: Everything recorded about one report: what publishing an edition finds intact.
+RECORD_KINDS = REPORT_KINDS + REVIEW_KINDS
+
+#: (kind, subject) -> its scope, which keeps its compiled SQL
+_scopes: dict[tuple[str, int | str | None], Scope] = {}
+
+
+def scope(kind: str, subject: int | str | None = None) -> Scope:
+    """The rows of ``kind`` (a report or review entry kind) about ``subject``, as the
+    census counts them (a report id, or a reviewer's name for reviewers and interests),
+    or every row of the kind when None; each one the ledger's key signed."""
+    found = _scopes.get((kind, subject))
+    if found is None:
+        table = metadata.tables[REPORT_RECORD_KINDS[kind][0]]
+        if subject is None:
+            found = Scope((table.name, None), table, (), Counted(kind))
+        else:
+            column = SUBJECT_FIELD[kind]
+            found = Scope(
+                (table.name, f"{column} = {subject!r}"),
+                table,
+                (table.c[column] == subject,),
+                Counted(kind, (str(subject),)),
+            )
+        if len(_scopes) >= 1024:
+            _scopes.clear()
+        _scopes[(kind, subject)] = found
+    return found
+
+
+def report_scopes(report_id: int, kinds: Iterable[str] = ()) -> list[Scope]:
+    """Report ``report_id``'s row and its rows of ``kinds``."""
+    return [scope("risk-report", report_id), *(scope(kind, report_id) for kind in kinds)]
+
+
+@cache
+def registry_scope() -> Scope:
+    """Every model of the registry (the same rows a decision checks): it says who the
+    developer is and who its competitors are."""
+    return Scope(("models", None), metadata.tables["models"], (), Counted("model"))
+
+
+def which(report_id: int | None) -> str:
+    """How a refusal names the report an action was asked about."""
+    return "the latest report" if report_id is None else f"report #{report_id}"
+
+
+def refusal(refusing: str, message: str, hint: str = "") -> LedgerIntegrityError:
+    """LedgerIntegrityError "refusing to ``refusing``: ``message``", HTTP status 500."""
+    refused = LedgerIntegrityError(
+        f"refusing to {refusing}: {message}",
+        hint=hint or "run 'scaleguard ledger verify --full' and restore the database from a backup",
+    )
+    refused.status = 500  # the server's database, not the caller, is at fault
+    return refused
+
+
+def check(session: Session, ws: Workspace, scopes: Sequence[Scope], refusing: str) -> None:
+    """Every row of ``scopes`` must be what the ledger's key signed (or, in a write
+    transaction, what it appended), and none it signed may be missing; else
+    LedgerIntegrityError "refusing to ``refusing``"."""
+    if not scopes:
+        return
+    try:
+        signed = ws.signed_checkpoint(session)
+        check_scopes(session, signed, scopes, ws.census(session, signed))
+    except LedgerIntegrityError as exc:
+        raise refusal(refusing, exc.message, exc.hint) from None
+
+
+def checked_report(
+    session: Session,
+    ws: Workspace,
+    report_id: int | None,
+    refusing: str,
+    kinds: Iterable[str] = (),
+) -> RiskReport:
+    """Report ``report_id`` (the latest drafted when None) after its row and its rows of
+    ``kinds`` were proven (every report's row, to know which is the latest)."""
+    if report_id is not None:
+        check(session, ws, report_scopes(report_id, kinds), refusing)
+        return store.report(session, report_id)
+    check(session, ws, [scope("risk-report")], refusing)
+    report = store.latest_report(session)
+    check(session, ws, [scope(kind, report.id) for kind in kinds], refusing)
+    return report
