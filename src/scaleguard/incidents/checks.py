@@ -18,25 +18,20 @@ its events), whole tables where a list or a clock covers every one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Table
 
-from scaleguard.errors import LedgerIntegrityError
 from scaleguard.store.ledger.census import Counted
-from scaleguard.store.ledger.rows import Scope, check_scopes
+from scaleguard.store.ledger.rows import Scope
 from scaleguard.store.tables import metadata
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from scaleguard.workspace.workspace import Workspace
+    pass
 
 __all__ = [
     "all_reports_scopes",
-    "check",
     "compliance_scopes",
     "frameworks_scope",
     "incident_scopes",
@@ -137,21 +132,3 @@ def compliance_scopes() -> tuple[Scope, ...]:
         Scope(("models", None), _table("models"), (), Counted("model")),
         frameworks_scope(),
     )
-
-
-def check(session: Session, ws: Workspace, scopes: Sequence[Scope], refusing: str) -> None:
-    """Every row of ``scopes`` must be what the ledger's key signed (or, in a write
-    transaction, what it appended), and every row it signed for them must be there; else
-    LedgerIntegrityError "refusing to ``refusing``: …" (HTTP status 500: the database,
-    not the caller, is at fault)."""
-    try:
-        signed = ws.signed_checkpoint(session)
-        check_scopes(session, signed, scopes, ws.census(session, signed))
-    except LedgerIntegrityError as exc:
-        refused = LedgerIntegrityError(
-            f"refusing to {refusing}: {exc.message}",
-            hint=exc.hint
-            or "run 'scaleguard ledger verify --full' and restore the database from a backup",
-        )
-        refused.status = 500
-        raise refused from None

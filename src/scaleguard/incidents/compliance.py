@@ -120,9 +120,10 @@ def history(ws: Workspace) -> list[Adopted]:
     ``frameworks_loaded`` row checked against the ledger first)."""
     from scaleguard.incidents import checks
     from scaleguard.store import repo
+    from scaleguard.workspace.rowcheck import check_rows
 
     with ws.store.read() as s:
-        checks.check(s, ws, (checks.frameworks_scope(),), "list the framework versions used")
+        check_rows(s, ws, (checks.frameworks_scope(),), "list the framework versions used")
         uses = repo.framework_uses(s)
     return _adopted(ws, uses)
 
@@ -151,13 +152,14 @@ def status(ws: Workspace, *, as_of: date | None = None) -> list[Duty]:
     from scaleguard.diff.engine import diff_frameworks
     from scaleguard.incidents import checks, noncompliance, store
     from scaleguard.store import repo
+    from scaleguard.workspace.rowcheck import check_rows
 
     day = as_of or today()
     regs = {r.id: r for r in load_regimes(ws.root)}
     sb53 = regs.get("sb53")
     refusing = "compute the compliance status"
     with ws.store.read() as s:  # one snapshot, every row proven against the ledger first
-        checks.check(s, ws, checks.compliance_scopes(), refusing)
+        check_rows(s, ws, checks.compliance_scopes(), refusing)
         records = store.compliance_records(s)
         models = repo.models(s)
         uses = repo.framework_uses(s)

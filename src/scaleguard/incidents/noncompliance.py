@@ -246,8 +246,9 @@ def checked_states(
     the ledger's key signed and none it signed was found missing (LedgerIntegrityError
     "refusing to ``refusing``" otherwise; :mod:`.checks`)."""
     from scaleguard.incidents import checks, store
+    from scaleguard.workspace.rowcheck import check_rows
 
-    checks.check(session, ws, checks.all_reports_scopes(), refusing)
+    check_rows(session, ws, checks.all_reports_scopes(), refusing)
     by_report: dict[int, list[NcEvent]] = {}
     for e in store.nc_events(session):
         by_report.setdefault(e.report_id, []).append(e)
@@ -263,8 +264,9 @@ def states(ws: Workspace, *, refusing: str = "list the noncompliance reports") -
 def _checked_state(session: Session, ws: Workspace, report_id: int, refusing: str) -> ReportState:
     """Report ``report_id`` and its events, checked as :func:`checked_states` checks all."""
     from scaleguard.incidents import checks, store
+    from scaleguard.workspace.rowcheck import check_rows
 
-    checks.check(session, ws, checks.report_scopes(report_id), refusing)
+    check_rows(session, ws, checks.report_scopes(report_id), refusing)
     return ReportState(
         store.nc_report(session, report_id), tuple(store.nc_events(session, report_id))
     )
@@ -397,9 +399,10 @@ def _by_token(session: Session, ws: Workspace, token: str) -> ReportState:
     """The report the follow-up token was issued for, looked up among every report, all
     of them and its events checked against the ledger first."""
     from scaleguard.incidents import checks, store
+    from scaleguard.workspace.rowcheck import check_rows
 
     refusing = "follow up on a noncompliance report"
-    checks.check(session, ws, (checks.reports_scope(),), refusing)
+    check_rows(session, ws, (checks.reports_scope(),), refusing)
     report = store.nc_report_by_token(session, token_digest(token))
     if report is None:
         raise NotFoundError(

@@ -195,8 +195,9 @@ def _checked_view(session: Session, ws: Workspace, incident_id: int, refusing: s
     be what the ledger's key signed and none it signed was found missing
     (LedgerIntegrityError "refusing to ``refusing``" otherwise; :mod:`.checks`)."""
     from scaleguard.incidents import checks, store
+    from scaleguard.workspace.rowcheck import check_rows
 
-    checks.check(session, ws, checks.incident_scopes(incident_id), refusing)
+    check_rows(session, ws, checks.incident_scopes(incident_id), refusing)
     return view(store.incident(session, incident_id), store.incident_events(session, incident_id))
 
 
@@ -210,9 +211,10 @@ def load(ws: Workspace, incident_id: int, *, refusing: str | None = None) -> Inc
 def load_all(ws: Workspace, *, refusing: str = "list the incidents") -> list[IncidentView]:
     """Every incident, after every incident and event row was checked against the ledger."""
     from scaleguard.incidents import checks, store
+    from scaleguard.workspace.rowcheck import check_rows
 
     with ws.store.read() as s:
-        checks.check(s, ws, checks.register_scopes(), refusing)
+        check_rows(s, ws, checks.register_scopes(), refusing)
         events = store.incident_events(s)
         incidents = store.incidents(s)
     by_incident: dict[int, list[IncidentEvent]] = {}

@@ -23,17 +23,17 @@ before anything is written (CLI exit 1, HTTP 500).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from functools import cache
 from typing import TYPE_CHECKING
 
-from scaleguard.errors import LedgerIntegrityError
 from scaleguard.reports import store
 from scaleguard.reports.store import RiskReport
 from scaleguard.store.ledger.census import SUBJECT_FIELD, Counted
-from scaleguard.store.ledger.rows import Scope, check_scopes
+from scaleguard.store.ledger.rows import Scope
 from scaleguard.store.tables import metadata
 from scaleguard.store.tables_reports import REPORT_RECORD_KINDS
+from scaleguard.workspace.rowcheck import check_rows
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -102,29 +102,6 @@ def which(report_id: int | None) -> str:
     return "the latest report" if report_id is None else f"report #{report_id}"
 
 
-def refusal(refusing: str, message: str, hint: str = "") -> LedgerIntegrityError:
-    """LedgerIntegrityError "refusing to ``refusing``: ``message``", HTTP status 500."""
-    refused = LedgerIntegrityError(
-        f"refusing to {refusing}: {message}",
-        hint=hint or "run 'scaleguard ledger verify --full' and restore the database from a backup",
-    )
-    refused.status = 500  # the server's database, not the caller, is at fault
-    return refused
-
-
-def check(session: Session, ws: Workspace, scopes: Sequence[Scope], refusing: str) -> None:
-    """Every row of ``scopes`` must be what the ledger's key signed (or, in a write
-    transaction, what it appended), and none it signed may be missing; else
-    LedgerIntegrityError "refusing to ``refusing``"."""
-    if not scopes:
-        return
-    try:
-        signed = ws.signed_checkpoint(session)
-        check_scopes(session, signed, scopes, ws.census(session, signed))
-    except LedgerIntegrityError as exc:
-        raise refusal(refusing, exc.message, exc.hint) from None
-
-
 def checked_report(
     session: Session,
     ws: Workspace,
@@ -135,9 +112,9 @@ def checked_report(
     """Report ``report_id`` (the latest drafted when None) after its row and its rows of
     ``kinds`` were proven (every report's row, to know which is the latest)."""
     if report_id is not None:
-        check(session, ws, report_scopes(report_id, kinds), refusing)
+        check_rows(session, ws, report_scopes(report_id, kinds), refusing)
         return store.report(session, report_id)
-    check(session, ws, [scope("risk-report")], refusing)
+    check_rows(session, ws, [scope("risk-report")], refusing)
     report = store.latest_report(session)
-    check(session, ws, [scope(kind, report.id) for kind in kinds], refusing)
+    check_rows(session, ws, [scope(kind, report.id) for kind in kinds], refusing)
     return report

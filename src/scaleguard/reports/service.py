@@ -58,7 +58,6 @@ from scaleguard.reports.render import (
 )
 from scaleguard.reports.rowcheck import (
     RECORD_KINDS,
-    check,
     checked_report,
     report_scopes,
     scope,
@@ -74,6 +73,7 @@ from scaleguard.reports.store import (
 from scaleguard.store import repo
 from scaleguard.textcheck import free_text
 from scaleguard.workspace.files import atomic_write
+from scaleguard.workspace.rowcheck import check_rows
 from scaleguard.workspace.workspace import Workspace
 
 REPORTS_DIR = "reports"
@@ -114,7 +114,7 @@ def overview(ws: Workspace) -> list[tuple[RiskReport, list[RedactionRecord], lis
     every such row was proven against the ledger (none edited, added or deleted)."""
     with ws.store.read() as s:
         kinds = ("risk-report", "report-redaction", "report-publication")
-        check(s, ws, [scope(kind) for kind in kinds], "list the Risk Reports")
+        check_rows(s, ws, [scope(kind) for kind in kinds], "list the Risk Reports")
         return [
             (r, store.redactions(s, r.id), store.publications(s, r.id)) for r in store.reports(s)
         ]
@@ -125,10 +125,10 @@ def published(ws: Workspace) -> list[tuple[RiskReport, list[Publication]]]:
     every publication row and those reports' rows proven against the ledger."""
     refusing = "list the published Risk Reports"
     with ws.store.read() as s:
-        check(s, ws, [scope("report-publication")], refusing)
+        check_rows(s, ws, [scope("report-publication")], refusing)
         pubs = [p for p in store.publications(s) if p.edition == "public"]
         ids = sorted({p.report_id for p in pubs}, reverse=True)
-        check(s, ws, [scope("risk-report", rid) for rid in ids], refusing)
+        check_rows(s, ws, [scope("risk-report", rid) for rid in ids], refusing)
         return [(store.report(s, rid), [p for p in pubs if p.report_id == rid]) for rid in ids]
 
 
@@ -136,7 +136,7 @@ def public_editions(ws: Workspace, report_id: int) -> list[Publication]:
     """The public publications of report ``report_id``, oldest first, after every
     publication row of the report was proven against the ledger."""
     with ws.store.read() as s:
-        check(s, ws, [scope("report-publication", report_id)], f"serve report #{report_id}")
+        check_rows(s, ws, [scope("report-publication", report_id)], f"serve report #{report_id}")
         return [p for p in store.publications(s, report_id) if p.edition == "public"]
 
 
@@ -247,7 +247,7 @@ def build(ws: Workspace, report_id: int | None, edition: str) -> Built:
 def unchanged(session: Session, ws: Workspace, built: Built, refusing: str) -> None:
     """ConflictError if a redaction was recorded since ``built`` was made (under the lock);
     LedgerIntegrityError if a redaction row of the report is not what the ledger signed."""
-    check(session, ws, [scope("report-redaction", built.report.id)], refusing)
+    check_rows(session, ws, [scope("report-redaction", built.report.id)], refusing)
     current = [r.id for r in store.redactions(session, built.report.id)]
     if current != [r.record_id for r in built.redactions]:
         raise ConflictError(
@@ -450,7 +450,7 @@ def publish(
             # published over an intact record: the report, its redactions, submission and
             # earlier editions, and its review so far (a deleted statement is not left out)
             refusing = f"publish report #{report.id}"
-            check(tx, ws, report_scopes(report.id, RECORD_KINDS), refusing)
+            check_rows(tx, ws, report_scopes(report.id, RECORD_KINDS), refusing)
             unchanged(tx, ws, built, refusing)
             previous: Publication | ReviewerEdition | None = None
             if reviewer:  # by salted commitments (the salt made once the record is checked)
@@ -518,7 +518,7 @@ def cadence(
     fw = ws.library().get(framework or _default_framework(ws))
     refusing = "tell when the next Risk Report is due"
     with ws.store.read() as s:
-        check(s, ws, [scope("report-publication")], refusing)
+        check_rows(s, ws, [scope("report-publication")], refusing)
         first_public: dict[int, date] = {}
         for p in store.publications(s):
             if p.edition == "public" and p.report_id not in first_public:

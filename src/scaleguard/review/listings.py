@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from scaleguard.errors import NotFoundError
 from scaleguard.reports import store as report_store
-from scaleguard.reports.rowcheck import check, scope
+from scaleguard.reports.rowcheck import scope
 from scaleguard.reports.store import RiskReport
 from scaleguard.review import store
 from scaleguard.review.store import (
@@ -22,6 +22,7 @@ from scaleguard.review.store import (
     Reviewer,
     Statement,
 )
+from scaleguard.workspace.rowcheck import check_rows
 from scaleguard.workspace.workspace import Workspace
 
 
@@ -29,7 +30,7 @@ def reviewer_list(ws: Workspace) -> list[tuple[Reviewer, list[InterestRecord]]]:
     """Every registered reviewer with their declared interests."""
     with ws.store.read() as s:
         kinds = ("reviewer", "reviewer-interest")
-        check(s, ws, [scope(kind) for kind in kinds], "list the reviewers")
+        check_rows(s, ws, [scope(kind) for kind in kinds], "list the reviewers")
         return [(r, store.interests(s, r.name)) for r in store.reviewers(s)]
 
 
@@ -40,11 +41,11 @@ def assignments_of(
     refusing = f"list the assignments of {reviewer!r}"
     with ws.store.read() as s:
         # assignments are counted by report: every one is read to see none is missing
-        check(s, ws, [scope("review-assignment")], refusing)
+        check_rows(s, ws, [scope("review-assignment")], refusing)
         found = store.assignments(s, reviewer=reviewer)
         ids = sorted({a.report_id for a in found})
         scopes = [scope(kind, rid) for rid in ids for kind in ("risk-report", "review-statement")]
-        check(s, ws, scopes, refusing)
+        check_rows(s, ws, scopes, refusing)
         return [
             (
                 a,
@@ -65,7 +66,7 @@ def reviewer_record(
     refusing = f"show the review of {reviewer!r} on report #{report_id}"
     with ws.store.read() as s:
         kinds = ("review-assignment", "review-comment", "review-statement")
-        check(s, ws, [scope(kind, report_id) for kind in kinds], refusing)
+        check_rows(s, ws, [scope(kind, report_id) for kind in kinds], refusing)
         assigned = store.assignments(s, report_id, reviewer)
         if not assigned:
             raise NotFoundError(f"{reviewer} is not assigned to report #{report_id}")
@@ -78,7 +79,7 @@ def outcome(ws: Workspace, report_id: int) -> list[tuple[Statement, Response | N
     refusing = f"show the review outcome of report #{report_id}"
     with ws.store.read() as s:
         kinds = ("review-statement", "review-response")
-        check(s, ws, [scope(kind, report_id) for kind in kinds], refusing)
+        check_rows(s, ws, [scope(kind, report_id) for kind in kinds], refusing)
         statements = store.statements(s, report_id)
         responses = {r.statement_id: r for r in store.responses(s, report_id)}
     return [(st, responses.get(st.id)) for st in statements]

@@ -34,7 +34,6 @@ from scaleguard.reports.private import (
 from scaleguard.reports.redact import find_section
 from scaleguard.reports.rowcheck import (
     REVIEW_KINDS,
-    check,
     checked_report,
     registry_scope,
     report_scopes,
@@ -68,6 +67,7 @@ from scaleguard.review.store import (
 )
 from scaleguard.store import repo
 from scaleguard.textcheck import free_text
+from scaleguard.workspace.rowcheck import check_rows
 from scaleguard.workspace.workspace import Workspace
 
 # -- reviewers ------------------------------------------------------------------------
@@ -76,7 +76,7 @@ from scaleguard.workspace.workspace import Workspace
 def add_reviewer(ws: Workspace, spec: ReviewerSpec, *, by: str | None = None) -> Reviewer:
     actor = default_actor(by)
     with ws.store.write() as tx:
-        check(tx, ws, [scope("reviewer", spec.name)], f"register reviewer {spec.name!r}")
+        check_rows(tx, ws, [scope("reviewer", spec.name)], f"register reviewer {spec.name!r}")
         if store.find_reviewer(tx, spec.name) is not None:
             raise ConflictError(
                 f"a reviewer called {spec.name!r} is already registered",
@@ -95,7 +95,7 @@ def declare_interest(ws: Workspace, spec: InterestSpec, *, by: str | None = None
     actor = default_actor(by)
     with ws.store.write() as tx:
         refusing = f"record an interest of {spec.reviewer!r}"
-        check(tx, ws, [scope("reviewer", spec.reviewer)], refusing)
+        check_rows(tx, ws, [scope("reviewer", spec.reviewer)], refusing)
         store.reviewer(tx, spec.reviewer)
         return store.add_interest(
             tx,
@@ -159,7 +159,7 @@ def _screen(
     """Screen ``name`` on their row, declared interests and the model registry, every one
     proven against the ledger first (a deleted interest would let a conflict pass)."""
     scopes = [scope("reviewer", name), scope("reviewer-interest", name), registry_scope()]
-    check(session, ws, scopes, refusing)
+    check_rows(session, ws, scopes, refusing)
     store.reviewer(session, name)
     ref = report.framework_ref if report else ws.config.frameworks.default
     developer, others = _parties(ws, session, report)
@@ -254,7 +254,8 @@ def _checked(
 ) -> RiskReport:
     """Report ``report_id`` after its row, the reviewer's row and the report's rows of
     ``kinds`` were proven against the ledger (LedgerIntegrityError "refusing to ...")."""
-    check(session, ws, [*report_scopes(report_id, kinds), scope("reviewer", reviewer)], refusing)
+    scopes = [*report_scopes(report_id, kinds), scope("reviewer", reviewer)]
+    check_rows(session, ws, scopes, refusing)
     return report_store.report(session, report_id)
 
 

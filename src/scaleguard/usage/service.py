@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scaleguard.errors import ConflictError, InputError, LedgerIntegrityError
+from scaleguard.errors import ConflictError, InputError
 from scaleguard.usage import store as usage_store
 from scaleguard.usage.contracts import (
     ContractDocument,
@@ -21,11 +21,11 @@ from scaleguard.usage.contracts import (
     load_contract_bytes,
 )
 from scaleguard.usage.loader import LoadedPolicy, load_policy, read_file
+from scaleguard.workspace.rowcheck import check_rows, refusal
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from scaleguard.store.ledger.rows import Scope
     from scaleguard.usage.judge import Judge
     from scaleguard.usage.screen import Screener, ScreenResult
     from scaleguard.workspace.workspace import Workspace
@@ -116,35 +116,14 @@ def checked_contract(session: Session, ws: Workspace, customer: str) -> usage_st
     """The customer's latest accepted contract row, after every contract row of the customer
     was shown to be exactly what the ledger's key signed (a row edited, added or deleted
     without the key is refused with LedgerIntegrityError, as decisions refuse theirs)."""
-    _check(session, ws, [usage_store.contract_scope(customer)], f"use customer {customer!r}")
+    check_rows(session, ws, [usage_store.contract_scope(customer)], f"use customer {customer!r}")
     return usage_store.current_contract(session, customer)
 
 
 def check_contracts(ws: Workspace) -> None:
     """Check every contract row against the ledger (serve-screen does, before it listens)."""
     with ws.store.read() as s:
-        _check(s, ws, [usage_store.contract_scope(None)], "use the recorded contracts")
-
-
-def _check(session: Session, ws: Workspace, scopes: Sequence[Scope], refusing: str) -> None:
-    """Every row of ``scopes`` must be what the ledger's key signed (or, in a write
-    transaction, what it appended); else LedgerIntegrityError "refusing to ``refusing``"."""
-    from scaleguard.store.ledger.rows import check_scopes
-
-    try:
-        signed = ws.signed_checkpoint(session)
-        check_scopes(session, signed, scopes, ws.census(session, signed))
-    except LedgerIntegrityError as exc:
-        raise _refusal(refusing, exc.message, exc.hint) from None
-
-
-def _refusal(refusing: str, message: str, hint: str = "") -> LedgerIntegrityError:
-    refused = LedgerIntegrityError(
-        f"refusing to {refusing}: {message}",
-        hint=hint or "run 'scaleguard ledger verify --full' and restore the database from a backup",
-    )
-    refused.status = 500  # the server's database, not the caller, is at fault
-    return refused
+        check_rows(s, ws, [usage_store.contract_scope(None)], "use the recorded contracts")
 
 
 def contract_from_record(
@@ -243,12 +222,12 @@ def screen_history(session: Session, ws: Workspace, screen_id: int, refusing: st
     """Screen ``screen_id``, its review, its appeals and their decisions, after every one of
     those rows was proven to be what the ledger's key signed (LedgerIntegrityError, "refusing
     to ``refusing``", when one is not, or when a row is evidently missing)."""
-    _check(session, ws, usage_store.history_scopes(screen_id), refusing)
+    check_rows(session, ws, usage_store.history_scopes(screen_id), refusing)
     screen = usage_store.screen_by_id(session, str(screen_id))
     reviews = usage_store.reviews_of(session, screen_id)
     appeals = tuple(usage_store.appeals_of(session, screen_id))
     scope = usage_store.appeal_decision_scope([a.id for a in appeals])
-    _check(session, ws, [scope], refusing)  # the appeals are checked: so are their ids
+    check_rows(session, ws, [scope], refusing)  # the appeals are checked: so are their ids
     history = ScreenHistory(
         screen,
         reviews[0] if reviews else None,
@@ -257,7 +236,7 @@ def screen_history(session: Session, ws: Workspace, screen_id: int, refusing: st
     )
     problem = _history_problem(history, len(reviews))
     if problem is not None:
-        raise _refusal(refusing, problem)
+        raise refusal(refusing, problem)
     return history
 
 
@@ -305,13 +284,13 @@ def review_queue(ws: Workspace) -> list[usage_store.ScreenRecord]:
     Every screen held for review, every review and every appeal is checked against the
     ledger first, so no edited row hides a request from the queue or puts one in it."""
     with ws.store.read() as s:
-        _check(s, ws, usage_store.queue_scopes(), "list the review queue")
+        check_rows(s, ws, usage_store.queue_scopes(), "list the review queue")
         decided = usage_store.reviews(s)
         waiting = [r for r in usage_store.screens(s, band="review") if r.id not in decided]
         appealed = {a.screen_id: a.id for a in usage_store.appeals(s)}
     for screen in waiting:
         if screen.id in appealed:
-            raise _refusal(
+            raise refusal(
                 "list the review queue",
                 f"screen {screen.id} was held for review and appeal {appealed[screen.id]} "
                 "contests it, but no review of it is recorded: its usage_reviews row was deleted",
@@ -379,7 +358,7 @@ def decide_appeal(
         # the appeal row as proven with its screen's (the same snapshot: it is among them)
         record = next((a for a in history.appeals if a.id == appeal_id), None)
         if record is None:
-            raise _refusal(refusing, f"appeal {appeal_id} changed while it was being read")
+            raise refusal(refusing, f"appeal {appeal_id} changed while it was being read")
         if record.id in history.decisions:
             raise ConflictError(f"appeal {appeal_id} has already been decided")
         screen, review = history.screen, history.review
@@ -403,12 +382,12 @@ def appeal_list(ws: Workspace) -> list[AppealStatus]:
     """Every appeal and its outcome, after every appeal and decision row was checked
     against the ledger."""
     with ws.store.read() as s:
-        _check(s, ws, usage_store.appeal_list_scopes(), "list the appeals")
+        check_rows(s, ws, usage_store.appeal_list_scopes(), "list the appeals")
         rows = usage_store.appeals(s)
         decided = usage_store.appeal_decisions(s)
     problem = _undecided_before(rows, decided)
     if problem is not None:
-        raise _refusal("list the appeals", problem)
+        raise refusal("list the appeals", problem)
     return [AppealStatus(row, decided.get(row.id)) for row in rows]
 
 
