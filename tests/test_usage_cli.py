@@ -226,3 +226,19 @@ def test_jsonl_prompts_round_trip(tmp_path: Path, prompts: list[str]) -> None:
     lines = "".join(json.dumps({"prompt": p}, ensure_ascii=False) + "\r\n" for p in prompts)
     path.write_text(lines, encoding="utf-8", newline="")
     assert read_prompts(path) == prompts
+
+
+@pytest.mark.parametrize("text", ["\r\x01", 'prompt\r\n"a\rb', 'prompt\n"x"y"\n'])
+def test_a_csv_with_stray_carriage_returns_or_quotes_is_bad_input(
+    tmp_path: Path, text: str
+) -> None:
+    """Read as prompts or refused with the file named: never a csv.Error traceback."""
+    from scaleguard.errors import InputError
+    from scaleguard.usage.inputs import read_prompts
+
+    path = tmp_path / "p.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    try:
+        read_prompts(path)
+    except InputError as exc:
+        assert str(path) in exc.message

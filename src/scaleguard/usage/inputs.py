@@ -92,11 +92,16 @@ def _jsonl(text: str, file: str) -> list[str]:
 
 
 def _csv(text: str, file: str) -> list[str]:
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
     except StopIteration:
         raise InputError(f"{file} is empty") from None
+    except csv.Error as exc:
+        raise InputError(
+            f"{file}: malformed CSV at line {reader.line_num}: {exc}",
+            problems=[Problem(f"malformed CSV: {exc}", file=file, line=reader.line_num, column=1)],
+        ) from None
     names = [h.strip().lower() for h in header]
     if "prompt" not in names:
         raise InputError(

@@ -93,6 +93,7 @@ from scaleguard.store.ledger.census import Census, Counted, check_count, pending
 from scaleguard.store.ledger.reader import column_processors
 from scaleguard.store.ledger.signer import APPENDED
 from scaleguard.store.ledger.tree import with_nodes
+from scaleguard.store.params import check_params
 from scaleguard.store.tables import metadata
 
 KIND_OF_TABLE = {table: (kind, column) for kind, (table, column) in RECORD_TABLES.items()}
@@ -380,6 +381,7 @@ def _sqlite_raw(session: Session, scope: Scope) -> list[tuple[Any, ...]]:
     """The scope's rows as the driver returns them, in id order (same transaction)."""
     connection = session.connection()
     sql, params = scope.positional_sql(connection.dialect)
+    check_params(params, many=False)  # the raw read bypasses the engine's check (an id > 2**63)
     try:
         raw = connection.connection.dbapi_connection
         assert raw is not None
