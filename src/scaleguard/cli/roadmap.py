@@ -34,13 +34,12 @@ from scaleguard.roadmap.revision import at_revision
 from scaleguard.roadmap.store import (
     add_goal,
     add_update,
-    find_goal,
     import_file,
+    load_goal,
+    load_history,
     load_roadmap,
-    read_goals,
     today_utc,
 )
-from scaleguard.store import repo
 from scaleguard.workspace.files import atomic_write
 
 roadmap_app = typer.Typer(
@@ -221,7 +220,7 @@ def roadmap_list(
     """Every goal set by the date, with its grade, target and latest status."""
     day = _as_of(as_of)
     with _workspace(workspace) as ws:
-        card = report_card(load_roadmap(ws), day)
+        card = report_card(load_roadmap(ws, refusing="list the roadmap goals"), day)
     if json_out:
         print_json(
             [
@@ -269,8 +268,8 @@ def roadmap_show(
 ) -> None:
     """One goal: grade and why, revisions, and the full history up to the date."""
     day = _as_of(as_of)
-    with _workspace(workspace) as ws, ws.store.read() as session:
-        found = find_goal(session, goal)
+    with _workspace(workspace) as ws:
+        found = load_goal(ws, goal)
     card = goal_card(found, day)
     if card is None:
         raise InputError(
@@ -321,7 +320,7 @@ def roadmap_publish(
         raise InputError(f"--format {fmt!r} is not supported", hint="use html or markdown")
     day = _as_of(as_of)
     with _workspace(workspace) as ws:
-        card = report_card(load_roadmap(ws), day)
+        card = report_card(load_roadmap(ws, refusing="publish the roadmap"), day)
         heading = title or f"{ws.name}: Frontier Safety Roadmap"
     if fmt == "html":
         from scaleguard.roadmap.html import card_html
@@ -357,9 +356,8 @@ def roadmap_diff(
     the roadmap as its own dates state it at the end of that day; 'head' is
     everything recorded.
     """
-    with _workspace(workspace) as ws, ws.store.read() as session:
-        size = repo.ledger_size(session)
-        goals = read_goals(session)
+    with _workspace(workspace) as ws:
+        goals, size = load_history(ws)
     a, label_a = at_revision(goals, rev_a, size)
     b, label_b = at_revision(goals, rev_b, size)
     diff = diff_roadmaps(a, b, a_label=label_a, b_label=label_b)

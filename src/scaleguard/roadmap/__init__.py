@@ -2,9 +2,11 @@
 
 The pure core (:mod:`.grading`, :mod:`.checks`) grades goals and compares
 revisions of the roadmap without any I/O; :mod:`.store` records goals and
-updates as ledger records; :mod:`.render` and :mod:`.html` print and publish
-the report card. Risk Reports call :func:`report_card` on :func:`load_roadmap`
-to show the roadmap's status as of their coverage date.
+updates as ledger records and reads them back after proving them against the
+signed ledger (:mod:`.rowcheck`); :mod:`.render` and :mod:`.html` print and
+publish the report card. Risk Reports call :func:`report_card` on the goals
+they read (:func:`checked_goals`) to show the roadmap's status as of their
+coverage date.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ from scaleguard.roadmap.store import (
     ImportSummary,
     add_goal,
     add_update,
+    checked_goals,
     import_file,
+    load_goal,
     load_roadmap,
     read_goals,
 )
@@ -57,9 +61,11 @@ __all__ = [
     "UpdateSpec",
     "add_goal",
     "add_update",
+    "checked_goals",
     "diff_roadmaps",
     "goal_card",
     "import_file",
+    "load_goal",
     "load_roadmap",
     "read_goals",
     "report_card",

@@ -4,6 +4,11 @@ Every write checks the new record against the recorded history inside the
 same write transaction (so two writers cannot both append "the latest"
 update) and raises before anything is inserted; a record and its ledger
 entry are created together by :mod:`scaleguard.store.recording`.
+
+Every read that grades, lists or shows goals, and every write, first proves
+the rows it reads against the signed ledger in the same session or transaction
+(:mod:`scaleguard.roadmap.rowcheck`); :func:`read_goals` and :func:`find_goal`
+read without a check, for callers that made it.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ from sqlalchemy.orm import Session
 from scaleguard.errors import ConflictError, InputError, NotFoundError, Problem
 from scaleguard.roadmap.checks import Issue, as_goal, as_update, goal_issues, update_issues
 from scaleguard.roadmap.model import Goal, GoalSpec, Update, UpdateSpec
-from scaleguard.store import Tx
+from scaleguard.roadmap.rowcheck import goal_scopes, roadmap_scopes
+from scaleguard.store import Tx, repo
 from scaleguard.store.recording import NewRecord, create_rows, creator
 from scaleguard.store.tables_roadmap import RoadmapGoalRow, RoadmapUpdateRow
+from scaleguard.workspace.rowcheck import check_rows
 from scaleguard.workspace.workspace import Workspace, current_user
 
 GOAL_KIND = "roadmap-goal"
@@ -110,7 +117,8 @@ def _goal(row: RoadmapGoalRow, updates: list[Update]) -> Goal:
 
 
 def read_goals(session: Session, goal: str | None = None) -> list[Goal]:
-    """Every recorded goal (or one), with its updates in the order they were appended."""
+    """Every recorded goal (or one), with its updates in the order they were appended
+    (unchecked: :func:`checked_goals` proves the rows first)."""
     goals_q = select(RoadmapGoalRow).order_by(RoadmapGoalRow.ledger_index)
     updates_q = select(RoadmapUpdateRow).order_by(RoadmapUpdateRow.ledger_index)
     if goal is not None:
@@ -122,11 +130,22 @@ def read_goals(session: Session, goal: str | None = None) -> list[Goal]:
     return [_goal(row, by_goal[row.goal]) for row in session.scalars(goals_q)]
 
 
+def checked_goals(
+    session: Session, ws: Workspace, refusing: str, goal: str | None = None
+) -> list[Goal]:
+    """:func:`read_goals` after every row it reads (every goal and update, or one goal's)
+    was proven to be what the ledger's key signed, none missing; LedgerIntegrityError
+    "refusing to ``refusing``: ..." (HTTP status 500) otherwise."""
+    check_rows(session, ws, roadmap_scopes() if goal is None else goal_scopes(goal), refusing)
+    return read_goals(session, goal)
+
+
 def goal_ids(session: Session) -> list[str]:
     return list(session.scalars(select(RoadmapGoalRow.goal).order_by(RoadmapGoalRow.goal)))
 
 
 def find_goal(session: Session, goal: str) -> Goal:
+    """Goal ``goal`` (unchecked); NotFoundError with the closest id when there is none."""
     found = read_goals(session, goal)
     if found:
         return found[0]
@@ -209,7 +228,7 @@ def add_goal(
     who = actor(by)
     _refuse(f"goal {spec.goal!r}", goal_issues(spec, today or today_utc()))
     with ws.store.write() as tx:
-        existing = read_goals(tx, spec.goal)
+        existing = checked_goals(tx, ws, f"add roadmap goal {spec.goal!r}", spec.goal)
         if existing:
             raise ConflictError(
                 f"goal {spec.goal!r} is already on the roadmap "
@@ -226,15 +245,33 @@ def add_update(
     """Append an update to a goal and return the goal with it; nothing is written on error."""
     who = actor(by)
     with ws.store.write() as tx:
+        check_rows(tx, ws, goal_scopes(spec.goal), f"update roadmap goal {spec.goal!r}")
         goal = find_goal(tx, spec.goal)
         _refuse(f"the update of {spec.goal!r}", update_issues(goal, spec, today or today_utc()))
         update = insert_update(tx, spec, who)
     return goal.model_copy(update={"updates": (*goal.updates, update)})
 
 
-def load_roadmap(ws: Workspace) -> list[Goal]:
+def load_roadmap(ws: Workspace, *, refusing: str = "grade the roadmap") -> list[Goal]:
+    """Every goal with its updates, read after every roadmap row was proven against the
+    signed ledger (LedgerIntegrityError "refusing to ``refusing``: ..." otherwise)."""
     with ws.store.read() as session:
-        return read_goals(session)
+        return checked_goals(session, ws, refusing)
+
+
+def load_goal(ws: Workspace, goal: str) -> Goal:
+    """One goal with its updates, its rows proven first (NotFoundError if never recorded)."""
+    with ws.store.read() as session:
+        check_rows(session, ws, goal_scopes(goal), f"show roadmap goal {goal!r}")
+        return find_goal(session, goal)
+
+
+def load_history(ws: Workspace) -> tuple[list[Goal], int]:
+    """Every goal with its updates and the ledger's size, from one snapshot whose roadmap
+    rows were proven: what a revision (a ledger position, a date) is cut from."""
+    with ws.store.read() as session:
+        goals = checked_goals(session, ws, "compare roadmap revisions")
+        return goals, repo.ledger_size(session)
 
 
 def import_file(
@@ -250,7 +287,8 @@ def import_file(
     who = actor(by)
     parsed = parse_roadmap_file(path)
     with ws.store.write() as tx:
-        plan = plan_import(parsed, read_goals(tx), today or today_utc())
+        recorded = checked_goals(tx, ws, f"import {path.name}")
+        plan = plan_import(parsed, recorded, today or today_utc())
         events: list[tuple[date, int, GoalSpec | UpdateSpec]] = []
         for spec in plan.new_goals:
             events.append((spec.set_on, len(events), spec))

@@ -114,7 +114,7 @@ def roadmap(ws: Workspace, as_of: date | None = None) -> Any:
     from scaleguard.reports.service import today
     from scaleguard.roadmap import load_roadmap, report_card
 
-    return report_card(load_roadmap(ws), as_of or today())
+    return report_card(load_roadmap(ws, refusing="show the roadmap"), as_of or today())
 
 
 def roadmap_title(ws: Workspace) -> str:

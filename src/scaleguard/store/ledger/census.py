@@ -120,6 +120,10 @@ SUBJECT_FIELD = {
     "review-comment": "report_id",
     "review-statement": "report_id",
     "review-response": "report_id",
+    # roadmap goals by their goal id, and their updates by the goal they update, so a goal
+    # asked for by its id is counted with its updates
+    "roadmap-goal": "goal",
+    "roadmap-update": "goal",
 }
 
 
