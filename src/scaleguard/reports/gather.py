@@ -1,18 +1,27 @@
 """Read what a Risk Report needs from a workspace, in one consistent pass.
 
-Drafting first brings the determinations of every model generation up to
-date (through :func:`scaleguard.decisions.service.determine`, which records
-only what changed), so every number in the report is a ledger record. Then
-it reads, as of the coverage date: the models covered and their ancestors
-(the generations the charts compare), the determinations with their
+Drafting first reads the models covered and their ancestors (the generations
+the charts compare, :func:`checked_generations`) and brings the determinations
+of every generation up to date (through
+:func:`scaleguard.decisions.service.determine`, which records only what
+changed), so every number in the report is a ledger record. Then it reads, in
+one snapshot and as of the coverage date: the determinations with their
 intervals and overrides, the safeguards attested, the decisions taken in the
-period, the roadmap's report card and the framework's threat models.
+period and the roadmap's report card; the framework's threat models come
+from the framework.
+
+What the report shows is frozen into its own signed content, so every row
+read is first proven to be what the ledger's key signed, none missing, in the
+session it is read in (:func:`scaleguard.reports.rowcheck.drafting_scopes`);
+and before anything is recorded, every row drafting will read, so a refused
+draft records nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -31,13 +40,21 @@ from scaleguard.reports.inputs import (
     ThresholdInfo,
 )
 from scaleguard.reports.period import Period
+from scaleguard.reports.rowcheck import drafting_scopes, registry_scope
 from scaleguard.reports.store import record_date
 from scaleguard.roadmap.grading import report_card
 from scaleguard.roadmap.model import ReportCard
 from scaleguard.roadmap.store import read_goals
 from scaleguard.store import repo
-from scaleguard.store.records import Model
+from scaleguard.store.records import Determination, Model
+from scaleguard.workspace.rowcheck import check_rows
 from scaleguard.workspace.workspace import Workspace
+
+if TYPE_CHECKING:
+    from scaleguard.decisions.service import ThresholdStatus
+
+#: Each model generation's name and the status of every threshold for it.
+Statuses = Sequence[tuple[str, Sequence["ThresholdStatus"]]]
 
 
 def generations(session: Session, covered: Sequence[str]) -> list[ModelInfo]:
@@ -83,18 +100,39 @@ def generations(session: Session, covered: Sequence[str]) -> list[ModelInfo]:
     ]
 
 
-def _determinations(
-    ws: Workspace, fw: LoadedFramework, models: Sequence[ModelInfo], by: str
-) -> list[DeterminationInfo]:
+def checked_generations(ws: Workspace, models: Sequence[str], refusing: str) -> list[ModelInfo]:
+    """The covered ``models`` (each one of the developer's own) and their ancestors, read
+    from the proven registry; before returning, every row drafting will read about them
+    is proven too (LedgerIntegrityError "refusing to ``refusing``: ..." otherwise), so a
+    draft that is refused has recorded nothing."""
+    with ws.store.read() as s:
+        check_rows(s, ws, [registry_scope()], refusing)
+        for name in models:
+            if not repo.model(s, name).own:
+                raise InputError(
+                    f"{name!r} is not one of this developer's models (own = false)",
+                    hint="a Risk Report covers the developer's own models",
+                )
+        lineage = generations(s, models)
+        names = [m.name for m in lineage]
+        check_rows(
+            s,
+            ws,
+            lambda census: drafting_scopes(s, census, names, models, planning=True),
+            refusing,
+        )
+    return lineage
+
+
+def _determinations(statuses: Statuses) -> list[DeterminationInfo]:
     out: list[DeterminationInfo] = []
-    for m in models:
-        _, rows = service.determine(ws, m.name, fw.ref, by=by)
+    for model, rows in statuses:
         for st in rows:
             override = st.override
             for d in sorted(st.determinations, key=lambda d: (d.indicator_id or "", d.id)):
                 out.append(
                     DeterminationInfo(
-                        model=m.name,
+                        model=model,
                         threshold_id=st.threshold_id,
                         indicator_id=d.indicator_id,
                         state=d.state,
@@ -125,12 +163,16 @@ def _indicator_names(ws: Workspace, fw: LoadedFramework) -> dict[str, tuple[str,
 
 
 def _thresholds(
-    ws: Workspace, fw: LoadedFramework, dets: Sequence[DeterminationInfo]
+    ws: Workspace,
+    fw: LoadedFramework,
+    statuses: Statuses,
+    dets: Sequence[DeterminationInfo],
 ) -> list[ThresholdInfo]:
     names = _indicator_names(ws, fw)
     params: dict[tuple[str, str], IndicatorInfo] = {}
-    with ws.store.read() as s:
-        by_id = {d.id: d for d in repo.determinations(s)}
+    by_id: dict[int, Determination] = {
+        d.id: d for _, rows in statuses for st in rows for d in st.determinations
+    }
     for d in dets:
         if d.indicator_id is None or d.determination_id is None or d.state == "missing":
             continue
@@ -176,7 +218,8 @@ def _thresholds(
 
 
 def roadmap_card(session: Session, as_of: date) -> ReportCard | None:
-    """The Frontier Safety Roadmap's report card as of ``as_of``; None without goals."""
+    """The Frontier Safety Roadmap's report card as of ``as_of``; None without goals
+    (read unchecked: :func:`gather` proves the roadmap's rows first)."""
     goals = read_goals(session)
     return report_card(goals, as_of) if goals else None
 
@@ -186,23 +229,32 @@ def gather(
     fw: LoadedFramework,
     *,
     period: Period,
-    models: Sequence[str],
+    lineage: Sequence[ModelInfo],
     coverage_date: date,
     drafted_on: date,
     by: str,
+    refusing: str,
 ) -> ReportInputs:
-    """Everything the report shows; NotFoundError for an unknown model."""
-    if not models:
+    """Everything the report shows about the model generations ``lineage``
+    (:func:`checked_generations`), every row of it proven against the signed ledger in
+    the snapshot it is read from (LedgerIntegrityError "refusing to ``refusing``: ...")."""
+    if not any(m.covered for m in lineage):
         raise InputError(
             "a Risk Report needs at least one model", hint="name them: --models aurora-2,aurora-3"
         )
-    with ws.store.read() as s:
-        lineage = generations(s, models)
-    dets = _determinations(ws, fw, lineage, by)
-    thresholds = _thresholds(ws, fw, dets)
+    names = [m.name for m in lineage]
+    for name in names:
+        service.determine(ws, name, fw.ref, by=by)  # records what changed, from checked rows
     covered = [m.name for m in lineage if m.covered]
     standards = {st.id: st.name for st in fw.doc.safeguard_standards}
     with ws.store.read() as s:
+        check_rows(
+            s,
+            ws,
+            lambda census: drafting_scopes(s, census, names, covered, planning=False),
+            refusing,
+        )
+        statuses = [(name, service.status(ws, name, fw, s)) for name in names]
         safeguards = [
             SafeguardInfo(
                 model=a.model,
@@ -233,6 +285,8 @@ def gather(
             if period.start <= record_date(d.created_at) <= last_day
         ]
         card = roadmap_card(s, coverage_date)
+    dets = _determinations(statuses)
+    thresholds = _thresholds(ws, fw, statuses, dets)
     developers = sorted({m.developer for m in lineage if m.covered and m.developer})
     return ReportInputs(
         developer=", ".join(developers) or ws.name,

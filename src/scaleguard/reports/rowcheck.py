@@ -19,18 +19,26 @@ by the reviewer's name (``SUBJECT_FIELD`` in
 process that never saw it. A refusal is a :class:`LedgerIntegrityError` whose
 message starts "refusing to ..." and names the table, row or kind; it is raised
 before anything is written (CLI exit 1, HTTP 500).
+
+Drafting reads other capabilities' rows and freezes what it read into the
+report's own signed content, so it proves those too (:func:`drafting_scopes`):
+the registry, every model generation's determinations and overrides, the
+covered models' attestations, every decision and the whole roadmap; before it
+records anything, also the evidence the determinations it brings up to date are
+planned from.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING
 
 from scaleguard.reports import store
 from scaleguard.reports.store import RiskReport
-from scaleguard.store.ledger.census import SUBJECT_FIELD, Counted
-from scaleguard.store.ledger.rows import Scope
+from scaleguard.roadmap.rowcheck import roadmap_scopes
+from scaleguard.store.ledger.census import SUBJECT_FIELD, Census, Counted
+from scaleguard.store.ledger.rows import Scope, ScopeKey, decision_scopes
 from scaleguard.store.tables import metadata
 from scaleguard.store.tables_reports import REPORT_RECORD_KINDS
 from scaleguard.workspace.rowcheck import check_rows
@@ -95,6 +103,41 @@ def registry_scope() -> Scope:
     """Every model of the registry (the same rows a decision checks): it says who the
     developer is and who its competitors are."""
     return Scope(("models", None), metadata.tables["models"], (), Counted("model"))
+
+
+@cache
+def decisions_scope() -> Scope:
+    """Every decision: a report lists those taken in its period, about any model."""
+    return Scope(("decisions", None), metadata.tables["decisions"], (), Counted("decision"))
+
+
+#: What drafting reads about each model generation (a :func:`decision_scopes` key)...
+_GENERATION = ("determinations", "overrides")
+#: ... and about each covered model.
+_COVERED = ("attestations",)
+
+
+def drafting_scopes(
+    session: Session,
+    census: Census,
+    generations: Sequence[str],
+    covered: Collection[str],
+    *,
+    planning: bool,
+) -> list[Scope]:
+    """Every row drafting a report reads after it has the model ``generations`` (the
+    covered models and their ancestors): each generation's determinations and overrides
+    (the scopes a decision checks), the ``covered`` models' attestations, every decision
+    and the whole roadmap. With ``planning`` (before determinations are brought up to
+    date) also each generation's evidence, which they are planned from."""
+    per_generation = (*_GENERATION, "evidence") if planning else _GENERATION
+    found: dict[ScopeKey, Scope] = {}
+    for name in generations:
+        wanted = (*per_generation, *_COVERED) if name in covered else per_generation
+        for item in decision_scopes(session, name, census):
+            if item.key[0] in wanted:
+                found.setdefault(item.key, item)
+    return [*found.values(), decisions_scope(), *roadmap_scopes()]
 
 
 def which(report_id: int | None) -> str:

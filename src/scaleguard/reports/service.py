@@ -22,7 +22,7 @@ from scaleguard.ledger.canonical import canonical_json
 from scaleguard.reports import store
 from scaleguard.reports.assemble import assemble
 from scaleguard.reports.cadence import CadenceStatus, cadence_status, coverage_problem
-from scaleguard.reports.gather import gather
+from scaleguard.reports.gather import checked_generations, gather
 from scaleguard.reports.guard import check_public
 from scaleguard.reports.model import (
     CATEGORIES,
@@ -70,7 +70,6 @@ from scaleguard.reports.store import (
     RiskReport,
     Submission,
 )
-from scaleguard.store import repo
 from scaleguard.textcheck import free_text
 from scaleguard.workspace.files import atomic_write
 from scaleguard.workspace.rowcheck import check_rows
@@ -153,7 +152,12 @@ def draft(
     by: str | None = None,
     on: date | None = None,
 ) -> RiskReport:
-    """Draft a Risk Report for ``period`` covering ``models``; its content is frozen."""
+    """Draft a Risk Report for ``period`` covering ``models``; its content is frozen.
+
+    Every record row it reads (registry, determinations, overrides, attestations,
+    decisions, roadmap) is proven against the signed ledger first: LedgerIntegrityError
+    "refusing to draft a Risk Report for PERIOD: ..." (HTTP 500), with nothing recorded.
+    """
     actor = default_actor(by)
     span = parse_period(period)
     day = on or today()
@@ -182,16 +186,20 @@ def draft(
             f"this report could not be published today: {problem}",
             hint="give a more recent --coverage-date",
         )
-    with ws.store.read() as s:
-        for name in names:
-            if not repo.model(s, name).own:
-                raise InputError(
-                    f"{name!r} is not one of this developer's models (own = false)",
-                    hint="a Risk Report covers the developer's own models",
-                )
+    # every row drafting reads is proven before the framework's first use or any
+    # determination is recorded, and again where it is read (reports.gather)
+    refusing = f"draft a Risk Report for {span.label}"
+    lineage = checked_generations(ws, names, refusing)
     fw, _ = ws.use_framework(fw.ref)
     inputs = gather(
-        ws, fw, period=span, models=names, coverage_date=coverage, drafted_on=day, by=actor
+        ws,
+        fw,
+        period=span,
+        lineage=lineage,
+        coverage_date=coverage,
+        drafted_on=day,
+        by=actor,
+        refusing=refusing,
     )
     content = assemble(inputs)
     data = content.model_dump(mode="json")

@@ -11,7 +11,7 @@ the caller's: the refusal says what was refused and carries HTTP status 500.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from scaleguard.errors import LedgerIntegrityError
@@ -19,6 +19,7 @@ from scaleguard.errors import LedgerIntegrityError
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from scaleguard.store.ledger.census import Census
     from scaleguard.store.ledger.rows import Scope
     from scaleguard.workspace.workspace import Workspace
 
@@ -34,16 +35,28 @@ def refusal(refusing: str, message: str, hint: str = "") -> LedgerIntegrityError
     return refused
 
 
-def check_rows(session: Session, ws: Workspace, scopes: Sequence[Scope], refusing: str) -> None:
+def check_rows(
+    session: Session,
+    ws: Workspace,
+    scopes: Sequence[Scope] | Callable[[Census], Sequence[Scope]],
+    refusing: str,
+) -> None:
     """Every row of ``scopes`` must be what the ledger's key signed (or, in a write
     transaction, what it appended), and every row it signed for them must be there; else
-    :func:`refusal` "refusing to ``refusing``: …"."""
+    :func:`refusal` "refusing to ``refusing``: …".
+
+    ``scopes`` may be a function of the signer's census that gives them, for scopes
+    that must also look for subjects the database no longer holds any row about
+    (:func:`scaleguard.store.ledger.rows.decision_scopes`).
+    """
     from scaleguard.store.ledger.rows import check_scopes
 
-    if not scopes:
+    if not callable(scopes) and not scopes:
         return
     try:
         signed = ws.signed_checkpoint(session)
-        check_scopes(session, signed, scopes, ws.census(session, signed))
+        census = ws.census(session, signed)
+        chosen = scopes(census) if callable(scopes) else scopes
+        check_scopes(session, signed, chosen, census)
     except LedgerIntegrityError as exc:
         raise refusal(refusing, exc.message, exc.hint) from None
