@@ -376,3 +376,15 @@ def test_a_long_file_is_read_back_exactly(tmp_path: Path) -> None:
     assert reader._census is not None and reader._census.size == size
     assert {(k, s): n for k, s, n in reader._census.items()} == dict(expected)
     assert len(reader._history) == 64 and max(reader._history) == size
+
+
+def test_the_status_determine_prints_is_checked(lab: Workspace) -> None:
+    """determine with nothing to record still shows only what the ledger signed."""
+    decide(lab)
+    threshold = lab.resolve_framework(None)[0].doc.thresholds[0].id
+    service.override(lab, MODEL, threshold, "crossed", by="rso", justification="red team found it")
+    with lab.store.read() as s:
+        gone = max(o.id for o in repo.overrides(s, MODEL))
+    attack(lab, sql("DELETE FROM overrides WHERE id = :i", i=gone))
+    with fresh(lab) as cold:
+        refuses(cold, lambda: service.determine(cold, MODEL))
