@@ -465,3 +465,22 @@ def test_a_search_path_that_puts_a_schema_before_pg_catalog_is_refused(lab: Work
     config.write_text(config.read_text().replace("sg_copied", "sg_copied%2Cpg_catalog"))
     with open_workspace(lab.root) as ws:
         refuses(ws, decide(ws), "search_path puts 'sg_copied' before pg_catalog", "SCHEMA")
+
+
+@ON_POSTGRESQL
+def test_a_function_in_the_workspace_schema_cannot_hide_an_edited_row(lab: Workspace) -> None:
+    """A process that proved the rows once then only compares the server's digest of them.
+    pg_catalog has no quote_nullable for json, so one made in the workspace's schema would
+    be chosen over it, and could encode an edited fact as the signed one."""
+    assert_fact(lab)
+    service.decide(lab, MODEL, "train", by="rso")  # facts proven, their digest remembered
+    attack(
+        lab,
+        sql(
+            "CREATE FUNCTION quote_nullable(json) RETURNS text LANGUAGE sql AS $$ SELECT "
+            "pg_catalog.quote_nullable(CASE WHEN $1::text = 'true' THEN 'false' "
+            "ELSE $1::text END) $$"
+        ),
+        sql("UPDATE facts SET value = 'true' WHERE name = 'developer_leads'"),
+    )
+    refuses(lab, decide(lab), "does not match its signed ledger entry")

@@ -321,20 +321,25 @@ class Scope:
 
 
 def _pg_encoding(table: Table) -> str:
-    """PostgreSQL text encoding a row injectively (see the module docstring)."""
+    """PostgreSQL text encoding a row injectively (see the module docstring). Functions are
+    named with their schema: one matching a column's type exactly (``pg_catalog`` has no
+    ``quote_nullable(json)``) would be chosen wherever it is on the search_path."""
     parts = []
     for column in table.c:
         name = f'"{column.name}"'
         if isinstance(column.type, Float):
-            parts.append(f"COALESCE(encode(float8send({name}::float8), 'hex'), 'NULL')")
+            parts.append(
+                f"COALESCE(pg_catalog.encode(pg_catalog.float8send({name}::float8), 'hex'), 'NULL')"
+            )
         else:
-            parts.append(f"quote_nullable({name})")
+            parts.append(f"pg_catalog.quote_nullable({name})")
     return " || ',' || ".join(parts)
 
 
 def _pg_digest_query(scope: Scope) -> Any:
     agg: ColumnElement[Any] = literal_column(
-        f"sha256(convert_to(string_agg({_pg_encoding(scope.table)}, ';' ORDER BY \"id\"), 'UTF8'))"
+        "pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.string_agg("
+        f"{_pg_encoding(scope.table)}, ';' ORDER BY \"id\"), 'UTF8'))"
     )
     return select(agg).select_from(scope.table).where(*scope.where)
 
