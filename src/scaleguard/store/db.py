@@ -75,6 +75,12 @@ _PG_WRITE_UNLOCK = text("SELECT pg_advisory_unlock(:key)")
 #: SQLSTATEs of a PostgreSQL transaction that lost a race with a concurrent change
 #: (serialization failure, deadlock).
 _PG_RACE_LOST = frozenset({"40001", "40P01"})
+#: ``session.info`` key of checks to run when a transaction's work is done: after the
+#: caller's last statement, before a write is sealed and committed and before a read's
+#: results leave :meth:`Store.read`. Callables taking the session; one that raises
+#: rolls the transaction back. (The ledger's check that what a transaction read was the
+#: tables it checked, :mod:`scaleguard.store.ledger.relations`, is one.)
+BEFORE_END = "scaleguard.before_end"
 
 
 class Tx(Session):
@@ -222,6 +228,7 @@ class Store:
                 tx, root = self._open_write()
                 with tx, root:
                     yield tx
+                    self._before_end(tx)
                     if sealer is not None:
                         sealed = sealer.seal(tx)
         except BaseException:
@@ -270,6 +277,12 @@ class Store:
     def _set_writing(self, value: bool) -> None:
         self._local.writing = value
 
+    @staticmethod
+    def _before_end(session: Session) -> None:
+        """Run the checks registered under :data:`BEFORE_END` in ``session``."""
+        for check in list(session.info.get(BEFORE_END, ())):
+            check(session)
+
     def group_committer(self) -> GroupCommitter:
         """The batcher behind ``write(group=True)``, made on first use."""
         with self._group_lock:
@@ -279,10 +292,12 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only session on one consistent snapshot; never commits."""
+        """A read-only session on one consistent snapshot; never commits. When the caller's
+        block ends without an error, the checks registered under :data:`BEFORE_END` run."""
         with self._translate(), Session(self._read_engine, expire_on_commit=False) as session:
             try:
                 yield session
+                self._before_end(session)
             finally:
                 session.rollback()
 

@@ -54,6 +54,8 @@ class _Host(Protocol):
 
     def _set_writing(self, value: bool) -> None: ...
 
+    def _before_end(self, session: Session) -> None: ...
+
 
 @dataclass(eq=False)
 class _Batch:
@@ -167,6 +169,7 @@ class GroupCommitter:
                 return
             try:
                 with self._store._translate():
+                    self._store._before_end(tx)
                     if sealer is not None:
                         sealed = sealer.seal(tx)
                     root.commit()

@@ -89,6 +89,7 @@ from scaleguard.ledger.note import Checkpoint
 from scaleguard.ledger.recheck import RECORD_TABLES, row_record
 from scaleguard.store import repo
 from scaleguard.store.db import first_line
+from scaleguard.store.ledger import relations
 from scaleguard.store.ledger.census import Census, Counted, check_count, pending_tally
 from scaleguard.store.ledger.reader import column_processors
 from scaleguard.store.ledger.signer import APPENDED
@@ -321,20 +322,25 @@ class Scope:
 
 
 def _pg_encoding(table: Table) -> str:
-    """PostgreSQL text encoding a row injectively (see the module docstring)."""
+    """PostgreSQL text encoding a row injectively (see the module docstring). Functions are
+    named with their schema: one matching a column's type exactly (``pg_catalog`` has no
+    ``quote_nullable(json)``) would be chosen wherever it is on the search_path."""
     parts = []
     for column in table.c:
         name = f'"{column.name}"'
         if isinstance(column.type, Float):
-            parts.append(f"COALESCE(encode(float8send({name}::float8), 'hex'), 'NULL')")
+            parts.append(
+                f"COALESCE(pg_catalog.encode(pg_catalog.float8send({name}::float8), 'hex'), 'NULL')"
+            )
         else:
-            parts.append(f"quote_nullable({name})")
+            parts.append(f"pg_catalog.quote_nullable({name})")
     return " || ',' || ".join(parts)
 
 
 def _pg_digest_query(scope: Scope) -> Any:
     agg: ColumnElement[Any] = literal_column(
-        f"sha256(convert_to(string_agg({_pg_encoding(scope.table)}, ';' ORDER BY \"id\"), 'UTF8'))"
+        "pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.string_agg("
+        f"{_pg_encoding(scope.table)}, ';' ORDER BY \"id\"), 'UTF8'))"
     )
     return select(agg).select_from(scope.table).where(*scope.where)
 
@@ -346,14 +352,20 @@ def _read_error(table: Table, exc: Exception) -> LedgerIntegrityError:
     )
 
 
-def _pg_digests(session: Session, scopes: Sequence[Scope]) -> list[object]:
-    """Every scope's digest, in one statement (one round trip)."""
-    query = select(*(_pg_digest_query(s).scalar_subquery() for s in scopes))
+def _pg_digests(
+    session: Session, scopes: Sequence[Scope], tables: Sequence[str] = ()
+) -> tuple[list[object], Any]:
+    """Every scope's digest, in one statement (one round trip); with ``tables``, also the
+    description of those tables :func:`relations.judge_pg` needs, from the same statement."""
+    columns: list[Any] = [_pg_digest_query(s).scalar_subquery() for s in scopes]
+    if tables:
+        columns.append(literal_column(relations.pg_facts_sql(tables)))
     try:
-        row = session.execute(query).one()
+        row = session.execute(select(*columns)).one()
     except (SQLAlchemyError, TypeError, ValueError) as exc:
         raise _read_error(scopes[0].table, exc) from None
-    return [None if v is None else bytes(v) for v in row]
+    digests: list[object] = [None if v is None else bytes(v) for v in row[: len(scopes)]]
+    return digests, (row[len(scopes)] if tables else None)
 
 
 def _pg_read(session: Session, scope: Scope) -> tuple[object, list[tuple[str, dict[str, Any]]]]:
@@ -420,7 +432,26 @@ def scope_tokens(session: Session, scopes: Sequence[Scope]) -> list[object]:
         return []
     if session.connection().dialect.name == "sqlite":
         return [_sqlite_raw(session, scope) for scope in scopes]
-    return _pg_digests(session, scopes)
+    return _pg_digests(session, scopes)[0]
+
+
+def _checked_tokens(session: Session, scopes: Sequence[Scope]) -> list[object]:
+    """:func:`scope_tokens`, once the tables they were read from are shown to be plain
+    stored tables (:mod:`~scaleguard.store.ledger.relations`).
+
+    The tables are checked after their rows were read: on PostgreSQL that read
+    holds the lock that keeps out, until the transaction ends, the DDL that could
+    make them anything else (see that module), and the check costs no round trip
+    of its own: it is part of the statement that reads the digests.
+    """
+    tables = sorted({scope.table.name for scope in scopes})
+    if session.connection().dialect.name == "sqlite":
+        tokens: list[object] = [_sqlite_raw(session, scope) for scope in scopes]
+        relations.check_relations(session, tables)
+        return tokens
+    digests, facts = _pg_digests(session, scopes, tables)
+    relations.judge_pg(session, tables, facts)
+    return digests
 
 
 def check_scopes(
@@ -436,6 +467,12 @@ def check_scopes(
 
     A scope holding such a row is not remembered as proven: the transaction may
     still roll back, and its row would then look deleted to the next check.
+
+    Every table the scopes read must be the plain stored table scaleguard created
+    (:mod:`~scaleguard.store.ledger.relations`): a view, a row-security policy or an
+    inheritance child could show this check the signed rows and the caller's later
+    reads others. On PostgreSQL the transaction then checks again, when its work is
+    done, that it read nothing else.
     """
     if not scopes:
         return RowCheck(0, signed.size)
@@ -446,7 +483,7 @@ def check_scopes(
     appended = appended_leaves(session)
     pending = pending_tally(session.info) if census is not None and appended else {}
     checked = reread = recorded = 0
-    for scope, token in zip(scopes, scope_tokens(session, scopes), strict=True):
+    for scope, token in zip(scopes, _checked_tokens(session, scopes), strict=True):
         seen = proven.scopes.get(scope.key)
         if seen is not None and seen.token == token:
             if census is not None:
