@@ -23,6 +23,7 @@ from scaleguard.decisions import service
 from scaleguard.ledger.recheck import RECORD_TABLES
 from scaleguard.store import repo
 from scaleguard.store.ledger import rows
+from scaleguard.store.ledger import scopes as scope_reads
 from scaleguard.store.ledger.reader import Reader, column_processors
 from scaleguard.store.tables import metadata
 from scaleguard.workspace import init_workspace
@@ -121,11 +122,11 @@ def test_raw_and_select_reads_of_every_scope_agree(tmp_path: Path) -> None:
                 scopes = rows.decision_scopes(s, model)
                 assert len(scopes) == 8
                 for scope in scopes:
-                    raw = rows._sqlite_raw(s, scope)
+                    raw = scope_reads.sqlite_raw(s, scope)
                     selected = _selected(s, scope.table, scope.where)
                     at = list(scope.table.c.keys()).index("id")
                     assert [r[at] for r in raw] == [r["id"] for r in selected], scope.key
-                    processed = [v for _, v in rows._processed(s, scope.table, raw)]
+                    processed = [v for _, v in scope_reads.processed(s, scope.table, raw)]
                     assert processed == [_dates_as_text(r) for r in selected]
                     names = {r["model"] for r in selected} if "model" in scope.table.c else None
                     if scope.key == ("evidence", model):
@@ -142,7 +143,7 @@ def test_raw_and_select_reads_of_every_scope_agree(tmp_path: Path) -> None:
             assert all(a is b for a, b in zip(again, rows.decision_scopes(s, "m"), strict=True))
             # every row of every scope is proven against the signed root
             check = rows.check_decision_inputs(s, ws.signed_checkpoint(s), "m")
-            assert check.rows == sum(len(rows._sqlite_raw(s, sc)) for sc in again)
+            assert check.rows == sum(len(scope_reads.sqlite_raw(s, sc)) for sc in again)
     finally:
         ws.close()
 
