@@ -305,3 +305,18 @@ def test_audited_identities_verify_in_the_ledger(ws: Workspace, cli: Cli) -> Non
         audited(config)
     result = cli("ledger", "verify", "--full", "--workspace", ws.root)
     assert result.code == 0, result
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_health_shows_what_failed_only_to_a_caller_with_a_key(ws: Workspace) -> None:
+    """An audit failure's text can name files and databases: with keys required, a caller
+    without one learns only that the audit failed."""
+    with server(ws, keys_binding()) as (client, config):
+        assert config.audit is not None
+        config.audit.errors.append("StoreError: cannot write /srv/secret/scaleguard.db")
+        anonymous = client.get("/healthz")
+        assert anonymous.status_code == 503
+        assert anonymous.json() == {"ok": False, "audit_failures": 1, "audit_errors": []}
+        keyed = client.get("/healthz", headers=bearer(KEY_A)).json()
+        assert keyed["audit_errors"] == ["StoreError: cannot write /srv/secret/scaleguard.db"]
+        config.audit.errors.clear()

@@ -35,6 +35,7 @@ from scaleguard.errors import InputError, NotFoundError, Problem, ScaleguardErro
 from scaleguard.usage.batching import Batcher
 from scaleguard.usage.chat import Unit, screen_units
 from scaleguard.usage.identity import (
+    API_KEY,
     HEADER_WHERE,
     Claim,
     CustomerBinding,
@@ -291,11 +292,18 @@ def create_app(config: ServerConfig) -> FastAPI:
         return results
 
     @app.get("/healthz")
-    async def healthz() -> JSONResponse:
+    async def healthz(request: Request) -> JSONResponse:
+        """Whether the audit writer has failed. With API keys required, what failed (text that
+        can name files and databases) is shown only to a caller with a valid key."""
         errors = config.audit.errors if config.audit else []
-        return JSONResponse(
-            {"ok": not errors, "audit_errors": errors[-5:]}, 200 if not errors else 503
-        )
+        shown = errors[-5:]
+        if shown and config.binding.how == API_KEY:
+            try:
+                authenticate(request)
+            except Unauthenticated:
+                shown = []
+        body = {"ok": not errors, "audit_failures": len(errors), "audit_errors": shown}
+        return JSONResponse(body, 200 if not errors else 503)
 
     @app.post("/v1/screen")
     async def screen(request: Request) -> JSONResponse:
