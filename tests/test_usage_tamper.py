@@ -196,3 +196,22 @@ def test_a_running_server_refuses_when_its_cached_contract_is_forged(
             status, data = screen(client)
             assert status == 500 and "usage_contracts row id" in data["error"], data
         assert "gov-agency" not in config.screeners
+
+
+@pytest.mark.parametrize("how", [*HOW, "delete it"])
+def test_the_contract_list_shows_only_what_the_key_signed(
+    ws: Workspace, how: str, cli: Any
+) -> None:
+    """`usage contracts list` is what a customer's account manager and a watchdog read: a
+    forged, edited or deleted version is refused (exit 1), not listed."""
+    listed = cli("usage", "contracts", "list", "--workspace", ws.root, "--json")
+    assert listed.code == 0 and len(json.loads(listed.out)) == 1, listed
+    if how == "delete it":
+        as_dba(ws, ("DELETE FROM usage_contracts", {}))
+    else:
+        forge(ws, how)
+    result = cli("usage", "contracts", "list", "--workspace", ws.root, "--json")
+    assert result.code == 1, result
+    error = json.loads(result.out)["error"]
+    assert error["type"] == "LedgerIntegrityError"
+    assert error["message"].startswith("refusing to list the contracts: usage_contracts")

@@ -235,11 +235,11 @@ def contracts_add(
 
 @contracts_app.command("list")
 def contracts_list(workspace: Path | None = WORKSPACE_OPTION, json_out: bool = JSON_OPTION) -> None:
-    """Every contract version submitted, accepted or refused."""
-    from scaleguard.usage import store as usage_store
+    """Every contract version submitted, accepted or refused (checked against the ledger)."""
+    from scaleguard.usage import service
 
-    with _workspace(workspace) as ws, ws.store.read() as s:
-        rows = usage_store.contracts(s)
+    with _workspace(workspace) as ws:
+        rows = service.contract_list(ws)
     if json_out:
         print_json(
             [

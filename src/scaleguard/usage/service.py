@@ -126,6 +126,14 @@ def check_contracts(ws: Workspace) -> None:
         check_rows(s, ws, [usage_store.contract_scope(None)], "use the recorded contracts")
 
 
+def contract_list(ws: Workspace) -> list[usage_store.ContractRecord]:
+    """Every contract version submitted, accepted or refused, oldest first: each row what the
+    ledger's key signed and none it signed missing (LedgerIntegrityError otherwise)."""
+    with ws.store.read() as s:
+        check_rows(s, ws, [usage_store.contract_scope(None)], "list the contracts")
+        return usage_store.contracts(s)
+
+
 def contract_from_record(
     record: usage_store.ContractRecord, customer: str, policy: LoadedPolicy
 ) -> LoadedContract:
