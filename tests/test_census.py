@@ -388,3 +388,29 @@ def test_the_status_determine_prints_is_checked(lab: Workspace) -> None:
     attack(lab, sql("DELETE FROM overrides WHERE id = :i", i=gone))
     with fresh(lab) as cold:
         refuses(cold, lambda: service.determine(cold, MODEL))
+
+
+def test_a_copy_without_the_key_still_checks_what_it_shows(lab: Workspace) -> None:
+    """How a reviewer usually gets a workspace: no key, so no signer state or census file.
+    Reads check against the newest checkpoint (verified with the public key) and a census
+    counted from the entries; a deleted row is still refused."""
+    decide(lab)
+    (lab.root / "keys" / "ledger.key").unlink()
+    census_file(lab).unlink()
+    from scaleguard.store.ledger import census as census_module
+
+    census_module._in_memory.clear()
+    with fresh(lab) as copy:
+        assert not copy.has_ledger_key()
+        with copy.store.read() as s:
+            signed = copy.signed_checkpoint(s)
+            assert copy.census(s, signed) == count_from(s, EMPTY, signed)
+        assert [
+            st.threshold_id for st in service.status(copy, MODEL, copy.resolve_framework(None)[0])
+        ]
+        victim = evidence_ids(copy)[-1]
+        attack(copy, sql("DELETE FROM evidence WHERE id = :i", i=victim))
+        rows.forget()
+        with copy.store.read() as s, pytest.raises(LedgerIntegrityError, match=DELETED):
+            signed = copy.signed_checkpoint(s)
+            rows.check_decision_inputs(s, signed, MODEL, census=copy.census(s, signed))

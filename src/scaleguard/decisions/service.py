@@ -303,14 +303,12 @@ def status(
     (read in ``session`` when given, e.g. the transaction that just recorded some, whose
     caller checked them).
 
-    Read on its own, the rows are checked first wherever the key is (LedgerIntegrityError
-    when one was edited or deleted): what ``determine`` prints and the console shows is
-    what the ledger signed. A copy without the key cannot check; ``ledger verify --full
-    --key`` is how its reader does."""
+    Read on its own, the rows are checked first (LedgerIntegrityError when one was edited
+    or deleted): what ``determine`` prints and the console shows is what the ledger signed
+    (in a copy without the key, what its newest checkpoint signed)."""
     if session is None:
         with ws.store.read() as s:
-            if ws.has_ledger_key():
-                _check(ws, s, ws.signed_checkpoint(s), model, OVERRIDING)
+            _check(ws, s, ws.signed_checkpoint(s), model, OVERRIDING)
             return status(ws, model, fw, s)
     dets = [d for d in repo.determinations(session, model) if d.framework_ref == fw.ref]
     overs = [o for o in repo.overrides(session, model) if o.framework_ref == fw.ref]

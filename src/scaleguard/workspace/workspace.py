@@ -222,16 +222,29 @@ class Workspace:
 
     def signed_checkpoint(self, session: Session | None = None) -> Checkpoint:
         """The signer's latest checkpoint (verified), for checks against its signed root
-        (checked in ``session`` when given, so the checks that follow share its snapshot)."""
-        signer = self._ledger_signer()
-        if session is not None:
-            return signer.latest(session).checkpoint
-        with self.store.read() as s:
-            return signer.latest(s).checkpoint
+        (checked in ``session`` when given, so the checks that follow share its snapshot).
+
+        A copy without the key (how a reviewer usually gets a workspace) has no signer
+        state: it checks against the database's newest checkpoint, verified with the
+        public key (:func:`~scaleguard.store.ledger.census.published_checkpoint`)."""
+        if session is None:
+            with self.store.read() as s:
+                return self.signed_checkpoint(s)
+        if not self.has_ledger_key():
+            from scaleguard.store.ledger.census import published_checkpoint
+
+            return published_checkpoint(session, self.verifier())
+        return self._ledger_signer().latest(session).checkpoint
 
     def census(self, session: Session, signed: Checkpoint) -> Census:
         """How many entries of each kind and subject the signer signed up to ``signed``
-        (:mod:`scaleguard.store.ledger.census`): what lets a check see a deleted row."""
+        (:mod:`scaleguard.store.ledger.census`): what lets a check see a deleted row.
+        Without the key, counted from the entries (checked against ``signed``) and kept
+        in memory."""
+        if not self.has_ledger_key():
+            from scaleguard.store.ledger.census import counted_in_memory
+
+            return counted_in_memory(session, signed)
         return self._ledger_signer().census(session, signed)
 
     def verify_ledger(
