@@ -13,8 +13,7 @@ from scaleguard.cli.common import BY_OPTION, JSON_OPTION, WORKSPACE_OPTION, date
 from scaleguard.cli.output import print_json
 from scaleguard.cli.workspace import _workspace, checkpoint_after_write
 from scaleguard.decisions import service
-from scaleguard.errors import NotFoundError
-from scaleguard.store import as_json, repo
+from scaleguard.store import as_json
 
 FRAMEWORK_OPTION = typer.Option(
     None,
@@ -146,9 +145,11 @@ def decisions_list(
     workspace: Path | None = WORKSPACE_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Every recorded decision, oldest first."""
-    with _workspace(workspace) as ws, ws.store.read() as s:
-        rows = repo.decisions(s, model)
+    """Every recorded decision, oldest first (checked against the ledger)."""
+    from scaleguard.decisions.recorded import recorded_decisions
+
+    with _workspace(workspace) as ws:
+        rows = recorded_decisions(ws, model)
     if json_out:
         print_json([as_json(r) for r in rows])
         return
@@ -179,12 +180,10 @@ def decisions_show(
 ) -> None:
     """One recorded decision with its full explanation."""
     from scaleguard.decisions.model import Decision
+    from scaleguard.decisions.recorded import recorded_decision
 
-    with _workspace(workspace) as ws, ws.store.read() as s:
-        rows = [r for r in repo.decisions(s) if r.id == decision_id]
-    if not rows:
-        raise NotFoundError(f"no decision #{decision_id}", hint="see 'scaleguard decisions list'")
-    row = rows[0]
+    with _workspace(workspace) as ws:
+        row, _ = recorded_decision(ws, decision_id)
     if json_out:
         print_json(as_json(row))
         return

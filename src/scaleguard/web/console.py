@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from scaleguard.decisions import service as decisions
+from scaleguard.decisions.recorded import recorded_decision, recorded_decisions
 from scaleguard.errors import NotFoundError
 from scaleguard.store import repo
 from scaleguard.workspace.workspace import Workspace
@@ -128,18 +129,15 @@ def _decision(d: Any) -> dict[str, Any]:
 
 
 def decision_list(ws: Workspace) -> list[dict[str, Any]]:
-    with ws.store.read() as s:
-        return [_decision(d) for d in reversed(repo.decisions(s))]
+    return [_decision(d) for d in reversed(recorded_decisions(ws))]
 
 
 def decision(ws: Workspace, decision_id: int) -> dict[str, Any]:
     """A recorded decision with its full explanation, and the counterfactual recorded with it."""
-    with ws.store.read() as s:
-        found = repo.decisions(s)
-    by_id = {d.id: d for d in found}
-    d = by_id.get(decision_id)
-    if d is None:
-        raise NotFoundError(f"no decision #{decision_id}", hint="see /api/v1/decisions")
+    try:
+        d, found = recorded_decision(ws, decision_id)
+    except NotFoundError:
+        raise NotFoundError(f"no decision #{decision_id}", hint="see /api/v1/decisions") from None
     twin = None
     if d.compare_ref is not None:
         candidates = [
