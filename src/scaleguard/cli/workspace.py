@@ -300,9 +300,10 @@ def models_import(
 @models_app.command("list")
 def models_list(workspace: Path | None = WORKSPACE_OPTION, json_out: bool = JSON_OPTION) -> None:
     """List registered models with their latest score per domain."""
-    with _workspace(workspace) as ws, ws.store.read() as s:
-        models = repo.models(s)
-        latest = repo.latest_scores(s)
+    from scaleguard.workspace import shown
+
+    with _workspace(workspace) as ws:
+        models, latest = shown.registry(ws)
     if json_out:
         out = []
         for m in models:
@@ -322,10 +323,10 @@ def models_show(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Show one model: its entry, score history and safeguard attestations."""
-    with _workspace(workspace) as ws, ws.store.read() as s:
-        model = repo.model(s, name)
-        scores = repo.scores(s, name)
-        attestations = repo.attestations(s, name)
+    from scaleguard.workspace import shown
+
+    with _workspace(workspace) as ws:
+        model, scores, attestations = shown.model_entry(ws, name)
     if json_out:
         print_json(
             {
@@ -396,10 +397,10 @@ def safeguards_list(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """List safeguard attestations, oldest first (the latest per standard counts)."""
-    with _workspace(workspace) as ws, ws.store.read() as s:
-        if model is not None:
-            repo.model(s, model)
-        items = repo.attestations(s, model)
+    from scaleguard.workspace import shown
+
+    with _workspace(workspace) as ws:
+        items = shown.attestations(ws, model)
     if json_out:
         print_json([as_json(a) for a in items])
         return
@@ -439,8 +440,10 @@ def facts_list(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """List fact assertions, oldest first."""
-    with _workspace(workspace) as ws, ws.store.read() as s:
-        items = repo.facts(s, model)
+    from scaleguard.workspace import shown
+
+    with _workspace(workspace) as ws:
+        items = shown.facts(ws, model)
     if json_out:
         print_json([as_json(f) for f in items])
         return
@@ -527,8 +530,10 @@ def evidence_list(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """List ingested evidence, oldest first."""
-    with _workspace(workspace) as ws, ws.store.read() as s:
-        items = repo.evidence(s, model)
+    from scaleguard.workspace import shown
+
+    with _workspace(workspace) as ws:
+        items = shown.evidence(ws, model)
     if json_out:
         print_json([as_json(e) for e in items])
         return

@@ -14,6 +14,7 @@ from scaleguard.decisions import service as decisions
 from scaleguard.decisions.recorded import recorded_decision, recorded_decisions
 from scaleguard.errors import NotFoundError
 from scaleguard.store import repo
+from scaleguard.workspace import shown
 from scaleguard.workspace.workspace import Workspace
 
 CHART_WIDTH = 420
@@ -21,8 +22,7 @@ STATE_ORDER = ("crossed", "ambiguous", "alert", "below", "missing")
 
 
 def models(ws: Workspace) -> list[dict[str, Any]]:
-    with ws.store.read() as s:
-        rows = repo.models(s)
+    rows, _ = shown.registry(ws)
     return [
         {
             "name": m.name,

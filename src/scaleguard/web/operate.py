@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scaleguard.errors import InputError, Problem, ScaleguardError
-from scaleguard.store import repo
+from scaleguard.workspace import shown
 from scaleguard.workspace.workspace import Workspace
 
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f/\\:]")
@@ -56,8 +56,7 @@ def ingest_upload(
 
 def recent_evidence(ws: Workspace, limit: int | None = None) -> list[dict[str, Any]]:
     """Evidence records, newest first (the newest ``limit`` when given)."""
-    with ws.store.read() as s:
-        rows = repo.evidence(s)
+    rows = shown.evidence(ws)
     if limit is not None:
         rows = rows[-limit:]
     return [
