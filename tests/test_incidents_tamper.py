@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
+import dba_sql
 from scaleguard.errors import LedgerIntegrityError
 from scaleguard.incidents import compliance, noncompliance, service
 from scaleguard.store import repo
@@ -130,37 +131,8 @@ def ws(lab: tuple[Workspace, str]) -> Workspace:
 
 
 def as_dba(ws: Workspace, *statements: str) -> None:
-    """Run SQL around the append-only triggers, then put the triggers back; what this
-    process proved is forgotten, as a new command would start."""
-    tables = (*INCIDENT_TABLES, *EXTRA_TABLES)
-    engine = create_engine(ws.store.url)  # none of scaleguard's connection settings
-    try:
-        with engine.begin() as conn:
-            if ws.store.backend == "sqlite":
-                names = ", ".join(f"'{t}'" for t in tables)
-                triggers = conn.execute(
-                    text(
-                        "SELECT name, sql FROM sqlite_master "
-                        f"WHERE type = 'trigger' AND tbl_name IN ({names})"
-                    )
-                ).all()
-                assert triggers
-                for name, _ in triggers:
-                    conn.execute(text(f"DROP TRIGGER {name}"))
-            else:
-                for table in tables:
-                    conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
-            for sql in statements:
-                conn.execute(text(sql))
-            if ws.store.backend == "sqlite":
-                for _, sql in triggers:
-                    conn.execute(text(sql))
-            else:
-                for table in tables:
-                    conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
-    finally:
-        engine.dispose()
-    rows.forget()
+    """SQL around the incident tables' append-only triggers (:func:`dba_sql.as_dba`)."""
+    dba_sql.as_dba(ws, (*INCIDENT_TABLES, *EXTRA_TABLES), *statements)
 
 
 def written(ws: Workspace) -> tuple[int, ...]:

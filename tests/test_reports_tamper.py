@@ -22,8 +22,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
+import dba_sql
 from conftest import build_lab
 from scaleguard.errors import ConflictError, LedgerIntegrityError
 from scaleguard.reports import service as reports
@@ -93,36 +94,8 @@ def ws(tmp_path: Path, workspace_copy: Copy) -> Iterator[Workspace]:
 
 
 def as_dba(ws: Workspace, *statements: str) -> None:
-    """Run SQL around the report tables' append-only triggers, then put the triggers back;
-    what this process proved is forgotten, as a new command would start."""
-    engine = create_engine(ws.store.url)  # none of scaleguard's connection settings
-    try:
-        with engine.begin() as conn:
-            if ws.store.backend == "sqlite":
-                names = ", ".join(f"'{t}'" for t in TABLES)
-                triggers = conn.execute(
-                    text(
-                        "SELECT name, sql FROM sqlite_master "
-                        f"WHERE type = 'trigger' AND tbl_name IN ({names})"
-                    )
-                ).all()
-                assert triggers
-                for name, _ in triggers:
-                    conn.execute(text(f"DROP TRIGGER {name}"))
-            else:
-                for table in TABLES:
-                    conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
-            for sql in statements:
-                conn.execute(text(sql))
-            if ws.store.backend == "sqlite":
-                for _, sql in triggers:
-                    conn.execute(text(sql))
-            else:
-                for table in TABLES:
-                    conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
-    finally:
-        engine.dispose()
-    rows.forget()
+    """SQL around the report tables' append-only triggers (:func:`dba_sql.as_dba`)."""
+    dba_sql.as_dba(ws, TABLES, *statements)
 
 
 def written(ws: Workspace) -> tuple[Any, ...]:

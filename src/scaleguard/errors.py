@@ -108,6 +108,22 @@ class NotFoundError(ScaleguardError):
         super().__post_init__()
 
 
+class Unauthenticated(ScaleguardError):
+    """No credentials, or ones the server does not know (HTTP 401)."""
+
+    def __post_init__(self) -> None:
+        self.status = 401
+        super().__post_init__()
+
+
+class Forbidden(ScaleguardError):
+    """The caller is known but may not do this (HTTP 403)."""
+
+    def __post_init__(self) -> None:
+        self.status = 403
+        super().__post_init__()
+
+
 class ConflictError(ScaleguardError):
     """The request contradicts what is already recorded (e.g. a second submission)."""
 

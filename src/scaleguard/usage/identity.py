@@ -30,7 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scaleguard.errors import InputError, NotFoundError, Problem, ScaleguardError
+from scaleguard.errors import (
+    Forbidden,
+    InputError,
+    NotFoundError,
+    Problem,
+    Unauthenticated,
+)
 from scaleguard.usage.model import ID_PATTERN
 
 if TYPE_CHECKING:
@@ -58,22 +64,6 @@ _ID = re.compile(ID_PATTERN)
 _TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)")
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]*?)\s*\]\]?")
 _KEY_LINE = re.compile(r"^\s*(?:\"([^\"]*)\"|'([^']*)'|([A-Za-z0-9_\-]+))\s*[=.]")
-
-
-class Unauthenticated(ScaleguardError):
-    """No API key, or one the server does not know (401)."""
-
-    def __post_init__(self) -> None:
-        self.status = 401
-        super().__post_init__()
-
-
-class Forbidden(ScaleguardError):
-    """The request names a customer the caller is not (403)."""
-
-    def __post_init__(self) -> None:
-        self.status = 403
-        super().__post_init__()
 
 
 class CustomerKeysError(InputError):

@@ -31,7 +31,13 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 
-from scaleguard.errors import InputError, NotFoundError, Problem, ScaleguardError
+from scaleguard.errors import (
+    InputError,
+    NotFoundError,
+    Problem,
+    ScaleguardError,
+    Unauthenticated,
+)
 from scaleguard.usage.batching import Batcher
 from scaleguard.usage.chat import Unit, screen_units
 from scaleguard.usage.identity import (
@@ -40,7 +46,6 @@ from scaleguard.usage.identity import (
     Claim,
     CustomerBinding,
     Identity,
-    Unauthenticated,
     check_customers,
 )
 from scaleguard.usage.loader import LoadedPolicy

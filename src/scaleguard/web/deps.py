@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from scaleguard.errors import ScaleguardError
+from scaleguard.errors import Forbidden, Unauthenticated
 from scaleguard.web import accounts
 from scaleguard.web.accounts import Principal
 from scaleguard.web.roles import Permission, allows
@@ -26,18 +26,6 @@ CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: The largest id or index a request may name (both databases hold 63-bit integers).
 MAX_ID = 2**62
-
-
-class Unauthenticated(ScaleguardError):
-    def __post_init__(self) -> None:
-        self.status = 401
-        super().__post_init__()
-
-
-class Forbidden(ScaleguardError):
-    def __post_init__(self) -> None:
-        self.status = 403
-        super().__post_init__()
 
 
 def workspace(request: Request) -> Workspace:

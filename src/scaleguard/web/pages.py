@@ -10,13 +10,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from scaleguard.errors import InputError
+from scaleguard.errors import Forbidden, InputError
 from scaleguard.web import accounts, public
 from scaleguard.web.accounts import Principal
 from scaleguard.web.deps import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
-    Forbidden,
     RecordId,
     need,
     workspace,

@@ -64,6 +64,7 @@ from scaleguard.errors import LedgerError, LedgerIntegrityError
 from scaleguard.ledger.merkle import EMPTY_ROOT, HASH_SIZE, leaf_hashes
 from scaleguard.ledger.note import Checkpoint, NoteVerifier, open_checkpoint
 from scaleguard.store.ledger.frontier import extend, fold, stored_frontier
+from scaleguard.store.ledger.state import locked
 from scaleguard.store.tables import LedgerEntryRow
 
 __all__ = [
@@ -339,21 +340,6 @@ def _folded(base: Census, lines: Sequence[_Line]) -> Census:
     return Census(last.size, last.root, kinds)
 
 
-@contextlib.contextmanager
-def _flock(path: Path) -> Any:
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
-    fd = os.open(str(path) + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
 def _write_whole(path: Path, census: Census) -> None:
     """Replace the file with one line holding all of ``census`` (no fsync: it is a cache)."""
     data = HEADER + _line(0, census, census.items())
@@ -466,7 +452,7 @@ class CensusLog:
 
     def _save(self, base: Census, census: Census) -> None:
         """Keep what was counted, when it continues the file (or there is no usable file)."""
-        with contextlib.suppress(OSError), _flock(self.path):
+        with contextlib.suppress(OSError), locked(self.path):
             self._refresh()
             if self._census is None:
                 _write_whole(self.path, census)
@@ -481,7 +467,7 @@ class CensusLog:
         in the tree with ``root``. Appended only when the file ends at ``start``."""
         if not keys:
             return
-        with self._mutex, contextlib.suppress(OSError), _flock(self.path):
+        with self._mutex, contextlib.suppress(OSError), locked(self.path):
             self._refresh()
             current = self._census
             if current is None or current.size != start:
