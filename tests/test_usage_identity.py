@@ -33,9 +33,11 @@ from scaleguard.usage.identity import (
 from scaleguard.usage.loader import load_policy
 from scaleguard.usage.server import ServerConfig, create_app, prepare
 from scaleguard.usage.service import add_contract
+from scaleguard.workspace import open_workspace
 from scaleguard.workspace.workspace import Workspace
 from test_usage_server import FakeModel, upstream
 from usage_helpers import two_customers
+from workspace_copies import Copy
 
 __all__ = ["upstream"]  # a fixture used below
 
@@ -55,10 +57,15 @@ def entry(key: str, customer: str) -> str:
 KEYS = entry(KEY_A, "acme") + "\n" + entry(KEY_G, "gov-agency")
 
 
+def _build(folder: Path, pg_url: str | None) -> None:
+    two_customers(folder, pg_url).close()
+
+
 @pytest.fixture
-def ws(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
-    """A workspace with accepted contracts for acme and gov-agency."""
-    workspace = two_customers(tmp_path, store_url)
+def ws(tmp_path: Path, workspace_copy: Copy) -> Iterator[Workspace]:
+    """A workspace with accepted contracts for acme and gov-agency (this test's own copy)."""
+    workspace_copy("two customers", _build)
+    workspace = open_workspace(tmp_path / "ws")
     try:
         yield workspace
     finally:

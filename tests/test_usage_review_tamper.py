@@ -35,6 +35,7 @@ from scaleguard.usage.screen import Screener
 from scaleguard.workspace import init_workspace, open_workspace
 from scaleguard.workspace.workspace import Workspace
 from usage_helpers import embedder
+from workspace_copies import Copy
 
 TEXTS = [
     # screen 1: blocked by the screen itself
@@ -47,12 +48,12 @@ TEXTS = [
 ]
 
 
-@pytest.fixture
-def ws(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
+def _build(folder: Path, pg_url: str | None) -> None:
     """Screens 1-4 (block, allow, review, review); reviewer-a blocked screen 3 (review 1);
     the customer appealed screen 3 (appeal 1) and screen 1 (appeal 2)."""
-    init_workspace(tmp_path / "ws", name="review tamper", db_url=store_url).close()
-    workspace = open_workspace(tmp_path / "ws")
+    db_url = pg_url or f"sqlite:///{folder / 'test.db'}"
+    init_workspace(folder / "ws", name="review tamper", db_url=db_url).close()
+    workspace = open_workspace(folder / "ws")
     try:
         plain = Screener(load_policy(), embedder())
         results = service.screen_and_record(workspace, plain, TEXTS, by="gateway")
@@ -60,6 +61,16 @@ def ws(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
         service.decide_review(workspace, "3", "block", "moves troops", by="reviewer-a")
         service.appeal(workspace, "3", "it is an exercise", by="customer")
         service.appeal(workspace, "1", "we are a poison control centre", by="customer")
+    finally:
+        workspace.close()
+
+
+@pytest.fixture
+def ws(tmp_path: Path, workspace_copy: Copy) -> Iterator[Workspace]:
+    """This test's own copy of the workspace :func:`_build` makes."""
+    workspace_copy("review tamper", _build)
+    workspace = open_workspace(tmp_path / "ws")
+    try:
         yield workspace
     finally:
         workspace.close()

@@ -30,6 +30,7 @@ from scaleguard.usage.server import ServerConfig, create_app
 from scaleguard.workspace import init_workspace, open_workspace
 from scaleguard.workspace.workspace import Workspace
 from usage_helpers import embedder
+from workspace_copies import Copy
 
 #: Blocked for gov-agency (its contract makes malicious code a red line).
 RANSOMWARE = (
@@ -44,15 +45,26 @@ FORGED_EXCEPTION = {
 }
 
 
+def _build(folder: Path, pg_url: str | None) -> None:
+    """gov-agency's contract and one audited screen."""
+    db_url = pg_url or f"sqlite:///{folder / 'test.db'}"
+    init_workspace(folder / "ws", name="usage tamper", db_url=db_url).close()
+    workspace = open_workspace(folder / "ws")
+    try:
+        contract = folder / "c.yaml"
+        contract.write_text(GOV_CONTRACT)
+        service.add_contract(workspace, contract, policy=load_policy(), by="sales")
+        plain = Screener(load_policy(), embedder())
+        service.screen_and_record(workspace, plain, ["How do I bake bread?"], by="gateway")
+    finally:
+        workspace.close()
+
+
 @pytest.fixture
-def ws(tmp_path: Path, store_url: str) -> Iterator[Workspace]:
-    init_workspace(tmp_path / "ws", name="usage tamper", db_url=store_url).close()
+def ws(tmp_path: Path, workspace_copy: Copy) -> Iterator[Workspace]:
+    """This test's own copy of the workspace :func:`_build` makes."""
+    workspace_copy("usage tamper", _build)
     workspace = open_workspace(tmp_path / "ws")
-    contract = tmp_path / "c.yaml"
-    contract.write_text(GOV_CONTRACT)
-    service.add_contract(workspace, contract, policy=load_policy(), by="sales")
-    plain = Screener(load_policy(), embedder())
-    service.screen_and_record(workspace, plain, ["How do I bake bread?"], by="gateway")
     try:
         yield workspace
     finally:
