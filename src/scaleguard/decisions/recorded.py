@@ -10,36 +10,19 @@ that none the key signed is missing
 
 from __future__ import annotations
 
-from typing import cast
-
-from sqlalchemy import Table
-
 from scaleguard.errors import NotFoundError
 from scaleguard.store import repo
-from scaleguard.store.ledger.census import Counted
-from scaleguard.store.ledger.rows import Scope
+from scaleguard.store.ledger.scopes import Scope, kind_scope
 from scaleguard.store.records import Decision
-from scaleguard.store.tables import DecisionRow
 from scaleguard.workspace.rowcheck import check_rows
 from scaleguard.workspace.workspace import Workspace
 
 __all__ = ["decision_scope", "recorded_decision", "recorded_decisions"]
 
-_TABLE = cast(Table, DecisionRow.__table__)
-_scopes: dict[str | None, Scope] = {}
-
 
 def decision_scope(model: str | None = None) -> Scope:
     """Every decision (about ``model`` when given), each one the key signed."""
-    found = _scopes.get(model)
-    if found is None:
-        where = () if model is None else (_TABLE.c.model == model,)
-        counted = Counted("decision", None if model is None else (model,))
-        found = Scope(("decisions", model), _TABLE, where, counted)
-        if len(_scopes) >= 1024:
-            _scopes.clear()
-        _scopes[model] = found
-    return found
+    return kind_scope("decision", model)
 
 
 def recorded_decisions(ws: Workspace, model: str | None = None) -> list[Decision]:

@@ -19,16 +19,8 @@ its events), whole tables where a list or a clock covers every one.
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
 
-from sqlalchemy import Table
-
-from scaleguard.store.ledger.census import Counted
-from scaleguard.store.ledger.rows import Scope
-from scaleguard.store.tables import metadata
-
-if TYPE_CHECKING:
-    pass
+from scaleguard.store.ledger.scopes import Scope, kind_scope
 
 __all__ = [
     "all_reports_scopes",
@@ -40,95 +32,51 @@ __all__ = [
     "reports_scope",
 ]
 
-_KEPT = 1024
-#: incident id -> the scopes of the incident and its events, which keep their SQL
-_incident_scopes: dict[int, tuple[Scope, ...]] = {}
-#: report id -> the scopes of the report and its events
-_report_scopes: dict[int, tuple[Scope, ...]] = {}
 
-
-def _table(name: str) -> Table:
-    return metadata.tables[name]
-
-
-def _one(
-    cache_: dict[int, tuple[Scope, ...]],
-    ident: int,
-    parent: tuple[str, str],
-    child: tuple[str, str, str],
-) -> tuple[Scope, ...]:
-    """The row ``ident`` of table ``parent[0]`` (counted as ``parent[1]`` by its id) and the
-    rows of ``child[0]`` whose column ``child[2]`` names it (counted as ``child[1]``)."""
-    found = cache_.get(ident)
-    if found is None:
-        (table, kind), (events, event_kind, column) = parent, child
-        head, rows = _table(table), _table(events)
-        key, subject = f"id {ident}", (str(ident),)
-        found = (
-            Scope((table, key), head, (head.c.id == ident,), Counted(kind, subject)),
-            Scope((events, key), rows, (rows.c[column] == ident,), Counted(event_kind, subject)),
-        )
-        if len(cache_) >= _KEPT:
-            cache_.clear()
-        cache_[ident] = found
-    return found
+def _one(kind: str, event_kind: str, ident: int) -> tuple[Scope, ...]:
+    """Row ``ident`` (an entry of ``kind``, counted by its id) and its events."""
+    return (kind_scope(kind, ident), kind_scope(event_kind, ident))
 
 
 def incident_scopes(incident_id: int) -> tuple[Scope, ...]:
     """Incident ``incident_id`` and every event of it."""
-    return _one(
-        _incident_scopes,
-        incident_id,
-        ("incidents", "incident"),
-        ("incident_events", "incident-event", "incident_id"),
-    )
+    return _one("incident", "incident-event", incident_id)
 
 
 @cache
 def register_scopes() -> tuple[Scope, ...]:
     """Every incident and every incident event."""
     return (
-        Scope(("incidents", None), _table("incidents"), (), Counted("incident")),
-        Scope(("incident_events", None), _table("incident_events"), (), Counted("incident-event")),
+        kind_scope("incident"),
+        kind_scope("incident-event"),
     )
 
 
 def report_scopes(report_id: int) -> tuple[Scope, ...]:
     """Noncompliance report ``report_id`` and every event of it."""
-    return _one(
-        _report_scopes,
-        report_id,
-        ("nc_reports", "nc-report"),
-        ("nc_events", "nc-event", "report_id"),
-    )
+    return _one("nc-report", "nc-event", report_id)
 
 
 @cache
 def reports_scope() -> Scope:
     """Every noncompliance report (a follow-up token is looked up among all of them)."""
-    return Scope(("nc_reports", None), _table("nc_reports"), (), Counted("nc-report"))
+    return kind_scope("nc-report")
 
 
 @cache
 def all_reports_scopes() -> tuple[Scope, ...]:
     """Every noncompliance report and every event of them."""
-    events = Scope(("nc_events", None), _table("nc_events"), (), Counted("nc-event"))
-    return (reports_scope(), events)
+    return (reports_scope(), kind_scope("nc-event"))
 
 
 @cache
 def frameworks_scope() -> Scope:
     """Every framework version the workspace used (whose reviews and changes are due)."""
-    return Scope(("frameworks_loaded", None), _table("frameworks_loaded"), (), Counted("framework"))
+    return kind_scope("framework")
 
 
 @cache
 def compliance_scopes() -> tuple[Scope, ...]:
     """What the compliance duties are computed from besides noncompliance reports: every
     compliance record, the model registry (release dates) and the frameworks used."""
-    records = _table("compliance_records")
-    return (
-        Scope(("compliance_records", None), records, (), Counted("compliance-record")),
-        Scope(("models", None), _table("models"), (), Counted("model")),
-        frameworks_scope(),
-    )
+    return (kind_scope("compliance-record"), kind_scope("model"), frameworks_scope())

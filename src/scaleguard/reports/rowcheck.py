@@ -37,8 +37,9 @@ from typing import TYPE_CHECKING
 from scaleguard.reports import store
 from scaleguard.reports.store import RiskReport
 from scaleguard.roadmap.rowcheck import roadmap_scopes
-from scaleguard.store.ledger.census import SUBJECT_FIELD, Census, Counted
+from scaleguard.store.ledger.census import Census, Counted
 from scaleguard.store.ledger.rows import Scope, ScopeKey, decision_scopes
+from scaleguard.store.ledger.scopes import kind_scope
 from scaleguard.store.tables import metadata
 from scaleguard.store.tables_reports import REPORT_RECORD_KINDS
 from scaleguard.workspace.rowcheck import check_rows
@@ -66,31 +67,13 @@ REVIEW_KINDS = (
 #: Everything recorded about one report: what publishing an edition finds intact.
 RECORD_KINDS = REPORT_KINDS + REVIEW_KINDS
 
-#: (kind, subject) -> its scope, which keeps its compiled SQL
-_scopes: dict[tuple[str, int | str | None], Scope] = {}
-
 
 def scope(kind: str, subject: int | str | None = None) -> Scope:
-    """The rows of ``kind`` (a report or review entry kind) about ``subject``, as the
-    census counts them (a report id, or a reviewer's name for reviewers and interests),
-    or every row of the kind when None; each one the ledger's key signed."""
-    found = _scopes.get((kind, subject))
-    if found is None:
-        table = metadata.tables[REPORT_RECORD_KINDS[kind][0]]
-        if subject is None:
-            found = Scope((table.name, None), table, (), Counted(kind))
-        else:
-            column = SUBJECT_FIELD[kind]
-            found = Scope(
-                (table.name, f"{column} = {subject!r}"),
-                table,
-                (table.c[column] == subject,),
-                Counted(kind, (str(subject),)),
-            )
-        if len(_scopes) >= 1024:
-            _scopes.clear()
-        _scopes[(kind, subject)] = found
-    return found
+    """The rows of ``kind`` (a report or review entry kind) about ``subject`` (a report id,
+    or a reviewer's name for reviewers and interests), or every row of the kind when None."""
+    if kind not in REPORT_RECORD_KINDS:
+        raise ValueError(f"not a report or review kind: {kind!r}")
+    return kind_scope(kind, subject)
 
 
 def report_scopes(report_id: int, kinds: Iterable[str] = ()) -> list[Scope]:

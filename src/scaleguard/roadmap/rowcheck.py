@@ -18,48 +18,17 @@ from __future__ import annotations
 
 from functools import cache
 
-from scaleguard.store.ledger.census import Counted
-from scaleguard.store.ledger.rows import Scope
-from scaleguard.store.tables import metadata
+from scaleguard.store.ledger.scopes import Scope, kind_scope
 
 __all__ = ["goal_scopes", "roadmap_scopes"]
-
-_KEPT = 1024
-#: goal id -> the scopes of the goal and its updates, which keep their compiled SQL
-_goal_scopes: dict[str, tuple[Scope, ...]] = {}
 
 
 @cache
 def roadmap_scopes() -> tuple[Scope, ...]:
     """Every goal and every update: what a report card, a listing or a diff reads."""
-    goals, updates = metadata.tables["roadmap_goals"], metadata.tables["roadmap_updates"]
-    return (
-        Scope(("roadmap_goals", None), goals, (), Counted("roadmap-goal")),
-        Scope(("roadmap_updates", None), updates, (), Counted("roadmap-update")),
-    )
+    return (kind_scope("roadmap-goal"), kind_scope("roadmap-update"))
 
 
 def goal_scopes(goal: str) -> tuple[Scope, ...]:
     """Goal ``goal``'s row and every update of it (none, for a goal never recorded)."""
-    found = _goal_scopes.get(goal)
-    if found is None:
-        goals, updates = metadata.tables["roadmap_goals"], metadata.tables["roadmap_updates"]
-        key, subject = f"goal = {goal!r}", (goal,)
-        found = (
-            Scope(
-                ("roadmap_goals", key),
-                goals,
-                (goals.c.goal == goal,),
-                Counted("roadmap-goal", subject),
-            ),
-            Scope(
-                ("roadmap_updates", key),
-                updates,
-                (updates.c.goal == goal,),
-                Counted("roadmap-update", subject),
-            ),
-        )
-        if len(_goal_scopes) >= _KEPT:
-            _goal_scopes.clear()
-        _goal_scopes[goal] = found
-    return found
+    return (kind_scope("roadmap-goal", goal), kind_scope("roadmap-update", goal))

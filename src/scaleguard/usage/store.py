@@ -150,26 +150,12 @@ def current_contract(session: Session, customer: str) -> ContractRecord:
     return accepted[-1]
 
 
-#: customer (None: every customer) -> the scope of its contract rows, which keeps its SQL
-_contract_scopes: dict[str | None, Scope] = {}
-
-
 def contract_scope(customer: str | None) -> Scope:
     """The contract rows a screen for ``customer`` reads (all of them for ``None``), for
     :func:`scaleguard.store.ledger.rows.check_scopes`."""
-    from scaleguard.store.ledger.census import Counted
-    from scaleguard.store.ledger.rows import Scope
+    from scaleguard.store.ledger.scopes import kind_scope
 
-    found = _contract_scopes.get(customer)
-    if found is None:
-        table = UsageContractRow.__table__
-        where = () if customer is None else (table.c.customer == customer,)
-        counted = Counted("usage-contract", None if customer is None else (customer,))
-        found = Scope(("usage_contracts", customer), table, where, counted)  # type: ignore[arg-type]
-        if len(_contract_scopes) >= 1024:
-            _contract_scopes.clear()
-        _contract_scopes[customer] = found
-    return found
+    return kind_scope("usage-contract", customer)
 
 
 # -- screen decisions -------------------------------------------------------------

@@ -16,7 +16,8 @@ from sqlalchemy import or_
 
 from scaleguard.store import repo
 from scaleguard.store.ledger.census import Counted
-from scaleguard.store.ledger.rows import Scope
+from scaleguard.store.ledger.rows import KIND_OF_TABLE, Scope
+from scaleguard.store.ledger.scopes import kind_scope
 from scaleguard.store.tables import metadata
 from scaleguard.workspace.rowcheck import check_rows
 
@@ -28,27 +29,18 @@ if TYPE_CHECKING:
 
 __all__ = ["attestations", "evidence", "facts", "model_entry", "registry"]
 
-#: table -> the kind its rows are recorded as
-_KINDS = {
-    "models": "model",
-    "model_scores": "model-score",
-    "evidence": "evidence",
-    "attestations": "attestation",
-    "facts": "fact",
-}
-
 
 def _scope(table_name: str, model: str | None = None, workspace_wide: bool = False) -> Scope:
     """Every row of ``table_name`` (those about ``model`` when given, and the workspace-wide
     ones too with ``workspace_wide``), each one the key signed."""
+    kind = KIND_OF_TABLE[table_name][0]
+    if model is None or not workspace_wide:
+        return kind_scope(kind, model)
     table = metadata.tables[table_name]
-    kind = _KINDS[table_name]
-    if model is None:
-        return Scope((table_name, None), table, (), Counted(kind))
-    if workspace_wide:
-        where = or_(table.c.model == model, table.c.model.is_(None))
-        return Scope((table_name, model), table, (where,), Counted(kind, (model, None)))
-    return Scope((table_name, model), table, (table.c.model == model,), Counted(kind, (model,)))
+    where = or_(table.c.model == model, table.c.model.is_(None))
+    return Scope(
+        (table_name, f"model {model!r} or none"), table, (where,), Counted(kind, (model, None))
+    )
 
 
 def _check(session: Session, ws: Workspace, scopes: list[Scope], what: str) -> None:

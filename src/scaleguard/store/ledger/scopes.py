@@ -24,17 +24,20 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from scaleguard.errors import LedgerIntegrityError
+from scaleguard.ledger.recheck import RECORD_TABLES
 from scaleguard.store.db import first_line
 from scaleguard.store.ledger import relations
-from scaleguard.store.ledger.census import Counted
+from scaleguard.store.ledger.census import SUBJECT_FIELD, Counted
 from scaleguard.store.ledger.reader import column_processors
 from scaleguard.store.params import check_params
+from scaleguard.store.tables import metadata
 
 __all__ = [
     "HINT",
     "Scope",
     "ScopeKey",
     "checked_tokens",
+    "kind_scope",
     "pg_read",
     "processed",
     "scope_tokens",
@@ -218,3 +221,30 @@ def checked_tokens(session: Session, scopes: Sequence[Scope]) -> list[object]:
     digests, facts = _pg_digests(session, scopes, tables)
     relations.judge_pg(session, tables, facts)
     return digests
+
+
+#: (kind, subject) -> its scope, which keeps its compiled SQL
+_kind_scopes: dict[tuple[str, int | str | None], Scope] = {}
+
+
+def kind_scope(kind: str, subject: int | str | None = None) -> Scope:
+    """The rows recorded as entries of ``kind`` about ``subject`` (selected by the column
+    the census counts the kind by, :data:`~scaleguard.store.ledger.census.SUBJECT_FIELD`),
+    or every row of the kind when None; each one the key signed, none missing."""
+    found = _kind_scopes.get((kind, subject))
+    if found is None:
+        table = metadata.tables[RECORD_TABLES[kind][0]]
+        if subject is None:
+            found = Scope((table.name, None), table, (), Counted(kind))
+        else:
+            column = SUBJECT_FIELD.get(kind, "model")
+            found = Scope(
+                (table.name, f"{column} = {subject!r}"),
+                table,
+                (table.c[column] == subject,),
+                Counted(kind, (str(subject),)),
+            )
+        if len(_kind_scopes) >= 4096:
+            _kind_scopes.clear()
+        _kind_scopes[(kind, subject)] = found
+    return found
