@@ -91,6 +91,19 @@ def refuses(ws: Workspace, act: Callable[[], object], match: str = DELETED) -> N
         assert repo.ledger_size(s) == before  # nothing recorded
 
 
+def delete_evidence_with_its_entry(lab: Workspace) -> int:
+    """Delete the model's first evidence row and its ledger entry; the entry's index."""
+    victim = evidence_ids(lab)[0]
+    with lab.store.read() as s:
+        index = next(e.ledger_index for e in repo.evidence_for_model(s, MODEL) if e.id == victim)
+    attack(
+        lab,
+        sql("DELETE FROM evidence WHERE id = :i", i=victim),
+        sql("DELETE FROM ledger_entries WHERE idx = :i", i=index),
+    )
+    return index
+
+
 def decide(ws: Workspace) -> object:
     return service.decide(ws, MODEL, "train", by="rso")
 
@@ -109,14 +122,7 @@ def test_a_deleted_evidence_row_stops_a_process_that_never_read_it(lab: Workspac
 
 def test_deleting_the_entry_with_its_row_is_refused_too(lab: Workspace) -> None:
     """The rows left still prove against the signed root; the count gives the deletion away."""
-    victim = evidence_ids(lab)[0]
-    with lab.store.read() as s:
-        index = next(e.ledger_index for e in repo.evidence_for_model(s, MODEL) if e.id == victim)
-    attack(
-        lab,
-        sql("DELETE FROM evidence WHERE id = :i", i=victim),
-        sql("DELETE FROM ledger_entries WHERE idx = :i", i=index),
-    )
+    delete_evidence_with_its_entry(lab)
     with fresh(lab) as cold:
         refuses(cold, lambda: decide(cold))
 
@@ -199,14 +205,7 @@ def test_without_the_file_a_deleted_row_is_still_found(lab: Workspace) -> None:
 
 
 def test_without_the_file_a_deleted_entry_stops_the_count(lab: Workspace) -> None:
-    victim = evidence_ids(lab)[0]
-    with lab.store.read() as s:
-        index = next(e.ledger_index for e in repo.evidence_for_model(s, MODEL) if e.id == victim)
-    attack(
-        lab,
-        sql("DELETE FROM evidence WHERE id = :i", i=victim),
-        sql("DELETE FROM ledger_entries WHERE idx = :i", i=index),
-    )
+    index = delete_evidence_with_its_entry(lab)
     census_file(lab).unlink()
     with fresh(lab) as cold:
         refuses(cold, lambda: decide(cold), match=f"entry {index} is missing")
