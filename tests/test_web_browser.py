@@ -227,7 +227,8 @@ def test_consistency_between_two_checkpoints_verifies(server: LiveServer, page: 
     page.goto(f"{server.url}/api/v1/ledger/checkpoints")
     sizes = sorted(c["size"] for c in json.loads(page.locator("body").inner_text())["items"])
     assert len(sizes) >= 2
-    for old in sizes[:-1]:
+    # the oldest, a middle one and the newest but one: the page's check is the same for all
+    for old in sorted({sizes[0], sizes[(len(sizes) - 1) // 2], sizes[-2]}):
         ok, text = verify(page, f"{server.url}/ledger/consistency?old={old}&new={sizes[-1]}")
         assert ok == "true", f"{old}: {text}"
 

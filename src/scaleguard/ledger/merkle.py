@@ -58,6 +58,46 @@ def parent_level(level: Sequence[bytes]) -> list[bytes]:
     return [sha(prefix + left + right).digest() for left, right in pairs]
 
 
+def append_to_edge(
+    edge: list[bytes],
+    first: int,
+    leaves: Sequence[bytes],
+    nodes: list[tuple[int, int, bytes]] | None = None,
+) -> None:
+    """Append ``leaves`` to a tree of ``first`` leaves whose right edge is ``edge``.
+
+    ``edge`` holds the hashes of the tree's maximal complete subtrees, largest
+    first (one per set bit of ``first``), and is updated in place. Leaf ``i``
+    completes one subtree per trailing 1-bit of ``i``, each the newest subtree
+    on the edge merged with the one just finished. With ``nodes``, every
+    complete subtree met is added to it as ``(level, index, hash)``, leaves
+    included, in the order :func:`new_complete_nodes` produces them.
+    """
+    if len(edge) != first.bit_count():
+        raise LedgerError(f"a tree of {first} leaves has {first.bit_count()} edge hashes")
+    sha, prefix = hashlib.sha256, _NODE_PREFIX
+    pop, push = edge.pop, edge.append
+    if nodes is None:
+        for index, h in enumerate(leaves, start=first):
+            while index & 1:
+                h = sha(prefix + pop() + h).digest()
+                index >>= 1
+            push(h)
+        return
+    record = nodes.append
+    for index, h in enumerate(leaves, start=first):
+        if len(h) != HASH_SIZE:
+            raise LedgerError(f"leaf hash must be {HASH_SIZE} bytes, got {len(h)}")
+        record((0, index, h))
+        level = 0
+        while index & 1:
+            h = sha(prefix + pop() + h).digest()
+            level += 1
+            index >>= 1
+            record((level, index, h))
+        push(h)
+
+
 def _split(n: int) -> int:
     """Largest power of two strictly smaller than ``n`` (n >= 2)."""
     return 1 << ((n - 1).bit_length() - 1)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from scaleguard.errors import LedgerError
-from scaleguard.ledger.merkle import EMPTY_ROOT, NodeSource, node_hash
+from scaleguard.ledger.merkle import EMPTY_ROOT, NodeSource, append_to_edge, node_hash
 from scaleguard.ledger.note import (
     Checkpoint,
     NoteSigner,
@@ -52,15 +52,9 @@ def fold(frontier: Sequence[bytes]) -> bytes:
 
 def extend(frontier: Sequence[bytes], size: int, leaves: Sequence[bytes]) -> tuple[bytes, ...]:
     """The frontier after appending ``leaves`` (leaf hashes) to a tree of ``size``."""
-    stack = [(level, h) for level, h in zip(frontier_levels(size), frontier, strict=True)]
-    for leaf in leaves:
-        level, h = 0, leaf
-        while stack and stack[-1][0] == level:
-            _, left = stack.pop()
-            h = node_hash(left, h)
-            level += 1
-        stack.append((level, h))
-    return tuple(h for _, h in stack)
+    edge = list(frontier)
+    append_to_edge(edge, size, leaves)
+    return tuple(edge)
 
 
 def stored_frontier(session: Session, size: int) -> tuple[bytes, ...]:

@@ -30,11 +30,11 @@ from scaleguard.ledger.canonical import LedgerEntry, parse_entry
 from scaleguard.ledger.merkle import (
     HASH_SIZE,
     NodeSource,
+    append_to_edge,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
     new_complete_nodes,
-    node_hash,
     root,
     verify_consistency,
     verify_inclusion,
@@ -212,20 +212,9 @@ def batch_nodes(tx: Tx, first: int, leaves: Sequence[bytes]) -> list[tuple[int, 
             start += 1 << level
     source = DbNodeSource(tx)
     source.prefetch(keys)
-    stack = [source.node(level, i) for level, i in keys]
+    edge = [source.node(level, i) for level, i in keys]
     rows: list[tuple[int, int, bytes]] = []
-    append, pop, push = rows.append, stack.pop, stack.append
-    for index, h in enumerate(leaves, start=first):
-        if len(h) != HASH_SIZE:
-            raise LedgerError(f"leaf hash must be {HASH_SIZE} bytes, got {len(h)}")
-        append((0, index, h))
-        level, i = 0, index
-        while i & 1:
-            h = node_hash(pop(), h)
-            level += 1
-            i >>= 1
-            append((level, i, h))
-        push(h)
+    append_to_edge(edge, first, leaves, rows)
     return rows
 
 
