@@ -12,6 +12,7 @@ from scaleguard.errors import LedgerError
 from scaleguard.ledger.merkle import (
     EMPTY_ROOT,
     MemoryNodeSource,
+    append_to_edge,
     consistency_proof,
     inclusion_proof,
     inclusion_proof_length,
@@ -179,6 +180,41 @@ def test_stored_nodes_are_exactly_the_complete_subtrees() -> None:
         rows_written += len(rows)
         tree.append(entry)
     assert rows_written < 2 * len(data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 70), st.integers(0, 70))
+def test_appending_to_the_right_edge_is_appending_one_by_one(first: int, more: int) -> None:
+    """append_to_edge (the batch path and the signer's frontier) gives the rows and the
+    edge that new_complete_nodes gives leaf by leaf."""
+    data = entries(first + more)
+    leaves = [leaf_hash(e) for e in data]
+    tree = MemoryNodeSource()
+    expected: list[tuple[int, int, bytes]] = []
+    for i, entry in enumerate(data):
+        rows = new_complete_nodes(i, leaves[i], tree)
+        if i >= first:
+            expected += rows
+        tree.append(entry)
+    edge: list[bytes] = []
+    append_to_edge(edge, 0, leaves[:first])
+    got: list[tuple[int, int, bytes]] = []
+    append_to_edge(edge, first, leaves[first:], got)
+    assert got == expected
+    # the edge is the maximal complete subtrees of the whole tree, largest first
+    size, start, subtrees = first + more, 0, []
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size >> level & 1:
+            subtrees.append(naive_root(data[start : start + (1 << level)]))
+            start += 1 << level
+    assert edge == subtrees
+
+
+def test_an_edge_that_does_not_fit_the_size_is_refused() -> None:
+    with pytest.raises(LedgerError, match="edge hashes"):
+        append_to_edge([leaf_hash(b"a")], 3, [leaf_hash(b"b")])
+    with pytest.raises(LedgerError, match="32 bytes"):
+        append_to_edge([], 0, [b"short"], [])
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 1000, 2**20 + 12345, 2**40 - 1, 2**62 + 7])
