@@ -349,6 +349,13 @@ class Library:
         versions = ", ".join(f[1] for f in matches)
         raise NotFoundError(f"{fid} has no version {version!r}", hint=f"known versions: {versions}")
 
+    def builtin(self, ref: str) -> LoadedFramework | None:
+        """The built-in framework ``ID@VERSION``, if there is one (loads only that one)."""
+        for where in self._builtin:
+            if where.ref == ref:
+                return load_builtin(where)
+        return None
+
 
 def _loaded(where: BuiltinRef | LibraryEntry) -> LoadedFramework:
     return load_builtin(where) if isinstance(where, BuiltinRef) else where.framework

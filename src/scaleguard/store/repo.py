@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from scaleguard.errors import NotFoundError
+from scaleguard.errors import ConflictError, NotFoundError
 from scaleguard.ledger.canonical import format_time
 from scaleguard.store.db import Tx
 from scaleguard.store.ledger.append import append_record as append_record
@@ -98,10 +98,29 @@ def framework_use(session: Session, digest: str) -> FrameworkUse | None:
 
 
 def record_framework(tx: Tx, *, ref: str, digest: str, origin: str) -> FrameworkUse:
-    """Record the first use of a framework digest; later uses return that first record."""
+    """Record the first use of a framework digest; later uses return that first record.
+
+    A framework's ``ID@VERSION`` names one set of rules: a document of the
+    workspace's own (or given as a path) whose content differs from what was
+    first used under the same ref is refused, so a decision recorded as made
+    under ``lab-rsp@1.0`` cannot rest on rules edited in place. A built-in
+    framework may change with the installed scaleguard (a corrected encoding of
+    the same published version); its new digest is recorded as a use of its own,
+    and every decision names the digest it applied.
+    """
     found = framework_use(tx, digest)
     if found is not None:
         return found
+    if not origin.startswith("builtin:"):
+        earlier = first_record(tx, FrameworkLoadedRow, FrameworkUse, ref=ref)
+        if earlier is not None:
+            raise ConflictError(
+                f"{ref} ({origin}) is not the {ref} this workspace first used on "
+                f"{earlier.loaded_at[:10]} (sha256 {earlier.digest[:12]}, now {digest[:12]}): "
+                "a framework's rules may not change under the same version",
+                hint="give the changed document a new version (its framework: version: "
+                "field), so decisions under each stay told apart, or restore it as it was",
+            )
     return create_record(
         tx,
         FrameworkLoadedRow,

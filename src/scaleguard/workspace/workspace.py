@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from scaleguard.actor import acting_user
 from scaleguard.errors import (
     ConflictError,
+    FrameworkError,
     LedgerError,
     LedgerIntegrityError,
     NotFoundError,
@@ -362,10 +363,20 @@ class Workspace:
                 "no framework named and no default in scaleguard.toml",
                 hint='name one (e.g. anthropic-rsp@3.0) or set [frameworks] default = "..."',
             )
-        fw = self.library().get(chosen)
+        library = self.library()
+        fw = library.get(chosen)
         origin = fw.origin
         if not origin.startswith("builtin:"):
             origin = self.relative(Path(origin))
+            published = library.builtin(fw.ref)
+            if published is not None and published.digest != fw.digest:
+                # a file given by path may not stand in for a published framework's rules
+                raise FrameworkError(
+                    f"{origin} calls itself {fw.ref}, a built-in framework, but its rules "
+                    "are not the built-in ones",
+                    hint=f"give it another id or version ('scaleguard frameworks diff "
+                    f"{fw.ref} {origin}' shows what differs), or use {fw.ref} itself",
+                )
         return fw, origin
 
     def close(self) -> None:

@@ -1,0 +1,148 @@
+"""A framework's ID@VERSION names one set of rules, in every decision that cites it.
+
+Attacks: an operator edits the workspace's own framework in place (drops a
+required safeguard) and decides again under the same version; a file given by
+path calls itself a built-in framework's version with loosened rules. Both are
+refused with exit 2 and record nothing. A built-in framework whose encoding
+changes with the installed scaleguard is recorded as a use of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scaleguard.errors import ConflictError
+from scaleguard.store import Store, ensure_schema, repo
+from scaleguard.workspace.workspace import Workspace
+
+Cli = Callable[..., Any]
+
+BOTH_SAFEGUARDS = "      - standard: asl-3-deployment\n      - standard: asl-3-security\n"
+ONE_SAFEGUARD = "      - standard: asl-3-deployment\n"
+
+
+def _rsp_3_0() -> str:
+    return (
+        resources.files("scaleguard.framework") / "builtin" / "anthropic-rsp-3.0.yaml"
+    ).read_text(encoding="utf-8")
+
+
+def _as_lab_framework(text: str, version: str) -> str:
+    """The RSP 3.0 document as the lab's own framework ``lab-rsp@version``."""
+    renamed = text.replace("  id: anthropic-rsp\n", "  id: lab-rsp\n", 1)
+    renamed = renamed.replace('  version: "3.0"\n', f'  version: "{version}"\n', 1)
+    assert renamed.count("lab-rsp") == 1 and f'"{version}"' in renamed
+    return renamed
+
+
+def _loosened(text: str) -> str:
+    """The same document without the first threshold's second required safeguard."""
+    assert BOTH_SAFEGUARDS in text
+    return text.replace(BOTH_SAFEGUARDS, ONE_SAFEGUARD, 1)
+
+
+def _recorded(ws: Workspace) -> tuple[int, int, int]:
+    with ws.store.read() as s:
+        return repo.ledger_size(s), len(repo.decisions(s)), len(repo.framework_uses(s))
+
+
+def _decide(cli: Cli, ws: Workspace, framework: str) -> Any:
+    args = ("decide", "aurora-3", "--action", "train", "--framework", framework)
+    return cli(*args, "--by", "rso", "--workspace", ws.root, "--json")
+
+
+def test_a_framework_edited_under_the_same_version_is_refused(lab: Workspace, cli: Cli) -> None:
+    path = lab.frameworks_dir / "lab.yaml"
+    path.write_text(_as_lab_framework(_rsp_3_0(), "1.0"))
+    first = _decide(cli, lab, "lab-rsp@1.0")
+    assert first.code in (0, 1), first.err
+    before = _recorded(lab)
+
+    path.write_text(_loosened(_as_lab_framework(_rsp_3_0(), "1.0")))
+    for result in (
+        _decide(cli, lab, "lab-rsp@1.0"),
+        cli("determine", "aurora-3", "--framework", "lab-rsp@1.0", "--workspace", lab.root),
+    ):
+        assert result.code == 2, result.err
+        assert "lab-rsp@1.0 (frameworks/lab.yaml) is not the lab-rsp@1.0" in result.err
+        assert "may not change under the same version" in result.err
+        assert "hint: give the changed document a new version" in result.err
+        assert "Traceback" not in result.err
+        assert _recorded(lab) == before  # nothing recorded: no decision, no entry
+
+    refused = _decide(cli, lab, "lab-rsp@1.0")
+    error = json.loads(refused.out)["error"]
+    assert (error["type"], error["exit_code"]) == ("ConflictError", 2)
+
+    # the change, under a version of its own, is a framework of its own
+    path.write_text(_loosened(_as_lab_framework(_rsp_3_0(), "1.1")))
+    again = _decide(cli, lab, "lab-rsp@1.1")
+    assert again.code in (0, 1), again.err
+    with lab.store.read() as s:
+        uses = {u.ref: u.digest for u in repo.framework_uses(s)}
+    assert {"lab-rsp@1.0", "lab-rsp@1.1"} <= set(uses)
+    assert uses["lab-rsp@1.0"] != uses["lab-rsp@1.1"]
+
+    # restoring the document as first used is the same framework again
+    path.write_text(_as_lab_framework(_rsp_3_0(), "1.0"))
+    assert _decide(cli, lab, "lab-rsp@1.0").code in (0, 1)
+
+
+def test_a_file_posing_as_a_built_in_version_is_refused(
+    lab: Workspace, cli: Cli, tmp_path: Path
+) -> None:
+    posing = tmp_path / "rsp.yaml"
+    posing.write_text(_loosened(_rsp_3_0()))
+    before = _recorded(lab)
+    result = _decide(cli, lab, str(posing))
+    assert result.code == 2, result.err
+    assert "calls itself anthropic-rsp@3.0, a built-in framework" in result.err
+    assert "frameworks diff" in result.err and "Traceback" not in result.err
+    assert _recorded(lab) == before
+
+    # an exact copy is the same rules: accepted, and recorded as the built-in's digest
+    copy = tmp_path / "copy.yaml"
+    copy.write_text(_rsp_3_0())
+    assert _decide(cli, lab, str(copy)).code in (0, 1)
+    builtin = lab.library().get("anthropic-rsp@3.0")
+    with lab.store.read() as s:
+        assert repo.framework_use(s, builtin.digest) is not None
+
+
+@pytest.fixture
+def store(migrated_url: str) -> Iterator[Store]:
+    s = Store(migrated_url)
+    ensure_schema(s, create=False)
+    yield s
+    s.dispose()
+
+
+def test_only_a_built_in_framework_may_change_under_its_version(store: Store) -> None:
+    with store.write() as tx:
+        first = repo.record_framework(
+            tx, ref="acme@1.0", digest="a" * 64, origin="frameworks/acme.yaml"
+        )
+        published = repo.record_framework(tx, ref="x@1", digest="d" * 64, origin="builtin:x")
+    with store.read() as s:
+        size = repo.ledger_size(s)
+    with (
+        pytest.raises(ConflictError, match=r"acme@1\.0 \(other/acme\.yaml\) is not the acme@1\.0"),
+        store.write() as tx,
+    ):
+        repo.record_framework(tx, ref="acme@1.0", digest="b" * 64, origin="other/acme.yaml")
+    # a corrected encoding of a published version, shipped with scaleguard: recorded
+    with store.write() as tx:
+        corrected = repo.record_framework(tx, ref="x@1", digest="e" * 64, origin="builtin:x")
+        same = repo.record_framework(
+            tx, ref="acme@1.0", digest="a" * 64, origin="frameworks/acme.yaml"
+        )
+    assert same == first and corrected.ledger_index == size
+    assert corrected.digest != published.digest
+    with store.read() as s:
+        assert [u.digest[0] for u in repo.framework_uses(s)] == ["a", "d", "e"]
