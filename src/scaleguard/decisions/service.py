@@ -405,7 +405,11 @@ def _registry(s: Session, subject_name: str) -> tuple[list[RegistryModel], Regis
     models = _registry_cache.get(key)
     if models is None:
         models = _read_registry(s)
-        _registry_cache.clear()
+        # one entry per database (its newest content), a few databases per process
+        for stale in [k for k in _registry_cache if k[:2] == key[:2]]:
+            del _registry_cache[stale]
+        if len(_registry_cache) >= 8:
+            _registry_cache.clear()
         _registry_cache[key] = models
     subject = next((m for m in models if m.name == subject_name), None)
     return [m for m in models if m.name != subject_name], subject

@@ -315,7 +315,11 @@ def evidence_model_names(session: Session) -> frozenset[str]:
     names = _evidence_names.get(key)
     if names is None:
         names = frozenset(conn.execute(select(EvidenceRow.model).distinct()).scalars())
-        _evidence_names.clear()
+        # one entry per database (its newest content), a few databases per process
+        for stale in [k for k in _evidence_names if k[:2] == key[:2]]:
+            del _evidence_names[stale]
+        if len(_evidence_names) >= 8:
+            _evidence_names.clear()
         _evidence_names[key] = names
     return names
 
