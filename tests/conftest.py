@@ -12,11 +12,13 @@ built once per test process and copied for each test: see workspace_copies.
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import multiprocessing.context
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,6 +35,12 @@ if TYPE_CHECKING:  # imported where used: every xdist worker waits for this modu
     from workspace_copies import Build, Copy, WorkspaceCopies
 
 PG_URL = os.environ.get("SCALEGUARD_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+# Copies without the key keep their census in the user's cache folder: the suite keeps its
+# own, one per test process, and never writes the user's.
+_CACHE = tempfile.mkdtemp(prefix="scaleguard-test-cache-")
+os.environ["SCALEGUARD_CACHE_DIR"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 _pg_skips: list[str] = []
 
 

@@ -27,7 +27,7 @@ from scaleguard.errors import LedgerIntegrityError
 from scaleguard.ledger.merkle import EMPTY_ROOT
 from scaleguard.ledger.note import Checkpoint, open_checkpoint
 from scaleguard.store import repo
-from scaleguard.store.ledger import rows
+from scaleguard.store.ledger import keyless, rows
 from scaleguard.store.ledger.census import (
     EMPTY,
     HEADER,
@@ -396,9 +396,7 @@ def test_a_copy_without_the_key_still_checks_what_it_shows(lab: Workspace) -> No
     decide(lab)
     (lab.root / "keys" / "ledger.key").unlink()
     census_file(lab).unlink()
-    from scaleguard.store.ledger import census as census_module
-
-    census_module._in_memory.clear()
+    keyless.forget()
     with fresh(lab) as copy:
         assert not copy.has_ledger_key()
         with copy.store.read() as s:

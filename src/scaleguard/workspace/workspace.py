@@ -227,12 +227,12 @@ class Workspace:
 
         A copy without the key (how a reviewer usually gets a workspace) has no signer
         state: it checks against the database's newest checkpoint, verified with the
-        public key (:func:`~scaleguard.store.ledger.census.published_checkpoint`)."""
+        public key (:func:`~scaleguard.store.ledger.keyless.published_checkpoint`)."""
         if session is None:
             with self.store.read() as s:
                 return self.signed_checkpoint(s)
         if not self.has_ledger_key():
-            from scaleguard.store.ledger.census import published_checkpoint
+            from scaleguard.store.ledger.keyless import published_checkpoint
 
             return published_checkpoint(session, self.verifier())
         return self._ledger_signer().latest(session).checkpoint
@@ -241,11 +241,11 @@ class Workspace:
         """How many entries of each kind and subject the signer signed up to ``signed``
         (:mod:`scaleguard.store.ledger.census`): what lets a check see a deleted row.
         Without the key, counted from the entries (checked against ``signed``) and kept
-        in memory."""
+        in the user's cache folder (:mod:`~scaleguard.store.ledger.keyless`)."""
         if not self.has_ledger_key():
-            from scaleguard.store.ledger.census import counted_in_memory
+            from scaleguard.store.ledger.keyless import counted_for_copy
 
-            return counted_in_memory(session, signed)
+            return counted_for_copy(session, signed, self.verifier().key_id)
         return self._ledger_signer().census(session, signed)
 
     def verify_ledger(

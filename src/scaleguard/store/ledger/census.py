@@ -62,7 +62,7 @@ from sqlalchemy.orm import Session
 
 from scaleguard.errors import LedgerError, LedgerIntegrityError
 from scaleguard.ledger.merkle import EMPTY_ROOT, HASH_SIZE, leaf_hashes
-from scaleguard.ledger.note import Checkpoint, NoteVerifier, open_checkpoint
+from scaleguard.ledger.note import Checkpoint
 from scaleguard.store.ledger.frontier import extend, fold, stored_frontier
 from scaleguard.store.ledger.state import locked
 from scaleguard.store.tables import LedgerEntryRow
@@ -562,54 +562,3 @@ def count_from(session: Session, base: Census, signed: Checkpoint) -> Census:
             f"entries {base.size} to {signed.size - 1} are not the entries the signer signed"
         )
     return base.plus(delta, signed.size, signed.root)
-
-
-# -- a copy of the workspace without the key ---------------------------------------------
-
-#: (database URL, origin) -> censuses counted in this process, by tree size
-_in_memory: dict[tuple[str, str], dict[int, Census]] = {}
-
-
-def published_checkpoint(session: Session, verifier: NoteVerifier) -> Checkpoint:
-    """The database's newest checkpoint, signed by ``verifier``'s key, whose root the stored
-    tree gives: what a copy without the key (and so without the signer's state) checks
-    against. Deleting the newest entries together with their checkpoints goes unseen
-    here; ``ledger verify --against`` a checkpoint published earlier catches it."""
-    from scaleguard.store.ledger.signer import latest_row
-    from scaleguard.store.ledger.tree import root_at
-
-    newest = latest_row(session)
-    if newest is None:
-        raise LedgerIntegrityError(
-            "the database holds no signed checkpoint to check its rows against", hint=HINT
-        )
-    try:
-        checkpoint = open_checkpoint(newest[1], verifier)
-        stored = root_at(session, checkpoint.size)
-    except LedgerError as exc:
-        raise LedgerIntegrityError(
-            f"the newest checkpoint cannot be used: {exc.message}", hint=HINT
-        ) from None
-    if stored != checkpoint.root:
-        raise LedgerIntegrityError(
-            f"the stored tree's root at size {checkpoint.size} is not the signed one", hint=HINT
-        )
-    return checkpoint
-
-
-def counted_in_memory(session: Session, signed: Checkpoint) -> Census:
-    """The census of ``signed`` counted from the entries (:func:`count_from`), for a copy
-    without the key's census file; kept for this process, counted forward from there."""
-    key = (str(session.connection().engine.url), signed.origin)
-    known = _in_memory.setdefault(key, {})
-    found = known.get(signed.size)
-    if found is not None and found.root == signed.root:
-        return found
-    base = max(
-        (c for c in known.values() if c.size <= signed.size), key=lambda c: c.size, default=EMPTY
-    )
-    census = count_from(session, base, signed)
-    if len(known) >= _HISTORY:
-        known.clear()
-    known[signed.size] = census
-    return census
