@@ -50,6 +50,25 @@ def machine() -> str:
     )
 
 
+def probe() -> float:
+    """Seconds (median of five) for one fixed task of pure Python and hashing: the same
+    work every run, so its time says how fast the machine was running at that moment."""
+    import hashlib
+    import statistics
+    import time
+
+    data = bytes(range(256)) * 16_384  # 4 MiB
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        total = 0
+        for i in range(200_000):
+            total += i * i % 7
+        hashlib.sha256(data).digest()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def main() -> int:
     quick = "--quick" in sys.argv[1:]
     only = [a for a in sys.argv[1:] if not a.startswith("--")]
@@ -73,7 +92,15 @@ def main() -> int:
             continue
         module = importlib.import_module(name)
         print(f"running {name} ...", flush=True)
+        before = probe()
         section = module.run(quick=quick).rstrip() + "\n"
+        title, _, body = section.partition("\n")
+        note = (
+            f"Machine probe (one fixed CPU task, lower is faster; it tells how fast the "
+            f"shared machine ran when figures from different runs are compared): "
+            f"{before * 1000:.0f} ms before this section, {probe() * 1000:.0f} ms after."
+        )
+        section = f"{title}\n\n{note}\n{body}"
         fresh[_heading(section)] = section
     if only and out.exists():
         # A partial run replaces only its own sections, dated, and keeps every other one.
