@@ -602,7 +602,7 @@ def run(quick: bool = False) -> str:
         rows.append(("consistency proof", _median_ms(consistency), "median of 200"))
 
         verify_table, verify_note = verify_rows(
-            big, signer.verifier, Path(tmp) / "big.db", entries, repeat=1 if not quick else 2
+            big, signer.verifier, Path(tmp) / "big.db", entries, repeat=2
         )
         seconds, report = _timed(lambda: verify(big, signer.verifier, full=False))
         assert report.ok
