@@ -120,27 +120,38 @@ def _batches(store: Store, count: int, per_tx: int) -> float:
     return time.perf_counter() - start
 
 
-def _raw_commit_floor(path: Path, count: int, state_line: bytes | None = None) -> float:
-    """Seconds for ``count`` one-row commits through bare sqlite3: WAL, synchronous=FULL.
+_INSERT_ENTRIES = (
+    "INSERT INTO ledger_entries (idx, kind, subject, created_at, data, leaf_hash) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_INSERT_NODES = "INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)"
+_INSERT_CHECKPOINTS = (
+    "INSERT INTO ledger_checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)"
+)
+#: One commit: (statement, the rows it inserts) in order.
+Commit = list[tuple[str, list[Any]]]
 
-    The row is about the size of a ledger entry; nothing is hashed or signed. This is
-    what one durable commit costs on this disk, the floor of a durable append.
 
-    With ``state_line``, each commit is followed, as the signer must follow it (its
-    state may only move after the commit is durable), by that line appended to a file
-    and ``fdatasync``'d: the design floor, what a signed durable append cannot avoid.
-    """
+def _timed_commits(
+    path: Path, commits: list[Commit], state_line: bytes | None = None, setup: str = ""
+) -> float:
+    """Seconds for ``commits`` through bare sqlite3 (WAL, synchronous=FULL), one
+    transaction each; with ``state_line``, each commit is followed, as the signer must
+    follow it (its state may only move after the commit is durable), by that line
+    appended to a file and ``fdatasync``'d."""
     conn = sqlite3.connect(path, isolation_level=None)
     state = os.open(path.with_suffix(".state"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     sync = getattr(os, "fdatasync", os.fsync)
     try:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("CREATE TABLE IF NOT EXISTS t (i INTEGER PRIMARY KEY, data BLOB)")
+        if setup:
+            conn.execute(setup)
         start = time.perf_counter()
-        for _ in range(count):
+        for statements in commits:
             conn.execute("BEGIN IMMEDIATE")
-            conn.execute("INSERT INTO t (data) VALUES (?)", (b"x" * 200,))
+            for sql, rows in statements:
+                conn.executemany(sql, rows)
             conn.execute("COMMIT")
             if state_line is not None:
                 os.write(state, state_line)
@@ -149,6 +160,18 @@ def _raw_commit_floor(path: Path, count: int, state_line: bytes | None = None) -
     finally:
         os.close(state)
         conn.close()
+
+
+def _raw_commit_floor(path: Path, count: int, state_line: bytes | None = None) -> float:
+    """Seconds for ``count`` one-row commits through bare sqlite3: WAL, synchronous=FULL.
+
+    The row is about the size of a ledger entry; nothing is hashed or signed. This is
+    what one durable commit costs on this disk, the floor of a durable append; with
+    ``state_line``, the two syncs in turn a signed append waits for.
+    """
+    one: Commit = [("INSERT INTO t (data) VALUES (?)", [(b"x" * 200,)])]
+    setup = "CREATE TABLE IF NOT EXISTS t (i INTEGER PRIMARY KEY, data BLOB)"
+    return _timed_commits(path, [one] * count, state_line, setup)
 
 
 def _append_rows(path: Path, count: int) -> list[tuple[list[Any], list[Any], list[Any]]]:
@@ -177,40 +200,18 @@ def _design_floor(
     path: Path, rows: list[tuple[list[Any], list[Any], list[Any]]], state_line: bytes
 ) -> float:
     """Seconds to commit ``rows`` one append at a time through bare sqlite3 (the
-    workspace's schema and pragmas), each commit followed by ``state_line`` appended to
-    a file and ``fdatasync``'d, as the signer's state must follow a durable commit.
+    workspace's schema and pragmas), each commit followed by ``state_line`` synced.
 
     The rows are those real durable appends stored (entry, subtree hashes, signed
     checkpoint), so each commit writes the pages an append writes; nothing is hashed,
     signed or checked. This is the floor of the design: no signed durable append of
     this schema can pass it on this disk.
     """
-    conn = sqlite3.connect(path, isolation_level=None)
-    state = os.open(path.with_suffix(".state"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    sync = getattr(os, "fdatasync", os.fsync)
-    try:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")
-        start = time.perf_counter()
-        for entries, nodes, checkpoints in rows:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(
-                "INSERT INTO ledger_entries (idx, kind, subject, created_at, data, leaf_hash) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                entries,
-            )
-            conn.executemany("INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
-            conn.executemany(
-                "INSERT INTO ledger_checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)",
-                checkpoints,
-            )
-            conn.execute("COMMIT")
-            os.write(state, state_line)
-            sync(state)
-        return time.perf_counter() - start
-    finally:
-        os.close(state)
-        conn.close()
+    commits: list[Commit] = [
+        [(_INSERT_ENTRIES, entries), (_INSERT_NODES, nodes), (_INSERT_CHECKPOINTS, checkpoints)]
+        for entries, nodes, checkpoints in rows
+    ]
+    return _timed_commits(path, commits, state_line)
 
 
 def _prepared_batches(store: Store, count: int, per_tx: int) -> float:
@@ -262,15 +263,8 @@ def _raw_floor(path: Path, rows: list[tuple[list[Any], list[Any]]], per_tx: int)
         for first in range(0, len(rows), per_tx):
             chunk = rows[first : first + per_tx]
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(
-                "INSERT INTO ledger_entries (idx, kind, subject, created_at, data, leaf_hash) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [e for entries, _ in chunk for e in entries],
-            )
-            conn.executemany(
-                "INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)",
-                [n for _, nodes in chunk for n in nodes],
-            )
+            conn.executemany(_INSERT_ENTRIES, [e for entries, _ in chunk for e in entries])
+            conn.executemany(_INSERT_NODES, [n for _, nodes in chunk for n in nodes])
             conn.execute("COMMIT")
         return time.perf_counter() - start
     finally:

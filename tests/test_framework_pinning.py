@@ -10,7 +10,7 @@ changes with the installed scaleguard is recorded as a use of its own.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,11 @@ from typing import Any
 import pytest
 
 from scaleguard.errors import ConflictError
-from scaleguard.store import Store, ensure_schema, repo
+from scaleguard.store import Store, repo
 from scaleguard.workspace.workspace import Workspace
+from test_store import store
+
+__all__ = ["store"]  # the fixture used below
 
 Cli = Callable[..., Any]
 
@@ -113,14 +116,6 @@ def test_a_file_posing_as_a_built_in_version_is_refused(
     builtin = lab.library().get("anthropic-rsp@3.0")
     with lab.store.read() as s:
         assert repo.framework_use(s, builtin.digest) is not None
-
-
-@pytest.fixture
-def store(migrated_url: str) -> Iterator[Store]:
-    s = Store(migrated_url)
-    ensure_schema(s, create=False)
-    yield s
-    s.dispose()
 
 
 def test_only_a_built_in_framework_may_change_under_its_version(store: Store) -> None:
