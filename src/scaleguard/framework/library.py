@@ -339,6 +339,12 @@ class Library:
             from scaleguard.framework.loader import load_file
 
             return load_file(name)
+        return self.get_ref(name)
+
+    def get_ref(self, name: str) -> LoadedFramework:
+        """Resolve ``ID@VERSION`` or ``ID`` (latest) in the library only, never as a file:
+        for names that come from outside, such as a web request, which must not make the
+        server read a file of its choosing."""
         fid, _, version = name.partition("@")
         matches = self._of(fid)
         if not version:

@@ -81,7 +81,7 @@ def model_status(ws: Workspace, name: str, framework: str | None) -> dict[str, A
             "no framework named and no default in scaleguard.toml",
             hint="pass ?framework=ID@VERSION",
         )
-    fw = ws.library().get(ref)
+    fw = ws.library().get_ref(ref)  # a name from the request: never a file path
     rows = []
     for st in decisions.status(ws, name, fw):
         finding = st.finding

@@ -95,6 +95,8 @@ def decide(ws: Workspace, model: str, action: str, compare: str | None, by: str)
     """Determine, decide and record (as ``scaleguard decide``); the ids of what was recorded."""
     from scaleguard.decisions import service
 
+    if compare:  # a name from the request: a framework of the library, never a file path
+        compare = ws.library().get_ref(compare).ref
     result = service.decide(ws, model, action, compare=compare or None, by=by)
     return {
         "decision_id": result.decision_id,

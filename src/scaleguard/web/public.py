@@ -92,7 +92,7 @@ def framework_summaries(ws: Workspace) -> list[dict[str, Any]]:
 
 
 def framework(ws: Workspace, ref: str) -> dict[str, Any]:
-    fw = ws.library().get(ref)
+    fw = ws.library().get_ref(ref)  # a name from the request: never a file path
     data: dict[str, Any] = fw.doc.model_dump(mode="json", exclude_none=True)
     data["ref"] = fw.ref
     data["digest"] = fw.digest
@@ -103,8 +103,8 @@ def diff(ws: Workspace, old: str, new: str) -> dict[str, Any]:
     from scaleguard.diff.engine import diff_frameworks
     from scaleguard.diff.render_json import render_json
 
-    lib = ws.library()
-    return render_json(diff_frameworks(lib.get(old), lib.get(new)))
+    lib = ws.library()  # names from the request: never file paths
+    return render_json(diff_frameworks(lib.get_ref(old), lib.get_ref(new)))
 
 
 # -- roadmap ------------------------------------------------------------------------
