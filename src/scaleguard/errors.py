@@ -64,12 +64,16 @@ class ScaleguardError(Exception):
     hint: str = ""
     problems: list[Problem] = field(default_factory=list)
 
-    #: HTTP status for the web layer.
-    status: int = 400
+    #: HTTP status for the web layer (0: the class's :attr:`http_status`).
+    status: int = 0
+    #: The HTTP status of errors of this class.
+    http_status: ClassVar[int] = 400
     #: The CLI's exit code: 2 for bad input (most errors); 1 where a check failed.
     exit_code: ClassVar[int] = 2
 
     def __post_init__(self) -> None:
+        if not self.status:
+            self.status = self.http_status
         super().__init__(self.message)
 
     def __str__(self) -> str:
@@ -103,33 +107,25 @@ class FrameworkError(InputError):
 class NotFoundError(ScaleguardError):
     """A named thing (framework, model, record) does not exist."""
 
-    def __post_init__(self) -> None:
-        self.status = 404
-        super().__post_init__()
+    http_status: ClassVar[int] = 404
 
 
 class Unauthenticated(ScaleguardError):
     """No credentials, or ones the server does not know (HTTP 401)."""
 
-    def __post_init__(self) -> None:
-        self.status = 401
-        super().__post_init__()
+    http_status: ClassVar[int] = 401
 
 
 class Forbidden(ScaleguardError):
     """The caller is known but may not do this (HTTP 403)."""
 
-    def __post_init__(self) -> None:
-        self.status = 403
-        super().__post_init__()
+    http_status: ClassVar[int] = 403
 
 
 class ConflictError(ScaleguardError):
     """The request contradicts what is already recorded (e.g. a second submission)."""
 
-    def __post_init__(self) -> None:
-        self.status = 409
-        super().__post_init__()
+    http_status: ClassVar[int] = 409
 
 
 class EvidenceError(InputError):
@@ -139,9 +135,7 @@ class EvidenceError(InputError):
 class StoreError(ScaleguardError):
     """The workspace or its database cannot be opened or written."""
 
-    def __post_init__(self) -> None:
-        self.status = 500
-        super().__post_init__()
+    http_status: ClassVar[int] = 500
 
 
 class WorkspaceError(StoreError):

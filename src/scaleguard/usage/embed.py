@@ -19,7 +19,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from scaleguard.errors import ScaleguardError
 
@@ -40,9 +40,7 @@ BATCH = 32
 class EmbedderError(ScaleguardError):
     """The embedding model or its tokenizer cannot be found or loaded."""
 
-    def __post_init__(self) -> None:
-        self.status = 503
-        super().__post_init__()
+    http_status: ClassVar[int] = 503
 
 
 def _package_dir(name: str) -> Path | None:

@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from fastapi import FastAPI, Request
 
@@ -61,15 +61,11 @@ CUSTOMER_HEADER = "x-scaleguard-customer"  # as Starlette looks headers up
 
 
 class PayloadTooLarge(InputError):
-    def __post_init__(self) -> None:
-        self.status = 413
-        super().__post_init__()
+    http_status: ClassVar[int] = 413
 
 
 class UpstreamError(ScaleguardError):
-    def __post_init__(self) -> None:
-        self.status = 502
-        super().__post_init__()
+    http_status: ClassVar[int] = 502
 
 
 @dataclass

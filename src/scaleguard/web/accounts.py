@@ -12,6 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 from sqlalchemy import delete, func, insert, select, update
 
@@ -202,9 +203,7 @@ def _recent_failures(store: Store, name: str, address: str, now: datetime) -> tu
 class RateLimited(InputError):
     """Too many failed sign-ins for one user name."""
 
-    def __post_init__(self) -> None:
-        self.status = 429
-        super().__post_init__()
+    http_status: ClassVar[int] = 429
 
 
 def sign_in(
@@ -302,9 +301,7 @@ def create_token(store: Store, user: str, scope: str, expires: str) -> tuple[str
 class TokenRefused(InputError):
     """An API token that is unknown, expired or revoked."""
 
-    def __post_init__(self) -> None:
-        self.status = 401
-        super().__post_init__()
+    http_status: ClassVar[int] = 401
 
 
 def token_principal(store: Store, token: str) -> Principal:

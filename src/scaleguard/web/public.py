@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from scaleguard.errors import InputError, NotFoundError, Problem, ScaleguardError
 from scaleguard.ledger.note import b64encode
@@ -38,9 +38,7 @@ MAX_PAGE = 200
 class IntegrityError(ScaleguardError):
     """A published file no longer matches the hash recorded in the ledger."""
 
-    def __post_init__(self) -> None:
-        self.status = 500
-        super().__post_init__()
+    http_status: ClassVar[int] = 500
 
 
 # -- pagination ---------------------------------------------------------------------
