@@ -141,3 +141,62 @@ def test_only_a_built_in_framework_may_change_under_its_version(store: Store) ->
     assert corrected.digest != published.digest
     with store.read() as s:
         assert [u.digest[0] for u in repo.framework_uses(s)] == ["a", "d", "e"]
+
+
+def _framework_views(ws: Workspace, ref: str) -> tuple[Any, Any]:
+    """The public page and the API answer for ``ref``, from a server started now."""
+    from fastapi.testclient import TestClient
+
+    from scaleguard.web.app import create_app
+
+    with TestClient(create_app(ws.root), base_url="https://testserver") as client:
+        return client.get(f"/frameworks/{ref}"), client.get(f"/api/v1/frameworks/{ref}")
+
+
+def test_the_public_page_says_when_a_document_changed_under_its_version(
+    lab: Workspace, cli: Cli
+) -> None:
+    """A watchdog reading the workspace's framework must learn that the decisions under
+    its version applied other rules, and deleting the record of the first use must not
+    hide it."""
+    from test_ledger_tamper import attack, sql
+
+    path = lab.frameworks_dir / "lab.yaml"
+    path.write_text(_as_lab_framework(_rsp_3_0(), "1.0"))
+    assert _decide(cli, lab, "lab-rsp@1.0").code in (0, 1)
+    with lab.store.read() as s:
+        (first,) = [u.digest for u in repo.framework_uses(s) if u.ref == "lab-rsp@1.0"]
+
+    page, api = _framework_views(lab, "lab-rsp@1.0")
+    assert (page.status_code, api.status_code) == (200, 200)
+    recorded = api.json()["recorded"]
+    assert recorded["first_digest"] == first == api.json()["digest"]
+    assert recorded["changed_in_place"] is False and recorded["digests"] == [first]
+    assert 'id="changed-in-place"' not in page.text
+
+    path.write_text(_loosened(_as_lab_framework(_rsp_3_0(), "1.0")))
+    page, api = _framework_views(lab, "lab-rsp@1.0")
+    recorded = api.json()["recorded"]
+    assert recorded["changed_in_place"] is True
+    assert recorded["first_digest"] == first != api.json()["digest"]
+    assert 'id="changed-in-place"' in page.text and first in page.text
+    assert "Recording under lab-rsp@1.0 is refused" in page.text
+
+    attack(lab, sql("DELETE FROM frameworks_loaded WHERE ref = 'lab-rsp@1.0'"))
+    page, api = _framework_views(lab, "lab-rsp@1.0")
+    assert (page.status_code, api.status_code) == (500, 500)
+    assert "refusing to list the framework uses" in api.text
+    assert "refusing to list the framework uses" in page.text
+
+
+def test_the_public_page_names_earlier_encodings_of_a_built_in(lab: Workspace) -> None:
+    builtin = lab.library().get_ref("anthropic-rsp@3.0")
+    assert builtin.digest != "e" * 64
+    with lab.store.write() as tx:
+        repo.record_framework(tx, ref=builtin.ref, digest="e" * 64, origin="builtin:older")
+        repo.record_framework(tx, ref=builtin.ref, digest=builtin.digest, origin=builtin.origin)
+    page, api = _framework_views(lab, "anthropic-rsp@3.0")
+    recorded = api.json()["recorded"]
+    assert recorded["changed_in_place"] is False
+    assert recorded["earlier_encodings"] == ["e" * 64]
+    assert 'id="earlier-encodings"' in page.text and "e" * 64 in page.text

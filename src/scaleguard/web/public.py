@@ -90,10 +90,20 @@ def framework_summaries(ws: Workspace) -> list[dict[str, Any]]:
 
 
 def framework(ws: Workspace, ref: str) -> dict[str, Any]:
+    from scaleguard.workspace.shown import framework_standing
+
     fw = ws.library().get_ref(ref)  # a name from the request: never a file path
     data: dict[str, Any] = fw.doc.model_dump(mode="json", exclude_none=True)
     data["ref"] = fw.ref
     data["digest"] = fw.digest
+    standing = framework_standing(ws, fw)
+    data["recorded"] = {
+        "first_digest": standing.first_digest,
+        "first_used": standing.first_used,
+        "digests": list(standing.recorded),
+        "changed_in_place": standing.changed_in_place,
+        "earlier_encodings": list(standing.earlier_encodings),
+    }
     return data
 
 
