@@ -200,3 +200,54 @@ def test_the_public_page_names_earlier_encodings_of_a_built_in(lab: Workspace) -
     assert recorded["changed_in_place"] is False
     assert recorded["earlier_encodings"] == ["e" * 64]
     assert 'id="earlier-encodings"' in page.text and "e" * 64 in page.text
+
+
+def test_nothing_applies_rules_changed_under_their_version(lab: Workspace, cli: Cli) -> None:
+    """Attack: the lab's framework (the workspace default) is used, then edited in place.
+    The incident regimes, the compliance duties, the Risk Report cadence, the external
+    review window and the console's threshold view would all follow the edited rules;
+    each refuses instead (exit 2, HTTP 409), until the document is restored."""
+    from scaleguard.review import service as review_service
+    from scaleguard.web import console
+    from scaleguard.workspace import open_workspace
+
+    path = lab.frameworks_dir / "lab.yaml"
+    original = _as_lab_framework(_rsp_3_0(), "1.0")
+    path.write_text(original)
+    config = lab.root / "scaleguard.toml"
+    text = config.read_text()
+    assert 'default = "anthropic-rsp@3.0"' in text
+    config.write_text(text.replace('default = "anthropic-rsp@3.0"', 'default = "lab-rsp@1.0"'))
+    assert _decide(cli, lab, "lab-rsp@1.0").code in (0, 1)
+
+    commands = [("incidents", "regimes"), ("compliance", "status"), ("report", "status")]
+    where = ("--workspace", str(lab.root))
+    for command in commands:
+        result = cli(*command, *where)
+        assert result.code in (0, 1), (command, result.err)
+
+    path.write_text(_loosened(original))
+    before = _recorded(lab)
+    for command in commands:
+        result = cli(*command, *where)
+        assert result.code == 2, (command, result.out, result.err)
+        assert "lab-rsp@1.0 (frameworks/lab.yaml) is not the lab-rsp@1.0" in result.err
+        assert "its rules changed under the same version" in result.err
+        assert "hint: restore the document as it was first used" in result.err
+        assert "Traceback" not in result.err
+        refused = cli(*command, *where, "--json")
+        error = json.loads(refused.out)["error"]
+        assert (error["type"], error["exit_code"]) == ("ConflictError", 2)
+    with open_workspace(lab.root) as ws:
+        with pytest.raises(ConflictError, match="its rules changed") as raised:
+            console.model_status(ws, "aurora-3", "lab-rsp@1.0")
+        assert raised.value.status == 409
+        with pytest.raises(ConflictError, match="its rules changed"):
+            review_service._external_review(ws, "lab-rsp@1.0")
+    assert _recorded(lab) == before  # refusing recorded nothing
+
+    path.write_text(original)  # restored: the rules first used apply again
+    for command in commands:
+        assert cli(*command, *where).code in (0, 1), command
+    with open_workspace(lab.root) as ws:
+        assert console.model_status(ws, "aurora-3", "lab-rsp@1.0")

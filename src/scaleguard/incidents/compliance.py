@@ -129,6 +129,8 @@ def history(ws: Workspace) -> list[Adopted]:
 
 
 def _adopted(ws: Workspace, uses: Sequence[FrameworkUse]) -> list[Adopted]:
+    from scaleguard.workspace.pinned import refuse_changed, standing_among
+
     lib = ws.library()
     out: dict[str, Adopted] = {}
     default = ws.config.frameworks.default
@@ -144,6 +146,8 @@ def _adopted(ws: Workspace, uses: Sequence[FrameworkUse]) -> list[Adopted]:
             continue  # a local file that no longer loads: the diff below cannot use it
         if family is not None and fw.doc.framework.id != family:
             continue
+        # duties derived from rules changed under a version already used would be wrong
+        refuse_changed(ws, fw, standing_among(fw, uses))
         out[use.ref] = Adopted(use.ref, fw.doc.framework.effective_date, fw)
     return sorted(out.values(), key=lambda a: (a.effective, a.ref))
 

@@ -97,11 +97,16 @@ def workspace_regimes(ws: Workspace) -> list[Regime]:
     """Built-in and workspace regimes, plus the default framework's own duties when there is one."""
     from scaleguard.errors import ScaleguardError
     from scaleguard.incidents.regimes import load_regimes
+    from scaleguard.workspace.pinned import applied_framework
 
     regimes = load_regimes(ws.root)
     default = ws.config.frameworks.default
     if default is not None:
+        fw = None
         # a default that does not load is reported by the commands that use it
         with contextlib.suppress(ScaleguardError):
-            regimes.append(framework_regime(ws.library().get(default)))
+            fw = ws.library().get(default)
+        if fw is not None:
+            # never suppressed: duties taken from rules changed in place would be wrong
+            regimes.append(framework_regime(applied_framework(ws, fw)))
     return regimes

@@ -72,6 +72,7 @@ from scaleguard.reports.store import (
 )
 from scaleguard.textcheck import free_text
 from scaleguard.workspace.files import atomic_write
+from scaleguard.workspace.pinned import applied_framework
 from scaleguard.workspace.rowcheck import check_rows
 from scaleguard.workspace.workspace import Workspace
 
@@ -179,7 +180,7 @@ def draft(
             f"starts ({span.start.isoformat()})",
             hint="the coverage date lies within or after the reporting period",
         )
-    fw = ws.library().get(framework or _default_framework(ws))
+    fw = applied_framework(ws, framework or _default_framework(ws))
     problem = coverage_problem(fw.doc, coverage, day)
     if problem:
         raise InputError(
@@ -436,7 +437,7 @@ def publish(
     report = built.report
     reviewer = built.edition.edition == "reviewer"
     if not reviewer:
-        fw = ws.library().get(report.framework_ref)
+        fw = applied_framework(ws, report.framework_ref)
         problem = coverage_problem(fw.doc, report.coverage_date, today())
         if problem:
             raise ConflictError(
@@ -523,7 +524,7 @@ def cadence(
     ws: Workspace, *, framework: str | None = None, as_of: date | None = None
 ) -> CadenceStatus:
     """Last report, next due date and whether one is due or overdue."""
-    fw = ws.library().get(framework or _default_framework(ws))
+    fw = applied_framework(ws, framework or _default_framework(ws))
     refusing = "tell when the next Risk Report is due"
     with ws.store.read() as s:
         check_rows(s, ws, [scope("report-publication")], refusing)

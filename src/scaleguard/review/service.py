@@ -145,7 +145,9 @@ def _parties(
 def _external_review(ws: Workspace, ref: str | None) -> ExternalReview | None:
     if ref is None:
         return None
-    return ws.library().get(ref).doc.external_review
+    from scaleguard.workspace.pinned import applied_framework
+
+    return applied_framework(ws, ref).doc.external_review
 
 
 def _screen(

@@ -15,6 +15,7 @@ from scaleguard.decisions.recorded import recorded_decision, recorded_decisions
 from scaleguard.errors import NotFoundError
 from scaleguard.store import repo
 from scaleguard.workspace import shown
+from scaleguard.workspace.pinned import applied_framework
 from scaleguard.workspace.workspace import Workspace
 
 CHART_WIDTH = 420
@@ -81,7 +82,8 @@ def model_status(ws: Workspace, name: str, framework: str | None) -> dict[str, A
             "no framework named and no default in scaleguard.toml",
             hint="pass ?framework=ID@VERSION",
         )
-    fw = ws.library().get_ref(ref)  # a name from the request: never a file path
+    # a name from the request: never a file path; nor rules changed under their version
+    fw = applied_framework(ws, ws.library().get_ref(ref))
     rows = []
     for st in decisions.status(ws, name, fw):
         finding = st.finding

@@ -90,7 +90,7 @@ def framework_summaries(ws: Workspace) -> list[dict[str, Any]]:
 
 
 def framework(ws: Workspace, ref: str) -> dict[str, Any]:
-    from scaleguard.workspace.shown import framework_standing
+    from scaleguard.workspace.pinned import framework_standing
 
     fw = ws.library().get_ref(ref)  # a name from the request: never a file path
     data: dict[str, Any] = fw.doc.model_dump(mode="json", exclude_none=True)

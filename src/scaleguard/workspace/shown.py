@@ -10,7 +10,6 @@ them from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import or_
@@ -25,19 +24,10 @@ from scaleguard.workspace.rowcheck import check_rows
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from scaleguard.framework.loader import LoadedFramework
     from scaleguard.store.records import Attestation, Evidence, Fact, Model, ModelScore
     from scaleguard.workspace.workspace import Workspace
 
-__all__ = [
-    "FrameworkStanding",
-    "attestations",
-    "evidence",
-    "facts",
-    "framework_standing",
-    "model_entry",
-    "registry",
-]
+__all__ = ["attestations", "evidence", "facts", "model_entry", "registry"]
 
 
 def _scope(table_name: str, model: str | None = None, workspace_wide: bool = False) -> Scope:
@@ -93,50 +83,3 @@ def evidence(ws: Workspace, model: str | None = None) -> list[Evidence]:
     with ws.store.read() as s:
         _check(s, ws, [_scope("evidence", model)], "the evidence")
         return repo.evidence(s, model)
-
-
-@dataclass(frozen=True)
-class FrameworkStanding:
-    """A framework document as it is now, against the uses this workspace recorded under
-    its ``ID@VERSION``: what a reader of the document needs to know before comparing it
-    with the decisions recorded under that name."""
-
-    ref: str
-    digest: str
-    builtin: bool
-    #: The digest first used under this ref and when (None: never used here).
-    first_digest: str | None
-    first_used: str | None
-    #: Every digest recorded under this ref, oldest first.
-    recorded: tuple[str, ...]
-
-    @property
-    def changed_in_place(self) -> bool:
-        """A document of the workspace's own whose rules are not those first used under its
-        version: recording under it is refused, and decisions under it applied other rules."""
-        return not self.builtin and self.first_digest not in (None, self.digest)
-
-    @property
-    def earlier_encodings(self) -> tuple[str, ...]:
-        """For a built-in framework: digests of encodings shipped with an earlier scaleguard
-        that decisions under this version applied."""
-        return tuple(d for d in self.recorded if d != self.digest) if self.builtin else ()
-
-
-def framework_standing(ws: Workspace, fw: LoadedFramework) -> FrameworkStanding:
-    """How ``fw`` stands against the framework uses recorded here, read from rows the
-    ledger's key signed, none missing: deleting the record of a first use must not hide
-    that a document was changed under the same version."""
-    with ws.store.read() as s:
-        _check(s, ws, [kind_scope("framework")], "the framework uses")
-        uses = [u for u in repo.framework_uses(s) if u.ref == fw.ref]
-    uses.sort(key=lambda u: (u.loaded_at, u.id))
-    first = uses[0] if uses else None
-    return FrameworkStanding(
-        ref=fw.ref,
-        digest=fw.digest,
-        builtin=fw.origin.startswith("builtin:"),
-        first_digest=first.digest if first else None,
-        first_used=first.loaded_at if first else None,
-        recorded=tuple(u.digest for u in uses),
-    )
