@@ -251,3 +251,37 @@ def test_nothing_applies_rules_changed_under_their_version(lab: Workspace, cli: 
         assert cli(*command, *where).code in (0, 1), command
     with open_workspace(lab.root) as ws:
         assert console.model_status(ws, "aurora-3", "lab-rsp@1.0")
+
+
+def test_a_used_version_removed_does_not_drop_the_duties_of_its_change(
+    lab: Workspace, cli: Cli
+) -> None:
+    """Attack: the lab weakens its framework (lab-rsp 1.0 -> 1.1), then deletes the 1.0
+    document, so no pair of versions is left to owe the publication of the change.
+    Compliance status refuses instead of dropping the duty."""
+    old = lab.frameworks_dir / "lab-1.0.yaml"
+    old.write_text(_as_lab_framework(_rsp_3_0(), "1.0"))
+    (lab.frameworks_dir / "lab-1.1.yaml").write_text(
+        _loosened(_as_lab_framework(_rsp_3_0(), "1.1"))
+    )
+    config = lab.root / "scaleguard.toml"
+    text = config.read_text()
+    config.write_text(text.replace('default = "anthropic-rsp@3.0"', 'default = "lab-rsp@1.1"'))
+    for version in ("1.0", "1.1"):
+        assert _decide(cli, lab, f"lab-rsp@{version}").code in (0, 1)
+    where = ("--workspace", str(lab.root), "--json")
+
+    shown = cli("compliance", "status", *where)
+    assert shown.code in (0, 1), shown.err
+    duties = {d["duty"]: d for d in json.loads(shown.out)}
+    change = duties["framework-change-publication"]
+    assert change["subject"] == "lab-rsp@1.1" and "1 weakening" in change["detail"]
+
+    old.unlink()
+    refused = cli("compliance", "status", *where)
+    assert refused.code == 2, refused.out
+    error = json.loads(refused.out)["error"]
+    assert error["type"] == "ConflictError"
+    assert error["message"].startswith("lab-rsp@1.0, used in this workspace on ")
+    assert "no longer loads" in error["message"]
+    assert "restore the document of lab-rsp@1.0" in error["hint"]

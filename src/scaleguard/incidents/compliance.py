@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Literal
 
-from scaleguard.errors import InputError, ScaleguardError
+from scaleguard.errors import ConflictError, InputError, ScaleguardError
 from scaleguard.incidents.regimes import Regime, load_regimes
 from scaleguard.incidents.span import Span
 
@@ -142,8 +142,16 @@ def _adopted(ws: Workspace, uses: Sequence[FrameworkUse]) -> list[Adopted]:
             continue
         try:
             fw = lib.get(use.ref)
-        except ScaleguardError:
-            continue  # a local file that no longer loads: the diff below cannot use it
+        except ScaleguardError as exc:
+            if family is None or use.ref.split("@")[0] != family:
+                continue  # a document of another framework: no duty here depends on it
+            # without it a change to or from this version would drop out of the duties
+            raise ConflictError(
+                f"{use.ref}, used in this workspace on {use.loaded_at[:10]} "
+                f"(sha256 {use.digest[:12]}), no longer loads ({exc.message}): the duties "
+                "its changes brought cannot be told without it",
+                hint=f"restore the document of {use.ref} in frameworks/ as it was used",
+            ) from None
         if family is not None and fw.doc.framework.id != family:
             continue
         # duties derived from rules changed under a version already used would be wrong
