@@ -145,12 +145,26 @@ def test_only_a_built_in_framework_may_change_under_its_version(store: Store) ->
 
 def _framework_views(ws: Workspace, ref: str) -> tuple[Any, Any]:
     """The public page and the API answer for ``ref``, from a server started now."""
+    return _views(ws, f"/frameworks/{ref}")
+
+
+def _views(ws: Workspace, path: str) -> tuple[Any, Any]:
+    """The public page at ``path`` and its API answer, from a server started now."""
     from fastapi.testclient import TestClient
 
     from scaleguard.web.app import create_app
 
     with TestClient(create_app(ws.root), base_url="https://testserver") as client:
-        return client.get(f"/frameworks/{ref}"), client.get(f"/api/v1/frameworks/{ref}")
+        return client.get(path), client.get(f"/api/v1{path}")
+
+
+def _listed(ws: Workspace, ref: str) -> tuple[bool, bool]:
+    """Whether the public listing (page, API) marks ``ref`` as changed after use."""
+    page, api = _views(ws, "/frameworks")
+    assert (page.status_code, api.status_code) == (200, 200)
+    (item,) = [i for i in api.json()["items"] if i["ref"] == ref]
+    row = next(r for r in page.text.split("<tr>") if f"<code>{ref}</code>" in r)
+    return "changed after use" in row, item["changed_in_place"]
 
 
 def test_the_public_page_says_when_a_document_changed_under_its_version(
@@ -173,8 +187,11 @@ def test_the_public_page_says_when_a_document_changed_under_its_version(
     assert recorded["first_digest"] == first == api.json()["digest"]
     assert recorded["changed_in_place"] is False and recorded["digests"] == [first]
     assert 'id="changed-in-place"' not in page.text
+    assert _listed(lab, "lab-rsp@1.0") == (False, False)
 
     path.write_text(_loosened(_as_lab_framework(_rsp_3_0(), "1.0")))
+    assert _listed(lab, "lab-rsp@1.0") == (True, True)
+    assert _listed(lab, "anthropic-rsp@3.0") == (False, False)
     page, api = _framework_views(lab, "lab-rsp@1.0")
     recorded = api.json()["recorded"]
     assert recorded["changed_in_place"] is True

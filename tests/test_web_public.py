@@ -274,6 +274,7 @@ def test_the_framework_list_is_what_the_documents_say(client: TestClient, root: 
                     "safeguard_standards": len(e.framework.doc.safeguard_standards),
                     "commitments": len(e.framework.doc.commitments),
                 },
+                "changed_in_place": False,  # no document of the workspace's own changed
             }
             for e in ws.library().entries
         ]

@@ -29,7 +29,7 @@ def _full(who: Principal | None) -> bool:
 def list_frameworks(
     request: Request, cursor: str | None = CURSOR, limit: int = LIMIT, _: Any = need("public")
 ) -> dict[str, Any]:
-    return public.page(public.framework_summaries(workspace(request)), cursor, limit)
+    return public.page(public.framework_listing(workspace(request)), cursor, limit)
 
 
 @router.get("/frameworks/{ref}", summary="One framework, as encoded")

@@ -46,7 +46,7 @@ def home(request: Request, _: Any = need("public")) -> HTMLResponse:
 
 @router.get("/frameworks")
 def frameworks(request: Request, _: Any = need("public")) -> HTMLResponse:
-    items = public.framework_summaries(workspace(request))
+    items = public.framework_listing(workspace(request))
     return render_page(request, "frameworks.html", {"frameworks": items})
 
 

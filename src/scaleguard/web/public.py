@@ -89,6 +89,22 @@ def framework_summaries(ws: Workspace) -> list[dict[str, Any]]:
     ]
 
 
+def framework_listing(ws: Workspace) -> list[dict[str, Any]]:
+    """:func:`framework_summaries`, each with ``changed_in_place``: the workspace's own
+    document is not the one first used under its version (see :func:`framework`)."""
+    from scaleguard.workspace.pinned import first_digests
+
+    first = first_digests(ws)
+    return [
+        {
+            **s,
+            "changed_in_place": not s["builtin"]
+            and first.get(s["ref"], s["digest"]) != s["digest"],
+        }
+        for s in framework_summaries(ws)
+    ]
+
+
 def framework(ws: Workspace, ref: str) -> dict[str, Any]:
     from scaleguard.workspace.pinned import framework_standing
 

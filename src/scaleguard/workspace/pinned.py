@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FrameworkStanding",
     "applied_framework",
+    "first_digests",
     "framework_standing",
     "refuse_changed",
     "standing_among",
@@ -75,6 +76,17 @@ def framework_standing(ws: Workspace, fw: LoadedFramework) -> FrameworkStanding:
         check_rows(s, ws, [kind_scope("framework")], "list the framework uses")
         uses = repo.framework_uses(s)
     return standing_among(fw, uses)
+
+
+def first_digests(ws: Workspace) -> dict[str, str]:
+    """The digest first used under each ``ID@VERSION`` here, from signed rows, none missing."""
+    with ws.store.read() as s:
+        check_rows(s, ws, [kind_scope("framework")], "list the framework uses")
+        uses = repo.framework_uses(s)
+    first: dict[str, str] = {}
+    for use in sorted(uses, key=lambda u: (u.loaded_at, u.id)):
+        first.setdefault(use.ref, use.digest)
+    return first
 
 
 def standing_among(fw: LoadedFramework, uses: Sequence[FrameworkUse]) -> FrameworkStanding:
