@@ -72,21 +72,21 @@ def framework_standing(ws: Workspace, fw: LoadedFramework) -> FrameworkStanding:
     """How ``fw`` stands against the framework uses recorded here, read from rows the
     ledger's key signed, none missing: deleting the record of a first use must not hide
     that a document was changed under the same version."""
-    with ws.store.read() as s:
-        check_rows(s, ws, [kind_scope("framework")], "list the framework uses")
-        uses = repo.framework_uses(s)
-    return standing_among(fw, uses)
+    return standing_among(fw, _checked_uses(ws))
 
 
 def first_digests(ws: Workspace) -> dict[str, str]:
     """The digest first used under each ``ID@VERSION`` here, from signed rows, none missing."""
-    with ws.store.read() as s:
-        check_rows(s, ws, [kind_scope("framework")], "list the framework uses")
-        uses = repo.framework_uses(s)
     first: dict[str, str] = {}
-    for use in sorted(uses, key=lambda u: (u.loaded_at, u.id)):
+    for use in sorted(_checked_uses(ws), key=lambda u: (u.loaded_at, u.id)):
         first.setdefault(use.ref, use.digest)
     return first
+
+
+def _checked_uses(ws: Workspace) -> list[FrameworkUse]:
+    with ws.store.read() as s:
+        check_rows(s, ws, [kind_scope("framework")], "list the framework uses")
+        return repo.framework_uses(s)
 
 
 def standing_among(fw: LoadedFramework, uses: Sequence[FrameworkUse]) -> FrameworkStanding:
