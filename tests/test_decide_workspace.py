@@ -355,22 +355,26 @@ def test_new_evidence_is_assessed_again(
 def test_a_changed_indicator_mapping_is_assessed_again(
     lab: Workspace, assessments: list[str]
 ) -> None:
+    """A tightened indicator is assessed again and taken (a loosened one is refused:
+    tests/test_settings_loosening.py)."""
     before = service.decide(lab, "aurora-3", "train", by="rso")
-    assert next(f for f in before.decision.thresholds if f.id == "novel-cb").state == ("crossed")
+    sabotage = next(f for f in before.decision.thresholds if f.id == "high-stakes-sabotage")
+    assert sabotage.state == "below"
     text = lab.config_path.read_text()
-    old = 'task = "bio_novel_design"\nmetric = "accuracy"\nthreshold = 0.7\nearly_warning = 0.6'
+    old = 'task = "covert_sabotage"\nmetric = "acc"\nthreshold = 0.5\nearly_warning = 0.4'
     assert old in text
-    lab.config_path.write_text(
-        text.replace(old, old.replace("threshold = 0.7", "threshold = 0.95"))
+    tightened = old.replace("threshold = 0.5", "threshold = 0.1").replace(
+        "early_warning = 0.4", "early_warning = 0.05"
     )
+    lab.config_path.write_text(text.replace(old, tightened))
     changed = open_workspace(lab.root)
     try:
         after = service.decide(changed, "aurora-3", "train", by="rso")
     finally:
         changed.close()
     assert len(assessments) == 2
-    novel = next(f for f in after.decision.thresholds if f.id == "novel-cb")
-    assert novel.state != "crossed"
+    sabotage = next(f for f in after.decision.thresholds if f.id == "high-stakes-sabotage")
+    assert sabotage.state != "below"
 
 
 def test_another_framework_or_changed_content_is_assessed_again(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from scaleguard.actor import acting_user
 from scaleguard.decisions.engine import decide as evaluate_decision
+from scaleguard.decisions.loosening import Loosened, judged, loosened, refusal
 from scaleguard.decisions.model import (
     AssertedFact,
     Attestation,
@@ -183,6 +184,7 @@ def _plan(
         seed=cfg.seed,
     )
     pending: list[dict[str, Any]] = []
+    loosening: list[Loosened] = []
     for t in fw.doc.thresholds:
         found = results.get(t.id, [])
         mine = [d for d in history if d.threshold_id == t.id]
@@ -205,6 +207,18 @@ def _plan(
             previous = [d for d in mine if d.indicator_id == a.indicator_id]
             if previous and _same(previous[-1], a):
                 continue
+            recorded = {
+                **params,
+                "n": a.interval.n,
+                "comparator": a.indicator.comparator,
+                "threshold": a.indicator.threshold,
+                "early_warning": a.indicator.early_warning,
+                "indicator_origin": a.indicator.origin,
+                "evidence_basis": a.basis,
+                "inputs_digest": digest,
+            }
+            if previous and loosened(previous[-1], a):
+                loosening.append(Loosened(t.id, previous[-1], a, recorded))
             pending.append(
                 {
                     "threshold_id": t.id,
@@ -215,18 +229,15 @@ def _plan(
                     "low": a.interval.low,
                     "high": a.interval.high,
                     "evidence_ids": (a.evidence_id,),
-                    "params": {
-                        **params,
-                        "n": a.interval.n,
-                        "comparator": a.indicator.comparator,
-                        "threshold": a.indicator.threshold,
-                        "early_warning": a.indicator.early_warning,
-                        "indicator_origin": a.indicator.origin,
-                        "evidence_basis": a.basis,
-                        "inputs_digest": digest,
-                    },
+                    "params": recorded,
                 }
             )
+    if loosening:
+        # the overrides that may answer them are checked with the plan (PLANNING)
+        overs = [o for o in repo.overrides(session, model) if o.framework_ref == fw.ref]
+        unjudged = [item for item in loosening if not judged(overs, item.threshold_id, item)]
+        if unjudged:
+            raise refusal(model, fw.ref, unjudged)
     return pending
 
 

@@ -400,7 +400,7 @@ def decision_scopes(session: Session, model: str, census: Census | None = None) 
 
 
 #: The scopes a determination is planned from (:func:`scaleguard.decisions.service.determine`).
-PLANNING = ("evidence", "determinations")
+PLANNING = ("evidence", "determinations", "overrides")
 #: The scopes an override reads to find the determination it answers.
 OVERRIDING = ("determinations", "overrides")
 
