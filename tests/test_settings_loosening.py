@@ -151,3 +151,22 @@ def test_an_indicator_renamed_or_removed_loosens_nothing(lab: Workspace, change:
     lab.config_path.write_text(edited)
     with open_workspace(lab.root) as changed:
         assert _novel(changed) == "crossed"
+
+
+def test_a_mapping_moved_to_easier_evidence_already_there_is_refused(lab: Workspace) -> None:
+    """The indicator keeps its id and threshold but now reads another task the model
+    scored lower on, recorded long before: a settings change, not new evidence."""
+    assert _novel(lab) == "crossed"
+    text = lab.config_path.read_text()
+    assert NOVEL in text
+    easier = NOVEL.replace(
+        'task = "bio_novel_design"\nmetric = "accuracy"', 'task = "covert_sabotage"\nmetric = "acc"'
+    )
+    lab.config_path.write_text(text.replace(NOVEL, easier))
+    before = _recorded(lab)
+    with open_workspace(lab.root) as changed, pytest.raises(ConflictError) as raised:
+        service.decide(changed, "aurora-3", "train", by="rso")
+    message = raised.value.message
+    assert re.search(r"novel-cb \(bio-novel-design\): crossed -> \w+ on evidence #\d+", message)
+    assert re.search(r"evidence #\d+ -> #\d+", message), message
+    assert _recorded(lab) == before

@@ -7,12 +7,14 @@ freely. Re-assessing the same evidence record under a raised threshold turns
 ``crossed`` into ``alert`` and lets the next decision proceed, with nothing but
 a changed number in the new determination's parameters to show for it.
 
-So a new determination of an indicator that is less severe than the one it
-replaces, on the very same evidence record, is refused unless a person has
-recorded that judgement first: an override of the threshold, recorded after
-the determination it loosens, to a state no more severe than the new one.
-New evidence still moves a determination either way, and a change that makes
-one more severe is always taken.
+The same holds for a mapping changed to another evidence record that was
+already there (an easier task, another metric). So a new determination of an
+indicator that is less severe than the one it replaces, resting on evidence
+recorded before that determination, is refused unless a person has recorded
+that judgement first: an override of the threshold, recorded after the
+determination it loosens, to a state no more severe than the new one. New
+evidence (recorded after it) still moves a determination either way, and a
+change that makes one more severe is always taken.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 from scaleguard.determinations.assess import Assessment
 from scaleguard.determinations.state import severity
 from scaleguard.errors import ConflictError
-from scaleguard.store.records import Determination, Override
+from scaleguard.store.records import Determination, Evidence, Override
 
 __all__ = ["Loosened", "judged", "loosened", "refusal"]
 
@@ -42,11 +44,13 @@ class Loosened:
     params: Mapping[str, Any]
 
 
-def loosened(before: Determination, after: Assessment) -> bool:
-    """``after`` is less severe than ``before`` and rests on the same evidence record."""
-    return before.evidence_ids == (after.evidence_id,) and severity(after.state) < severity(
-        before.state
-    )
+def loosened(before: Determination, after: Assessment, evidence: Sequence[Evidence]) -> bool:
+    """``after`` is less severe than ``before`` and rests on evidence that was recorded
+    before ``before`` was (a record not among ``evidence`` counts as such)."""
+    if severity(after.state) >= severity(before.state):
+        return False
+    at = next((e.ledger_index for e in evidence if e.id == after.evidence_id), -1)
+    return at < before.ledger_index
 
 
 def judged(overrides: Sequence[Override], threshold_id: str, item: Loosened) -> bool:
@@ -60,12 +64,15 @@ def judged(overrides: Sequence[Override], threshold_id: str, item: Loosened) -> 
     )
 
 
-def _changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+def _changes(before: Determination, after: Assessment, params: Mapping[str, Any]) -> str:
     changed = [
-        f"{key} {before.get(key)!r} -> {after.get(key)!r}"
+        f"{key} {before.params.get(key)!r} -> {params.get(key)!r}"
         for key in SETTINGS
-        if before.get(key) != after.get(key)
+        if before.params.get(key) != params.get(key)
     ]
+    if before.evidence_ids != (after.evidence_id,):
+        earlier = ", ".join(f"#{i}" for i in before.evidence_ids) or "none"
+        changed.append(f"evidence {earlier} -> #{after.evidence_id}")
     return ", ".join(changed) if changed else "the assessment method of this scaleguard"
 
 
@@ -73,7 +80,8 @@ def refusal(model: str, framework_ref: str, items: Sequence[Loosened]) -> Confli
     """The error that names each loosened determination, what changed and the way out."""
     said = "; ".join(
         f"{i.threshold_id} ({i.after.indicator_id}): {i.before.state} -> {i.after.state} on "
-        f"evidence #{i.after.evidence_id}, as before ({_changes(i.before.params, i.params)})"
+        f"evidence #{i.after.evidence_id}, recorded before the determination it would replace "
+        f"({_changes(i.before, i.after, i.params)})"
         for i in items
     )
     first = items[0]

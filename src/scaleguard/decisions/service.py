@@ -166,7 +166,8 @@ def _plan(
             return _plan(ws, model, fw, s)
     cfg = ws.config.determinations
     repo.model(session, model)
-    points = [to_record(EvidencePoint, e) for e in repo.evidence_for_model(session, model)]
+    rows = repo.evidence_for_model(session, model)
+    points = [to_record(EvidencePoint, e) for e in rows]
     history = [d for d in repo.determinations(session, model) if d.framework_ref == fw.ref]
     specs = _indicator_specs(ws)
     params = {"resamples": cfg.resamples, "confidence": cfg.confidence, "seed": cfg.seed}
@@ -217,7 +218,7 @@ def _plan(
                 "evidence_basis": a.basis,
                 "inputs_digest": digest,
             }
-            if previous and loosened(previous[-1], a):
+            if previous and loosened(previous[-1], a, rows):
                 loosening.append(Loosened(t.id, previous[-1], a, recorded))
             pending.append(
                 {
