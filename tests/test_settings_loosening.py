@@ -113,6 +113,7 @@ def test_a_forged_override_row_is_refused(lab: Workspace) -> None:
     assert _novel(lab) == "crossed"
     _raise_novel_threshold(lab)
     after = _refused_state(lab)
+    before = _recorded(lab)
     with lab.store.read() as s:
         index = repo.ledger_size(s) - 1
         (last,) = [d for d in repo.determinations(s, "aurora-3")][-1:]
@@ -128,8 +129,12 @@ def test_a_forged_override_row_is_refused(lab: Workspace) -> None:
             index=index,
         ),
     )
-    with open_workspace(lab.root) as changed, pytest.raises(LedgerIntegrityError):
-        service.decide(changed, "aurora-3", "train", by="rso")
+    with open_workspace(lab.root) as changed:
+        with pytest.raises(LedgerIntegrityError):
+            service.decide(changed, "aurora-3", "train", by="rso")
+        with pytest.raises(LedgerIntegrityError):  # determine checks only what it plans from
+            service.determine(changed, "aurora-3", by="rso")
+    assert _recorded(lab) == before  # refused before anything was written on its word
 
 
 @pytest.mark.parametrize("change", ["renamed", "removed"])
