@@ -53,18 +53,19 @@ def loosened(before: Determination, after: Assessment, evidence: Sequence[Eviden
     return at < before.ledger_index
 
 
-def judged(overrides: Sequence[Override], threshold_id: str, item: Loosened) -> bool:
+def judged(overrides: Sequence[Override], item: Loosened) -> bool:
     """A person recorded, after ``item.before``, that the threshold stands no more severe
     than the new state."""
     return any(
-        o.threshold_id == threshold_id
+        o.threshold_id == item.threshold_id
         and o.ledger_index > item.before.ledger_index
         and severity(o.state) <= severity(item.after.state)
         for o in overrides
     )
 
 
-def _changes(before: Determination, after: Assessment, params: Mapping[str, Any]) -> str:
+def _changes(item: Loosened) -> str:
+    before, after, params = item.before, item.after, item.params
     changed = [
         f"{key} {before.params.get(key)!r} -> {params.get(key)!r}"
         for key in SETTINGS
@@ -81,7 +82,7 @@ def refusal(model: str, framework_ref: str, items: Sequence[Loosened]) -> Confli
     said = "; ".join(
         f"{i.threshold_id} ({i.after.indicator_id}): {i.before.state} -> {i.after.state} on "
         f"evidence #{i.after.evidence_id}, recorded before the determination it would replace "
-        f"({_changes(i.before, i.after, i.params)})"
+        f"({_changes(i)})"
         for i in items
     )
     first = items[0]

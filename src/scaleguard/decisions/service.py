@@ -166,8 +166,8 @@ def _plan(
             return _plan(ws, model, fw, s)
     cfg = ws.config.determinations
     repo.model(session, model)
-    rows = repo.evidence_for_model(session, model)
-    points = [to_record(EvidencePoint, e) for e in rows]
+    evidence = repo.evidence_for_model(session, model)
+    points = [to_record(EvidencePoint, e) for e in evidence]
     history = [d for d in repo.determinations(session, model) if d.framework_ref == fw.ref]
     specs = _indicator_specs(ws)
     params = {"resamples": cfg.resamples, "confidence": cfg.confidence, "seed": cfg.seed}
@@ -218,7 +218,7 @@ def _plan(
                 "evidence_basis": a.basis,
                 "inputs_digest": digest,
             }
-            if previous and loosened(previous[-1], a, rows):
+            if previous and loosened(previous[-1], a, evidence):
                 loosening.append(Loosened(t.id, previous[-1], a, recorded))
             pending.append(
                 {
@@ -236,7 +236,7 @@ def _plan(
     if loosening:
         # the overrides that may answer them are checked with the plan (PLANNING)
         overs = [o for o in repo.overrides(session, model) if o.framework_ref == fw.ref]
-        unjudged = [item for item in loosening if not judged(overs, item.threshold_id, item)]
+        unjudged = [item for item in loosening if not judged(overs, item)]
         if unjudged:
             raise refusal(model, fw.ref, unjudged)
     return pending
